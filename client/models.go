@@ -122,6 +122,27 @@ type Run struct {
 	UsageTotalUSD           *float64        `json:"usageTotalUsd,omitempty"`
 	ChargedEventCounts      map[string]int  `json:"chargedEventCounts,omitempty"`
 	PricingInfo             json.RawMessage `json:"pricingInfo,omitempty"`
+	StorageIDs              *RunStorageIDs  `json:"storageIds,omitempty"`
+	IsContainerServerReady  bool            `json:"isContainerServerReady,omitempty"`
+	GitBranchName           string          `json:"gitBranchName,omitempty"`
+	UsageUSD                *RunUsage       `json:"usageUsd,omitempty"`
+	Metamorphs              []RunMetamorph  `json:"metamorphs,omitempty"`
+}
+
+// RunStorageIDs are the IDs of a run's storages, by kind and alias
+// ("default" for the run's default storage).
+type RunStorageIDs struct {
+	Datasets       map[string]string `json:"datasets,omitempty"`
+	KeyValueStores map[string]string `json:"keyValueStores,omitempty"`
+	RequestQueues  map[string]string `json:"requestQueues,omitempty"`
+}
+
+// RunMetamorph records a run's transformation into a run of another Actor.
+type RunMetamorph struct {
+	CreatedAt time.Time `json:"createdAt"`
+	ActorID   string    `json:"actorId"`
+	BuildID   string    `json:"buildId"`
+	InputKey  string    `json:"inputKey,omitempty"`
 }
 
 // RunMeta describes where a run came from.

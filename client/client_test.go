@@ -1,0 +1,173 @@
+package client
+
+import (
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != DefaultBaseURL {
+		t.Errorf("BaseURL = %q, want %q", c.BaseURL(), DefaultBaseURL)
+	}
+	if c.maxRetries != 8 || c.minBackoff != 500*time.Millisecond || c.maxBackoff != 30*time.Second {
+		t.Errorf("retries %d, backoff %v..%v; want 8, 500ms..30s", c.maxRetries, c.minBackoff, c.maxBackoff)
+	}
+	if c.http == http.DefaultClient || c.http.Transport == http.DefaultTransport {
+		t.Error("the default client shares net/http's default client or transport")
+	}
+	if !strings.Contains(c.UserAgent(), "ApifyClient-Go/"+Version+" (") {
+		t.Errorf("User-Agent = %q", c.UserAgent())
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		opts    []Option
+		baseURL string
+		wantErr string
+	}{
+		{"trailing slash", []Option{WithBaseURL("http://127.0.0.1:9/")}, "http://127.0.0.1:9", ""},
+		{"v2 suffix", []Option{WithBaseURL("https://api.example.com/v2/")}, "https://api.example.com", ""},
+		{"path prefix", []Option{WithBaseURL("https://example.com/apify")}, "https://example.com/apify", ""},
+		{"nil option ignored", []Option{nil}, DefaultBaseURL, ""},
+		{"zero retries", []Option{WithMaxRetries(0)}, DefaultBaseURL, ""},
+		{"bad scheme", []Option{WithBaseURL("ftp://x")}, "", "WithBaseURL"},
+		{"no scheme", []Option{WithBaseURL("api.apify.com")}, "", "WithBaseURL"},
+		{"no host", []Option{WithBaseURL("http://")}, "", "has no host"},
+		{"credentials", []Option{WithBaseURL("https://user:pw@x.test")}, "", "credentials"},
+		{"query", []Option{WithBaseURL("https://x.test/?token=abc")}, "", "query"},
+		{"unparsable", []Option{WithBaseURL("http://[::1")}, "", "not a URL"},
+		{"negative retries", []Option{WithMaxRetries(-1)}, "", "WithMaxRetries"},
+		{"inverted backoff", []Option{WithBackoff(time.Second, time.Millisecond)}, "", "WithBackoff"},
+		{"negative backoff", []Option{WithBackoff(-1, time.Second)}, "", "WithBackoff"},
+		{"negative timeout", []Option{WithAttemptTimeout(-time.Second)}, "", "WithAttemptTimeout"},
+		{"nil HTTP client", []Option{WithHTTPClient(nil)}, "", "WithHTTPClient"},
+		{"UA control chars", []Option{WithUserAgentSuffix("a\nb")}, "", "WithUserAgentSuffix"},
+		{"token line break", []Option{WithToken("a\r\nX-Evil: 1")}, "", "WithToken"},
+		{"token space", []Option{WithToken("a b")}, "", "WithToken"},
+	}
+	for _, tt := range tests {
+		c, err := New(tt.opts...)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error = %v, want one naming %q", tt.name, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case c.BaseURL() != tt.baseURL:
+			t.Errorf("%s: BaseURL = %q, want %q", tt.name, c.BaseURL(), tt.baseURL)
+		}
+	}
+}
+
+func TestUserAgent(t *testing.T) {
+	t.Parallel()
+	goVersion := strings.TrimPrefix(runtime.Version(), "go")
+	tests := []struct {
+		opts []Option
+		want string
+	}{
+		{[]Option{WithAtHome(false)}, "ApifyClient-Go/0.1.0 (" + runtime.GOOS + "; Go/" + goVersion + "); isAtHome/false"},
+		{[]Option{WithAtHome(true), WithUserAgentSuffix("my-tool/1.2")},
+			"ApifyClient-Go/0.1.0 (" + runtime.GOOS + "; Go/" + goVersion + "); isAtHome/true; my-tool/1.2"},
+	}
+	for _, tt := range tests {
+		c, err := New(tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.UserAgent(); got != tt.want {
+			t.Errorf("User-Agent = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// The environment tests cannot run in parallel (t.Setenv).
+
+func TestNewFromEnv(t *testing.T) {
+	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, `{"data":{"id":"run1"}}`)
+	})
+	t.Setenv("APIFY_TOKEN", "env-token")
+	t.Setenv("APIFY_API_BASE_URL", api.srv.URL+"/")
+	t.Setenv("APIFY_IS_AT_HOME", "1")
+	c, err := NewFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != api.srv.URL {
+		t.Errorf("BaseURL = %q, want %q", c.BaseURL(), api.srv.URL)
+	}
+	if _, err := c.GetRun(t.Context(), "run1"); err != nil {
+		t.Fatal(err)
+	}
+	seen := api.requests()[0]
+	if got := seen.Header.Get("Authorization"); got != "Bearer env-token" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if got := seen.Header.Get("User-Agent"); !strings.HasSuffix(got, "isAtHome/true") {
+		t.Errorf("User-Agent = %q, want isAtHome/true", got)
+	}
+
+	// Options override the environment.
+	c, err = NewFromEnv(WithToken("opt-token"), WithBaseURL("http://127.0.0.1:1"), WithAtHome(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != "http://127.0.0.1:1" || c.auth[0] != "Bearer opt-token" || !strings.HasSuffix(c.UserAgent(), "isAtHome/false") {
+		t.Errorf("options did not override the environment: %q %q %q", c.BaseURL(), c.auth, c.UserAgent())
+	}
+}
+
+func TestNewFromEmptyEnv(t *testing.T) {
+	t.Setenv("APIFY_TOKEN", "")
+	t.Setenv("APIFY_API_BASE_URL", "")
+	t.Setenv("APIFY_IS_AT_HOME", "")
+	c, err := NewFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != DefaultBaseURL || c.auth != nil || !strings.HasSuffix(c.UserAgent(), "isAtHome/false") {
+		t.Errorf("empty environment: %q %q %q", c.BaseURL(), c.auth, c.UserAgent())
+	}
+}
+
+func TestEnvBool(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true, "yes": true} {
+		if got := envBool(in); got != want {
+			t.Errorf("envBool(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestHTTPClientNotModified: the caller's client is used as given, or copied.
+func TestHTTPClientNotModified(t *testing.T) {
+	t.Parallel()
+	hc := &http.Client{Timeout: 7 * time.Second}
+	c, err := New(WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.http != hc || c.attemptTO != 7*time.Second {
+		t.Errorf("without WithAttemptTimeout the caller's client should be used with its Timeout")
+	}
+	c, err = New(WithHTTPClient(hc), WithAttemptTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.http == hc || c.http.Timeout != time.Second || hc.Timeout != 7*time.Second {
+		t.Errorf("WithAttemptTimeout must use a copy: copy %v, caller's %v", c.http.Timeout, hc.Timeout)
+	}
+}

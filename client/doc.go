@@ -1,0 +1,19 @@
+// Package client is a client of the Apify API v2 for what the Actor SDK
+// needs: webhooks and their dispatches, and Actor and task runs (start, call,
+// wait, abort, status message) with ad-hoc webhooks.
+//
+// Create a Client with New or NewFromEnv. The API token travels only in the
+// Authorization header, never in a URL, a log line or an error. Responses
+// other than 2xx are *APIError values (IsNotFound, IsRateLimited).
+//
+// Requests go through go-retryablehttp, with exponential backoff, jitter and
+// Retry-After, and a retry policy that never duplicates an effect on the
+// platform:
+//
+//   - GET, PUT, DELETE, aborts and webhook creation (which always carries an
+//     idempotency key) are retried after network errors and attempt
+//     timeouts, 429 and every 5xx status but 501;
+//   - run starts and webhook tests are retried only when the platform cannot
+//     have acted on them: a failure to connect, 429 and 503. A failed start
+//     is a *StartError that says whether a run may exist anyway.
+package client

@@ -1,0 +1,264 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// answer gives every request a plausible platform response.
+func answer(_ int, w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodDelete:
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodGet && (r.URL.Path == "/v2/webhooks" || strings.HasSuffix(r.URL.Path, "dispatches")):
+		writeJSON(w, 200, `{"data":{"total":1,"offset":0,"limit":1000,"count":1,"desc":false,"items":[{"id":"x"}]}}`)
+	case strings.HasPrefix(r.URL.Path, "/v2/webhooks") && strings.HasSuffix(r.URL.Path, "/test"):
+		writeJSON(w, 201, `{"data":{"id":"d1","status":"ACTIVE","eventType":"TEST"}}`)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/runs"):
+		writeJSON(w, 201, `{"data":{"id":"run1","status":"READY"}}`)
+	case strings.HasPrefix(r.URL.Path, "/v2/actor-runs/"):
+		writeJSON(w, 200, `{"data":{"id":"run1","status":"SUCCEEDED"}}`)
+	default:
+		writeJSON(w, 200, `{"data":{"id":"x"}}`)
+	}
+}
+
+func TestRequests(t *testing.T) {
+	t.Parallel()
+	ua := "ApifyClient-Go/" + Version + " (" + runtime.GOOS + "; Go/" +
+		strings.TrimPrefix(runtime.Version(), "go") + "); isAtHome/false"
+	hdr := func(contentType string) http.Header {
+		h := http.Header{
+			"Accept":        {"application/json"},
+			"Authorization": {"Bearer " + testToken},
+			"User-Agent":    {ua},
+		}
+		if contentType != "" {
+			h["Content-Type"] = []string{contentType}
+		}
+		return h
+	}
+	hooks := []AdHocWebhook{{
+		EventTypes: []EventType{EventActorRunSucceeded},
+		RequestURL: "https://example.com/done?a=1&b=2",
+	}}
+	hooksParam, err := EncodeWebhooks(hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := "d"
+	tests := []struct {
+		name string
+		call func(ctx context.Context, c *Client) error
+		want recorded
+	}{{
+		name: "CreateWebhook",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.CreateWebhook(ctx, WebhookCreate{
+				EventTypes:      []EventType{EventActorRunSucceeded, EventActorRunFailed},
+				Condition:       WebhookCondition{ActorID: "act1"},
+				IdempotencyKey:  "key-1",
+				RequestURL:      "https://example.com/hook",
+				PayloadTemplate: `{"run": {{resource}}}`,
+			})
+			return err
+		},
+		want: recorded{
+			Method: "POST", Path: "/v2/webhooks", Header: hdr("application/json"),
+			Body: `{"eventTypes":["ACTOR.RUN.SUCCEEDED","ACTOR.RUN.FAILED"],"condition":{"actorId":"act1"},` +
+				`"idempotencyKey":"key-1","requestUrl":"https://example.com/hook","payloadTemplate":"{\"run\": {{resource}}}"}`,
+		},
+	}, {
+		name: "GetWebhook",
+		call: func(ctx context.Context, c *Client) error { _, err := c.GetWebhook(ctx, "wh/1"); return err },
+		want: recorded{Method: "GET", Path: "/v2/webhooks/wh%2F1", Header: hdr("")},
+	}, {
+		name: "UpdateWebhook",
+		call: func(ctx context.Context, c *Client) error {
+			f := false
+			_, err := c.UpdateWebhook(ctx, "wh1", WebhookUpdate{Description: &desc, DoNotRetry: &f})
+			return err
+		},
+		want: recorded{Method: "PUT", Path: "/v2/webhooks/wh1", Header: hdr("application/json"),
+			Body: `{"doNotRetry":false,"description":"d"}`},
+	}, {
+		name: "DeleteWebhook",
+		call: func(ctx context.Context, c *Client) error { return c.DeleteWebhook(ctx, "wh1") },
+		want: recorded{Method: "DELETE", Path: "/v2/webhooks/wh1", Header: hdr("")},
+	}, {
+		name: "ListWebhooks defaults",
+		call: func(ctx context.Context, c *Client) error { _, err := c.ListWebhooks(ctx, ListOptions{}); return err },
+		want: recorded{Method: "GET", Path: "/v2/webhooks", Header: hdr("")},
+	}, {
+		name: "ListWebhooks page",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.ListWebhooks(ctx, ListOptions{Offset: 10, Limit: 5, Desc: true})
+			return err
+		},
+		want: recorded{Method: "GET", Path: "/v2/webhooks", Query: "desc=1&limit=5&offset=10", Header: hdr("")},
+	}, {
+		name: "TestWebhook",
+		call: func(ctx context.Context, c *Client) error { _, err := c.TestWebhook(ctx, "wh1"); return err },
+		want: recorded{Method: "POST", Path: "/v2/webhooks/wh1/test", Header: hdr("")},
+	}, {
+		name: "ListWebhookDispatchesOf",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.ListWebhookDispatchesOf(ctx, "wh1", ListOptions{Limit: 2})
+			return err
+		},
+		want: recorded{Method: "GET", Path: "/v2/webhooks/wh1/dispatches", Query: "limit=2", Header: hdr("")},
+	}, {
+		name: "GetWebhookDispatch",
+		call: func(ctx context.Context, c *Client) error { _, err := c.GetWebhookDispatch(ctx, "d1"); return err },
+		want: recorded{Method: "GET", Path: "/v2/webhook-dispatches/d1", Header: hdr("")},
+	}, {
+		name: "ListWebhookDispatches",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.ListWebhookDispatches(ctx, ListOptions{Offset: 3})
+			return err
+		},
+		want: recorded{Method: "GET", Path: "/v2/webhook-dispatches", Query: "offset=3", Header: hdr("")},
+	}, {
+		name: "GetRun",
+		call: func(ctx context.Context, c *Client) error { _, err := c.GetRun(ctx, "run1"); return err },
+		want: recorded{Method: "GET", Path: "/v2/actor-runs/run1", Header: hdr("")},
+	}, {
+		name: "WaitForRun",
+		call: func(ctx context.Context, c *Client) error { _, err := c.WaitForRun(ctx, "run1"); return err },
+		want: recorded{Method: "GET", Path: "/v2/actor-runs/run1", Query: "waitForFinish=60", Header: hdr("")},
+	}, {
+		name: "AbortRun",
+		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", false); return err },
+		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Header: hdr("")},
+	}, {
+		name: "AbortRun gracefully",
+		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", true); return err },
+		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Query: "gracefully=true", Header: hdr("")},
+	}, {
+		name: "UpdateRun",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.UpdateRun(ctx, "run1", RunUpdate{StatusMessage: "Done: 3 items", IsStatusMessageTerminal: true})
+			return err
+		},
+		want: recorded{Method: "PUT", Path: "/v2/actor-runs/run1", Header: hdr("application/json"),
+			Body: `{"runId":"run1","statusMessage":"Done: 3 items","isStatusMessageTerminal":true}`},
+	}, {
+		name: "StartActor by name with every option",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "jane/my-actor", map[string]any{"url": "https://example.com"}, StartOptions{
+				Build: "beta", MemoryMbytes: 512, Timeout: 90 * time.Second, MaxItems: 100,
+				WaitForFinish: 1500 * time.Millisecond, Webhooks: hooks,
+			})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/acts/jane~my-actor/runs",
+			Query:  "build=beta&maxItems=100&memory=512&timeout=90&waitForFinish=2&webhooks=" + url.QueryEscape(hooksParam),
+			Header: hdr("application/json"), Body: `{"url":"https://example.com"}`},
+	}, {
+		name: "StartActor without input or options",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "jane~my-actor", nil, StartOptions{})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/acts/jane~my-actor/runs", Header: hdr("")},
+	}, {
+		name: "StartActor raw input",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "act1", []byte("hello"), StartOptions{ContentType: "text/plain"})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/acts/act1/runs", Header: hdr("text/plain"), Body: "hello"},
+	}, {
+		name: "StartActor json.RawMessage input",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "act1", json.RawMessage(`{"a": 1}`), StartOptions{})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/acts/act1/runs", Header: hdr("application/json"), Body: `{"a": 1}`},
+	}, {
+		name: "StartTask",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartTask(ctx, "jane/my-task", struct {
+				N int `json:"n"`
+			}{7}, StartOptions{Build: "latest"})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/actor-tasks/jane~my-task/runs", Query: "build=latest",
+			Header: hdr("application/json"), Body: `{"n":7}`},
+	}, {
+		name: "StartActor escapes the name",
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "ja ne/a/b", nil, StartOptions{})
+			return err
+		},
+		want: recorded{Method: "POST", Path: "/v2/acts/ja%20ne~a%2Fb/runs", Header: hdr("")},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, answer)
+			c := newTestClient(t, api.srv.URL)
+			if err := tt.call(t.Context(), c); err != nil {
+				t.Fatalf("call: %v", err)
+			}
+			if diff := cmp.Diff([]recorded{tt.want}, api.requests()); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCreateWebhookGeneratesKey checks that a webhook created without an
+// idempotency key gets a fresh random one.
+func TestCreateWebhookGeneratesKey(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 201, `{"data":{"id":"wh1"}}`) })
+	c := newTestClient(t, api.srv.URL)
+	w := WebhookCreate{EventTypes: []EventType{EventTest}, Condition: WebhookCondition{ActorID: "a"}, RequestURL: "https://example.com"}
+	for range 2 {
+		if _, err := c.CreateWebhook(t.Context(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []string
+	for _, r := range api.requests() {
+		var body struct {
+			IdempotencyKey string `json:"idempotencyKey"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		if len(body.IdempotencyKey) < 16 {
+			t.Errorf("idempotencyKey %q is too short to be random", body.IdempotencyKey)
+		}
+		keys = append(keys, body.IdempotencyKey)
+	}
+	if len(keys) != 2 || keys[0] == keys[1] {
+		t.Errorf("keys of two calls = %q, want two different keys", keys)
+	}
+}
+
+// TestNoTokenNoAuthorization checks that an anonymous client sends no
+// Authorization header.
+func TestNoTokenNoAuthorization(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, answer)
+	c, err := New(WithBaseURL(api.srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetRun(t.Context(), "run1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := api.requests()[0].Header.Get("Authorization"); got != "" {
+		t.Errorf("Authorization = %q, want none", got)
+	}
+}

@@ -1,0 +1,69 @@
+package actor
+
+import (
+	"context"
+
+	"github.com/go-apify/actor/client"
+)
+
+// defaultActor backs the package-level functions: it reads the process
+// environment, logs to slog.Default(), exits with os.Exit and handles SIGINT
+// and SIGTERM in Main.
+var defaultActor = newActor()
+
+// Default returns the Actor behind the package-level functions.
+func Default() *Actor { return defaultActor }
+
+// Init calls [Actor.Init] on the default Actor.
+func Init(ctx context.Context) error { return defaultActor.Init(ctx) }
+
+// Env calls [Actor.Env] on the default Actor.
+func Env() Environment { return defaultActor.Env() }
+
+// IsAtHome calls [Actor.IsAtHome] on the default Actor.
+func IsAtHome() bool { return defaultActor.IsAtHome() }
+
+// Exit calls [Actor.Exit] on the default Actor.
+func Exit(ctx context.Context, opts ExitOptions) { defaultActor.Exit(ctx, opts) }
+
+// Fail calls [Actor.Fail] on the default Actor.
+func Fail(ctx context.Context, err error) { defaultActor.Fail(ctx, err) }
+
+// Main calls [Actor.Main] on the default Actor.
+func Main(fn func(ctx context.Context) error) { defaultActor.Main(fn) }
+
+// SetStatusMessage calls [Actor.SetStatusMessage] on the default Actor.
+func SetStatusMessage(ctx context.Context, msg string) error {
+	return defaultActor.SetStatusMessage(ctx, msg)
+}
+
+// SetTerminalStatusMessage calls [Actor.SetTerminalStatusMessage] on the
+// default Actor.
+func SetTerminalStatusMessage(ctx context.Context, msg string) error {
+	return defaultActor.SetTerminalStatusMessage(ctx, msg)
+}
+
+// AddWebhook calls [Actor.AddWebhook] on the default Actor.
+func AddWebhook(ctx context.Context, w Webhook) (*client.Webhook, error) {
+	return defaultActor.AddWebhook(ctx, w)
+}
+
+// Start calls [Actor.Start] on the default Actor.
+func Start(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
+	return defaultActor.Start(ctx, actorID, input, o)
+}
+
+// Call calls [Actor.Call] on the default Actor.
+func Call(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
+	return defaultActor.Call(ctx, actorID, input, o)
+}
+
+// StartTask calls [Actor.StartTask] on the default Actor.
+func StartTask(ctx context.Context, taskID string, input any, o StartOptions) (*client.Run, error) {
+	return defaultActor.StartTask(ctx, taskID, input, o)
+}
+
+// CallTask calls [Actor.CallTask] on the default Actor.
+func CallTask(ctx context.Context, taskID string, input any, o StartOptions) (*client.Run, error) {
+	return defaultActor.CallTask(ctx, taskID, input, o)
+}

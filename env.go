@@ -1,0 +1,108 @@
+package actor
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// Environment is the environment the platform gives an Actor run, read from the
+// process environment by [Actor.Init]. Where the platform sets both a current
+// ACTOR_* name and a legacy APIFY_* name, the ACTOR_* one wins; a variable set
+// to the empty string counts as unset.
+//
+// Environment never prints its Token: every fmt verb, slog and encoding/json show it
+// redacted or leave it out.
+type Environment struct {
+	// IsAtHome is true when the code runs on the Apify platform
+	// (APIFY_IS_AT_HOME set to anything but "", "0" or "false").
+	IsAtHome bool
+	// RunID is this run's ID (ACTOR_RUN_ID, APIFY_ACTOR_RUN_ID).
+	RunID string
+	// ActorID is the running Actor's ID (ACTOR_ID, APIFY_ACTOR_ID).
+	ActorID string
+	// TaskID is the ID of the task the run was started from, if any
+	// (ACTOR_TASK_ID, APIFY_ACTOR_TASK_ID).
+	TaskID string
+	// UserID is the ID of the user who started the run (APIFY_USER_ID).
+	UserID string
+	// Token is the API token (APIFY_TOKEN). It is never printed.
+	Token string `json:"-"`
+	// APIBaseURL is the API's base URL (APIFY_API_BASE_URL); empty means
+	// the client's default, https://api.apify.com.
+	APIBaseURL string
+	// DefaultDatasetID is the run's default dataset
+	// (ACTOR_DEFAULT_DATASET_ID, APIFY_DEFAULT_DATASET_ID).
+	DefaultDatasetID string
+	// DefaultKeyValueStoreID is the run's default key-value store
+	// (ACTOR_DEFAULT_KEY_VALUE_STORE_ID, APIFY_DEFAULT_KEY_VALUE_STORE_ID).
+	DefaultKeyValueStoreID string
+	// DefaultRequestQueueID is the run's default request queue
+	// (ACTOR_DEFAULT_REQUEST_QUEUE_ID, APIFY_DEFAULT_REQUEST_QUEUE_ID).
+	DefaultRequestQueueID string
+}
+
+// readEnv reads the environment through lookup (os.LookupEnv by default).
+func readEnv(lookup func(string) (string, bool)) Environment {
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := lookup(n); ok && v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	atHome := strings.ToLower(get("APIFY_IS_AT_HOME"))
+	return Environment{
+		IsAtHome:               atHome != "" && atHome != "0" && atHome != "false",
+		RunID:                  get("ACTOR_RUN_ID", "APIFY_ACTOR_RUN_ID"),
+		ActorID:                get("ACTOR_ID", "APIFY_ACTOR_ID"),
+		TaskID:                 get("ACTOR_TASK_ID", "APIFY_ACTOR_TASK_ID"),
+		UserID:                 get("APIFY_USER_ID"),
+		Token:                  get("APIFY_TOKEN"),
+		APIBaseURL:             get("APIFY_API_BASE_URL"),
+		DefaultDatasetID:       get("ACTOR_DEFAULT_DATASET_ID", "APIFY_DEFAULT_DATASET_ID"),
+		DefaultKeyValueStoreID: get("ACTOR_DEFAULT_KEY_VALUE_STORE_ID", "APIFY_DEFAULT_KEY_VALUE_STORE_ID"),
+		DefaultRequestQueueID:  get("ACTOR_DEFAULT_REQUEST_QUEUE_ID", "APIFY_DEFAULT_REQUEST_QUEUE_ID"),
+	}
+}
+
+// redactedToken is what Env prints in place of a token that is set.
+const redactedToken = "[redacted]"
+
+func (e Environment) printedToken() string {
+	if e.Token == "" {
+		return ""
+	}
+	return redactedToken
+}
+
+// String returns the environment with the token redacted.
+func (e Environment) String() string {
+	return fmt.Sprintf("Environment{IsAtHome:%t RunID:%q ActorID:%q TaskID:%q UserID:%q Token:%q APIBaseURL:%q "+
+		"DefaultDatasetID:%q DefaultKeyValueStoreID:%q DefaultRequestQueueID:%q}",
+		e.IsAtHome, e.RunID, e.ActorID, e.TaskID, e.UserID, e.printedToken(), e.APIBaseURL,
+		e.DefaultDatasetID, e.DefaultKeyValueStoreID, e.DefaultRequestQueueID)
+}
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %d, ...) print [Environment.String],
+// so no verb reveals the token.
+func (e Environment) Format(f fmt.State, _ rune) {
+	fmt.Fprint(f, e.String())
+}
+
+// LogValue logs the environment as a group with the token redacted.
+func (e Environment) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("isAtHome", e.IsAtHome),
+		slog.String("runId", e.RunID),
+		slog.String("actorId", e.ActorID),
+		slog.String("taskId", e.TaskID),
+		slog.String("userId", e.UserID),
+		slog.String("token", e.printedToken()),
+		slog.String("apiBaseUrl", e.APIBaseURL),
+		slog.String("defaultDatasetId", e.DefaultDatasetID),
+		slog.String("defaultKeyValueStoreId", e.DefaultKeyValueStoreID),
+		slog.String("defaultRequestQueueId", e.DefaultRequestQueueID),
+	)
+}

@@ -1,0 +1,95 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-apify/actor/client"
+)
+
+// StartOptions configure a run started by [Actor.Start] and its relatives.
+// Zero values leave the platform's defaults.
+type StartOptions struct {
+	// Build is the build tag or number to run; empty means the default.
+	Build string
+	// MemoryMbytes is the run's memory.
+	MemoryMbytes int
+	// Timeout is the run's timeout, sent in whole seconds.
+	Timeout time.Duration
+	// MaxItems caps the dataset items a pay-per-result run charges for.
+	MaxItems int
+	// WaitForFinish makes the platform hold the start request until the run
+	// finishes, at most 60 s (Start and StartTask only).
+	WaitForFinish time.Duration
+	// ContentType is the input's media type; empty means application/json.
+	ContentType string
+	// Webhooks are ad-hoc webhooks of the new run, validated as
+	// [Webhook.Validate] does except that ACTOR.RUN.CREATED is allowed and
+	// a Description is not (the webhooks parameter has no such field).
+	// No idempotency key is derived for them.
+	Webhooks []Webhook
+}
+
+func (o StartOptions) toClient() (client.StartOptions, error) {
+	if err := validateAll(o.Webhooks); err != nil {
+		return client.StartOptions{}, err
+	}
+	return client.StartOptions{
+		Build:         o.Build,
+		MemoryMbytes:  o.MemoryMbytes,
+		Timeout:       o.Timeout,
+		MaxItems:      o.MaxItems,
+		WaitForFinish: o.WaitForFinish,
+		Webhooks:      toAdHoc(o.Webhooks),
+		ContentType:   o.ContentType,
+	}, nil
+}
+
+type startFunc func(c *client.Client, ctx context.Context, id string, input any, o client.StartOptions) (*client.Run, error)
+
+func (a *Actor) start(ctx context.Context, what, id string, input any, o StartOptions, f startFunc) (*client.Run, error) {
+	co, err := o.toClient()
+	if err != nil {
+		return nil, err
+	}
+	c, _, err := a.ready(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done := a.track()
+	defer done()
+	run, err := f(c, ctx, id, input, co)
+	if err != nil {
+		return nil, fmt.Errorf("actor: %s %s: %w", what, id, err)
+	}
+	return run, nil
+}
+
+// Start starts the Actor actorID ("user~name", "user/name" or an ID) with
+// input (nil for none; []byte and json.RawMessage sent as they are; anything
+// else JSON-encoded) and returns the new run. The webhooks in o are checked
+// before anything is sent; an invalid one is an error matching
+// [ErrInvalidWebhook]. The client's errors are wrapped, so a
+// *[client.StartError] stays reachable with errors.As.
+func (a *Actor) Start(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
+	return a.start(ctx, "start actor", actorID, input, o, (*client.Client).StartActor)
+}
+
+// Call is [Actor.Start] that then waits for the run to finish (bounded by
+// ctx) and returns it in its final state.
+func (a *Actor) Call(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
+	return a.start(ctx, "call actor", actorID, input, o, (*client.Client).CallActor)
+}
+
+// StartTask is [Actor.Start] for the saved task taskID; input, if not nil,
+// overrides fields of the task's input.
+func (a *Actor) StartTask(ctx context.Context, taskID string, input any, o StartOptions) (*client.Run, error) {
+	return a.start(ctx, "start task", taskID, input, o, (*client.Client).StartTask)
+}
+
+// CallTask is [Actor.StartTask] that then waits for the run to finish
+// (bounded by ctx) and returns it in its final state.
+func (a *Actor) CallTask(ctx context.Context, taskID string, input any, o StartOptions) (*client.Run, error) {
+	return a.start(ctx, "call task", taskID, input, o, (*client.Client).CallTask)
+}

@@ -1,0 +1,147 @@
+package actor_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-apify/actor"
+	"github.com/go-apify/actor/client"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStartSendsWebhooks(t *testing.T) {
+	t.Parallel()
+	hooks := []actor.Webhook{
+		{EventTypes: []actor.EventType{actor.EventActorRunCreated}, RequestURL: "https://example.com/created"},
+		{
+			EventTypes: []actor.EventType{actor.EventActorRunSucceeded, actor.EventActorRunFailed},
+			RequestURL: "https://example.com/done", PayloadTemplate: `{"id": {{resource.id}}}`, IdempotencyKey: "k1",
+		},
+	}
+	type call func(a *actor.Actor, p *platform) (*client.Run, error)
+	tests := map[string]struct {
+		call       call
+		wantPaths  []string
+		wantStatus client.RunStatus
+	}{
+		"Start": {
+			func(a *actor.Actor, p *platform) (*client.Run, error) {
+				return a.Start(t.Context(), "someone~scraper", map[string]any{"url": "https://example.com"}, actor.StartOptions{
+					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
+				})
+			},
+			[]string{"POST /v2/acts/someone~scraper/runs"}, client.StatusReady,
+		},
+		"StartTask": {
+			func(a *actor.Actor, p *platform) (*client.Run, error) {
+				return a.StartTask(t.Context(), "someone~daily", map[string]any{"url": "https://example.com"}, actor.StartOptions{
+					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
+				})
+			},
+			[]string{"POST /v2/actor-tasks/someone~daily/runs"}, client.StatusReady,
+		},
+		"Call": {
+			func(a *actor.Actor, p *platform) (*client.Run, error) {
+				return a.Call(t.Context(), "someone~scraper", map[string]any{"url": "https://example.com"}, actor.StartOptions{
+					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
+				})
+			},
+			[]string{"POST /v2/acts/someone~scraper/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
+		},
+		"CallTask": {
+			func(a *actor.Actor, p *platform) (*client.Run, error) {
+				return a.CallTask(t.Context(), "someone~daily", map[string]any{"url": "https://example.com"}, actor.StartOptions{
+					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
+				})
+			},
+			[]string{"POST /v2/actor-tasks/someone~daily/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlatform(t)
+			a, _, _ := newActor(p.atHome())
+			run, err := tc.call(a, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.ID != "NEWRUN" || run.Status != tc.wantStatus {
+				t.Errorf("run %s in %s, want NEWRUN in %s", run.ID, run.Status, tc.wantStatus)
+			}
+			reqs := p.requests()
+			var paths []string
+			for _, r := range reqs {
+				paths = append(paths, r.Method+" "+r.Path)
+			}
+			if diff := cmp.Diff(tc.wantPaths, paths); diff != "" {
+				t.Fatalf("requests (-want +got):\n%s", diff)
+			}
+			r := reqs[0]
+			if r.Authorization != "Bearer "+testToken {
+				t.Errorf("Authorization = %q, want the bearer token", r.Authorization)
+			}
+			if diff := cmp.Diff(jsonValue(t, `{"url":"https://example.com"}`), jsonValue(t, r.Body)); diff != "" {
+				t.Errorf("input (-want +got):\n%s", diff)
+			}
+			q := r.Query
+			if q.Get("memory") != "1024" || q.Get("timeout") != "90" || q.Get("build") != "beta" {
+				t.Errorf("query %v, want memory=1024 timeout=90 build=beta", q)
+			}
+			sent, err := actor.DecodeWebhooks(q.Get("webhooks"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(hooks, sent); diff != "" {
+				t.Errorf("webhooks sent (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStartValidatesWebhooks(t *testing.T) {
+	t.Parallel()
+	ok := actor.Webhook{EventTypes: []actor.EventType{actor.EventActorRunSucceeded}, RequestURL: "https://example.com/ok"}
+	tests := map[string]struct {
+		bad   actor.Webhook
+		field string
+	}{
+		"relative URL":          {actor.Webhook{EventTypes: ok.EventTypes, RequestURL: "example.com/x"}, "webhooks[1].requestUrl"},
+		"test event":            {actor.Webhook{EventTypes: []actor.EventType{actor.EventTest}, RequestURL: ok.RequestURL}, "webhooks[1].eventTypes[0]"},
+		"description":           {actor.Webhook{EventTypes: ok.EventTypes, RequestURL: ok.RequestURL, Description: "d"}, "webhooks[1].description"},
+		"bad payload template":  {actor.Webhook{EventTypes: ok.EventTypes, RequestURL: ok.RequestURL, PayloadTemplate: "{"}, "webhooks[1].payloadTemplate"},
+		"headers not an object": {actor.Webhook{EventTypes: ok.EventTypes, RequestURL: ok.RequestURL, HeadersTemplate: `"x"`}, "webhooks[1].headersTemplate"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlatform(t)
+			a, _, _ := newActor(p.atHome())
+			_, err := a.Start(t.Context(), "someone~scraper", nil, actor.StartOptions{Webhooks: []actor.Webhook{ok, tc.bad}})
+			checkValidationError(t, err, tc.field, strings.Contains(tc.field, "Template"))
+			if n := len(p.requests()); n != 0 {
+				t.Errorf("sent %d requests, want none", n)
+			}
+		})
+	}
+}
+
+func TestStartErrorPassesThrough(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t)
+	p.fail = 404
+	a, _, _ := newActor(p.atHome())
+	_, err := a.Start(t.Context(), "someone~missing", nil, actor.StartOptions{})
+	var se *client.StartError
+	if !errors.As(err, &se) || !client.IsNotFound(err) {
+		t.Fatalf("err = %v, want a *client.StartError for a 404", err)
+	}
+	if se.MayHaveStarted {
+		t.Error("MayHaveStarted for a 404")
+	}
+	if !strings.Contains(err.Error(), "someone~missing") {
+		t.Errorf("error %q does not name the Actor", err)
+	}
+}
