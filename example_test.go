@@ -103,7 +103,7 @@ func ExampleActor_Start() {
 	}
 	fmt.Println("started", run.ID, run.Status)
 	// Output:
-	// POST /v2/acts/apify~hello-world/runs
+	// POST /v2/actors/apify~hello-world/runs
 	// webhook: [ACTOR.RUN.CREATED] https://example.com/created
 	// webhook: [ACTOR.RUN.SUCCEEDED ACTOR.RUN.FAILED] https://example.com/finished
 	// started NEWRUN READY

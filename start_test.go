@@ -32,7 +32,7 @@ func TestStartSendsWebhooks(t *testing.T) {
 					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
 				})
 			},
-			[]string{"POST /v2/acts/someone~scraper/runs"}, client.StatusReady,
+			[]string{"POST /v2/actors/someone~scraper/runs"}, client.StatusReady,
 		},
 		"StartTask": {
 			func(a *actor.Actor, p *platform) (*client.Run, error) {
@@ -48,7 +48,7 @@ func TestStartSendsWebhooks(t *testing.T) {
 					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
 				})
 			},
-			[]string{"POST /v2/acts/someone~scraper/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
+			[]string{"POST /v2/actors/someone~scraper/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
 		},
 		"CallTask": {
 			func(a *actor.Actor, p *platform) (*client.Run, error) {

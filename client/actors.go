@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// actsPrefix is the path of Actors used for run starts. The platform serves
-// the same handlers under the canonical /v2/actors/ and the legacy /v2/acts/
-// prefix; the project's contract fixes /v2/acts/.
-const actsPrefix = "/v2/acts/"
+// actsPrefix is the path of Actors used for run starts: the canonical
+// /v2/actors/, which the official JS client uses too (the platform still
+// serves the legacy /v2/acts/ alias).
+const actsPrefix = "/v2/actors/"
 
 // StartOptions configure a new run of an Actor or task. Zero values leave the
 // platform's defaults (those of the Actor or task) in place.
@@ -42,7 +42,7 @@ type StartOptions struct {
 	ContentType string
 }
 
-// StartActor starts a run of an Actor (POST /v2/acts/{actorId}/runs, the
+// StartActor starts a run of an Actor (POST /v2/actors/{actorId}/runs, the
 // legacy alias of /v2/actors/{actorId}/runs) and
 // returns it, usually in status READY or RUNNING.
 //

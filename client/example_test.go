@@ -73,7 +73,7 @@ func ExampleClient_StartActor() {
 		fmt.Println(run.ID, run.Status)
 	}
 	// Output:
-	// platform: POST /v2/acts/jane~hello/runs memory=256 input={"name":"Go"}
+	// platform: POST /v2/actors/jane~hello/runs memory=256 input={"name":"Go"}
 	// platform: ad-hoc webhook [ACTOR.RUN.SUCCEEDED ACTOR.RUN.FAILED] -> https://example.com/run-done
 	// run42 READY
 }

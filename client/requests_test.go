@@ -159,7 +159,7 @@ func TestRequests(t *testing.T) {
 			})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/acts/jane~my-actor/runs",
+		want: recorded{Method: "POST", Path: "/v2/actors/jane~my-actor/runs",
 			Query:  "build=beta&maxItems=100&memory=512&timeout=90&waitForFinish=2&webhooks=" + url.QueryEscape(hooksParam),
 			Header: hdr("application/json"), Body: `{"url":"https://example.com"}`},
 	}, {
@@ -168,21 +168,21 @@ func TestRequests(t *testing.T) {
 			_, err := c.StartActor(ctx, "jane~my-actor", nil, StartOptions{})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/acts/jane~my-actor/runs", Header: hdr("")},
+		want: recorded{Method: "POST", Path: "/v2/actors/jane~my-actor/runs", Header: hdr("")},
 	}, {
 		name: "StartActor raw input",
 		call: func(ctx context.Context, c *Client) error {
 			_, err := c.StartActor(ctx, "act1", []byte("hello"), StartOptions{ContentType: "text/plain"})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/acts/act1/runs", Header: hdr("text/plain"), Body: "hello"},
+		want: recorded{Method: "POST", Path: "/v2/actors/act1/runs", Header: hdr("text/plain"), Body: "hello"},
 	}, {
 		name: "StartActor json.RawMessage input",
 		call: func(ctx context.Context, c *Client) error {
 			_, err := c.StartActor(ctx, "act1", json.RawMessage(`{"a": 1}`), StartOptions{})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/acts/act1/runs", Header: hdr("application/json"), Body: `{"a": 1}`},
+		want: recorded{Method: "POST", Path: "/v2/actors/act1/runs", Header: hdr("application/json"), Body: `{"a": 1}`},
 	}, {
 		name: "StartTask",
 		call: func(ctx context.Context, c *Client) error {
@@ -199,7 +199,7 @@ func TestRequests(t *testing.T) {
 			_, err := c.StartActor(ctx, "ja ne/a/b", nil, StartOptions{})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/acts/ja%20ne~a%2Fb/runs", Header: hdr("")},
+		want: recorded{Method: "POST", Path: "/v2/actors/ja%20ne~a%2Fb/runs", Header: hdr("")},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -286,7 +286,7 @@ func TestAttemptTimeout(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t, stall(true, false))
 			caller := &http.Client{}
-			c := newTestClient(t, api.srv.URL, WithHTTPClient(caller), WithAttemptTimeout(50*time.Millisecond))
+			c := newTestClient(t, api.srv.URL, WithHTTPClient(caller), WithAttemptTimeout(200*time.Millisecond))
 			err := retryCalls[tt.call](t.Context(), c)
 			if diff := cmp.Diff(tt.want, outcomeOf(api.count(), err)); diff != "" {
 				t.Errorf("outcome (-want +got):\n%s\nerror: %v", diff, err)
@@ -458,7 +458,7 @@ func TestCancelDuringBackoffIsPrompt(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error = %v, want context.Canceled", err)
 	}
-	if took > 50*time.Millisecond {
+	if took > 100*time.Millisecond {
 		t.Errorf("returned %v after the cancel, want within milliseconds", took)
 	}
 }
