@@ -181,11 +181,12 @@ type tmplProp struct {
 }
 
 type tmplMember struct {
-	key     string // decoded member name
-	keyAt   int
-	valueAt int
-	value   byte // 's' string, 'n' null, 'p' placeholder or interpolated string, 'o' anything else
-	kind    string
+	key      string // decoded member name
+	keyAt    int
+	valueAt  int
+	value    byte // 's' string, 'n' null, 'p' placeholder or interpolated string, 'o' anything else
+	kind     string
+	shadowed bool // a later member has the same name (JSON keeps the last)
 }
 
 // ParsePayloadTemplate parses and validates a payload template: its JSON syntax
@@ -277,8 +278,8 @@ func (t *PayloadTemplate) RenderHeaders(vars map[string]any) (map[string]string,
 	headers := make(map[string]string, len(rendered))
 	for i := range t.members {
 		m := &t.members[i]
-		if t.laterMember(i) {
-			continue // JSON keeps the last of duplicate members
+		if m.shadowed {
+			continue
 		}
 		v, ok := rendered[m.key]
 		if !ok || v == nil {
@@ -301,15 +302,6 @@ func (t *PayloadTemplate) RenderHeaders(vars map[string]any) (map[string]string,
 		headers[m.key] = s
 	}
 	return headers, nil
-}
-
-func (t *PayloadTemplate) laterMember(i int) bool {
-	for j := i + 1; j < len(t.members); j++ {
-		if t.members[j].key == t.members[i].key {
-			return true
-		}
-	}
-	return false
 }
 
 func (t *PayloadTemplate) headersTopError() *TemplateError {
@@ -454,7 +446,7 @@ type tmplMark struct {
 	start, end int
 	path       int
 	parts      []tmplPart
-	obj        int  // object id (boundary; exact when it is a member's value, else -1)
+	obj        int  // boundary: the object's id
 	comma      bool // boundary at a ',' (else just after '{')
 	value      int  // boundary: index of the member's exact mark, or -1
 }
@@ -477,6 +469,7 @@ type tmplScanner struct {
 	stack    []tmplFrame
 	roots    []string
 	members  []tmplMember
+	pathIDs  map[string]int // index of each path name in paths
 	strErr   *TemplateError // first unknown variable inside a string
 	resumeAt int            // where the lexical scan resumes after a syntax error
 	resumeIn bool           // ... and whether that is inside a string
@@ -494,6 +487,12 @@ func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate
 	i := tmplSkipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.ops, t.tail, t.nFlags = s.build()
+	seen := make(map[string]bool, len(t.members))
+	for i := len(t.members) - 1; i >= 0; i-- {
+		m := &t.members[i]
+		m.shadowed = seen[m.key]
+		seen[m.key] = true
+	}
 	return t, nil
 }
 
@@ -597,8 +596,10 @@ func (s *tmplScanner) scan() *TemplateError {
 			}
 			i++
 			if len(s.stack) == 1 {
-				var key string
-				_ = json.Unmarshal([]byte(src[keyAt:end]), &key) // valid: scanString checked it
+				key := src[keyAt+1 : end-1]
+				if strings.IndexByte(key, '\\') >= 0 {
+					_ = json.Unmarshal([]byte(src[keyAt:end]), &key) // valid: scanString checked it
+				}
 				s.members = append(s.members, tmplMember{key: key, keyAt: keyAt})
 			}
 			st = stValue
@@ -655,7 +656,7 @@ func (s *tmplScanner) scan() *TemplateError {
 					return err
 				}
 				if f, _ := strconv.ParseFloat(src[i:end], 64); math.IsInf(f, 0) {
-					s.marks = append(s.marks, tmplMark{kind: tmplMarkNull, start: i, end: end, obj: -1})
+					s.marks = append(s.marks, tmplMark{kind: tmplMarkNull, start: i, end: end})
 				}
 				i, what = end, "a number"
 			case strings.HasPrefix(src[i:], "true"):
@@ -714,7 +715,7 @@ func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
 	if err := s.checkName(name, i); err != nil {
 		return 0, err
 	}
-	s.marks = append(s.marks, tmplMark{kind: tmplMarkRaw, start: i, end: i + n + 4, path: s.addPath(name), obj: -1})
+	s.marks = append(s.marks, tmplMark{kind: tmplMarkRaw, start: i, end: i + n + 4, path: s.addPath(name)})
 	return i + n + 4, nil
 }
 
@@ -747,6 +748,13 @@ func (s *tmplScanner) checkName(name string, at int) *TemplateError {
 }
 
 func (s *tmplScanner) addPath(name string) int {
+	if id, ok := s.pathIDs[name]; ok {
+		return id
+	}
+	if s.pathIDs == nil {
+		s.pathIDs = map[string]int{}
+	}
+	s.pathIDs[name] = len(s.paths)
 	parts := strings.Split(name, ".")
 	p := tmplPath{name: name, root: parts[0]}
 	for _, k := range parts[1:] {
@@ -1002,10 +1010,10 @@ func (s *tmplScanner) interpolate(start, end int) bool {
 		}
 	}
 	if len(matches) == 1 && matches[0].from == 0 && matches[0].to == n {
-		mark := tmplMark{kind: tmplMarkExact, start: start, end: end, path: s.addPath(names[0]), obj: -1}
+		mark := tmplMark{kind: tmplMarkExact, start: start, end: end, path: s.addPath(names[0])}
 		if len(s.stack) > 0 && s.stack[len(s.stack)-1].obj {
+			// A member's value: the member is left out when it is undefined.
 			top := &s.stack[len(s.stack)-1]
-			mark.obj = top.id
 			s.objects[top.id] = true
 			s.marks[top.boundary].value = len(s.marks)
 		}
@@ -1019,7 +1027,7 @@ func (s *tmplScanner) interpolate(start, end int) bool {
 		prev = m.to
 	}
 	parts = append(parts, tmplPart{lit: s.src[units[prev].at : end-1], path: -1})
-	s.marks = append(s.marks, tmplMark{kind: tmplMarkPartial, start: start, end: end, parts: parts, obj: -1})
+	s.marks = append(s.marks, tmplMark{kind: tmplMarkPartial, start: start, end: end, parts: parts})
 	return true
 }
 
@@ -1095,15 +1103,16 @@ func (s *tmplScanner) build() (ops []tmplOp, tail string, nFlags int) {
 // tmplState is per-render scratch space, pooled so that rendering allocates
 // only its output.
 type tmplState struct {
-	keys  []string // stack of sorted map keys
-	flags []bool
+	keys     []string // stack of sorted map keys
+	keysUsed int      // most keys held at once in this render
+	flags    []bool
 }
 
 var tmplStatePool = sync.Pool{New: func() any { return new(tmplState) }}
 
 func (st *tmplState) release() {
-	clear(st.keys[:cap(st.keys)])
-	st.keys = st.keys[:0]
+	clear(st.keys[:st.keysUsed]) // let the keys go
+	st.keys, st.keysUsed = st.keys[:0], 0
 	tmplStatePool.Put(st)
 }
 
@@ -1418,6 +1427,7 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 			st.keys = append(st.keys, k)
 		}
 		keys := st.keys[base:]
+		st.keysUsed = max(st.keysUsed, len(st.keys))
 		slices.Sort(keys)
 		b = append(b, '{')
 		var err error
@@ -1557,6 +1567,9 @@ func tmplAppendNumber(b []byte, f float64, bits int) []byte {
 	case f == 0:
 		return append(b, '0') // -0 too
 	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.AppendInt(b, int64(f), 10) // integers print exactly below 2^53
+	}
 	if f < 0 {
 		b = append(b, '-')
 		f = -f
@@ -1609,6 +1622,14 @@ func tmplAppendNumber(b []byte, f float64, bits int) []byte {
 	return b
 }
 
+// tmplPlain marks the ASCII bytes a JSON string holds as they are.
+var tmplPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 func tmplAppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = tmplAppendStringContent(b, s)
@@ -1622,11 +1643,11 @@ func tmplAppendStringContent(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if tmplPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

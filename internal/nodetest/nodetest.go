@@ -26,8 +26,12 @@ const (
 	Apify = "apify@3.7.2"
 	// ApifyClient is the official JS API client.
 	ApifyClient = "apify-client@2.25.0"
-	// Utilities holds the platform's WebhookPayloadTemplate.
-	Utilities = "@apify/utilities@3.0.1"
+	// Utilities holds the platform's WebhookPayloadTemplate. Version 3 needs
+	// Node.js 22 and a dependency the registry lacks; the template code is
+	// the same in 2.35.
+	Utilities = "@apify/utilities@2.35.11"
+	// Consts holds the platform's default payload template.
+	Consts = "@apify/consts@2.58.1"
 )
 
 // RequireEnv is the environment variable that turns a missing node or npm into a
