@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -47,7 +48,7 @@ type Actor struct {
 	client      *client.Client // given by WithClient or built by Init
 	initialized bool
 	exited      bool
-	lastStatus  string // last message sent by SetStatusMessage
+	lastStatus  string // last message given to SetStatusMessage
 
 	pendingMu sync.Mutex
 	pending   int
@@ -103,7 +104,9 @@ func WithSignals(sigs ...os.Signal) Option {
 func New(opts ...Option) *Actor {
 	a := newActor()
 	for _, o := range opts {
-		o(a)
+		if o != nil {
+			o(a)
+		}
 	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
@@ -125,6 +128,20 @@ func newActor() *Actor {
 		exitFunc:  os.Exit,
 		signals:   []os.Signal{os.Interrupt, syscall.SIGTERM},
 	}
+}
+
+// Format prints the Actor as actor.Actor{<its Environment>} whatever the
+// verb, with the token redacted as [Environment.String] does, so that
+// printing or logging an Actor never reveals the token.
+func (a *Actor) Format(f fmt.State, _ rune) {
+	if a == nil {
+		io.WriteString(f, "<nil>")
+		return
+	}
+	a.mu.Lock()
+	env := a.env
+	a.mu.Unlock()
+	fmt.Fprintf(f, "actor.Actor{%s}", env)
 }
 
 func (a *Actor) log() *slog.Logger {
@@ -265,6 +282,9 @@ func (a *Actor) setStatusMessage(ctx context.Context, msg string, terminal bool)
 		return err
 	}
 	a.log().InfoContext(ctx, "status message", "message", msg, "terminal", terminal)
+	a.mu.Lock()
+	a.lastStatus = msg
+	a.mu.Unlock()
 	if !env.IsAtHome {
 		return nil
 	}
@@ -276,9 +296,6 @@ func (a *Actor) setStatusMessage(ctx context.Context, msg string, terminal bool)
 	if _, err := c.UpdateRun(ctx, env.RunID, client.RunUpdate{StatusMessage: msg, IsStatusMessageTerminal: terminal}); err != nil {
 		return fmt.Errorf("actor: set status message: %w", err)
 	}
-	a.mu.Lock()
-	a.lastStatus = msg
-	a.mu.Unlock()
 	return nil
 }
 

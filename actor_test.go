@@ -1,9 +1,12 @@
 package actor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -100,9 +103,7 @@ func TestMain_OffPlatform(t *testing.T) {
 	if diff := cmp.Diff([]int{1}, rec.got()); diff != "" {
 		t.Errorf("exit codes (-want +got):\n%s", diff)
 	}
-	if n := len(p.requests()); n != 0 {
-		t.Errorf("sent %d requests off the platform, want none", n)
-	}
+	p.checkNothingSent(t)
 	if l := logs.String(); !strings.Contains(l, "no input") {
 		t.Errorf("log does not show the error:\n%s", l)
 	}
@@ -110,24 +111,39 @@ func TestMain_OffPlatform(t *testing.T) {
 
 func TestExitReusesLastStatusMessage(t *testing.T) {
 	t.Parallel()
-	p := newPlatform(t)
-	a, rec, _ := newActor(p.atHome())
-	ctx := t.Context()
-	if err := a.SetStatusMessage(ctx, "Crawled 10 of 10 pages"); err != nil {
-		t.Fatal(err)
-	}
-	a.Exit(ctx, actor.ExitOptions{})
-	a.Exit(ctx, actor.ExitOptions{ExitCode: 5, StatusMessage: "ignored: second Exit"})
+	for _, atHome := range []bool{true, false} {
+		t.Run(fmt.Sprint("atHome=", atHome), func(t *testing.T) {
+			t.Parallel()
+			p := newPlatform(t)
+			vars := p.atHome()
+			if !atHome {
+				delete(vars, "APIFY_IS_AT_HOME")
+			}
+			a, rec, logs := newActor(vars)
+			ctx := t.Context()
+			if err := a.SetStatusMessage(ctx, "Crawled 10 of 10 pages"); err != nil {
+				t.Fatal(err)
+			}
+			a.Exit(ctx, actor.ExitOptions{})
+			a.Exit(ctx, actor.ExitOptions{ExitCode: 5, StatusMessage: "ignored: second Exit"})
 
-	if diff := cmp.Diff([]int{0}, rec.got()); diff != "" {
-		t.Errorf("exit codes (-want +got):\n%s", diff)
-	}
-	want := []statusUpdate{
-		{Path: "/v2/actor-runs/RUN123", StatusMessage: "Crawled 10 of 10 pages"},
-		{Path: "/v2/actor-runs/RUN123", StatusMessage: "Crawled 10 of 10 pages", IsStatusMessageTerminal: true},
-	}
-	if diff := cmp.Diff(want, p.statusUpdates(t)); diff != "" {
-		t.Errorf("status updates (-want +got):\n%s", diff)
+			if diff := cmp.Diff([]int{0}, rec.got()); diff != "" {
+				t.Errorf("exit codes (-want +got):\n%s", diff)
+			}
+			var want []statusUpdate
+			if atHome {
+				want = []statusUpdate{
+					{Path: "/v2/actor-runs/RUN123", StatusMessage: "Crawled 10 of 10 pages"},
+					{Path: "/v2/actor-runs/RUN123", StatusMessage: "Crawled 10 of 10 pages", IsStatusMessageTerminal: true},
+				}
+			}
+			if diff := cmp.Diff(want, p.statusUpdates(t)); diff != "" {
+				t.Errorf("status updates (-want +got):\n%s", diff)
+			}
+			if l := logs.String(); !strings.Contains(l, `msg="Exiting Actor" exitCode=0 statusMessage="Crawled 10 of 10 pages"`) {
+				t.Errorf("the exit log line does not show the last status message:\n%s", l)
+			}
+		})
 	}
 }
 
@@ -156,9 +172,7 @@ func TestSetStatusMessage(t *testing.T) {
 		if err := a.SetStatusMessage(t.Context(), "x"); !errors.Is(err, actor.ErrNoRunID) {
 			t.Errorf("err = %v, want ErrNoRunID", err)
 		}
-		if n := len(p.requests()); n != 0 {
-			t.Errorf("sent %d requests, want none", n)
-		}
+		p.checkNothingSent(t)
 	})
 	t.Run("platform error", func(t *testing.T) {
 		t.Parallel()
@@ -322,5 +336,38 @@ func TestWithClient(t *testing.T) {
 	}
 	if r := p.requests(); len(r) != 1 || r[0].Authorization != "Bearer other-token" {
 		t.Errorf("requests %+v, want one through the given client", r)
+	}
+}
+
+// TestActorNeverPrintsToken: printing or logging an Actor shows its
+// environment with the token redacted.
+func TestActorNeverPrintsToken(t *testing.T) {
+	t.Parallel()
+	a, _, _ := newActor(map[string]string{"ACTOR_RUN_ID": "RUN123", "APIFY_TOKEN": testToken})
+	if err := a.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		outs = append(outs, fmt.Sprintf(verb, a), fmt.Sprintf(verb, []any{a}))
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("m", "actor", a)
+	outs = append(outs, logged.String())
+	for _, out := range outs {
+		if strings.Contains(out, testToken) || strings.Contains(out, fmt.Sprintf("%x", testToken)) {
+			t.Errorf("output reveals the token: %s", out)
+		}
+	}
+	if s := fmt.Sprint(a); !strings.HasPrefix(s, "actor.Actor{Environment{") || !strings.Contains(s, `RunID:"RUN123"`) {
+		t.Errorf("Sprint = %s, want the Actor's environment", s)
+	}
+}
+
+func TestNewIgnoresNilOption(t *testing.T) {
+	t.Parallel()
+	a := actor.New(nil, actor.WithLookupEnv(env(map[string]string{"ACTOR_RUN_ID": "RUN123"})), nil)
+	if got := a.Env().RunID; got != "RUN123" {
+		t.Errorf("Env().RunID = %q, want RUN123", got)
 	}
 }

@@ -38,13 +38,15 @@ type platform struct {
 	hold chan struct{}
 	// startStatus is the status the run-start endpoints return the run in.
 	startStatus client.RunStatus
+	// runStatus is the status GET /v2/actor-runs/{id} returns the run in.
+	runStatus client.RunStatus
 	// fail, when not zero, is the status every request gets.
 	fail int
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	t.Helper()
-	p := &platform{startStatus: client.StatusReady}
+	p := &platform{startStatus: client.StatusReady, runStatus: client.StatusSucceeded}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)
 	return p
@@ -57,7 +59,7 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 		Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 		Authorization: r.Header.Get("Authorization"), Body: string(body),
 	})
-	hold, fail, startStatus := p.hold, p.fail, p.startStatus
+	hold, fail, startStatus, runStatus := p.hold, p.fail, p.startStatus, p.runStatus
 	p.mu.Unlock()
 
 	if fail != 0 {
@@ -86,7 +88,7 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/actor-runs/"):
 		writeJSON(w, http.StatusOK, run(strings.TrimPrefix(r.URL.Path, "/v2/actor-runs/"), client.StatusRunning))
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/actor-runs/"):
-		writeJSON(w, http.StatusOK, run(strings.TrimPrefix(r.URL.Path, "/v2/actor-runs/"), client.StatusSucceeded))
+		writeJSON(w, http.StatusOK, run(strings.TrimPrefix(r.URL.Path, "/v2/actor-runs/"), runStatus))
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/runs"):
 		writeJSON(w, http.StatusCreated, run("NEWRUN", startStatus))
 	default:
@@ -105,6 +107,14 @@ func (p *platform) requests() []recorded {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]recorded(nil), p.reqs...)
+}
+
+// checkNothingSent fails t when the platform received any request.
+func (p *platform) checkNothingSent(t *testing.T) {
+	t.Helper()
+	if r := p.requests(); len(r) != 0 {
+		t.Errorf("sent %d requests, want none: %+v", len(r), r)
+	}
 }
 
 // env returns an environment lookup with the given variables.

@@ -51,33 +51,43 @@ type startFunc func(c *client.Client, ctx context.Context, id string, input any,
 func (a *Actor) start(ctx context.Context, what, id string, input any, o StartOptions, f startFunc) (*client.Run, error) {
 	co, err := o.toClient()
 	if err != nil {
-		return nil, err
+		return nil, notStarted(what, id, err)
 	}
 	c, _, err := a.ready(ctx)
 	if err != nil {
-		return nil, err
+		return nil, notStarted(what, id, err)
 	}
 	done := a.track()
 	defer done()
 	run, err := f(c, ctx, id, input, co)
 	if err != nil {
-		return nil, fmt.Errorf("actor: %s %s: %w", what, id, err)
+		// Call and CallTask return the run as last seen when waiting fails.
+		return run, fmt.Errorf("actor: %s %s: %w", what, id, err)
 	}
 	return run, nil
+}
+
+// notStarted is the error of a start that failed before anything was sent:
+// like every failure to start, a *client.StartError, here one that says no
+// run was started.
+func notStarted(what, id string, err error) error {
+	return fmt.Errorf("actor: %s %s: %w", what, id, &client.StartError{Err: err})
 }
 
 // Start starts the Actor actorID ("user~name", "user/name" or an ID) with
 // input (nil for none; []byte and json.RawMessage sent as they are; anything
 // else JSON-encoded) and returns the new run. The webhooks in o are checked
 // before anything is sent; an invalid one is an error matching
-// [ErrInvalidWebhook]. The client's errors are wrapped, so a
-// *[client.StartError] stays reachable with errors.As.
+// [ErrInvalidWebhook]. Every failure wraps a *[client.StartError], reachable
+// with errors.As, that says whether a run may have started anyway.
 func (a *Actor) Start(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
 	return a.start(ctx, "start actor", actorID, input, o, (*client.Client).StartActor)
 }
 
 // Call is [Actor.Start] that then waits for the run to finish (bounded by
-// ctx) and returns it in its final state.
+// ctx) and returns it in its final state. When waiting fails, the error
+// (not a *client.StartError: the run exists) comes with the run as last
+// seen, so that the caller still has its ID.
 func (a *Actor) Call(ctx context.Context, actorID string, input any, o StartOptions) (*client.Run, error) {
 	return a.start(ctx, "call actor", actorID, input, o, (*client.Client).CallActor)
 }
@@ -89,7 +99,8 @@ func (a *Actor) StartTask(ctx context.Context, taskID string, input any, o Start
 }
 
 // CallTask is [Actor.StartTask] that then waits for the run to finish
-// (bounded by ctx) and returns it in its final state.
+// (bounded by ctx) and returns it in its final state; errors are as for
+// [Actor.Call].
 func (a *Actor) CallTask(ctx context.Context, taskID string, input any, o StartOptions) (*client.Run, error) {
 	return a.start(ctx, "call task", taskID, input, o, (*client.Client).CallTask)
 }

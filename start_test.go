@@ -1,6 +1,7 @@
 package actor_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -20,51 +21,27 @@ func TestStartSendsWebhooks(t *testing.T) {
 			RequestURL: "https://example.com/done", PayloadTemplate: `{"id": {{resource.id}}}`, IdempotencyKey: "k1",
 		},
 	}
-	type call func(a *actor.Actor, p *platform) (*client.Run, error)
+	input := map[string]any{"url": "https://example.com"}
+	opts := actor.StartOptions{Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta"}
 	tests := map[string]struct {
-		call       call
+		start      startMethod
+		id         string
 		wantPaths  []string
 		wantStatus client.RunStatus
 	}{
-		"Start": {
-			func(a *actor.Actor, p *platform) (*client.Run, error) {
-				return a.Start(t.Context(), "someone~scraper", map[string]any{"url": "https://example.com"}, actor.StartOptions{
-					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
-				})
-			},
-			[]string{"POST /v2/actors/someone~scraper/runs"}, client.StatusReady,
-		},
-		"StartTask": {
-			func(a *actor.Actor, p *platform) (*client.Run, error) {
-				return a.StartTask(t.Context(), "someone~daily", map[string]any{"url": "https://example.com"}, actor.StartOptions{
-					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
-				})
-			},
-			[]string{"POST /v2/actor-tasks/someone~daily/runs"}, client.StatusReady,
-		},
-		"Call": {
-			func(a *actor.Actor, p *platform) (*client.Run, error) {
-				return a.Call(t.Context(), "someone~scraper", map[string]any{"url": "https://example.com"}, actor.StartOptions{
-					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
-				})
-			},
-			[]string{"POST /v2/actors/someone~scraper/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
-		},
-		"CallTask": {
-			func(a *actor.Actor, p *platform) (*client.Run, error) {
-				return a.CallTask(t.Context(), "someone~daily", map[string]any{"url": "https://example.com"}, actor.StartOptions{
-					Webhooks: hooks, MemoryMbytes: 1024, Timeout: 90 * time.Second, Build: "beta",
-				})
-			},
-			[]string{"POST /v2/actor-tasks/someone~daily/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded,
-		},
+		"Start":     {(*actor.Actor).Start, "someone~scraper", []string{"POST /v2/actors/someone~scraper/runs"}, client.StatusReady},
+		"StartTask": {(*actor.Actor).StartTask, "someone~daily", []string{"POST /v2/actor-tasks/someone~daily/runs"}, client.StatusReady},
+		"Call": {(*actor.Actor).Call, "someone~scraper",
+			[]string{"POST /v2/actors/someone~scraper/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded},
+		"CallTask": {(*actor.Actor).CallTask, "someone~daily",
+			[]string{"POST /v2/actor-tasks/someone~daily/runs", "GET /v2/actor-runs/NEWRUN"}, client.StatusSucceeded},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			p := newPlatform(t)
 			a, _, _ := newActor(p.atHome())
-			run, err := tc.call(a, p)
+			run, err := tc.start(a, t.Context(), tc.id, input, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,6 +78,9 @@ func TestStartSendsWebhooks(t *testing.T) {
 	}
 }
 
+// startMethod is one of the Actor's methods that start a run.
+type startMethod func(a *actor.Actor, ctx context.Context, id string, input any, o actor.StartOptions) (*client.Run, error)
+
 func TestStartValidatesWebhooks(t *testing.T) {
 	t.Parallel()
 	ok := actor.Webhook{EventTypes: []actor.EventType{actor.EventActorRunSucceeded}, RequestURL: "https://example.com/ok"}
@@ -121,9 +101,11 @@ func TestStartValidatesWebhooks(t *testing.T) {
 			a, _, _ := newActor(p.atHome())
 			_, err := a.Start(t.Context(), "someone~scraper", nil, actor.StartOptions{Webhooks: []actor.Webhook{ok, tc.bad}})
 			checkValidationError(t, err, tc.field, strings.Contains(tc.field, "Template"))
-			if n := len(p.requests()); n != 0 {
-				t.Errorf("sent %d requests, want none", n)
+			var se *client.StartError
+			if !errors.As(err, &se) || se.MayHaveStarted {
+				t.Errorf("err = %v, want a *client.StartError saying no run was started", err)
 			}
+			p.checkNothingSent(t)
 		})
 	}
 }
@@ -143,5 +125,32 @@ func TestStartErrorPassesThrough(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "someone~missing") {
 		t.Errorf("error %q does not name the Actor", err)
+	}
+}
+
+// TestCallWaitFails: when waiting for the started run fails, Call returns
+// the run as last seen with the error, which is not a *client.StartError.
+func TestCallWaitFails(t *testing.T) {
+	t.Parallel()
+	for name, call := range map[string]startMethod{"Call": (*actor.Actor).Call, "CallTask": (*actor.Actor).CallTask} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlatform(t)
+			p.runStatus = client.StatusRunning
+			a, _, _ := newActor(p.atHome())
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			run, err := call(a, ctx, "someone~slow", nil, actor.StartOptions{})
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+			}
+			var se *client.StartError
+			if errors.As(err, &se) {
+				t.Errorf("err = %v, want no *client.StartError: the run exists", err)
+			}
+			if run == nil || run.ID != "NEWRUN" {
+				t.Errorf("run = %+v, want the started NEWRUN", run)
+			}
+		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"net/url"
 	"slices"
 	"strconv"
@@ -225,22 +224,27 @@ func defaultIdempotencyKey(runID string, w Webhook) string {
 	slices.Sort(types)
 	types = slices.Compact(types)
 
-	h := sha256.New()
-	writeField(h, strconv.Itoa(len(types)))
+	b := make([]byte, 0, 128+len(w.RequestURL)+len(w.PayloadTemplate)+len(w.HeadersTemplate))
+	b = appendField(b, strconv.Itoa(len(types)))
 	for _, t := range types {
-		writeField(h, t)
+		b = appendField(b, t)
 	}
-	writeField(h, w.RequestURL)
-	writeField(h, w.PayloadTemplate)
-	writeField(h, w.HeadersTemplate)
-	writeField(h, strconv.FormatBool(w.ShouldInterpolateStrings))
-	writeField(h, strconv.FormatBool(w.IgnoreSSLErrors))
-	writeField(h, strconv.FormatBool(w.DoNotRetry))
-	return runID + "-" + hex.EncodeToString(h.Sum(nil)[:8])
+	b = appendField(b, w.RequestURL)
+	b = appendField(b, w.PayloadTemplate)
+	b = appendField(b, w.HeadersTemplate)
+	b = appendField(b, strconv.FormatBool(w.ShouldInterpolateStrings))
+	b = appendField(b, strconv.FormatBool(w.IgnoreSSLErrors))
+	b = appendField(b, strconv.FormatBool(w.DoNotRetry))
+	sum := sha256.Sum256(b)
+	return runID + "-" + hex.EncodeToString(sum[:8])
 }
 
-func writeField(h hash.Hash, s string) {
-	fmt.Fprintf(h, "%d:%s", len(s), s)
+// appendField appends s as "<length>:<s>", so that no two lists of fields
+// encode alike.
+func appendField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
 }
 
 // AddWebhook adds an ad-hoc webhook to the current Actor run: it fires when
@@ -275,7 +279,7 @@ func (a *Actor) AddWebhook(ctx context.Context, w Webhook) (*client.Webhook, err
 		return nil, err
 	}
 	if !env.IsAtHome {
-		a.log().Warn("the webhook will not be invoked: AddWebhook only creates webhooks when the Actor runs on the Apify platform; "+
+		a.log().WarnContext(ctx, "the webhook will not be invoked: AddWebhook only creates webhooks when the Actor runs on the Apify platform; "+
 			"run it with `apify-local run` to have webhooks delivered locally",
 			"requestUrl", w.RequestURL, "eventTypes", w.EventTypes)
 		return nil, nil

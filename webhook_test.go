@@ -100,9 +100,7 @@ func TestAddWebhookOffPlatform(t *testing.T) {
 	if err != nil || got != nil {
 		t.Errorf("AddWebhook = %+v, %v; want nil, nil", got, err)
 	}
-	if n := len(p.requests()); n != 0 {
-		t.Errorf("sent %d requests off the platform, want none", n)
-	}
+	p.checkNothingSent(t)
 	if l := logs.String(); strings.Count(l, "will not be invoked") != 1 || !strings.Contains(l, "apify-local run") {
 		t.Errorf("want one warning that the webhook will not be invoked, pointing to apify-local run; log:\n%s", l)
 	}
@@ -119,9 +117,7 @@ func TestAddWebhookWithoutRunID(t *testing.T) {
 	if !errors.Is(err, actor.ErrNoRunID) || !strings.Contains(err.Error(), "ACTOR_RUN_ID") {
 		t.Errorf("err = %v, want one matching ErrNoRunID that names ACTOR_RUN_ID", err)
 	}
-	if n := len(p.requests()); n != 0 {
-		t.Errorf("sent %d requests, want none", n)
-	}
+	p.checkNothingSent(t)
 }
 
 func TestAddWebhookAPIError(t *testing.T) {
@@ -283,9 +279,7 @@ func TestAddWebhookValidation(t *testing.T) {
 			if diff := cmp.Diff(err.Error(), w.Validate().Error()); diff != "" {
 				t.Errorf("Validate and AddWebhook disagree (-add +validate):\n%s", diff)
 			}
-			if n := len(p.requests()); n != 0 {
-				t.Errorf("sent %d requests for an invalid webhook, want none", n)
-			}
+			p.checkNothingSent(t)
 		})
 	}
 }
@@ -430,5 +424,20 @@ func TestEncodeWebhooksValidation(t *testing.T) {
 			}
 			checkValidationError(t, err, tc.field, false)
 		})
+	}
+}
+
+// BenchmarkAddWebhook measures AddWebhook on the platform: validation, the
+// derived idempotency key and the POST /v2/webhooks round trip on loopback.
+func BenchmarkAddWebhook(b *testing.B) {
+	p := newPlatform(b)
+	a, _, _ := newActor(p.atHome())
+	w := failedWebhook
+	w.IdempotencyKey = ""
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.AddWebhook(b.Context(), w); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

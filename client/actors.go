@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/bits"
 	"net/url"
@@ -12,10 +11,10 @@ import (
 	"time"
 )
 
-// actsPrefix is the path of Actors used for run starts: the canonical
+// actorsPath is the path of Actors used for run starts: the canonical
 // /v2/actors/, which the official JS client uses too (the platform still
 // serves the legacy /v2/acts/ alias).
-const actsPrefix = "/v2/actors/"
+const actorsPath = "/v2/actors/"
 
 // StartOptions configure a new run of an Actor or task. Zero values leave the
 // platform's defaults (those of the Actor or task) in place.
@@ -42,8 +41,7 @@ type StartOptions struct {
 	ContentType string
 }
 
-// StartActor starts a run of an Actor (POST /v2/actors/{actorId}/runs, the
-// legacy alias of /v2/actors/{actorId}/runs) and
+// StartActor starts a run of an Actor (POST /v2/actors/{actorId}/runs) and
 // returns it, usually in status READY or RUNNING.
 //
 // actorID is an Actor ID or a name "username~actor-name" ("username/actor-name"
@@ -60,7 +58,7 @@ func (c *Client) StartActor(ctx context.Context, actorID string, input any, o St
 	if err != nil {
 		return nil, &StartError{Err: err}
 	}
-	return c.start(ctx, actsPrefix+id+"/runs", input, o)
+	return c.start(ctx, actorsPath+id+"/runs", input, o)
 }
 
 // StartTask starts a run of an Actor task (POST /v2/actor-tasks/{taskId}/runs)
@@ -122,10 +120,6 @@ func (c *Client) start(ctx context.Context, path string, input any, o StartOptio
 	}
 	run, err := doData[Run](ctx, c, r)
 	if err != nil {
-		var se *StartError
-		if errors.As(err, &se) {
-			return nil, se
-		}
 		return nil, &StartError{MayHaveStarted: mayHaveReached(err), Err: err}
 	}
 	return run, nil

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -247,20 +246,22 @@ func build(o *options) (*Client, error) {
 }
 
 // parseBaseURL validates u and returns it without a trailing slash or "/v2".
+// Its errors show u only once it is known to carry no credentials, query or
+// fragment, where a token could hide.
 func parseBaseURL(u string) (string, error) {
 	p, err := url.Parse(u)
 	if err != nil {
-		return "", fmt.Errorf("client: WithBaseURL: %q is not a URL", u)
+		return "", fmt.Errorf("client: WithBaseURL: not a URL: %w", sanitize(err))
 	}
 	switch {
+	case p.User != nil:
+		return "", errors.New("client: WithBaseURL: the URL must not carry credentials; use WithToken")
+	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+		return "", errors.New("client: WithBaseURL: the URL must not have a query or fragment")
 	case p.Scheme != "http" && p.Scheme != "https":
 		return "", fmt.Errorf("client: WithBaseURL: %q: the scheme must be http or https", u)
 	case p.Host == "":
 		return "", fmt.Errorf("client: WithBaseURL: %q has no host", u)
-	case p.User != nil:
-		return "", errors.New("client: WithBaseURL: the URL must not carry credentials; use WithToken")
-	case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
-		return "", fmt.Errorf("client: WithBaseURL: %q must not have a query or fragment", u)
 	}
 	path := strings.TrimRight(p.EscapedPath(), "/")
 	path = strings.TrimSuffix(path, "/v2")
@@ -298,6 +299,17 @@ func (c *Client) BaseURL() string { return c.baseURL }
 // UserAgent returns the User-Agent header the client sends.
 func (c *Client) UserAgent() string { return c.userAgent }
 
+// Format prints the client as client.Client{BaseURL:"..." Authenticated:true}
+// whatever the verb, so that printing or logging a Client (fmt, slog) never
+// reveals its token.
+func (c *Client) Format(f fmt.State, _ rune) {
+	if c == nil {
+		io.WriteString(f, "<nil>")
+		return
+	}
+	fmt.Fprintf(f, "client.Client{BaseURL:%q Authenticated:%t}", c.baseURL, c.auth != nil)
+}
+
 // request describes one API call.
 type request struct {
 	method      string
@@ -323,10 +335,10 @@ type response struct {
 // transport error.
 func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	if c == nil || c.http == nil {
-		return nil, errors.New("client: the Client was not made by New or NewFromEnv")
+		return nil, &unsentError{errors.New("client: the Client was not made by New or NewFromEnv")}
 	}
 	if ctx == nil {
-		return nil, errors.New("client: nil context")
+		return nil, &unsentError{errors.New("client: nil context")}
 	}
 	u := c.baseURL + r.path
 	if len(r.query) > 0 {
@@ -344,7 +356,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("client: %s %s: %w", r.method, r.path, err)
+		return nil, &unsentError{fmt.Errorf("client: %s %s: %w", r.method, r.path, sanitize(err))}
 	}
 	// The header values are shared, read-only slices: no allocation per
 	// request. The keys are in canonical form.
@@ -412,7 +424,6 @@ type call struct {
 	lastErr   error       // of the latest attempt, for logging
 	body      []byte
 	read      bool
-	limited   io.LimitedReader
 }
 
 func (s *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
@@ -426,19 +437,27 @@ func (s *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
 // A failure to read it is handed back to the retry policy.
 func (s *call) readBody(resp *http.Response) error {
 	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		buf.Grow(int(n))
+	var (
+		body []byte
+		err  error
+	)
+	switch n := resp.ContentLength; {
+	case n > maxResponseBytes:
+		return errResponseTooLarge
+	case n >= 0:
+		// net/http ends the body after n bytes and reports a short one.
+		body = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, body)
+	default:
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+		if err == nil && len(body) > maxResponseBytes {
+			return errResponseTooLarge
+		}
 	}
-	s.limited = io.LimitedReader{R: resp.Body, N: maxResponseBytes + 1}
-	n, err := buf.ReadFrom(&s.limited)
 	if err != nil {
 		return fmt.Errorf("reading the response body: %w", err)
 	}
-	if n > maxResponseBytes {
-		return errResponseTooLarge
-	}
-	s.body, s.read = buf.Bytes(), true
+	s.body, s.read = body, true
 	return nil
 }
 
@@ -446,13 +465,9 @@ func (s *call) readBody(resp *http.Response) error {
 // to Do's caller unchanged.
 func (s *call) giveUp(resp *http.Response, err error, _ int) (*http.Response, error) {
 	if s.attempts > 1 {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
 		s.c.log.LogAttrs(context.Background(), slog.LevelWarn, "apify: giving up",
 			slog.String("method", s.r.method), slog.String("path", s.r.path),
-			slog.Int("attempts", s.attempts), slog.Int("status", status),
+			slog.Int("attempts", s.attempts), slog.Int("status", statusOf(resp)),
 			errAttr(err))
 	}
 	return resp, err
@@ -481,12 +496,6 @@ func doData[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 		return nil, err
 	}
 	return decodeData[T](r, resp)
-}
-
-// jsonBody encodes v for a request body once, so every attempt sends the same
-// bytes.
-func jsonBody(v any) ([]byte, error) {
-	return json.Marshal(v)
 }
 
 // pathID checks that a resource ID is not empty and escapes it for a path.

@@ -1,11 +1,19 @@
 package client
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestNewDefaults(t *testing.T) {
@@ -46,7 +54,9 @@ func TestNewOptions(t *testing.T) {
 		{"no host", []Option{WithBaseURL("http://")}, "", "has no host"},
 		{"credentials", []Option{WithBaseURL("https://user:pw@x.test")}, "", "credentials"},
 		{"query", []Option{WithBaseURL("https://x.test/?token=abc")}, "", "query"},
+		{"query without scheme", []Option{WithBaseURL("x.test/?token=abc")}, "", "query"},
 		{"unparsable", []Option{WithBaseURL("http://[::1")}, "", "not a URL"},
+		{"unparsable with query", []Option{WithBaseURL("http://[::1?token=abc")}, "", "not a URL"},
 		{"negative retries", []Option{WithMaxRetries(-1)}, "", "WithMaxRetries"},
 		{"inverted backoff", []Option{WithBackoff(time.Second, time.Millisecond)}, "", "WithBackoff"},
 		{"negative backoff", []Option{WithBackoff(-1, time.Second)}, "", "WithBackoff"},
@@ -62,6 +72,9 @@ func TestNewOptions(t *testing.T) {
 		case tt.wantErr != "":
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%s: error = %v, want one naming %q", tt.name, err, tt.wantErr)
+			}
+			if err != nil && (strings.Contains(err.Error(), "abc") || strings.Contains(err.Error(), "pw")) {
+				t.Errorf("%s: error %q shows a secret of the URL", tt.name, err)
 			}
 		case err != nil:
 			t.Errorf("%s: %v", tt.name, err)
@@ -169,5 +182,98 @@ func TestHTTPClientNotModified(t *testing.T) {
 	}
 	if c.http == hc || c.http.Timeout != time.Second || hc.Timeout != 7*time.Second {
 		t.Errorf("WithAttemptTimeout must use a copy: copy %v, caller's %v", c.http.Timeout, hc.Timeout)
+	}
+}
+
+// TestFormatHidesToken: printing or logging a Client, with any verb or
+// handler, never shows the token.
+func TestFormatHidesToken(t *testing.T) {
+	t.Parallel()
+	c, err := New(WithToken(testToken), WithBaseURL("http://127.0.0.1:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		outs = append(outs, fmt.Sprintf(verb, c), fmt.Sprintf(verb, []any{c}), fmt.Sprintf(verb, struct{ C *Client }{c}))
+	}
+	var text, js bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("m", "client", c)
+	slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "client", c)
+	outs = append(outs, text.String(), js.String())
+	for _, out := range outs {
+		if strings.Contains(out, testToken) || strings.Contains(out, fmt.Sprintf("%x", testToken)) {
+			t.Errorf("output reveals the token: %s", out)
+		}
+	}
+	want := `client.Client{BaseURL:"http://127.0.0.1:9" Authenticated:true}`
+	if got := fmt.Sprint(c); got != want {
+		t.Errorf("Sprint = %s, want %s", got, want)
+	}
+	var nilClient *Client
+	if got := fmt.Sprint(nilClient); got != "<nil>" {
+		t.Errorf("Sprint(nil) = %s, want <nil>", got)
+	}
+}
+
+// TestResponseBodies: bodies of known and unknown length are read whole; a
+// short body is a network error, retried when safe; an oversized one is not
+// retried.
+func TestResponseBodies(t *testing.T) {
+	t.Parallel()
+	const run = `{"data":{"id":"run1","status":"RUNNING"}}`
+	tests := []struct {
+		name   string
+		handle func(n int, w http.ResponseWriter, r *http.Request)
+		want   outcome
+		tooBig bool
+	}{{
+		name:   "known length",
+		handle: func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, run) },
+		want:   outcome{Attempts: 1},
+	}, {
+		name: "chunked",
+		handle: func(_ int, w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			io.WriteString(w, run)
+		},
+		want: outcome{Attempts: 1},
+	}, {
+		name: "short body, then whole",
+		handle: func(n int, w http.ResponseWriter, _ *http.Request) {
+			if n == 0 {
+				w.Header().Set("Content-Length", strconv.Itoa(len(run)))
+				io.WriteString(w, run[:10])
+				return
+			}
+			writeJSON(w, 200, run)
+		},
+		want: outcome{Attempts: 2},
+	}, {
+		name: "too large",
+		handle: func(_ int, w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(maxResponseBytes+1))
+			w.WriteHeader(200)
+		},
+		want:   outcome{Attempts: 1, Transport: true, ErrAttempts: 1},
+		tooBig: true,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, tt.handle)
+			c := newTestClient(t, api.srv.URL)
+			got, err := c.GetRun(t.Context(), "run1")
+			if diff := cmp.Diff(tt.want, outcomeOf(api.count(), err)); diff != "" {
+				t.Errorf("outcome (-want +got):\n%s\nerror: %v", diff, err)
+			}
+			if errors.Is(err, errResponseTooLarge) != tt.tooBig {
+				t.Errorf("error = %v, want the too-large error: %t", err, tt.tooBig)
+			}
+			if err == nil && (got.ID != "run1" || got.Status != StatusRunning) {
+				t.Errorf("run = %+v, want run1 RUNNING", got)
+			}
+		})
 	}
 }

@@ -187,6 +187,14 @@ func (e *canceledError) Error() string {
 
 func (e *canceledError) Unwrap() error { return e.err }
 
+// unsentError is the error of a request that was never sent: the Client or
+// the context could not be used.
+type unsentError struct{ err error }
+
+func (e *unsentError) Error() string { return e.err.Error() }
+
+func (e *unsentError) Unwrap() error { return e.err }
+
 // mayHaveReached reports whether the request that failed with err may have
 // been acted on by the platform. Unknown errors count as reached.
 func mayHaveReached(err error) bool {
@@ -203,5 +211,6 @@ func mayHaveReached(err error) bool {
 	if errors.As(err, &ce) {
 		return ce.reached
 	}
-	return true
+	var ue *unsentError
+	return !errors.As(err, &ue)
 }

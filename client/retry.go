@@ -103,13 +103,9 @@ func neverSent(err error, connected bool) bool {
 func (s *call) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	s.waiting = true
 	wait, fromHeader := retryWait(min, max, attempt, resp, time.Now())
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
-	}
 	s.c.log.LogAttrs(context.Background(), slog.LevelDebug, "apify: retrying request",
 		slog.String("method", s.r.method), slog.String("path", s.r.path),
-		slog.Int("attempt", s.attempts), slog.Int("status", status),
+		slog.Int("attempt", s.attempts), slog.Int("status", statusOf(resp)),
 		errAttr(s.lastErr), slog.Duration("wait", wait), slog.Bool("retryAfter", fromHeader))
 	return wait
 }
@@ -131,7 +127,15 @@ func retryWait(min, max time.Duration, attempt int, resp *http.Response, now tim
 	if ceiling <= min {
 		return min, false
 	}
-	return min + rand.N(ceiling-min+1), false
+	return min + rand.N(ceiling-min), false // ceiling-min+1 could overflow
+}
+
+// statusOf returns the status of resp, or 0 without a response.
+func statusOf(resp *http.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
 }
 
 func clamp(d, min, max time.Duration) time.Duration {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -251,8 +252,7 @@ func TestStartConnectFailure(t *testing.T) {
 			if strings.Contains(err.Error(), "?") || strings.Contains(err.Error(), testToken) {
 				t.Errorf("error %q shows the query or the token", err)
 			}
-			var se *StartError
-			if name == "start actor" && (!errors.As(err, &se) || se.MayHaveStarted) {
+			if name == "start actor" && !isStartError(err, false) {
 				t.Errorf("error = %#v, want a *StartError with MayHaveStarted false", err)
 			}
 		})
@@ -379,6 +379,14 @@ func TestRetryWait(t *testing.T) {
 		{"capped at max", 20, resp(""), min, max, false},
 		{"no overflow", 100, resp(""), min, max, false},
 	}
+	t.Run("largest bounds", func(t *testing.T) {
+		t.Parallel()
+		for attempt := range 70 {
+			if got, _ := retryWait(0, math.MaxInt64, attempt, nil, now); got < 0 {
+				t.Fatalf("retryWait(0, MaxInt64, %d) = %v", attempt, got)
+			}
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -425,8 +433,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("error = %v, want context.Canceled", err)
 			}
-			var se *StartError
-			if name == "start actor" && (!errors.As(err, &se) || se.MayHaveStarted) {
+			if name == "start actor" && !isStartError(err, false) {
 				t.Errorf("error = %v, want a *StartError with MayHaveStarted false: the last attempt got a 503", err)
 			}
 			if api.count() != 1 {
@@ -472,8 +479,7 @@ func TestCancelInFlightStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err := c.StartActor(ctx, "a~b", nil, StartOptions{})
-	var se *StartError
-	if !errors.As(err, &se) || !se.MayHaveStarted || !errors.Is(err, context.DeadlineExceeded) {
+	if !isStartError(err, true) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error = %v, want a *StartError with MayHaveStarted and context.DeadlineExceeded", err)
 	}
 }

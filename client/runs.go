@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -116,7 +117,7 @@ func (c *Client) UpdateRun(ctx context.Context, runID string, u RunUpdate) (*Run
 	if err != nil {
 		return nil, err
 	}
-	body, err := jsonBody(struct {
+	body, err := json.Marshal(struct {
 		RunID                   string `json:"runId"`
 		StatusMessage           string `json:"statusMessage"`
 		IsStatusMessageTerminal bool   `json:"isStatusMessageTerminal"`

@@ -66,15 +66,21 @@ func TestWaitForRunDeadline(t *testing.T) {
 	}
 }
 
-func TestCallActor(t *testing.T) {
-	t.Parallel()
-	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+// startsRun7 answers a run start with run7 READY, and every other request
+// with status and body.
+func startsRun7(status int, body string) func(int, http.ResponseWriter, *http.Request) {
+	return func(_ int, w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			writeJSON(w, 201, `{"data":{"id":"run7","status":"READY"}}`)
 			return
 		}
-		writeJSON(w, 200, `{"data":{"id":"run7","status":"SUCCEEDED"}}`)
-	})
+		writeJSON(w, status, body)
+	}
+}
+
+func TestCallActor(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, startsRun7(200, `{"data":{"id":"run7","status":"SUCCEEDED"}}`))
 	c := newTestClient(t, api.srv.URL)
 	run, err := c.CallTask(t.Context(), "jane/task", nil, StartOptions{})
 	if err != nil {
@@ -97,13 +103,7 @@ func TestCallActor(t *testing.T) {
 // the error, which is not a *StartError.
 func TestCallActorWaitFails(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			writeJSON(w, 201, `{"data":{"id":"run7","status":"READY"}}`)
-			return
-		}
-		writeJSON(w, 403, `{"error":{"type":"insufficient-permissions","message":"no"}}`)
-	})
+	api := newFakeAPI(t, startsRun7(403, `{"error":{"type":"insufficient-permissions","message":"no"}}`))
 	c := newTestClient(t, api.srv.URL)
 	run, err := c.CallActor(t.Context(), "a~b", nil, StartOptions{})
 	var se *StartError
@@ -140,14 +140,28 @@ func TestStartValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := c.StartActor(t.Context(), tt.id, tt.input, tt.o)
-		var se *StartError
-		if !errors.As(err, &se) || se.MayHaveStarted || !strings.Contains(err.Error(), tt.want) {
+		if !isStartError(err, false) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error = %v, want a *StartError without a run naming %q", tt.name, err, tt.want)
 		}
+	}
+	var noContext context.Context
+	if _, err := c.StartActor(noContext, "a", nil, StartOptions{}); !isStartError(err, false) {
+		t.Errorf("nil context: error = %v, want a *StartError without a run", err)
+	}
+	var zero Client
+	if _, err := zero.StartTask(t.Context(), "t", nil, StartOptions{}); !isStartError(err, false) {
+		t.Errorf("zero Client: error = %v, want a *StartError without a run", err)
 	}
 	if n := api.count(); n != 0 {
 		t.Errorf("%d requests were sent for invalid input", n)
 	}
+}
+
+// isStartError reports whether err is a *StartError with the given
+// MayHaveStarted.
+func isStartError(err error, mayHaveStarted bool) bool {
+	var se *StartError
+	return errors.As(err, &se) && se.MayHaveStarted == mayHaveStarted
 }
 
 func TestInputValidation(t *testing.T) {
@@ -248,13 +262,7 @@ func TestCallActorReplicaLag(t *testing.T) {
 // TestCallActorRunGone: a run that stays missing ends the wait with the 404.
 func TestCallActorRunGone(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			writeJSON(w, 201, `{"data":{"id":"run7","status":"READY"}}`)
-			return
-		}
-		writeJSON(w, 404, `{"error":{"type":"record-not-found","message":"gone"}}`)
-	})
+	api := newFakeAPI(t, startsRun7(404, `{"error":{"type":"record-not-found","message":"gone"}}`))
 	c := newTestClient(t, api.srv.URL)
 	run, err := c.CallActor(t.Context(), "a~b", nil, StartOptions{})
 	if !IsNotFound(err) || run == nil || run.ID != "run7" {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -30,7 +31,7 @@ func (c *Client) CreateWebhook(ctx context.Context, w WebhookCreate) (*Webhook, 
 	if w.IdempotencyKey == "" {
 		w.IdempotencyKey = rand.Text()
 	}
-	body, err := jsonBody(w)
+	body, err := json.Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("client: WebhookCreate: %w", err)
 	}
@@ -64,7 +65,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, id string, u WebhookUpdate) 
 	if u.RequestURL != nil && strings.TrimSpace(*u.RequestURL) == "" {
 		return nil, fmt.Errorf("client: WebhookUpdate.RequestURL: the request URL is empty")
 	}
-	body, err := jsonBody(u)
+	body, err := json.Marshal(u)
 	if err != nil {
 		return nil, fmt.Errorf("client: WebhookUpdate: %w", err)
 	}

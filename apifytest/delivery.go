@@ -1,0 +1,240 @@
+package apifytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-apify/actor/client"
+)
+
+// maxResponseBody is how much of a receiver's response a call records.
+const maxResponseBody = 16 << 10
+
+// deliverer is the pool of workers that make webhook calls. Its queue never
+// blocks: API handlers and run transitions only append to it. Retries wait
+// on timers, not in workers.
+type deliverer struct {
+	s        *Server
+	plain    *http.Client
+	insecure *http.Client // for webhooks with ignoreSslErrors
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*dispatchRec
+	closed bool
+	timers map[*time.Timer]struct{}
+
+	workers sync.WaitGroup
+}
+
+func newDeliverer(s *Server) *deliverer {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   s.cfg.workers,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	insecure := tr.Clone()
+	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the webhook asked for it (ignoreSslErrors)
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	d := &deliverer{
+		s:        s,
+		plain:    &http.Client{Transport: tr, CheckRedirect: noRedirect},
+		insecure: &http.Client{Transport: insecure, CheckRedirect: noRedirect},
+		timers:   map[*time.Timer]struct{}{},
+	}
+	d.cond = sync.NewCond(&d.mu)
+	for range s.cfg.workers {
+		d.workers.Add(1)
+		go d.work()
+	}
+	return d
+}
+
+// push queues x for a call now.
+func (d *deliverer) push(x *dispatchRec) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.queue = append(d.queue, x)
+	d.cond.Signal()
+}
+
+// pushAfter queues x for a call after delay.
+func (d *deliverer) pushAfter(delay time.Duration, x *dispatchRec) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		d.mu.Lock()
+		delete(d.timers, t)
+		d.mu.Unlock()
+		d.push(x)
+	})
+	d.timers[t] = struct{}{}
+}
+
+// pop returns the next dispatch to call, waiting for one; false once closed.
+func (d *deliverer) pop() (*dispatchRec, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.queue) == 0 && !d.closed {
+		d.cond.Wait()
+	}
+	if d.closed {
+		return nil, false
+	}
+	x := d.queue[0]
+	d.queue[0] = nil
+	d.queue = d.queue[1:]
+	return x, true
+}
+
+// close stops the workers (calls in flight are cancelled through the
+// server's context) and pending retries, and waits for the workers.
+func (d *deliverer) close() {
+	d.mu.Lock()
+	d.closed = true
+	for t := range d.timers {
+		t.Stop()
+	}
+	d.timers = nil
+	d.queue = nil
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	d.workers.Wait()
+	d.plain.CloseIdleConnections()
+	d.insecure.CloseIdleConnections()
+}
+
+func (d *deliverer) work() {
+	defer d.workers.Done()
+	// A context per worker keeps the workers' calls from contending for
+	// the server context's lock.
+	ctx, cancel := context.WithCancel(d.s.ctx)
+	defer cancel()
+	for {
+		x, ok := d.pop()
+		if !ok {
+			return
+		}
+		d.attempt(ctx, x)
+	}
+}
+
+// attempt makes one call of dispatch x and records it; a failed call is
+// retried after the backoff unless retries are exhausted or not wanted.
+func (d *deliverer) attempt(ctx context.Context, x *dispatchRec) {
+	s := d.s
+	x.render()
+	if x.renderErr != "" {
+		// Rendering fails the same way every time: no retries.
+		t := now()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		x.d.Calls = append(x.d.Calls, client.WebhookCall{StartedAt: &t, FinishedAt: &t, ErrorMessage: x.renderErr})
+		s.attemptedLocked(x)
+		s.settleLocked(x, client.DispatchFailed)
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	started := now()
+	status, body, err := d.call(ctx, x)
+	finished := now()
+	cancel()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	call := client.WebhookCall{StartedAt: &started, FinishedAt: &finished, ResponseStatus: status, ResponseBody: body}
+	switch {
+	case err != nil && s.closed:
+		call.ErrorMessage = "the server closed during the request"
+	case errors.Is(err, context.DeadlineExceeded):
+		call.ErrorMessage = "request timed out after " + s.cfg.timeout.String()
+	case err != nil:
+		call.ErrorMessage = describe(err)
+	case status < 200 || status > 299:
+		call.ErrorMessage = strings.TrimSpace("receiver answered " + strconv.Itoa(status) + " " + http.StatusText(status))
+	}
+	x.d.Calls = append(x.d.Calls, call)
+	s.attemptedLocked(x)
+	switch {
+	case call.ErrorMessage == "":
+		s.settleLocked(x, client.DispatchSucceeded)
+		s.log.Debug("apifytest: delivered", "dispatch", x.d.ID, "status", status, "attempt", x.attempts)
+	case s.closed:
+		// The dispatch stays ACTIVE: the server stopped delivering.
+	case x.doNotRetry || x.attempts > s.cfg.retries:
+		s.settleLocked(x, client.DispatchFailed)
+		s.log.Info("apifytest: delivery failed", "dispatch", x.d.ID, "attempts", x.attempts, "err", call.ErrorMessage)
+	default:
+		delay := backoff(s.cfg.backoff, x.attempts)
+		s.log.Debug("apifytest: delivery retry", "dispatch", x.d.ID, "attempt", x.attempts, "in", delay, "err", call.ErrorMessage)
+		d.pushAfter(delay, x)
+	}
+}
+
+// backoff returns the delay before the retry that follows attempt n (1 for
+// the first call): base, doubling with each further attempt.
+func backoff(base time.Duration, n int) time.Duration {
+	const maxDelay = 1000 * time.Hour
+	delay := base
+	for i := 1; i < n && delay < maxDelay; i++ {
+		delay *= 2
+	}
+	return min(delay, maxDelay)
+}
+
+// call POSTs x's payload to its URL and returns the response's status and
+// (the start of its) body.
+func (d *deliverer) call(ctx context.Context, x *dispatchRec) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.url, bytes.NewReader(x.body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header = x.header // never changed after the dispatch is created
+	hc := d.plain
+	if x.ignoreSSL {
+		hc = d.insecure
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return resp.StatusCode, "", err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
+	return resp.StatusCode, strings.ToValidUTF8(string(b), string(utf8.RuneError)), nil
+}
+
+// describe returns the message of a call's error, without the URL that a
+// *url.Error repeats.
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,89 @@
+// Package apifytest is a local Apify platform for tests and local runs, in the
+// spirit of net/http/httptest and miniredis: an HTTP server on a loopback port
+// that speaks the platform's API v2 for webhooks, webhook dispatches and Actor
+// runs, runs Actors registered as Go functions, and really delivers webhooks —
+// rendered payload and headers templates, retries with doubling delays, a
+// dispatch record with every HTTP call.
+//
+// A test starts one with [NewTestServer], points code at [Server.URL] with
+// [Server.Token] (or uses [Server.Client], or gives a process [Server.Env]),
+// drives runs from Go with [Server.StartRun], [Server.FinishRun] and
+// [Server.AbortRun] or lets [Server.RegisterActor] functions run them, and
+// waits for runs with [Server.WaitRun] and for deliveries with
+// [Server.WaitIdle] or [Server.WaitDispatch], without sleeping:
+//
+//	srv := apifytest.NewTestServer(t)
+//	run, _ := srv.StartRun(ctx, "janedoe~my-actor", nil, []client.AdHocWebhook{{
+//		EventTypes: []client.EventType{client.EventActorRunSucceeded},
+//		RequestURL: receiver.URL,
+//	}})
+//	srv.FinishRun(run.ID, client.StatusSucceeded, 0)
+//	srv.WaitIdle(ctx)
+//
+// # API
+//
+// Every request needs a valid token, in the Authorization: Bearer header (or,
+// for compatibility with older clients, a token query parameter); one user
+// never sees another's runs, webhooks, dispatches or storages. Responses use
+// the platform's envelopes ({"data": ...}, lists with total, offset, limit,
+// count, desc and items) and errors ({"error": {"type", "message"}}). Served:
+//
+//	POST   /v2/webhooks                    GET /v2/webhooks
+//	GET    /v2/webhooks/{id}               PUT /v2/webhooks/{id}     DELETE /v2/webhooks/{id}
+//	POST   /v2/webhooks/{id}/test          GET /v2/webhooks/{id}/dispatches
+//	GET    /v2/webhook-dispatches          GET /v2/webhook-dispatches/{id}
+//	POST   /v2/acts/{actorId}/runs         POST /v2/actors/{actorId}/runs
+//	POST   /v2/actor-tasks/{taskId}/runs   GET /v2/actor-runs
+//	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   POST /v2/actor-runs/{id}/abort
+//	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
+//	GET    /v2/key-value-stores/{id}       GET /v2/datasets/{id}
+//	GET, POST /v2/datasets/{id}/items
+//
+// Any Actor or task ID (an ID, "username~name" or "username/name") is
+// accepted and created on first use. A run's input is its default key-value
+// store's INPUT record. Request bodies may be compressed with gzip or
+// deflate, or with brotli as the official JS client compresses every body of
+// 1 KiB or more; brotli is decoded with the zlib of the node executable on
+// PATH (present wherever that client runs), and is a 400 without it.
+//
+// # Runs
+//
+// A run is READY, then RUNNING, and ends SUCCEEDED, FAILED, TIMED-OUT (through
+// TIMING-OUT) or ABORTED (through ABORTING). A run of an Actor registered with
+// [Server.RegisterActor] ends when its function returns; any other run stays
+// RUNNING until [Server.FinishRun], [Server.AbortRun], the abort endpoint, its
+// timeout, or the automatic finish set with [WithAutoFinish]. Each terminal
+// transition fires the matching ACTOR.RUN.* event; ACTOR.RUN.CREATED fires for
+// webhooks that exist when the run is created (those given at start included),
+// and its dispatches are attempted before the run's terminal ones.
+//
+// # Delivery
+//
+// Every event creates one dispatch per matching webhook (an ad-hoc webhook
+// fires at most once). A bounded pool of workers POSTs the rendered payload to
+// the webhook's requestUrl with the rendered headers, over which
+// Content-Type: application/json, X-Apify-Webhook (the webhook's ID),
+// X-Apify-Webhook-Dispatch-Id and X-Apify-Request-Origin: WEBHOOK are set. A
+// 2xx response succeeds; any other status, a network error or a timeout is a
+// failed call recorded in the dispatch's calls and retried after the backoff,
+// doubling each time, up to the retry limit (the platform's 11 retries by
+// default) unless the webhook says doNotRetry.
+//
+// # Control endpoints
+//
+// Outside /v2, for tests written in any language (they need the token too):
+//
+//	POST /_apifytest/runs/{id}/finish   body {"status": "SUCCEEDED", "exitCode": 0}; both optional
+//	                                    (default SUCCEEDED, and exit code 0 for SUCCEEDED, 1 otherwise)
+//	POST /_apifytest/runs/{id}/abort    aborts the run
+//	POST /_apifytest/wait-idle          ?timeout=SECONDS (default 30): waits until no dispatch of the
+//	                                    server is ACTIVE; 200 {"data": {"idle": true}} or 408 on timeout
+//
+// Each answers with the run (or the idle state) in the usual envelope.
+//
+// # Faults
+//
+// [Server.FailNext], [Server.DropNextResponses], [Server.StallNext] and
+// [Server.InjectFault] make the next API requests fail, lose their response
+// after the server acted, or hang, for testing clients.
+package apifytest

@@ -1,0 +1,183 @@
+package apifytest
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-apify/actor/client"
+)
+
+// Defaults of a Server's options.
+const (
+	// DefaultDeliveryRetries is the platform's number of retries of a failed
+	// webhook call.
+	DefaultDeliveryRetries = 11
+	// DefaultDeliveryBackoff is the delay before the first retry, doubling
+	// for each further one (a minute on the platform; short here, so that the
+	// whole schedule of 11 retries takes under four minutes).
+	DefaultDeliveryBackoff = 100 * time.Millisecond
+	// DefaultDeliveryTimeout bounds one webhook call, as on the platform.
+	DefaultDeliveryTimeout = 30 * time.Second
+	// DefaultDeliveryWorkers is the number of concurrent webhook calls.
+	DefaultDeliveryWorkers = 32
+	// DefaultWebhookLimit is the number of webhooks a user may have.
+	DefaultWebhookLimit = 1000
+)
+
+// Option configures a Server.
+type Option func(*config)
+
+type userSpec struct{ id, token string }
+
+type config struct {
+	defaultUser     *userSpec
+	users           []userSpec
+	retries         int
+	backoff         time.Duration
+	timeout         time.Duration
+	workers         int
+	logger          *slog.Logger
+	addr            string
+	webhookLimit    int
+	autoFinishAfter time.Duration
+	autoFinishAs    client.RunStatus
+	autoFinishSet   bool
+	errs            []error
+}
+
+func defaultConfig() config {
+	return config{
+		retries:      DefaultDeliveryRetries,
+		backoff:      DefaultDeliveryBackoff,
+		timeout:      DefaultDeliveryTimeout,
+		workers:      DefaultDeliveryWorkers,
+		logger:       slog.New(slog.DiscardHandler),
+		addr:         "127.0.0.1:0",
+		webhookLimit: DefaultWebhookLimit,
+	}
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("apifytest: "+format, args...))
+}
+
+// WithUser adds a user with the given ID and token besides the default one,
+// for tests of isolation between users.
+func WithUser(userID, token string) Option {
+	return func(c *config) {
+		if userID == "" || token == "" {
+			c.fail("WithUser: user ID and token must not be empty")
+			return
+		}
+		c.users = append(c.users, userSpec{userID, token})
+	}
+}
+
+// WithDefaultUser sets the ID and token of the default user (Server.UserID
+// and Server.Token), random by default.
+func WithDefaultUser(userID, token string) Option {
+	return func(c *config) {
+		if userID == "" || token == "" {
+			c.fail("WithDefaultUser: user ID and token must not be empty")
+			return
+		}
+		c.defaultUser = &userSpec{userID, token}
+	}
+}
+
+// WithDeliveryRetries sets how many times a failed webhook call is retried
+// (DefaultDeliveryRetries, the platform's 11, by default).
+func WithDeliveryRetries(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.fail("WithDeliveryRetries: negative retries %d", n)
+			return
+		}
+		c.retries = n
+	}
+}
+
+// WithDeliveryBackoff sets the delay before the first retry of a failed
+// webhook call; each further retry waits twice as long as the one before.
+func WithDeliveryBackoff(base time.Duration) Option {
+	return func(c *config) {
+		if base <= 0 {
+			c.fail("WithDeliveryBackoff: backoff must be positive, not %v", base)
+			return
+		}
+		c.backoff = base
+	}
+}
+
+// WithDeliveryTimeout bounds each webhook call (DefaultDeliveryTimeout by
+// default); a call that takes longer fails and is retried.
+func WithDeliveryTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("WithDeliveryTimeout: timeout must be positive, not %v", d)
+			return
+		}
+		c.timeout = d
+	}
+}
+
+// WithDeliveryWorkers sets how many webhook calls run at once.
+func WithDeliveryWorkers(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.fail("WithDeliveryWorkers: need at least one worker, not %d", n)
+			return
+		}
+		c.workers = n
+	}
+}
+
+// WithLogger sets the logger of requests, runs and deliveries; nothing is
+// logged by default. Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithAddr sets the address to listen on (127.0.0.1:0, a free loopback port,
+// by default).
+func WithAddr(addr string) Option {
+	return func(c *config) { c.addr = addr }
+}
+
+// WithWebhookLimit sets how many webhooks (ad-hoc ones included) each user
+// may have at once; creating more is a 400 too-many-webhooks.
+func WithWebhookLimit(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.fail("WithWebhookLimit: limit must be positive, not %d", n)
+			return
+		}
+		c.webhookLimit = n
+	}
+}
+
+// WithAutoFinish makes every run of an Actor that has no registered function
+// end by itself with the given terminal status after d: such runs otherwise
+// stay RUNNING until told to finish. A status of SUCCEEDED records exit code
+// 0, any other 1.
+func WithAutoFinish(d time.Duration, status client.RunStatus) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.fail("WithAutoFinish: negative duration %v", d)
+			return
+		}
+		if !status.Terminal() {
+			c.fail("WithAutoFinish: %q is not a terminal run status", status)
+			return
+		}
+		c.autoFinishAfter, c.autoFinishAs, c.autoFinishSet = d, status, true
+	}
+}
+
+func (c *config) err() error { return errors.Join(c.errs...) }

@@ -1,0 +1,232 @@
+package apifytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-apify/actor/client"
+)
+
+// maxBody is the largest request body accepted, as on the platform.
+const maxBody = 9 << 20
+
+// apiHandler serves an authenticated request of user u.
+type apiHandler func(w http.ResponseWriter, r *http.Request, u *user)
+
+// routes returns the server's handler: the API under /v2, the control
+// endpoints under /_apifytest, behind fault injection and authentication.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, methods map[string]apiHandler) {
+		mux.Handle(pattern, s.methods(methods))
+	}
+	handle("/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook})
+	handle("/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook})
+	handle("/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook})
+	handle("/v2/webhooks/{id}/dispatches", map[string]apiHandler{"GET": s.handleListWebhookDispatches})
+	handle("/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches})
+	handle("/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch})
+
+	handle("/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
+	handle("/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
+	handle("/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask})
+	handle("/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns})
+	handle("/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun})
+	handle("/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun})
+
+	handle("/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")})
+	handle("/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
+		"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
+		"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
+	})
+	handle("/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")})
+	handle("/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems})
+
+	handle("/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish})
+	handle("/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort})
+	handle("/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle})
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
+			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})
+	})
+	return s.injectFaults(s.logRequests(mux))
+}
+
+// methods authenticates a request and serves it with the handler of its
+// method, or answers 405 with the allowed methods.
+func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
+	allowed := make([]string, 0, len(byMethod))
+	for m := range byMethod {
+		allowed = append(allowed, m)
+	}
+	sort.Strings(allowed)
+	allow := strings.Join(allowed, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := byMethod[r.Method]
+		if !ok {
+			w.Header().Set("Allow", allow)
+			writeError(w, &Error{StatusCode: http.StatusMethodNotAllowed, Type: typeMethod,
+				Message: "This API endpoint can only be accessed using the following HTTP methods: " + allow})
+			return
+		}
+		u, err := s.authenticate(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+// logRequests logs each request at debug level, without its query (which
+// may hold a token).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.log.Debug("apifytest: request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// readBody reads a request body of at most maxBody bytes and undoes its
+// Content-Encoding.
+func readBody(r *http.Request) ([]byte, *Error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
+	}
+	if len(body) > maxBody {
+		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
+			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+	}
+	return decodeBody(r.Context(), r.Header.Get("Content-Encoding"), body)
+}
+
+// readJSON decodes a request body holding a JSON object into v.
+func readJSON(r *http.Request, v any) *Error {
+	body, e := readBody(r)
+	if e != nil {
+		return e
+	}
+	return decodeObject(body, v)
+}
+
+// decodeObject decodes a JSON object into v, with errors that name the
+// offending field.
+func decodeObject(body []byte, v any) *Error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body must be a JSON object"}
+	}
+	if err := json.Unmarshal(trimmed, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return badRequest("%s: must be %s, not JSON %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		}
+		return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+// jsonKind names a Go kind the way a JSON user thinks of it.
+func jsonKind(kind string) string {
+	switch kind {
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	case "string":
+		return "a string"
+	default:
+		return "a number"
+	}
+}
+
+// listParams are a list request's offset, limit and desc.
+type listParams struct {
+	offset, limit int
+	desc          bool
+}
+
+// maxListLimit is the largest page the platform returns.
+const maxListLimit = 1000
+
+func parseList(r *http.Request) (listParams, *Error) {
+	q := r.URL.Query()
+	p := listParams{limit: maxListLimit}
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"offset", &p.offset}, {"limit", &p.limit}} {
+		v := q.Get(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < 0 || n != float64(int(n)) {
+			return p, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+				Message: "Parameter " + f.name + " must be a non-negative integer, not " + strconv.Quote(v)}
+		}
+		*f.dst = int(n)
+	}
+	if p.limit == 0 || p.limit > maxListLimit {
+		p.limit = maxListLimit
+	}
+	desc, e := parseBool(q.Get("desc"), "desc")
+	if e != nil {
+		return p, e
+	}
+	p.desc = desc
+	return p, nil
+}
+
+// parseBool parses a boolean query parameter as the platform does.
+func parseBool(v, name string) (bool, *Error) {
+	switch strings.ToLower(v) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+		Message: "Parameter " + name + " must be true, false, 1 or 0, not " + strconv.Quote(v)}
+}
+
+// paginate returns the page of items (oldest first) that p selects.
+func paginate[T any](items []T, p listParams) client.Page[T] {
+	total := len(items)
+	ordered := items
+	if p.desc {
+		ordered = make([]T, total)
+		for i, it := range items {
+			ordered[total-1-i] = it
+		}
+	}
+	start := min(p.offset, total)
+	end := min(start+p.limit, total)
+	page := append([]T{}, ordered[start:end]...)
+	return client.Page[T]{Total: total, Offset: p.offset, Limit: p.limit, Count: len(page), Desc: p.desc, Items: page}
+}

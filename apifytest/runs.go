@@ -1,0 +1,498 @@
+package apifytest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-apify/actor/client"
+)
+
+// Defaults of a run's options, as on the platform.
+const (
+	DefaultRunTimeout   = time.Hour
+	DefaultMemoryMbytes = 1024
+	DefaultBuild        = "latest"
+	// inputKey is the key of a run's input in its default key-value store.
+	inputKey = "INPUT"
+	// maxWaitForFinish bounds the waitForFinish parameter, as on the platform.
+	maxWaitForFinish = 60 * time.Second
+)
+
+// ActorFunc is an Actor written as a Go function, registered with
+// RegisterActor. It runs in its own goroutine when a run of its Actor starts,
+// with the run's environment (see Server.Env) and input (nil without one).
+// Its ctx is cancelled when the run is aborted or times out, or the server
+// closes; it should then return promptly.
+//
+// Its result ends the run: nil is SUCCEEDED with exit code 0; an error that
+// wraps ErrAborted is ABORTED; any other error is FAILED with the error as
+// the status message. An error with an ExitCode() int method (such as
+// *exec.ExitError) records that exit code, any other 1.
+type ActorFunc func(ctx context.Context, env []string, input []byte) error
+
+// StartRunOptions are the options of Server.StartRunWithOptions.
+type StartRunOptions struct {
+	// Input is the run's input, stored as INPUT in its default key-value
+	// store; nil means none.
+	Input []byte
+	// ContentType is the input's content type (application/json by default).
+	ContentType string
+	// Webhooks are the run's ad-hoc webhooks.
+	Webhooks []client.AdHocWebhook
+	// Timeout ends the run TIMED-OUT when it runs longer (DefaultRunTimeout
+	// when zero; negative means none).
+	Timeout time.Duration
+	// MemoryMbytes is recorded in the run's options (DefaultMemoryMbytes).
+	MemoryMbytes int
+	// Build is recorded in the run's options (DefaultBuild).
+	Build string
+}
+
+// runRec is a run with what the server needs to drive it.
+type runRec struct {
+	run   client.Run
+	owner *user
+	done  chan struct{} // closed when the run reaches a terminal status
+
+	fnCancel context.CancelFunc // cancels a running ActorFunc
+	timer    *time.Timer        // timeout or automatic finish
+
+	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
+	held           []*dispatchRec // dispatches waiting for those
+}
+
+// runView is a run as the API returns it.
+type runView struct {
+	client.Run
+	StorageIDs struct {
+		Datasets       defaultStorage `json:"datasets"`
+		KeyValueStores defaultStorage `json:"keyValueStores"`
+		RequestQueues  defaultStorage `json:"requestQueues"`
+	} `json:"storageIds"`
+}
+
+// defaultStorage is the ID of a run's default storage of one kind, under
+// its alias.
+type defaultStorage struct {
+	Default string `json:"default"`
+}
+
+func viewOf(r client.Run) runView {
+	v := runView{Run: r}
+	v.StorageIDs.Datasets.Default = r.DefaultDatasetID
+	v.StorageIDs.KeyValueStores.Default = r.DefaultKeyValueStoreID
+	v.StorageIDs.RequestQueues.Default = r.DefaultRequestQueueID
+	return v
+}
+
+// RegisterActor makes fn the code of the Actor that actorID names (an ID,
+// "username~name" or "username/name"): each run started for it afterwards
+// executes fn. Registering nil unregisters.
+func (s *Server) RegisterActor(actorID string, fn ActorFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.actorLocked(s.defaultUserLocked(), actorID).fn = fn
+}
+
+// RegisterTask binds the task that taskID names to the Actor that actorID
+// names, so that the task's runs are runs of that Actor. A task used without
+// registration gets an Actor of its own.
+func (s *Server) RegisterTask(taskID, actorID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.defaultUserLocked()
+	s.taskLocked(u, taskID).actor = s.actorLocked(u, actorID)
+}
+
+// StartRun starts a run of actorID for the default user with the given input
+// (nil for none) and ad-hoc webhooks, as POST /v2/acts/{actorId}/runs does.
+// A run of a registered Actor executes its function; any other stays RUNNING
+// until FinishRun or AbortRun. Invalid webhooks are an *Error and start
+// nothing.
+func (s *Server) StartRun(ctx context.Context, actorID string, input []byte, webhooks []client.AdHocWebhook) (*client.Run, error) {
+	return s.StartRunWithOptions(ctx, actorID, StartRunOptions{Input: input, Webhooks: webhooks})
+}
+
+// StartRunWithOptions is StartRun with every option.
+func (s *Server) StartRunWithOptions(ctx context.Context, actorID string, o StartRunOptions) (*client.Run, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if actorID == "" {
+		return nil, badRequest("actorId: is required")
+	}
+	p := startParams{
+		input: o.Input, contentType: o.ContentType, timeout: o.Timeout, memory: o.MemoryMbytes,
+		build: o.Build, origin: "DEVELOPMENT",
+	}
+	if o.Timeout == 0 {
+		p.timeout = DefaultRunTimeout
+	}
+	for i, a := range o.Webhooks {
+		c, e := compile(specOfAdHoc(a, ""), fmt.Sprintf("webhooks[%d].", i))
+		if e != nil {
+			return nil, e
+		}
+		p.webhooks = append(p.webhooks, c)
+	}
+	s.mu.Lock()
+	u := s.defaultUserLocked()
+	run, e := s.startLocked(u, s.actorLocked(u, actorID), nil, p)
+	s.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
+	return &run, nil
+}
+
+// startParams is how to start a run.
+type startParams struct {
+	input       []byte
+	contentType string
+	webhooks    []compiled
+	timeout     time.Duration // <= 0: none
+	memory      int
+	build       string
+	origin      string
+	clientIP    string
+	userAgent   string
+}
+
+// startLocked creates a run of a (for task t, if not nil) owned by u, with
+// its storages, input and ad-hoc webhooks; fires ACTOR.RUN.CREATED; and
+// starts the Actor's function or the run's timers.
+func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (client.Run, *Error) {
+	if s.closed {
+		return client.Run{}, &Error{StatusCode: http.StatusServiceUnavailable, Type: typeServerError, Message: "the server is closed"}
+	}
+	newHooks := 0
+	for _, c := range p.webhooks {
+		if _, dup := u.idemKeys[c.spec.idemKey]; c.spec.idemKey == "" || !dup {
+			newHooks++
+		}
+	}
+	if len(u.webhooks)+newHooks > s.cfg.webhookLimit {
+		return client.Run{}, &Error{StatusCode: http.StatusBadRequest, Type: typeTooManyWebhooks,
+			Message: "webhooks: the run's webhooks would exceed the limit of " + strconv.Itoa(s.cfg.webhookLimit) + " webhooks"}
+	}
+	if p.memory <= 0 {
+		p.memory = DefaultMemoryMbytes
+	}
+	if p.build == "" {
+		p.build = DefaultBuild
+	}
+	kv := s.newStorageLocked(u, "keyValueStore")
+	ds := s.newStorageLocked(u, "dataset")
+	rq := s.newStorageLocked(u, "requestQueue")
+	if p.input != nil {
+		ct := p.contentType
+		if ct == "" {
+			ct = "application/json; charset=utf-8"
+		}
+		kv.records[inputKey] = kvRecord{contentType: ct, value: append([]byte(nil), p.input...)}
+	}
+	started := now()
+	r := &runRec{
+		owner: u,
+		done:  make(chan struct{}),
+		run: client.Run{
+			ID:     newID(),
+			ActID:  a.id,
+			UserID: u.id,
+			Status: client.StatusReady,
+			Meta:   client.RunMeta{Origin: p.origin, ClientIP: p.clientIP, UserAgent: p.userAgent},
+			Options: client.RunOptions{
+				Build: p.build, TimeoutSecs: int((max(p.timeout, 0) + time.Second - 1) / time.Second),
+				MemoryMbytes: p.memory, DiskMbytes: 2 * p.memory,
+			},
+			StartedAt:              started,
+			BuildID:                newID(),
+			BuildNumber:            "0.0.1",
+			GeneralAccess:          "FOLLOW_USER_SETTING",
+			DefaultKeyValueStoreID: kv.id,
+			DefaultDatasetID:       ds.id,
+			DefaultRequestQueueID:  rq.id,
+			Usage:                  &client.RunUsage{},
+		},
+	}
+	r.run.Stats.InputBodyLen = len(p.input)
+	if t != nil {
+		r.run.ActorTaskID = t.id
+	}
+	s.runs[r.run.ID] = r
+	u.runs = append(u.runs, r)
+	for _, c := range p.webhooks {
+		c.spec.condition.ActorRunID = r.run.ID
+		if _, _, e := s.createWebhookLocked(u, c); e != nil {
+			// Cannot happen: the condition and the limit were checked.
+			s.log.Error("apifytest: ad-hoc webhook", "run", r.run.ID, "err", e)
+		}
+	}
+	created := s.fireLocked(r, client.EventActorRunCreated)
+	r.createdPending = len(created)
+	r.run.Status = client.StatusRunning
+	s.log.Info("apifytest: run started", "run", r.run.ID, "actor", a.id, "webhooks", len(p.webhooks))
+
+	if a.fn != nil {
+		ctx, cancel := context.WithCancel(s.ctx)
+		r.fnCancel = cancel
+		env := r.envLocked(s.URL)
+		input := append([]byte(nil), p.input...)
+		if p.input == nil {
+			input = nil
+		}
+		s.bg.Add(1)
+		go s.execute(r, a.fn, ctx, env, input)
+	}
+	switch {
+	case a.fn == nil && s.cfg.autoFinishSet && (p.timeout <= 0 || s.cfg.autoFinishAfter < p.timeout):
+		r.timer = time.AfterFunc(s.cfg.autoFinishAfter, func() {
+			code := 1
+			if s.cfg.autoFinishAs == client.StatusSucceeded {
+				code = 0
+			}
+			_, _ = s.FinishRun(r.run.ID, s.cfg.autoFinishAs, code)
+		})
+	case p.timeout > 0:
+		r.timer = time.AfterFunc(p.timeout, func() { s.timeOut(r) })
+	}
+	return copyRun(r.run), nil
+}
+
+// execute runs fn as run r and ends the run with its result.
+func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []string, input []byte) {
+	defer s.bg.Done()
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("the Actor function panicked: %v", p)
+			}
+		}()
+		return fn(ctx, env, input)
+	}()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.fnCancel()
+	code := 0
+	var coded interface{ ExitCode() int }
+	switch {
+	case errors.As(err, &coded):
+		code = coded.ExitCode()
+	case err != nil:
+		code = 1
+	}
+	switch r.run.Status {
+	case client.StatusAborting:
+		s.finishLocked(r, client.StatusAborted, exitCodeIf(err != nil && coded != nil, code), "")
+	case client.StatusTimingOut:
+		s.finishLocked(r, client.StatusTimedOut, exitCodeIf(err != nil && coded != nil, code), "")
+	case client.StatusReady, client.StatusRunning:
+		switch {
+		case err == nil:
+			s.finishLocked(r, client.StatusSucceeded, &code, "")
+		case errors.Is(err, ErrAborted):
+			s.finishLocked(r, client.StatusAborted, exitCodeIf(coded != nil, code), "")
+		default:
+			s.finishLocked(r, client.StatusFailed, &code, err.Error())
+		}
+	}
+}
+
+func exitCodeIf(ok bool, code int) *int {
+	if !ok {
+		return nil
+	}
+	return &code
+}
+
+// timeOut ends a run that has run past its timeout.
+func (s *Server) timeOut(r *runRec) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.run.Status != client.StatusRunning && r.run.Status != client.StatusReady {
+		return
+	}
+	if r.fnCancel != nil {
+		r.run.Status = client.StatusTimingOut
+		r.fnCancel()
+		return
+	}
+	s.finishLocked(r, client.StatusTimedOut, nil, "")
+}
+
+// finishLocked moves r to a terminal status and fires its event. The final
+// status message is the run's own terminal one if it has one, else msg if
+// not empty, else one that names the status.
+func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int, msg string) {
+	if r.run.Status.Terminal() {
+		return
+	}
+	t := now()
+	r.run.Status = status
+	r.run.FinishedAt = &t
+	r.run.ExitCode = exitCode
+	r.run.Stats.DurationMillis = t.Sub(r.run.StartedAt).Milliseconds()
+	r.run.Stats.RunTimeSecs = t.Sub(r.run.StartedAt).Seconds()
+	switch {
+	case r.run.IsStatusMessageTerminal && r.run.StatusMessage != "":
+		// The Actor's own final word stays.
+	case msg != "":
+		r.run.StatusMessage = msg
+	default:
+		r.run.StatusMessage = defaultStatusMessage(status, exitCode)
+	}
+	r.run.IsStatusMessageTerminal = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	if r.fnCancel != nil {
+		r.fnCancel()
+	}
+	close(r.done)
+	ev, _ := status.Event()
+	s.fireLocked(r, ev)
+	s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
+}
+
+func defaultStatusMessage(status client.RunStatus, exitCode *int) string {
+	code := ""
+	if exitCode != nil {
+		code = " (exit code " + strconv.Itoa(*exitCode) + ")"
+	}
+	switch status {
+	case client.StatusSucceeded:
+		return "Actor finished successfully" + code
+	case client.StatusFailed:
+		return "Actor failed" + code
+	case client.StatusTimedOut:
+		return "Actor timed out"
+	default:
+		return "Actor was aborted"
+	}
+}
+
+// FinishRun ends run runID with a terminal status (SUCCEEDED, FAILED,
+// TIMED-OUT or ABORTED) and exit code, firing its webhooks; a registered
+// Actor function still running has its context cancelled. A run that has
+// already ended is an error matching ErrRunFinished.
+func (s *Server) FinishRun(runID string, status client.RunStatus, exitCode int) (*client.Run, error) {
+	if !status.Terminal() {
+		return nil, badRequest("status: %q is not a terminal status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)", status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[runID]
+	if !ok {
+		return nil, notFound("Actor run")
+	}
+	if r.run.Status.Terminal() {
+		return nil, &Error{StatusCode: http.StatusConflict, Type: typeRunFinished,
+			Message: "Actor run " + runID + " has already finished with status " + string(r.run.Status)}
+	}
+	s.finishLocked(r, status, &exitCode, "")
+	run := copyRun(r.run)
+	return &run, nil
+}
+
+// AbortRun aborts run runID as POST /v2/actor-runs/{id}/abort does: a run
+// executing a registered function goes ABORTING, its context is cancelled,
+// and it is ABORTED when the function returns; any other run is ABORTED at
+// once. A run that has ended, or is already ending, is returned unchanged.
+func (s *Server) AbortRun(runID string) (*client.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[runID]
+	if !ok {
+		return nil, notFound("Actor run")
+	}
+	s.abortLocked(r)
+	run := copyRun(r.run)
+	return &run, nil
+}
+
+func (s *Server) abortLocked(r *runRec) {
+	if r.run.Status != client.StatusRunning && r.run.Status != client.StatusReady {
+		return
+	}
+	if r.fnCancel != nil {
+		r.run.Status = client.StatusAborting
+		r.fnCancel()
+		return
+	}
+	s.finishLocked(r, client.StatusAborted, nil, "")
+}
+
+// Run returns run runID as the API would, and whether it exists.
+func (s *Server) Run(runID string) (*client.Run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.runs[runID]
+	if !ok {
+		return nil, false
+	}
+	run := copyRun(r.run)
+	return &run, true
+}
+
+// WaitRun waits until run runID has ended and returns it.
+func (s *Server) WaitRun(ctx context.Context, runID string) (*client.Run, error) {
+	s.mu.Lock()
+	r, ok := s.runs[runID]
+	s.mu.Unlock()
+	if !ok {
+		return nil, notFound("Actor run")
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.ctx.Done():
+		return nil, ErrClosed
+	}
+	run, _ := s.Run(runID)
+	return run, nil
+}
+
+// envLocked returns the environment of run r.
+func (r *runRec) envLocked(baseURL string) []string {
+	run := r.run
+	env := []string{
+		"APIFY_API_BASE_URL=" + baseURL,
+		"APIFY_API_PUBLIC_BASE_URL=" + baseURL,
+		"APIFY_TOKEN=" + r.owner.token,
+		"APIFY_IS_AT_HOME=1",
+		"APIFY_USER_ID=" + run.UserID,
+		"ACTOR_RUN_ID=" + run.ID,
+		"APIFY_ACTOR_RUN_ID=" + run.ID,
+		"ACTOR_ID=" + run.ActID,
+		"APIFY_ACTOR_ID=" + run.ActID,
+		"ACTOR_BUILD_ID=" + run.BuildID,
+		"APIFY_ACTOR_BUILD_ID=" + run.BuildID,
+		"ACTOR_BUILD_NUMBER=" + run.BuildNumber,
+		"APIFY_ACTOR_BUILD_NUMBER=" + run.BuildNumber,
+		"ACTOR_DEFAULT_KEY_VALUE_STORE_ID=" + run.DefaultKeyValueStoreID,
+		"APIFY_DEFAULT_KEY_VALUE_STORE_ID=" + run.DefaultKeyValueStoreID,
+		"ACTOR_DEFAULT_DATASET_ID=" + run.DefaultDatasetID,
+		"APIFY_DEFAULT_DATASET_ID=" + run.DefaultDatasetID,
+		"ACTOR_DEFAULT_REQUEST_QUEUE_ID=" + run.DefaultRequestQueueID,
+		"APIFY_DEFAULT_REQUEST_QUEUE_ID=" + run.DefaultRequestQueueID,
+		"ACTOR_INPUT_KEY=" + inputKey,
+		"APIFY_INPUT_KEY=" + inputKey,
+		"ACTOR_MEMORY_MBYTES=" + strconv.Itoa(run.Options.MemoryMbytes),
+		"APIFY_MEMORY_MBYTES=" + strconv.Itoa(run.Options.MemoryMbytes),
+		"ACTOR_STARTED_AT=" + isoTime(run.StartedAt),
+		"APIFY_STARTED_AT=" + isoTime(run.StartedAt),
+	}
+	if run.ActorTaskID != "" {
+		env = append(env, "ACTOR_TASK_ID="+run.ActorTaskID, "APIFY_ACTOR_TASK_ID="+run.ActorTaskID)
+	}
+	if run.Options.TimeoutSecs > 0 {
+		at := isoTime(run.StartedAt.Add(time.Duration(run.Options.TimeoutSecs) * time.Second))
+		env = append(env, "ACTOR_TIMEOUT_AT="+at, "APIFY_TIMEOUT_AT="+at)
+	}
+	return env
+}

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-apify/actor"
+	"github.com/go-apify/actor/client"
+)
+
+// sampleRun is a finished run as the API returns it: the resource variable
+// of a realistic delivery (about 3 KB of JSON).
+const sampleRun = `{
+  "id": "HG7ML7M8z78YcAPEB",
+  "actId": "HDSasDasz78YcAPEB",
+  "userId": "7sT5jcggjjA9fNcxF",
+  "actorTaskId": "KJHSKHausidyaJKHs",
+  "startedAt": "2026-11-26T07:34:24.202Z",
+  "finishedAt": "2026-11-26T07:41:55.887Z",
+  "status": "SUCCEEDED",
+  "statusMessage": "Crawled 1,244 pages, 3 failed; saved 1,241 items to the dataset",
+  "isStatusMessageTerminal": true,
+  "meta": {
+    "origin": "SCHEDULER",
+    "clientIp": "172.31.44.127",
+    "userAgent": "ApifyClient/2.25.0 (linux; Node/v20.20.2); isAtHome/true; SDK/3.7.2; Crawlee/3.13.0",
+    "scheduleId": "dWazFsPpxMuQPmRiE",
+    "scheduledAt": "2026-11-26T07:34:24.000Z"
+  },
+  "stats": {
+    "inputBodyLen": 1240,
+    "migrationCount": 0,
+    "rebootCount": 0,
+    "restartCount": 0,
+    "resurrectCount": 0,
+    "memAvgBytes": 267874071.9835,
+    "memMaxBytes": 404713472,
+    "memCurrentBytes": 0,
+    "cpuAvgUsage": 33.75321011075804,
+    "cpuMaxUsage": 169.65073553494125,
+    "cpuCurrentUsage": 0,
+    "netRxBytes": 103508042,
+    "netTxBytes": 4854600,
+    "durationMillis": 451685,
+    "runTimeSecs": 451.685,
+    "metamorph": 0,
+    "computeUnits": 0.12546805555555556
+  },
+  "options": {
+    "build": "latest",
+    "timeoutSecs": 3600,
+    "memoryMbytes": 1024,
+    "diskMbytes": 2048,
+    "maxItems": 10000,
+    "maxTotalChargeUsd": 5
+  },
+  "buildId": "7sT5jcggjjA9fNcxF",
+  "exitCode": 0,
+  "defaultKeyValueStoreId": "eJNzqsbPiopwJcgGQ",
+  "defaultDatasetId": "wmKPijuyDnPZAPRMk",
+  "defaultRequestQueueId": "FL35cSF7jrxr3BY39",
+  "buildNumber": "0.4.17",
+  "containerUrl": "https://g8kd8kbc5ge8.runs.apify.net",
+  "isContainerServerReady": false,
+  "gitBranchName": "master",
+  "usage": {
+    "ACTOR_COMPUTE_UNITS": 0.12546805555555556,
+    "DATASET_READS": 0,
+    "DATASET_WRITES": 1241,
+    "KEY_VALUE_STORE_READS": 3,
+    "KEY_VALUE_STORE_WRITES": 14,
+    "KEY_VALUE_STORE_LISTS": 0,
+    "REQUEST_QUEUE_READS": 2488,
+    "REQUEST_QUEUE_WRITES": 1247,
+    "DATA_TRANSFER_INTERNAL_GBYTES": 0.0043180910870432854,
+    "DATA_TRANSFER_EXTERNAL_GBYTES": 0.09639838384464383,
+    "PROXY_RESIDENTIAL_TRANSFER_GBYTES": 0,
+    "PROXY_SERPS": 0
+  },
+  "usageTotalUsd": 0.1049138543,
+  "usageUsd": {
+    "ACTOR_COMPUTE_UNITS": 0.05018722222222222,
+    "DATASET_READS": 0,
+    "DATASET_WRITES": 0.006205,
+    "KEY_VALUE_STORE_READS": 0.000015,
+    "KEY_VALUE_STORE_WRITES": 0.0007,
+    "KEY_VALUE_STORE_LISTS": 0,
+    "REQUEST_QUEUE_READS": 0.00995200,
+    "REQUEST_QUEUE_WRITES": 0.024940,
+    "DATA_TRANSFER_INTERNAL_GBYTES": 0.00021590455435216427,
+    "DATA_TRANSFER_EXTERNAL_GBYTES": 0.01927967676892877,
+    "PROXY_RESIDENTIAL_TRANSFER_GBYTES": 0,
+    "PROXY_SERPS": 0
+  },
+  "pricingInfo": {
+    "pricingModel": "PAY_PER_EVENT",
+    "reasonForChange": "",
+    "startedAt": "2026-01-01T00:00:00.000Z",
+    "createdAt": "2025-12-15T10:12:45.323Z",
+    "apifyMarginPercentage": 0.2,
+    "pricingPerEvent": {
+      "actorChargeEvents": {
+        "actor-start": {"eventTitle": "Actor start", "eventPriceUsd": 0.005, "eventDescription": "Charged once when the Actor starts"},
+        "page-crawled": {"eventTitle": "Page crawled", "eventPriceUsd": 0.0004, "eventDescription": "Charged for every page the crawler opens and parses"}
+      }
+    }
+  },
+  "chargedEventCounts": {"actor-start": 1, "page-crawled": 1244},
+  "generalAccess": "FOLLOW_USER_SETTING",
+  "storageIds": {
+    "datasets": {"default": "wmKPijuyDnPZAPRMk"},
+    "keyValueStores": {"default": "eJNzqsbPiopwJcgGQ"},
+    "requestQueues": {"default": "FL35cSF7jrxr3BY39"}
+  }
+}`
+
+// templateVars returns the variables of an ACTOR.RUN.SUCCEEDED delivery of
+// sampleRun, as JSON values.
+func templateVars() (map[string]any, error) {
+	var run map[string]any
+	if err := json.Unmarshal([]byte(sampleRun), &run); err != nil {
+		return nil, fmt.Errorf("sample run: %w", err)
+	}
+	return map[string]any{
+		"userId":    run["userId"],
+		"createdAt": "2026-11-26T07:41:56.012Z",
+		"eventType": string(client.EventActorRunSucceeded),
+		"eventData": map[string]any{"actorId": run["actId"], "actorTaskId": run["actorTaskId"], "actorRunId": run["id"]},
+		"resource":  run,
+		"globals":   map[string]any{"dateISO": "2026-11-26T07:41:56.012Z", "dateUnix": 1795678916012.0},
+	}, nil
+}
+
+// templateCase is one template both sides render.
+type templateCase struct {
+	Name          string         `json:"name"`
+	Label         string         `json:"-"`
+	Template      string         `json:"template"`
+	Interpolate   bool           `json:"interpolate"`
+	Vars          map[string]any `json:"vars"`
+	MinIterations int            `json:"minIterations"`
+	Target        float64        `json:"-"` // minimum speed-up; 0 for none
+}
+
+// interpolating20 is a template of 20 fields with placeholders inside
+// strings (shouldInterpolateStrings), as a chat notification would use.
+func interpolating20() string {
+	fields := []string{
+		`"text": "Run {{resource.id}} of {{resource.actId}} finished: {{resource.status}}"`,
+		`"status": "{{resource.status}}"`,
+		`"message": "{{resource.statusMessage}}"`,
+		`"event": "{{eventType}} at {{createdAt}}"`,
+		`"user": "{{userId}}"`,
+		`"task": "https://console.apify.com/actors/tasks/{{resource.actorTaskId}}"`,
+		`"run": "https://console.apify.com/actors/{{resource.actId}}/runs/{{resource.id}}"`,
+		`"dataset": "https://api.apify.com/v2/datasets/{{resource.defaultDatasetId}}/items?format=json"`,
+		`"store": "{{resource.defaultKeyValueStoreId}}"`,
+		`"started": "{{resource.startedAt}}"`,
+		`"finished": "{{resource.finishedAt}}"`,
+		`"duration": "{{resource.stats.durationMillis}} ms"`,
+		`"memory": "avg {{resource.stats.memAvgBytes}} B, max {{resource.stats.memMaxBytes}} B"`,
+		`"cu": "{{resource.stats.computeUnits}}"`,
+		`"cost": "USD {{resource.usageTotalUsd}}"`,
+		`"build": "{{resource.buildNumber}} ({{resource.options.build}})"`,
+		`"origin": "{{resource.meta.origin}}"`,
+		`"exit": "{{resource.exitCode}}"`,
+		`"resource": "{{resource.stats}}"`,
+		`"when": "{{globals.dateISO}}"`,
+	}
+	return "{\n  " + strings.Join(fields, ",\n  ") + "\n}"
+}
+
+// placeholders returns a template of an object with n members, each a
+// placeholder outside strings.
+func placeholders(n int) string {
+	paths := []string{"resource.id", "resource.status", "eventType", "userId", "resource.stats.durationMillis", "eventData.actorRunId", "createdAt", "resource.options"}
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, "\n  \"f%d\": {{%s}}", i, paths[i%len(paths)])
+	}
+	sb.WriteString("\n}")
+	return sb.String()
+}
+
+func (b *bench) templateCases() ([]templateCase, error) {
+	vars, err := templateVars()
+	if err != nil {
+		return nil, err
+	}
+	runJSON, _ := json.Marshal(vars["resource"])
+	cases := []templateCase{
+		{Name: "default", Label: fmt.Sprintf("default template, %.1f KB run", float64(len(runJSON))/1000), Template: actor.DefaultPayloadTemplate, Target: 10},
+		{Name: "interpolate20", Label: "interpolating template, 20 fields", Template: interpolating20(), Interpolate: true, Target: 10},
+		{Name: "p50", Label: "50 placeholders", Template: placeholders(50)},
+		{Name: "p500", Label: "500 placeholders", Template: placeholders(500), Target: 100},
+	}
+	if b.cfg.HugeTemplate {
+		// The reference takes tens of seconds per render here: one timed run.
+		cases = append(cases, templateCase{Name: "p5000", Label: "5,000 placeholders", Template: placeholders(5000), MinIterations: 1})
+	}
+	for i := range cases {
+		cases[i].Vars = vars
+		if cases[i].MinIterations == 0 {
+			cases[i].MinIterations = 10
+		}
+	}
+	return cases, nil
+}
+
+// templates compares rendering: RenderPayloadTemplate (parse and render, the
+// work the reference does for each delivery) against
+// WebhookPayloadTemplate.parse + JSON.stringify. The Go figure also shows
+// Render of a template parsed once, as the local platform does.
+func (b *bench) templates(ctx context.Context) ([]row, error) {
+	cases, err := b.templateCases()
+	if err != nil {
+		return nil, err
+	}
+	node, err := b.nodeEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	js, err := b.jsTemplates(ctx, node, cases)
+	if err != nil {
+		return nil, err
+	}
+	var rows []row
+	for _, c := range cases {
+		opts := actor.TemplateOptions{InterpolateStrings: c.Interpolate}
+		ours, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		theirs := js[c.Name]
+		if err := sameJSON(ours, []byte(theirs.Rendered)); err != nil {
+			return nil, fmt.Errorf("%s: the two sides render different bodies: %w", c.Name, err)
+		}
+		res := testing.Benchmark(func(tb *testing.B) {
+			tb.ReportAllocs()
+			for tb.Loop() {
+				if _, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		})
+		parsed, err := actor.ParsePayloadTemplate(c.Template, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		renderOnly := testing.Benchmark(func(tb *testing.B) {
+			for tb.Loop() {
+				if _, err := parsed.Render(c.Vars); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		})
+		goNs := float64(res.T.Nanoseconds()) / float64(res.N)
+		renderNs := float64(renderOnly.T.Nanoseconds()) / float64(renderOnly.N)
+		ratio := theirs.NsPerOp / goNs
+		r := row{
+			Comparison: "template rendering",
+			Case:       c.Label,
+			Ours:       fmt.Sprintf("%s/op, %d allocs (parsed once: %s)", duration(goNs), res.AllocsPerOp(), duration(renderNs)),
+			Theirs:     duration(theirs.NsPerOp) + "/op",
+			Ratio:      fmt.Sprintf("%.1f× faster", ratio),
+		}
+		if c.Target > 0 {
+			r.Target = fmt.Sprintf("≥ %g×", c.Target)
+			r.Met = met(ratio >= c.Target)
+		}
+		rows = append(rows, r)
+		b.logf("templates: %s: Go %s/op (%d runs; render of the parsed template %s/op), JS %s/op (%d runs)",
+			c.Name, duration(goNs), res.N, duration(renderNs), duration(theirs.NsPerOp), theirs.Iterations)
+	}
+	return rows, nil
+}
+
+type jsTemplateResult struct {
+	NsPerOp    float64 `json:"nsPerOp"`
+	Iterations int     `json:"iterations"`
+	Rendered   string  `json:"rendered"`
+}
+
+// jsTemplates runs js/templates.js on the cases.
+func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase) (map[string]jsTemplateResult, error) {
+	dir, err := os.MkdirTemp("", "apify-bench-templates-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	in, out := filepath.Join(dir, "in.json"), filepath.Join(dir, "out.json")
+	input, err := json.Marshal(map[string]any{
+		"cases":            cases,
+		"budgetMs":         float64(b.cfg.JSBudget) / float64(time.Millisecond),
+		"allowedVariables": []string{"userId", "createdAt", "eventType", "eventData", "resource", "globals"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		return nil, err
+	}
+	if _, err := node.run(ctx, "templates.js", nil, in, out); err != nil {
+		return nil, err
+	}
+	var res struct {
+		Results map[string]jsTemplateResult `json:"results"`
+	}
+	if err := readJSON(out, &res); err != nil {
+		return nil, err
+	}
+	for _, c := range cases {
+		if _, ok := res.Results[c.Name]; !ok {
+			return nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
+		}
+	}
+	return res.Results, nil
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b []byte) error {
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		return fmt.Errorf("ours is not JSON: %w", err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		return fmt.Errorf("the reference's is not JSON: %w", err)
+	}
+	ca, _ := json.Marshal(va)
+	cb, _ := json.Marshal(vb)
+	if string(ca) != string(cb) {
+		return fmt.Errorf("ours %.300s…, the reference's %.300s…", ca, cb)
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// duration formats nanoseconds with three significant digits or so.
+func duration(ns float64) string {
+	unit, v := "ns", ns
+	switch {
+	case ns >= 1e9:
+		unit, v = "s", ns/1e9
+	case ns >= 1e6:
+		unit, v = "ms", ns/1e6
+	case ns >= 1e3:
+		unit, v = "µs", ns/1e3
+	}
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f %s", v, unit)
+	case v >= 10:
+		return fmt.Sprintf("%.1f %s", v, unit)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
+}

@@ -1,0 +1,65 @@
+// Command apify-local is a local Apify platform for Actors written in any
+// language. It runs the platform's API (package apifytest) on a loopback
+// port, so that webhooks an Actor adds for its own run — with this module's
+// actor package, the official JS SDK's Actor.addWebhook, or plain API calls —
+// are really delivered.
+//
+// Usage:
+//
+//	apify-local run [flags] -- COMMAND [ARG...]
+//	apify-local serve [flags]
+//
+// run starts COMMAND as an Actor run and reports the run's webhook
+// deliveries; serve runs the API until interrupted, for tests in any
+// language. "apify-local run -h" and "apify-local serve -h" list the flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `apify-local is a local Apify platform: it runs Actors and delivers their webhooks.
+
+Usage:
+  apify-local run [flags] -- COMMAND [ARG...]   run COMMAND as an Actor run
+  apify-local serve [flags]                     serve the API until interrupted
+
+Run "apify-local run -h" or "apify-local serve -h" for the flags of each.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal gets the default behaviour: it ends apify-local at once
+	}()
+	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMain runs the command line args and returns the exit code. ctx ends on
+// SIGINT or SIGTERM.
+func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "serve":
+		return serveCommand(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "apify-local: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

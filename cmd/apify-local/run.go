@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-apify/actor/apifytest"
+	"github.com/go-apify/actor/client"
+)
+
+const runUsage = `Usage: apify-local run [flags] -- COMMAND [ARG...]
+
+Runs COMMAND as a run of an Actor on a local Apify platform: creates the
+run, starts COMMAND with the run's environment (APIFY_API_BASE_URL,
+APIFY_TOKEN, ACTOR_RUN_ID, APIFY_IS_AT_HOME=1, ...), and ends the run when
+COMMAND ends: exit code 0 is SUCCEEDED, any other FAILED, running past
+--timeout TIMED-OUT (COMMAND gets SIGTERM, then SIGKILL after --grace), and
+a signal (to COMMAND, or to apify-local, which aborts the run) ABORTED. The
+run's webhooks — those COMMAND adds for its own run, and --webhook ones —
+then fire; apify-local waits up to --wait for their deliveries and prints
+one line per dispatch to stderr:
+
+  apify-local: dispatch ACTOR.RUN.SUCCEEDED http://127.0.0.1:8080/hook SUCCEEDED 200 (1 attempt)
+
+COMMAND's stdin, stdout and stderr are apify-local's; apify-local's own
+lines go to stderr, prefixed "apify-local:". It exits with COMMAND's exit
+code (128+N when a signal N ended it), 1 when the run ended without one,
+and 2 for a usage error.
+
+Flags:
+`
+
+// runFlags are the flags of apify-local run.
+type runFlags struct {
+	actorID         string
+	input           string
+	contentType     string
+	timeout         time.Duration
+	memory          int
+	grace           time.Duration
+	wait            time.Duration
+	retries         int
+	retryBase       time.Duration
+	deliveryTimeout time.Duration
+	webhooks        stringList
+	addr            string
+	verbose         bool
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) {
+	var f runFlags
+	fs := flag.NewFlagSet("apify-local run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.actorID, "actor-id", "local~actor", "the Actor's ID or `username~name`")
+	fs.StringVar(&f.input, "input", "", "the run's input: a JSON value, or the path of a file")
+	fs.StringVar(&f.contentType, "input-content-type", "", "the input's content type (default application/json, or by the file's extension)")
+	fs.DurationVar(&f.timeout, "timeout", apifytest.DefaultRunTimeout, "the run's timeout; 0 means none")
+	fs.IntVar(&f.memory, "memory", apifytest.DefaultMemoryMbytes, "the run's memory in megabytes (ACTOR_MEMORY_MBYTES)")
+	fs.DurationVar(&f.grace, "grace", 10*time.Second, "how long COMMAND has to exit after SIGTERM before it is killed")
+	fs.DurationVar(&f.wait, "wait", 30*time.Second, "how long to wait for webhook deliveries after the run ends")
+	fs.IntVar(&f.retries, "retries", apifytest.DefaultDeliveryRetries, "retries of a failed webhook call")
+	fs.DurationVar(&f.retryBase, "retry-base", apifytest.DefaultDeliveryBackoff, "delay before the first retry of a webhook call, doubling for each further one")
+	fs.DurationVar(&f.deliveryTimeout, "delivery-timeout", apifytest.DefaultDeliveryTimeout, "timeout of one webhook call")
+	fs.Var(&f.webhooks, "webhook", "`URL` of an ad-hoc webhook for the run's end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED); repeatable")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address of the API server")
+	fs.BoolVar(&f.verbose, "verbose", false, "log the API server's requests, runs and deliveries to stderr")
+	if err := fs.Parse(args); err != nil {
+		return f, nil, err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return f, nil, errors.New("no COMMAND given")
+	}
+	return f, fs.Args(), nil
+}
+
+// readInput returns the input that --input gives and its content type: a
+// file's contents if a file has that path, else the flag's value, which must
+// then be JSON.
+func readInput(f runFlags) ([]byte, string, error) {
+	if f.input == "" {
+		return nil, "", nil
+	}
+	ct := f.contentType
+	if b, err := os.ReadFile(f.input); err == nil {
+		if ct == "" {
+			ct = contentTypeOf(f.input)
+		}
+		return b, ct, nil
+	}
+	if !json.Valid([]byte(f.input)) {
+		return nil, "", fmt.Errorf("--input: %q is neither a file nor JSON", f.input)
+	}
+	if ct == "" {
+		ct = "application/json; charset=utf-8"
+	}
+	return []byte(f.input), ct, nil
+}
+
+func contentTypeOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "application/json; charset=utf-8"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	case ".html", ".htm":
+		return "text/html; charset=utf-8"
+	case ".xml":
+		return "application/xml"
+	}
+	return "application/octet-stream"
+}
+
+// terminalEvents are the events of a --webhook.
+var terminalEvents = []client.EventType{
+	client.EventActorRunSucceeded, client.EventActorRunFailed, client.EventActorRunTimedOut, client.EventActorRunAborted,
+}
+
+func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f, command, err := parseRunFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "apify-local: %v\n", err)
+		return 2
+	}
+	input, contentType, err := readInput(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "apify-local: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if f.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := apifytest.NewServer(
+		apifytest.WithAddr(f.addr),
+		apifytest.WithLogger(logger),
+		apifytest.WithDeliveryRetries(f.retries),
+		apifytest.WithDeliveryBackoff(f.retryBase),
+		apifytest.WithDeliveryTimeout(f.deliveryTimeout),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "apify-local: %v\n", err)
+		return 2
+	}
+	defer srv.Close()
+
+	cmdExit := make(chan int, 1) // COMMAND's exit code, as a shell reports it
+	srv.RegisterActor(f.actorID, func(runCtx context.Context, env []string, _ []byte) error {
+		code, err := execute(runCtx, command, mergeEnv(os.Environ(), env), f.grace, stdin, stdout, stderr)
+		cmdExit <- code
+		return err
+	})
+	var hooks []client.AdHocWebhook
+	for _, u := range f.webhooks {
+		hooks = append(hooks, client.AdHocWebhook{EventTypes: terminalEvents, RequestURL: u})
+	}
+	timeout := f.timeout
+	if timeout <= 0 {
+		timeout = -1
+	}
+	run, err := srv.StartRunWithOptions(ctx, f.actorID, apifytest.StartRunOptions{
+		Input: input, ContentType: contentType, Webhooks: hooks, Timeout: timeout, MemoryMbytes: f.memory,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "apify-local: cannot start the run: %v\n", err)
+		return 2
+	}
+	if f.verbose {
+		fmt.Fprintf(stderr, "apify-local: run %s of Actor %s started; API at %s\n", run.ID, run.ActID, srv.URL)
+	}
+
+	end := waitForRun(ctx, srv, run.ID, stderr)
+	code := <-cmdExit
+	if code < 0 {
+		code = 1
+	}
+	fmt.Fprintf(stderr, "apify-local: run %s %s (exit code %s)\n", end.ID, end.Status, exitCodeText(end.ExitCode))
+
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
+	defer cancel()
+	idleErr := srv.WaitIdle(waitCtx)
+	for _, d := range srv.Dispatches() {
+		if d.EventData != nil && d.EventData.ActorRunID == run.ID {
+			fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
+		}
+	}
+	if idleErr != nil {
+		fmt.Fprintf(stderr, "apify-local: stopped waiting for deliveries after %v; ACTIVE dispatches will not be retried\n", f.wait)
+	}
+	return code
+}
+
+// waitForRun waits for the run to end; on a signal to apify-local (ctx
+// done) it aborts the run first.
+func waitForRun(ctx context.Context, srv *apifytest.Server, runID string, stderr io.Writer) *client.Run {
+	end, err := srv.WaitRun(ctx, runID)
+	if err == nil {
+		return end
+	}
+	fmt.Fprintf(stderr, "apify-local: interrupted; aborting run %s\n", runID)
+	if _, err := srv.AbortRun(runID); err != nil {
+		fmt.Fprintf(stderr, "apify-local: abort: %v\n", err)
+	}
+	end, err = srv.WaitRun(context.Background(), runID)
+	if err != nil { // only if the server closed, which it does not before we return
+		run, _ := srv.Run(runID)
+		return run
+	}
+	return end
+}
+
+func exitCodeText(code *int) string {
+	if code == nil {
+		return "none"
+	}
+	return fmt.Sprint(*code)
+}
+
+// dispatchLine describes a dispatch in one line: event, URL, status, the
+// last response or error, and the number of attempts.
+func dispatchLine(d client.WebhookDispatch) string {
+	url := ""
+	if d.Webhook != nil {
+		url = d.Webhook.RequestURL
+	}
+	last := ""
+	if n := len(d.Calls); n > 0 {
+		c := d.Calls[n-1]
+		switch {
+		case c.ErrorMessage != "" && c.ResponseStatus == 0:
+			last = " " + c.ErrorMessage
+		default:
+			last = fmt.Sprintf(" %d", c.ResponseStatus)
+		}
+	}
+	attempts := "attempts"
+	if len(d.Calls) == 1 {
+		attempts = "attempt"
+	}
+	return fmt.Sprintf("dispatch %s %s %s%s (%d %s)", d.EventType, url, d.Status, last, len(d.Calls), attempts)
+}
+
+// startFailedCode is COMMAND's exit code when it cannot be started, as in
+// shells.
+const startFailedCode = 127
+
+// commandError is COMMAND's failure with the exit code it records.
+type commandError struct {
+	code int
+	err  error
+}
+
+func (e *commandError) Error() string { return e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
+func (e *commandError) ExitCode() int { return e.code }
+
+// execute runs the command with env until it exits or ctx ends (then it gets
+// SIGTERM, and SIGKILL after grace). It returns the exit code as a shell
+// reports it, and the error that ends the run: nil for exit code 0, one
+// wrapping apifytest.ErrAborted when a signal that apify-local did not send
+// ended it, else an error carrying the exit code.
+func execute(ctx context.Context, command, env []string, grace time.Duration, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	cmd.Cancel = func() error { return terminate(cmd.Process) }
+	cmd.WaitDelay = grace
+	err := cmd.Run()
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		fmt.Fprintf(stderr, "apify-local: cannot run %s: %v\n", command[0], err)
+		return startFailedCode, &commandError{startFailedCode, err}
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code := 128 + int(ws.Signal())
+		err := &commandError{code, fmt.Errorf("%s was ended by signal %v", command[0], ws.Signal())}
+		if ctx.Err() == nil {
+			return code, fmt.Errorf("%w: %w", apifytest.ErrAborted, err)
+		}
+		return code, err
+	}
+	return ee.ExitCode(), &commandError{ee.ExitCode(), fmt.Errorf("%s exited with code %d", command[0], ee.ExitCode())}
+}
+
+// platformEnvPrefixes name the variables the platform sets: inherited ones
+// are dropped so that a stale token or run ID of a real run cannot leak in.
+var platformEnvPrefixes = []string{"ACTOR_", "APIFY_ACTOR_", "APIFY_API_", "APIFY_DEFAULT_"}
+
+var platformEnvNames = map[string]bool{
+	"APIFY_TOKEN": true, "APIFY_IS_AT_HOME": true, "APIFY_USER_ID": true, "APIFY_INPUT_KEY": true,
+	"APIFY_MEMORY_MBYTES": true, "APIFY_STARTED_AT": true, "APIFY_TIMEOUT_AT": true,
+	"APIFY_CONTAINER_PORT": true, "APIFY_CONTAINER_URL": true,
+}
+
+// mergeEnv returns base without the platform's variables, then run.
+func mergeEnv(base, run []string) []string {
+	out := make([]string, 0, len(base)+len(run))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		drop := platformEnvNames[name]
+		for _, p := range platformEnvPrefixes {
+			drop = drop || strings.HasPrefix(name, p)
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return append(out, run...)
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/go-apify/actor/apifytest"
+	"github.com/go-apify/actor/client"
+)
+
+const serveUsage = `Usage: apify-local serve [flags]
+
+Serves the Apify API (webhooks, webhook dispatches, Actor and task runs,
+default storages) on a loopback port until interrupted, and prints to stdout
+the environment to export, one "export NAME=value" line each:
+
+  export APIFY_API_BASE_URL=http://127.0.0.1:PORT
+  export APIFY_TOKEN=...
+  export APIFY_USER_ID=...
+
+Every Actor and task ID is accepted. A run started through the API stays
+RUNNING for --finish-after, then ends with --finish-status (and exit code 0
+for SUCCEEDED, else 1), firing its webhooks. Tests end runs sooner, or with
+another status, through the control endpoints (they need the token too):
+
+  POST /_apifytest/runs/{runId}/finish   body {"status": "FAILED", "exitCode": 3}
+                                         (both optional: SUCCEEDED, and 0 or 1)
+  POST /_apifytest/runs/{runId}/abort
+  POST /_apifytest/wait-idle?timeout=SECONDS
+                                         waits until no webhook dispatch is ACTIVE
+                                         (200, or 408 when the timeout passes)
+
+Flags:
+`
+
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("apify-local serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:0", "address to listen on (a free loopback port by default)")
+	token := fs.String("token", "", "the API token (random by default)")
+	userID := fs.String("user-id", "", "the user's ID (random by default)")
+	finishAfter := fs.Duration("finish-after", time.Second, "how long a run stays RUNNING before it ends by itself; 0 means until told")
+	finishStatus := fs.String("finish-status", string(client.StatusSucceeded), "the status such a run ends with: SUCCEEDED, FAILED, TIMED-OUT or ABORTED")
+	retries := fs.Int("retries", apifytest.DefaultDeliveryRetries, "retries of a failed webhook call")
+	retryBase := fs.Duration("retry-base", apifytest.DefaultDeliveryBackoff, "delay before the first retry of a webhook call, doubling for each further one")
+	deliveryTimeout := fs.Duration("delivery-timeout", apifytest.DefaultDeliveryTimeout, "timeout of one webhook call")
+	verbose := fs.Bool("verbose", false, "log requests, runs and deliveries to stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "apify-local serve: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if (*token == "") != (*userID == "") {
+		fmt.Fprintln(stderr, "apify-local serve: give both --token and --user-id, or neither")
+		return 2
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if *verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	opts := []apifytest.Option{
+		apifytest.WithAddr(*addr),
+		apifytest.WithLogger(logger),
+		apifytest.WithDeliveryRetries(*retries),
+		apifytest.WithDeliveryBackoff(*retryBase),
+		apifytest.WithDeliveryTimeout(*deliveryTimeout),
+	}
+	if *token != "" {
+		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
+	}
+	if *finishAfter > 0 {
+		opts = append(opts, apifytest.WithAutoFinish(*finishAfter, client.RunStatus(strings.ToUpper(*finishStatus))))
+	}
+	srv, err := apifytest.NewServer(opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "apify-local serve: %v\n", err)
+		return 2
+	}
+	defer srv.Close()
+	for _, kv := range srv.Env("") {
+		name, value, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(stdout, "export %s=%s\n", name, shellQuote(value))
+	}
+	if *verbose {
+		fmt.Fprintf(stderr, "apify-local: serving the Apify API at %s; interrupt to stop\n", srv.URL)
+	}
+	<-ctx.Done()
+	return 0
+}
+
+// shellQuote quotes v for a POSIX shell unless it needs no quoting.
+func shellQuote(v string) string {
+	safe := v != ""
+	for _, c := range v {
+		safe = safe && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:@%+=,~", c))
+	}
+	if safe {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+}

@@ -1,0 +1,77 @@
+// Command goactor is an Actor written with this module's actor package, for
+// the tests of apify-local run. It prints its input (read from its default
+// key-value store) to stdout, adds an ad-hoc webhook for its own run's end
+// to -webhook (if set), prints "ready", then sleeps -sleep and exits with
+// -exit.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	actor "github.com/go-apify/actor"
+)
+
+func main() {
+	webhook := flag.String("webhook", "", "URL of the ad-hoc webhook to add")
+	sleep := flag.Duration("sleep", 0, "how long to sleep before exiting")
+	exit := flag.Int("exit", 0, "exit code")
+	flag.Parse()
+
+	ctx := context.Background()
+	if err := actor.Init(ctx); err != nil {
+		actor.Fail(ctx, err)
+		return
+	}
+	input, err := readInput(ctx, actor.Env())
+	if err != nil {
+		actor.Fail(ctx, err)
+		return
+	}
+	fmt.Printf("input: %s\n", input)
+	if *webhook != "" {
+		_, err := actor.AddWebhook(ctx, actor.Webhook{
+			EventTypes: []actor.EventType{
+				actor.EventActorRunSucceeded, actor.EventActorRunFailed,
+				actor.EventActorRunTimedOut, actor.EventActorRunAborted,
+			},
+			RequestURL:      *webhook,
+			PayloadTemplate: `{"runId": {{resource.id}}, "status": {{resource.status}}, "exitCode": {{resource.exitCode}}, "event": {{eventType}}}`,
+		})
+		if err != nil {
+			actor.Fail(ctx, err)
+			return
+		}
+	}
+	fmt.Println("ready")
+	time.Sleep(*sleep)
+	actor.Exit(ctx, actor.ExitOptions{ExitCode: *exit})
+}
+
+// readInput reads the run's INPUT record; "none" when there is none.
+func readInput(ctx context.Context, env actor.Environment) (string, error) {
+	url := env.APIBaseURL + "/v2/key-value-stores/" + env.DefaultKeyValueStoreID + "/records/INPUT"
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("APIFY_TOKEN"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return "none", nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET INPUT: %d %s %v", resp.StatusCode, b, err)
+	}
+	return string(b), nil
+}
