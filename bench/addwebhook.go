@@ -174,9 +174,9 @@ func (b *bench) addWebhook(ctx context.Context) ([]row, error) {
 		ours.median, ours.p99, ours.maxRSS>>20, js.median, js.p99, js.maxRSS>>20)
 	return []row{
 		{Comparison: name, Case: "median per call", Ours: duration(float64(ours.median)), Theirs: duration(float64(js.median)),
-			Ratio: fmt.Sprintf("%.1f× faster", medianRatio), Target: "≥ 3×", Met: met(medianRatio >= 3)},
+			Ratio: faster(medianRatio), Target: "≥ 3×", Met: met(medianRatio >= 3)},
 		{Comparison: name, Case: "p99 per call", Ours: duration(float64(ours.p99)), Theirs: duration(float64(js.p99)),
-			Ratio: fmt.Sprintf("%.1f× faster", p99Ratio), Target: "≥ 3×", Met: met(p99Ratio >= 3)},
+			Ratio: faster(p99Ratio), Target: "≥ 3×", Met: met(p99Ratio >= 3)},
 		{Comparison: name, Case: "peak RSS of the process", Ours: megabytes(ours.maxRSS), Theirs: megabytes(js.maxRSS),
 			Ratio: fmt.Sprintf("%.1f× less", memRatio), Target: "≤ 1/3", Met: met(memRatio >= 3)},
 	}, nil

@@ -71,7 +71,7 @@ func (b *bench) faults(ctx context.Context) ([]row, error) {
 			Target: "0", Met: met(ours.missing == 0)},
 		{Comparison: name, Case: fmt.Sprintf("wall time, %d at a time, default retries", b.cfg.FaultWorkers),
 			Ours: duration(float64(ours.elapsed)), Theirs: duration(float64(js.elapsed)),
-			Ratio: fmt.Sprintf("%.1f× faster", float64(js.elapsed)/float64(ours.elapsed))},
+			Ratio: faster(float64(js.elapsed) / float64(ours.elapsed))},
 	}, nil
 }
 

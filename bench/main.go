@@ -245,3 +245,11 @@ func met(ok bool) string {
 	}
 	return "no"
 }
+
+// faster describes a speed ratio, the reference's time over ours.
+func faster(ratio float64) string {
+	if ratio >= 1 {
+		return fmt.Sprintf("%.1f× faster", ratio)
+	}
+	return fmt.Sprintf("%.1f× slower", 1/ratio)
+}

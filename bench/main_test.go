@@ -146,3 +146,12 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestFaster(t *testing.T) {
+	t.Parallel()
+	for ratio, want := range map[float64]string{4.44: "4.4× faster", 1: "1.0× faster", 0.5: "2.0× slower"} {
+		if got := faster(ratio); got != want {
+			t.Errorf("faster(%v) = %q, want %q", ratio, got, want)
+		}
+	}
+}

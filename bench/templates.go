@@ -272,7 +272,7 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 			Case:       c.Label,
 			Ours:       fmt.Sprintf("%s/op, %d allocs (parsed once: %s)", duration(goNs), res.AllocsPerOp(), duration(renderNs)),
 			Theirs:     duration(theirs.NsPerOp) + "/op",
-			Ratio:      fmt.Sprintf("%.1f× faster", ratio),
+			Ratio:      faster(ratio),
 		}
 		if c.Target > 0 {
 			r.Target = fmt.Sprintf("≥ %g×", c.Target)
