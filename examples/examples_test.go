@@ -89,9 +89,10 @@ type result struct {
 // run runs the example name with args and returns what it printed.
 func run(t *testing.T, env []string, name string, args ...string) result {
 	t.Helper()
+	bin := binary(t, name) // before the clock starts: building takes a while under -race
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t, name), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr strings.Builder
@@ -212,17 +213,18 @@ func TestExamples(t *testing.T) {
 			name:    "start-with-webhooks",
 			example: "start-with-webhooks",
 			want: []string{
-				`POST /v2/acts/example~word-counter/runs\?webhooks=W3si`,
-				`the parameter is base64 of \[\{"eventTypes":\["ACTOR\.RUN\.SUCCEEDED","ACTOR\.RUN\.FAILED","ACTOR\.RUN\.TIMED_OUT","ACTOR\.RUN\.ABORTED"\],` +
+				`api: POST /v2/actors/example~word-counter/runs\?webhooks=W3si`,
+				`the webhooks parameter is base64 of \[\{"eventTypes":\["ACTOR\.RUN\.SUCCEEDED","ACTOR\.RUN\.FAILED","ACTOR\.RUN\.TIMED_OUT","ACTOR\.RUN\.ABORTED"\],` +
 					`"requestUrl":"http://127\.0\.0\.1:\d+/run-finished","headersTemplate":"\{\\"X-Webhook-Secret\\":\\"<secret>\\"\}"\}\]`,
+				`api: GET /v2/actor-runs/` + id + `\?waitForFinish=`,
 				`run ` + id + ` of example~word-counter ended SUCCEEDED: counted 7 words`,
 				`receiver: ACTOR\.RUN\.SUCCEEDED for run ` + id,
 				`receiver: the payload's resource is the run: status SUCCEEDED`,
 				`platform: dispatch ` + id + ` SUCCEEDED after 1 attempt`,
 			},
 			check: func(t *testing.T, s []string, out string) {
-				if s[2] != s[3] {
-					t.Errorf("run %s started, delivery for run %s", s[2], s[3])
+				if s[2] != s[3] || s[3] != s[4] {
+					t.Errorf("waited for run %s, run %s ended, delivery for run %s", s[2], s[3], s[4])
 				}
 				if regexp.MustCompile(`[0-9a-f]{64}`).MatchString(out) {
 					t.Errorf("the output shows the secret:\n%s", out)
@@ -324,9 +326,10 @@ func TestReceiveWebhookServes(t *testing.T) {
 		t.Skip("needs os.Interrupt to be deliverable to a process")
 	}
 	const secret = "serve-test-secret"
+	bin := binary(t, "receive-webhook")
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t, "receive-webhook"), "-serve", "-secret", secret)
+	cmd := exec.CommandContext(ctx, bin, "-serve", "-secret", secret)
 	cmd.Env = cleanEnv()
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()

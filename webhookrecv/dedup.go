@@ -37,18 +37,27 @@ func (c ClaimResult) String() string {
 }
 
 // Deduper records which dispatches have been processed, so that a redelivery
-// runs the handler's function at most once after a success. A dispatch is
-// claimed before processing and completed only after the function succeeded:
-// a failed attempt is released and the platform's retry processes it again,
-// while a concurrent attempt of the same dispatch sees [InProgress].
+// runs the handler's function at most once after a success. The [Handler]
+// claims a dispatch before running the function and always ends the claim,
+// even when the function panics or the platform hangs up meanwhile: Complete
+// after a success, Release after a failure, so that the platform's retry
+// processes the dispatch again. An attempt that arrives while the dispatch is
+// claimed sees [InProgress] and is answered 409, which the platform retries.
 //
 // Implementations must be safe for concurrent use. A store shared by several
-// replicas (Redis SET NX with an expiry, a unique key in SQL) makes the
-// guarantee hold across them; [MemoryDeduper] holds within one process.
+// replicas (Redis SET NX, a unique key in SQL) makes the guarantee hold across
+// them; [MemoryDeduper] holds within one process. A process that dies while
+// it holds a claim cannot end it: a persistent store must let claims expire
+// (after longer than the function may run), or every redelivery of that
+// dispatch is answered 409 until the platform gives up. [MemoryDeduper] loses
+// its claims, and what it remembers, with the process: after a restart, a
+// redelivery runs the function again.
 type Deduper interface {
 	// Claim tries to take dispatchID for processing.
 	Claim(ctx context.Context, dispatchID string) (ClaimResult, error)
-	// Complete records dispatchID as processed and ends the claim.
+	// Complete records dispatchID as processed and ends the claim. When it
+	// fails, the handler logs the error and still answers 200: the work is
+	// done, and asking for a retry would only repeat it.
 	Complete(ctx context.Context, dispatchID string) error
 	// Release ends the claim without recording dispatchID as processed.
 	Release(ctx context.Context, dispatchID string) error

@@ -12,8 +12,9 @@
 // Deliveries are at least once: the platform retries on any answer that is not
 // 2xx, and may deliver a dispatch again after a lost response. The handler
 // answers so the platform does the right thing — 2xx when the delivery is
-// done, 5xx when your function failed so it is retried, 4xx for requests that
-// will never succeed — and runs your function once per dispatch
+// done, 5xx when your function failed so it is retried, 409 while another
+// attempt of the same dispatch is running, other 4xx for requests that are
+// wrong — and runs your function once per dispatch
 // (X-Apify-Webhook-Dispatch-Id), using a bounded in-memory [Deduper] by
 // default or a store of yours.
 package webhookrecv

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 )
 
 // maxDispatchIDLen bounds the dispatch IDs kept by a Deduper.
 const maxDispatchIDLen = 256
 
 // Func processes one delivery. Returning nil tells the platform the delivery
-// is done; an error makes the handler answer 500 so the platform retries. The
-// context is the request's: it ends when the platform gives up waiting.
+// is done; an error or a panic makes the handler answer 500 so the platform
+// retries. The context is the request's: it ends when the platform gives up
+// waiting, and the function should then return, since redeliveries of the
+// dispatch are answered 409 for as long as it runs.
 type Func func(ctx context.Context, d *Delivery) error
 
 // Options configure a [Handler]. Only Secret is required.
@@ -192,11 +195,12 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, l
 	writeJSON(w, http.StatusOK, "status", "accepted")
 }
 
-// call runs the function, turning a panic into an error.
+// call runs the function, turning a panic into an error that carries the
+// stack, for the log.
 func (h *Handler) call(ctx context.Context, d *Delivery) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("webhookrecv: the handler's function panicked: %v", p)
+			err = fmt.Errorf("webhookrecv: the handler's function panicked: %v\n%s", p, debug.Stack())
 		}
 	}()
 	return h.fn(ctx, d)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -218,21 +219,17 @@ func TestHandlerPassesDelivery(t *testing.T) {
 	if rec.calls() != 1 {
 		t.Fatalf("function ran %d times, want 1", rec.calls())
 	}
-	d := rec.deliveries[0]
 	want := &webhookrecv.Delivery{
 		WebhookID: "wh1", DispatchID: "d1", Body: []byte(goodBody),
 		Payload: &webhookrecv.Payload{
-			UserID: "u1", EventType: client.EventActorRunSucceeded,
+			UserID: "u1", CreatedAt: time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.UTC),
+			EventType: client.EventActorRunSucceeded,
 			EventData: &client.EventData{ActorID: "a1", ActorRunID: "r1"},
 			Resource:  []byte(`{"id":"r1","status":"SUCCEEDED"}`),
 		},
 	}
-	want.Payload.CreatedAt = d.Payload.CreatedAt
-	if diff := cmp.Diff(want, d); diff != "" {
+	if diff := cmp.Diff(want, rec.deliveries[0]); diff != "" {
 		t.Errorf("delivery (-want +got):\n%s", diff)
-	}
-	if d.Payload.CreatedAt.IsZero() {
-		t.Error("CreatedAt is zero")
 	}
 }
 
@@ -283,7 +280,11 @@ func TestHandlerConcurrentRedelivery(t *testing.T) {
 	fn := func(ctx context.Context, d *webhookrecv.Delivery) error {
 		if calls.Add(1) == 1 {
 			close(started)
-			<-release
+			select {
+			case <-release:
+			case <-ctx.Done(): // the test failed and hung up
+				return ctx.Err()
+			}
 		}
 		return nil
 	}
@@ -296,7 +297,11 @@ func TestHandlerConcurrentRedelivery(t *testing.T) {
 		}
 		first <- a
 	}()
-	<-started
+	select {
+	case <-started:
+	case a := <-first:
+		t.Fatalf("the first attempt was answered %+v before the function ran", a)
+	}
 
 	got := []answer{send(t, srv, delivery{dispatchID: "d1", body: goodBody})}
 	close(release)
@@ -311,6 +316,75 @@ func TestHandlerConcurrentRedelivery(t *testing.T) {
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("function ran %d times, want 1", n)
+	}
+}
+
+// releaseSpy is a MemoryDeduper that reports the dispatches it releases.
+type releaseSpy struct {
+	webhookrecv.MemoryDeduper
+	released chan string
+}
+
+func (s *releaseSpy) Release(ctx context.Context, id string) error {
+	err := s.MemoryDeduper.Release(ctx, id)
+	s.released <- id
+	return err
+}
+
+// TestHandlerReleasesClaimWhenThePlatformHangsUp checks that a dispatch whose
+// delivery the platform abandoned (its timeout, a lost connection) is not left
+// claimed: the function sees its context end, and the platform's retry runs
+// it again instead of getting 409 forever.
+func TestHandlerReleasesClaimWhenThePlatformHangsUp(t *testing.T) {
+	t.Parallel()
+	running := make(chan struct{})
+	var calls atomic.Int32
+	fn := func(ctx context.Context, d *webhookrecv.Delivery) error {
+		if calls.Add(1) == 1 {
+			close(running)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}
+	spy := &releaseSpy{released: make(chan string, 1)}
+	srv := newServer(t, fn, webhookrecv.Options{Deduper: spy})
+
+	ctx, hangUp := context.WithCancel(t.Context())
+	defer hangUp()
+	sent := make(chan error, 1)
+	go func() {
+		_, err := trySend(ctx, srv, delivery{dispatchID: "d1", body: goodBody})
+		sent <- err
+	}()
+	select {
+	case <-running:
+	case err := <-sent:
+		t.Fatalf("the first attempt ended (%v) before the function ran", err)
+	}
+	hangUp()
+	if err := <-sent; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first attempt: %v, want context.Canceled", err)
+	}
+	select {
+	case id := <-spy.released:
+		if id != "d1" {
+			t.Errorf("released %q, want d1", id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim of the abandoned attempt was not released within 10 s")
+	}
+
+	got := []answer{
+		send(t, srv, delivery{dispatchID: "d1", body: goodBody}),
+		send(t, srv, delivery{dispatchID: "d1", body: goodBody}),
+	}
+	want := []answer{{200, `{"status":"accepted"}`}, {200, `{"status":"duplicate"}`}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("retries (-want +got):\n%s", diff)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("function ran %d times, want 2", n)
 	}
 }
 
@@ -397,6 +471,19 @@ func TestHandlerLogsNoSecret(t *testing.T) {
 	}
 	if strings.Contains(out, testSecret) {
 		t.Errorf("log contains the secret:\n%s", out)
+	}
+}
+
+func TestHandlerLogsPanicWithStack(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	rec := &recorder{panicNext: true}
+	srv := newServer(t, rec.fn, webhookrecv.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	send(t, srv, delivery{dispatchID: "d1", body: goodBody})
+	for _, want := range []string{"level=ERROR", "the handler's function panicked: boom", "handler_test.go"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }
 

@@ -51,14 +51,16 @@ func (e *PayloadError) Is(target error) bool { return target == ErrMalformedPayl
 type Payload struct {
 	// UserID is the ID of the user whose webhook fired.
 	UserID string `json:"userId"`
-	// CreatedAt is when the event happened.
+	// CreatedAt is when the event happened. The platform sends ISO 8601 in
+	// UTC with milliseconds ("2025-03-14T09:26:53.589Z"); any RFC 3339 time
+	// is accepted. Zero when the payload has null.
 	CreatedAt time.Time `json:"createdAt"`
 	// EventType is the event that fired the webhook; it may be one this
 	// package does not know yet.
 	EventType client.EventType `json:"eventType"`
 	// EventData identifies what the event is about; nil when the payload has
-	// null (the platform's test deliveries, for one). ActorTaskID is empty
-	// for runs not started through a task.
+	// null or leaves it out. ActorTaskID is empty for runs not started through
+	// a task (the platform leaves it out or sends null).
 	EventData *client.EventData `json:"eventData"`
 	// Resource is the object the event is about (for run events, the run as
 	// the API returns it), kept as raw JSON; nil when absent or null. [Payload.Run]

@@ -92,7 +92,7 @@ func TestParsePayload(t *testing.T) {
 			},
 		},
 		{
-			name: "eventData and resource null, as in a test delivery",
+			name: "eventData and resource null",
 			body: `{"userId":"u1","createdAt":"2025-03-14T09:26:53.589Z","eventType":"TEST","eventData":null,"resource":null}`,
 			want: &webhookrecv.Payload{UserID: "u1", CreatedAt: created, EventType: client.EventTest},
 		},
@@ -110,6 +110,16 @@ func TestParsePayload(t *testing.T) {
 			name: "event type unknown to this package",
 			body: `{"eventType":"ACTOR.RUN.SOMETHING_NEW"}`,
 			want: &webhookrecv.Payload{EventType: "ACTOR.RUN.SOMETHING_NEW"},
+		},
+		{
+			name: "createdAt without fraction",
+			body: `{"createdAt":"2025-03-14T09:26:53Z"}`,
+			want: &webhookrecv.Payload{CreatedAt: created.Truncate(time.Second)},
+		},
+		{
+			name: "createdAt in microseconds",
+			body: `{"createdAt":"2025-03-14T09:26:53.589123Z"}`,
+			want: &webhookrecv.Payload{CreatedAt: created.Add(123 * time.Microsecond)},
 		},
 		{
 			name: "time zone offset",
@@ -300,11 +310,24 @@ func TestParseRequest(t *testing.T) {
 
 func TestParseRequestTooLargeIsMaxBytesError(t *testing.T) {
 	t.Parallel()
-	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(strings.Repeat(" ", 200)))
-	r.ContentLength = -1
-	_, err := webhookrecv.ParseRequest(r, 100)
-	var mbe *http.MaxBytesError
-	if !errors.As(err, &mbe) || mbe.Limit != 100 {
-		t.Fatalf("ParseRequest error = %v, want an *http.MaxBytesError with limit 100", err)
+	for _, tt := range []struct {
+		name    string
+		hideLen bool
+	}{
+		{"Content-Length over the limit", false},
+		{"chunked body over the limit", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(strings.Repeat(" ", 200)))
+			if tt.hideLen {
+				r.ContentLength = -1
+			}
+			_, err := webhookrecv.ParseRequest(r, 100)
+			var mbe *http.MaxBytesError
+			if !errors.As(err, &mbe) || mbe.Limit != 100 || !errors.Is(err, webhookrecv.ErrBodyTooLarge) {
+				t.Fatalf("ParseRequest error = %v, want ErrBodyTooLarge and an *http.MaxBytesError with limit 100", err)
+			}
+		})
 	}
 }

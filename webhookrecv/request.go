@@ -58,7 +58,7 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, e
 		return nil, nil
 	}
 	if r.ContentLength > maxBytes {
-		return nil, fmt.Errorf("%w: %d bytes declared, the limit is %d", ErrBodyTooLarge, r.ContentLength, maxBytes)
+		return nil, fmt.Errorf("%w: %d bytes declared, the limit is %d (%w)", ErrBodyTooLarge, r.ContentLength, maxBytes, &http.MaxBytesError{Limit: maxBytes})
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {

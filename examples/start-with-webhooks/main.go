@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -77,13 +78,15 @@ func run(actorID, input, publicURL, addr string) error {
 	defer srv.Close()
 	requestURL := "http://" + ln.Addr().String() + "/run-finished"
 
-	// The API: Apify's, or a local platform with the other Actor in it.
+	// The API: Apify's, or a local platform with the other Actor in it. The
+	// client prints the requests it sends.
+	show := client.WithHTTPClient(&http.Client{Transport: printRequests{secret: secret}})
 	var c *client.Client
 	if os.Getenv("APIFY_TOKEN") != "" {
 		if publicURL == "" {
 			return errors.New("with APIFY_TOKEN, -url (the receiver's public URL) is required")
 		}
-		if c, err = client.NewFromEnv(); err != nil {
+		if c, err = client.NewFromEnv(show); err != nil {
 			return err
 		}
 		requestURL = publicURL
@@ -94,7 +97,7 @@ func run(actorID, input, publicURL, addr string) error {
 		}
 		defer platform.Close()
 		platform.RegisterActor("example~word-counter", wordCounter)
-		c = platform.Client()
+		c = platform.Client(show)
 		fmt.Printf("No APIFY_TOKEN: running on the local platform at %s\n", platform.URL)
 	}
 
@@ -110,18 +113,9 @@ func run(actorID, input, publicURL, addr string) error {
 		RequestURL:      requestURL,
 		HeadersTemplate: headers,
 	}}
-	param, err := actor.EncodeWebhooks(hooks)
-	if err != nil {
-		return err
-	}
-	decoded, err := base64.StdEncoding.DecodeString(param)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("\nPOST /v2/acts/%s/runs?webhooks=%s...\n", actorID, param[:24])
-	fmt.Printf("  the parameter is base64 of %s\n", strings.ReplaceAll(string(decoded), secret, "<secret>"))
 
 	// Call = start, then wait for the run to end.
+	fmt.Println()
 	starter := actor.New(actor.WithClient(c))
 	run, err := starter.Call(ctx, actorID, json.RawMessage(input), actor.StartOptions{Webhooks: hooks})
 	if err != nil {
@@ -146,6 +140,31 @@ func run(actorID, input, publicURL, addr string) error {
 		return errors.New("no delivery within 60 s")
 	}
 	return nil
+}
+
+// printRequests is an http.RoundTripper that prints the method, path and
+// parameters of each request, and what the webhooks parameter holds, with the
+// webhook secret hidden. The API token travels in a header: it is not shown.
+type printRequests struct{ secret string }
+
+func (p printRequests) RoundTrip(req *http.Request) (*http.Response, error) {
+	line := req.Method + " " + req.URL.Path
+	if req.URL.RawQuery != "" {
+		line += "?" + req.URL.RawQuery
+	}
+	hooks := req.URL.Query().Get("webhooks")
+	if hooks != "" {
+		line = strings.Replace(line, url.QueryEscape(hooks), hooks[:min(len(hooks), 24)]+"...", 1)
+	}
+	fmt.Println("api:", line)
+	if hooks != "" {
+		decoded, err := base64.StdEncoding.DecodeString(hooks)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Printf("  the webhooks parameter is base64 of %s\n", strings.ReplaceAll(string(decoded), p.secret, "<secret>"))
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // settled returns dispatch id once the platform has recorded its outcome:
@@ -174,13 +193,18 @@ func wordCounter(ctx context.Context, env []string, input []byte) error {
 		return fmt.Errorf("input: %w", err)
 	}
 	time.Sleep(100 * time.Millisecond) // some work
-	a := actor.New(actor.WithLookupEnv(func(name string) (string, bool) {
+	a := actor.New(actor.WithLookupEnv(lookupIn(env)))
+	return a.SetTerminalStatusMessage(ctx, fmt.Sprintf("counted %d words", len(strings.Fields(in.Text))))
+}
+
+// lookupIn looks environment variables up in env, "KEY=value" strings.
+func lookupIn(env []string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
 		for _, kv := range env {
 			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
 				return v, true
 			}
 		}
 		return "", false
-	}))
-	return a.SetTerminalStatusMessage(ctx, fmt.Sprintf("counted %d words", len(strings.Fields(in.Text))))
+	}
 }
