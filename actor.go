@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -83,6 +84,23 @@ func WithLogger(l *slog.Logger) Option {
 // of [os.LookupEnv], which tests use to inject one.
 func WithLookupEnv(lookup func(name string) (string, bool)) Option {
 	return func(a *Actor) { a.lookupEnv = lookup }
+}
+
+// WithEnviron makes the Actor read its environment from env, a list of
+// "KEY=value" strings such as [os.Environ], exec.Cmd.Env or the environment
+// a local platform gives a run, instead of from the process. When a key
+// appears more than once, the last value wins, as in exec.Cmd.
+func WithEnviron(env []string) Option {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return WithLookupEnv(func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	})
 }
 
 // WithExitFunc makes Exit, Fail and Main call exit instead of [os.Exit], so

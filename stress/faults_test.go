@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -28,7 +29,7 @@ func TestAddWebhookUnderFaults(t *testing.T) {
 	}
 	proxy := newFaultProxy(t, srv, 1)
 	a := actor.New(
-		actor.WithLookupEnv(lookupIn(srv.Env(run.ID))),
+		actor.WithEnviron(srv.Env(run.ID)),
 		actor.WithClientOptions(faultyClientOptions(proxy.URL)...),
 	)
 
@@ -104,7 +105,12 @@ func TestStartUnderFaults(t *testing.T) {
 		if err := json.Unmarshal(input, &in); err != nil {
 			return err
 		}
-		id, _ := lookupIn(env)("ACTOR_RUN_ID")
+		var id string
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "ACTOR_RUN_ID="); ok {
+				id = v
+			}
+		}
 		mu.Lock()
 		runsOf[in.Call] = append(runsOf[in.Call], id)
 		mu.Unlock()

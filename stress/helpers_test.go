@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,19 +43,6 @@ func faultyClientOptions(baseURL string) []client.Option {
 		client.WithBackoff(time.Millisecond, 20*time.Millisecond),
 		client.WithAttemptTimeout(attemptTimeout),
 		client.WithMaxRetries(20),
-	}
-}
-
-// lookupIn returns a lookup function over "KEY=value" strings.
-func lookupIn(env []string) func(string) (string, bool) {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
 	}
 }
 

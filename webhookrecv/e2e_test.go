@@ -42,17 +42,6 @@ func loseFirstAcceptance(h http.Handler) http.Handler {
 	})
 }
 
-func lookupIn(env []string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for _, kv := range env {
-			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
-}
-
 // TestEndToEnd has an Actor on the local platform add a webhook with the
 // helpers' secret; the platform delivers it, the receiver accepts it once,
 // recognises the redelivery of the same dispatch, and rejects a webhook
@@ -113,7 +102,7 @@ func TestEndToEnd(t *testing.T) {
 
 			srv := apifytest.NewTestServer(t, apifytest.WithDeliveryBackoff(10*time.Millisecond))
 			srv.RegisterActor("e2e~receiver", func(ctx context.Context, env []string, _ []byte) error {
-				a := actor.New(actor.WithLookupEnv(lookupIn(env)))
+				a := actor.New(actor.WithEnviron(env))
 				if _, err := a.AddWebhook(ctx, w); err != nil {
 					return err
 				}

@@ -153,7 +153,7 @@ func runLocal(fail bool) error {
 	defer recv.close()
 
 	platform.RegisterActor("example~adhoc-webhook", func(ctx context.Context, env []string, _ []byte) error {
-		a := actor.New(actor.WithLookupEnv(lookupIn(env)))
+		a := actor.New(actor.WithEnviron(env))
 		return runActor(ctx, a, recv.url, secret, fail)
 	})
 	run, err := platform.StartRun(ctx, "example~adhoc-webhook", nil, nil)
@@ -264,18 +264,6 @@ func (r *receiver) accepted() int {
 }
 
 func (r *receiver) close() { _ = r.srv.Close() }
-
-// lookupIn looks environment variables up in env, "KEY=value" strings.
-func lookupIn(env []string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for _, kv := range env {
-			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
-}
 
 func eventNames(ts []client.EventType) []string {
 	out := make([]string, len(ts))

@@ -193,18 +193,6 @@ func wordCounter(ctx context.Context, env []string, input []byte) error {
 		return fmt.Errorf("input: %w", err)
 	}
 	time.Sleep(100 * time.Millisecond) // some work
-	a := actor.New(actor.WithLookupEnv(lookupIn(env)))
+	a := actor.New(actor.WithEnviron(env))
 	return a.SetTerminalStatusMessage(ctx, fmt.Sprintf("counted %d words", len(strings.Fields(in.Text))))
-}
-
-// lookupIn looks environment variables up in env, "KEY=value" strings.
-func lookupIn(env []string) func(string) (string, bool) {
-	return func(name string) (string, bool) {
-		for _, kv := range env {
-			if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-				return v, true
-			}
-		}
-		return "", false
-	}
 }
