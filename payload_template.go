@@ -2,6 +2,7 @@ package actor
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -130,13 +130,13 @@ type PayloadTemplate struct {
 	text      string
 	what      string
 	ops       []tmplOp
+	parts     []tmplPart // of the ops' interpolated strings
 	tail      string
-	paths     []tmplPath
-	variables []string
+	paths     []tmplPath // in order of first use
+	props     []tmplProp // of the paths
 	nFlags    int
 	topObject bool         // the top level is an object literal
 	members   []tmplMember // members of a top-level object
-	sizeHint  atomic.Int64 // length of the last render
 }
 
 type tmplOpKind uint8
@@ -150,34 +150,57 @@ const (
 	tmplOpNull                          // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
 )
 
+// tmplSpan is a piece of the template's text, text[from:to]. Ops and parts
+// hold spans rather than strings: without pointers, the garbage collector
+// has nothing to scan in them. tmplMaxText keeps the offsets in range.
+type tmplSpan struct{ from, to int32 }
+
+// tmplMaxText is the longest template the parser takes, in bytes.
+const tmplMaxText = math.MaxInt32
+
+func tmplSpanOf(from, to int) tmplSpan { return tmplSpan{int32(from), int32(to)} }
+
+func tmplSlotOf(at, path int) tmplSlot { return tmplSlot{int32(at), int32(path)} }
+
+func (t *PayloadTemplate) str(s tmplSpan) string { return t.text[s.from:s.to] }
+
 // tmplOp writes lit, then its slot.
 type tmplOp struct {
-	lit   string
-	kind  tmplOpKind
-	at    int        // template offset of the slot
-	path  int        // index into paths
-	flag  int        // per-render flag of the op's object: a member was written
-	key   string     // tmplOpMember: the member's text up to its value
-	parts []tmplPart // tmplOpPartial
+	lit tmplSpan
+	// aux is, for tmplOpMember, the member's text up to its value; for
+	// tmplOpPartial, its parts, indexes into PayloadTemplate.parts.
+	aux tmplSpan
+	tmplSlot
+	flag int32 // tmplOpMember, tmplOpSep: per-render flag of the op's object: a member was written
+	kind tmplOpKind
+}
+
+// tmplSlot is where a placeholder is and the path it names.
+type tmplSlot struct {
+	at   int32 // template offset
+	path int32 // index into PayloadTemplate.paths
 }
 
 // tmplPart is a piece of an interpolated string: raw JSON string content, then
 // the coerced value of a path (path < 0 for the closing piece).
 type tmplPart struct {
-	lit  string
-	path int
-	at   int
+	lit tmplSpan
+	tmplSlot
 }
 
 type tmplPath struct {
-	name  string // as written between the braces
-	root  string
-	props []tmplProp
+	name    string   // as written between the braces
+	rootLen int32    // the variable is name[:rootLen]
+	props   tmplSpan // the steps after it, indexes into PayloadTemplate.props
 }
 
+func (p *tmplPath) root() string { return p.name[:p.rootLen] }
+
+// tmplProp is a step of a path: a property name, name[key.from:key.to] of
+// the path's name.
 type tmplProp struct {
-	key   string
-	index int // canonical array index, or -1
+	key   tmplSpan
+	index int // the name as a canonical array index, or -1
 }
 
 type tmplMember struct {
@@ -185,8 +208,29 @@ type tmplMember struct {
 	keyAt    int
 	valueAt  int
 	value    byte // 's' string, 'n' null, 'p' placeholder or interpolated string, 'o' anything else
-	kind     string
 	shadowed bool // a later member has the same name (JSON keeps the last)
+}
+
+// tmplMemberMark is a member while the scanner runs: where its name and
+// value are. Without a pointer, appending it costs no write barrier.
+type tmplMemberMark struct {
+	keyAt, keyEnd, valueAt int
+	value                  byte
+	escaped                bool // the name has escapes
+}
+
+// tmplValueKind describes the literal value at the start of text, one of
+// those a member's value 'o' stands for.
+func tmplValueKind(text string) string {
+	switch text[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // ParsePayloadTemplate parses and validates a payload template: its JSON syntax
@@ -230,7 +274,13 @@ func RenderPayloadTemplate(text string, vars map[string]any, opts TemplateOption
 // Variables returns the variables the template's placeholders start with, each
 // once, in order of first use.
 func (t *PayloadTemplate) Variables() []string {
-	return slices.Clone(t.variables)
+	var roots []string
+	for i := range t.paths {
+		if r := t.paths[i].root(); !slices.Contains(roots, r) {
+			roots = append(roots, r)
+		}
+	}
+	return roots
 }
 
 // Render returns the JSON body the platform would send for these variables:
@@ -241,18 +291,17 @@ func (t *PayloadTemplate) Variables() []string {
 // float64, bool, nil, json.Number, json.RawMessage); other Go values are
 // encoded with encoding/json.
 func (t *PayloadTemplate) Render(vars map[string]any) ([]byte, error) {
-	size := t.sizeHint.Load()
-	if size == 0 {
-		size = int64(len(t.text)) + 512
-	}
 	st := tmplStatePool.Get().(*tmplState)
 	defer st.release()
-	out, err := t.appendRender(make([]byte, 0, size), vars, st)
+	// Render into the pooled buffer, then copy: the body is allocated
+	// once, at its size, however large it grows and however often the
+	// template is parsed.
+	buf, err := t.appendRender(st.buf[:0], vars, st)
 	if err != nil {
 		return nil, err
 	}
-	t.sizeHint.Store(int64(len(out)))
-	return out, nil
+	st.buf = buf
+	return bytes.Clone(buf), nil
 }
 
 // RenderHeaders renders a headers template and returns its headers. The
@@ -337,7 +386,7 @@ func (t *PayloadTemplate) checkHeadersShape() error {
 		}
 		switch m.value {
 		case 'o':
-			e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, m.kind), "header values must be strings")
+			e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, tmplValueKind(t.text[m.valueAt:])), "header values must be strings")
 			e.Header = m.key
 			return e
 		case 's':
@@ -445,10 +494,10 @@ type tmplMark struct {
 	kind       tmplMarkKind
 	start, end int
 	path       int
-	parts      []tmplPart
-	obj        int  // boundary: the object's id
-	comma      bool // boundary at a ',' (else just after '{')
-	value      int  // boundary: index of the member's exact mark, or -1
+	parts      tmplSpan // partial: its parts, indexes into tmplScanner.parts
+	obj        int      // boundary: the object's id
+	comma      bool     // boundary at a ',' (else just after '{')
+	value      int      // boundary: index of the member's exact mark, or -1
 }
 
 type tmplFrame struct {
@@ -458,6 +507,9 @@ type tmplFrame struct {
 	boundary int // index of the object's latest boundary mark
 }
 
+// tmplScanner parses a template. Its slices are scratch space, pooled and
+// reused from parse to parse; tmplParse copies out what the template keeps,
+// so that a parse allocates little beyond the template itself.
 type tmplScanner struct {
 	src      string
 	what     string
@@ -465,35 +517,118 @@ type tmplScanner struct {
 	allowed  []string
 	marks    []tmplMark
 	paths    []tmplPath
-	objects  []bool // per object id: it has a member whose value may be left out
+	pathHash []uint32    // per path: tmplNameHash of its name
+	props    []tmplProp  // of all paths, one after another
+	parts    []tmplPart  // of all tmplMarkPartial marks
+	matches  []tmplMatch // interpolate: the placeholders of one string
+	units    []tmplUnit  // interpolate: a string with escapes, decoded
+	objects  []bool      // per object id: it has a member whose value may be left out
 	stack    []tmplFrame
-	roots    []string
-	members  []tmplMember
-	pathIDs  map[string]int // index of each path name in paths
-	strErr   *TemplateError // first unknown variable inside a string
-	resumeAt int            // where the lexical scan resumes after a syntax error
-	resumeIn bool           // ... and whether that is inside a string
+	members  []tmplMemberMark // of a top-level object
+	seen     map[string]bool  // finishMembers, for many members
+	flags    []int            // build: per object id, its flag or -1
+	pathIDs  map[string]int   // index of each path name in paths, once there are many
+	okRoot   string           // checkName: the allowed variable it found last
+	strErr   *TemplateError   // first unknown variable inside a string
+	resumeAt int              // where the lexical scan resumes after a syntax error
+	resumeIn bool             // ... and whether that is inside a string
+}
+
+var tmplScannerPool = sync.Pool{New: func() any { return new(tmplScanner) }}
+
+// tmplScratchMax is the most elements a scratch slice of a scanner or of a
+// render's state may have room for when it goes back to its pool: the
+// scratch space of a huge template is left to the collector.
+const tmplScratchMax = 1 << 14
+
+// release empties the scratch space and returns s to the pool. What is left
+// in it keeps the last template's text alive until the scanner is used
+// again or the pool is dropped at a collection; clearing it would add a
+// sixth to the parse of a small template.
+func (s *tmplScanner) release() {
+	if max(cap(s.marks), cap(s.stack), cap(s.objects), cap(s.members), cap(s.paths), cap(s.props), cap(s.parts), cap(s.units)) > tmplScratchMax {
+		return
+	}
+	s.marks, s.paths, s.pathHash, s.props, s.parts = s.marks[:0], s.paths[:0], s.pathHash[:0], s.props[:0], s.parts[:0]
+	s.objects, s.stack, s.members = s.objects[:0], s.stack[:0], s.members[:0]
+	s.pathIDs, s.okRoot, s.strErr, s.resumeAt, s.resumeIn = nil, "", nil, 0, false
+	tmplScannerPool.Put(s)
 }
 
 func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate, error) {
-	s := &tmplScanner{src: text, what: what, interp: opts.InterpolateStrings, allowed: opts.AllowedVariables}
+	if len(text) > tmplMaxText {
+		return nil, tmplNewError(text, what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, more than the limit of %d", len(text), tmplMaxText), "")
+	}
+	s := tmplScannerPool.Get().(*tmplScanner)
+	defer s.release()
+	s.src, s.what, s.interp, s.allowed = text, what, opts.InterpolateStrings, opts.AllowedVariables
 	if s.allowed == nil {
 		s.allowed = templateDefaultVariables
 	}
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &PayloadTemplate{text: text, what: what, paths: s.paths, variables: s.roots, members: s.members}
+	t := &PayloadTemplate{text: text, what: what, paths: tmplClone(s.paths), props: tmplClone(s.props), parts: tmplClone(s.parts), members: s.finishMembers()}
 	i := tmplSkipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.ops, t.tail, t.nFlags = s.build()
-	seen := make(map[string]bool, len(t.members))
-	for i := len(t.members) - 1; i >= 0; i-- {
-		m := &t.members[i]
-		m.shadowed = seen[m.key]
-		seen[m.key] = true
-	}
 	return t, nil
+}
+
+// tmplClone copies scratch space into a slice of its own; nil when empty.
+func tmplClone[E any](s []E) []E {
+	if len(s) == 0 {
+		return nil
+	}
+	return append(make([]E, 0, len(s)), s...)
+}
+
+// finishMembers returns the top-level members with their names decoded,
+// marking those that a later member of the same name overrides (JSON keeps
+// the last).
+func (s *tmplScanner) finishMembers() []tmplMember {
+	if len(s.members) == 0 {
+		return nil
+	}
+	members := make([]tmplMember, len(s.members))
+	for i, mm := range s.members {
+		key := s.src[mm.keyAt+1 : mm.keyEnd-1]
+		if mm.escaped {
+			key = tmplUnquote(s.src[mm.keyAt:mm.keyEnd])
+		}
+		members[i] = tmplMember{key: key, keyAt: mm.keyAt, valueAt: mm.valueAt, value: mm.value}
+	}
+	if len(members) <= 32 { // a map costs more than going through so few
+		// Names are seldom repeated: a filter of the lengths and last bytes
+		// of the names after i spares comparing most pairs.
+		var filter uint64
+		for i := len(members) - 1; i >= 0; i-- {
+			key := members[i].key
+			h := uint(len(key))
+			if key != "" {
+				h += uint(key[len(key)-1])
+			}
+			bit := uint64(1) << (h % 64)
+			for j := i + 1; filter&bit != 0 && j < len(members); j++ {
+				if members[j].key == key {
+					members[i].shadowed = true
+					break
+				}
+			}
+			filter |= bit
+		}
+		return members
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]bool, len(members))
+	}
+	for i := len(members) - 1; i >= 0; i-- {
+		n := len(s.seen)
+		s.seen[members[i].key] = true
+		members[i].shadowed = len(s.seen) == n // the name was there
+	}
+	clear(s.seen)
+	return members
 }
 
 func (s *tmplScanner) run() *TemplateError {
@@ -519,6 +654,9 @@ func (s *tmplScanner) syntaxError(at int, inString bool, reason, hint string) *T
 
 func tmplSkipWS(src string, i int) int {
 	for i < len(src) {
+		if src[i] > ' ' {
+			return i
+		}
 		switch src[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
@@ -586,7 +724,7 @@ func (s *tmplScanner) scan() *TemplateError {
 				return s.syntaxError(i, false, "expected a member name in double quotes, found "+s.found(i), "")
 			}
 			keyAt := i
-			end, _, err := s.scanString(i)
+			end, _, escaped, err := s.scanString(i, false)
 			if err != nil {
 				return err
 			}
@@ -596,11 +734,7 @@ func (s *tmplScanner) scan() *TemplateError {
 			}
 			i++
 			if len(s.stack) == 1 {
-				key := src[keyAt+1 : end-1]
-				if strings.IndexByte(key, '\\') >= 0 {
-					_ = json.Unmarshal([]byte(src[keyAt:end]), &key) // valid: scanString checked it
-				}
-				s.members = append(s.members, tmplMember{key: key, keyAt: keyAt})
+				s.members = append(s.members, tmplMemberMark{keyAt: keyAt, keyEnd: end, escaped: escaped})
 			}
 			st = stValue
 
@@ -623,7 +757,7 @@ func (s *tmplScanner) scan() *TemplateError {
 			}
 			start := i
 			memberValue := len(s.stack) == 1 && s.stack[0].obj
-			kind, what, next := byte('o'), "", stAfter
+			kind, next := byte('o'), stAfter
 			switch {
 			case c == '{' && strings.HasPrefix(src[i:], "{{"):
 				end, err := s.placeholder(i)
@@ -636,17 +770,18 @@ func (s *tmplScanner) scan() *TemplateError {
 				s.objects = append(s.objects, false)
 				s.marks = append(s.marks, tmplMark{kind: tmplMarkBoundary, start: i, obj: id, value: -1})
 				s.stack = append(s.stack, tmplFrame{obj: true, id: id, open: i, boundary: len(s.marks) - 1})
-				i, what, next = i+1, "an object", stKeyOrClose
+				i, next = i+1, stKeyOrClose
 			case c == '[':
 				s.stack = append(s.stack, tmplFrame{open: i})
-				i, what, next = i+1, "an array", stValueOrClose
+				i, next = i+1, stValueOrClose
 			case c == '"':
-				end, brace, err := s.scanString(i)
+				s.matches = s.matches[:0]
+				end, brace, escaped, err := s.scanString(i, s.interp)
 				if err != nil {
 					return err
 				}
 				kind = 's'
-				if s.interp && brace && s.interpolate(i, end) {
+				if s.interp && brace && s.interpolate(i, end, escaped) {
 					kind = 'p'
 				}
 				i = end
@@ -658,11 +793,11 @@ func (s *tmplScanner) scan() *TemplateError {
 				if f, _ := strconv.ParseFloat(src[i:end], 64); math.IsInf(f, 0) {
 					s.marks = append(s.marks, tmplMark{kind: tmplMarkNull, start: i, end: end})
 				}
-				i, what = end, "a number"
+				i = end
 			case strings.HasPrefix(src[i:], "true"):
-				i, what = i+4, "a boolean"
+				i += 4
 			case strings.HasPrefix(src[i:], "false"):
-				i, what = i+5, "a boolean"
+				i += 5
 			case strings.HasPrefix(src[i:], "null"):
 				i, kind = i+4, 'n'
 			default:
@@ -670,7 +805,7 @@ func (s *tmplScanner) scan() *TemplateError {
 			}
 			if memberValue {
 				m := &s.members[len(s.members)-1]
-				m.valueAt, m.value, m.kind = start, kind, what
+				m.valueAt, m.value = start, kind
 			}
 			st = next
 
@@ -704,10 +839,33 @@ func (s *tmplScanner) scan() *TemplateError {
 	}
 }
 
+// tmplCloseAt returns the index of the first "}}" in s, or -1.
+func tmplCloseAt(s string) int {
+	for i := 0; ; {
+		k := strings.IndexByte(s[i:], '}')
+		if k < 0 {
+			return -1
+		}
+		if i += k; i+1 < len(s) && s[i+1] == '}' {
+			return i
+		}
+		i++
+	}
+}
+
+// tmplUnquote decodes a JSON string literal that scanString has checked. It
+// keeps json.Unmarshal's pointer away from the scanner's common path, where
+// it would move every member name to the heap.
+func tmplUnquote(lit string) string {
+	var s string
+	_ = json.Unmarshal([]byte(lit), &s)
+	return s
+}
+
 // placeholder handles {{...}} outside strings at i: everything up to the first
 // "}}" is the name, as on the platform.
 func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
-	n := strings.Index(s.src[i+2:], "}}")
+	n := tmplCloseAt(s.src[i+2:])
 	if n < 0 {
 		return 0, s.syntaxError(i, false, `unclosed placeholder: "{{" without a closing "}}"`, "")
 	}
@@ -720,10 +878,21 @@ func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
 }
 
 func (s *tmplScanner) checkName(name string, at int) *TemplateError {
-	root, _, _ := strings.Cut(name, ".")
+	if r := s.okRoot; r != "" && strings.HasPrefix(name, r) && (len(name) == len(r) || name[len(r)] == '.') {
+		return nil // most placeholders start as the one before
+	}
+	root := name
+	if k := strings.IndexByte(name, '.'); k >= 0 {
+		root = name[:k]
+	}
 	if slices.Contains(s.allowed, root) {
+		s.okRoot = root
 		return nil
 	}
+	return s.nameError(name, root, at)
+}
+
+func (s *tmplScanner) nameError(name, root string, at int) *TemplateError {
 	shown := name
 	if utf8.RuneCountInString(shown) > 40 {
 		shown = string([]rune(shown)[:40]) + "…"
@@ -747,24 +916,65 @@ func (s *tmplScanner) checkName(name string, at int) *TemplateError {
 	return e
 }
 
+// tmplPathMapMin is how many paths a template has before addPath looks names
+// up in a map rather than going through the paths.
+const tmplPathMapMin = 32
+
+// addPath returns the index of the path name in s.paths, adding it if new.
 func (s *tmplScanner) addPath(name string) int {
-	if id, ok := s.pathIDs[name]; ok {
-		return id
+	h := tmplNameHash(name)
+	if s.pathIDs != nil {
+		if id, ok := s.pathIDs[name]; ok {
+			return id
+		}
+	} else {
+		for id, ph := range s.pathHash {
+			if ph == h && s.paths[id].name == name {
+				return id
+			}
+		}
 	}
-	if s.pathIDs == nil {
-		s.pathIDs = map[string]int{}
-	}
-	s.pathIDs[name] = len(s.paths)
-	parts := strings.Split(name, ".")
-	p := tmplPath{name: name, root: parts[0]}
-	for _, k := range parts[1:] {
-		p.props = append(p.props, tmplProp{key: k, index: tmplArrayIndex(k)})
-	}
-	if !slices.Contains(s.roots, p.root) {
-		s.roots = append(s.roots, p.root)
+	id := len(s.paths)
+	p := tmplPath{name: name, rootLen: int32(len(name)), props: tmplSpanOf(len(s.props), len(s.props))}
+	if k := strings.IndexByte(name, '.'); k >= 0 {
+		p.rootLen = int32(k)
+		for from := k + 1; ; {
+			to := strings.IndexByte(name[from:], '.')
+			if to < 0 {
+				to = len(name)
+			} else {
+				to += from
+			}
+			s.props = append(s.props, tmplProp{key: tmplSpanOf(from, to), index: tmplArrayIndex(name[from:to])})
+			if to == len(name) {
+				break
+			}
+			from = to + 1
+		}
+		p.props.to = int32(len(s.props))
 	}
 	s.paths = append(s.paths, p)
-	return len(s.paths) - 1
+	s.pathHash = append(s.pathHash, h)
+	switch {
+	case s.pathIDs != nil:
+		s.pathIDs[name] = id
+	case len(s.paths) == tmplPathMapMin:
+		s.pathIDs = make(map[string]int, 2*tmplPathMapMin)
+		for id := range s.paths {
+			s.pathIDs[s.paths[id].name] = id
+		}
+	}
+	return id
+}
+
+// tmplNameHash is a fingerprint of a name, from its length and two of its
+// bytes: addPath compares the names of paths only where their fingerprints
+// agree.
+func tmplNameHash(name string) uint32 {
+	if name == "" { // {{}}, when "" is an allowed variable
+		return 0
+	}
+	return uint32(len(name))<<16 | uint32(name[len(name)/2])<<8 | uint32(name[len(name)-1])
 }
 
 // tmplArrayIndex returns k as a JavaScript array index (canonical decimal
@@ -786,50 +996,89 @@ func tmplArrayIndex(k string) int {
 	return n
 }
 
+// tmplScanPlain marks the bytes scanString passes over without a second
+// look: the ASCII that a JSON string holds as it is, except '{'.
+var tmplScanPlain = func() [256]bool {
+	t := tmplPlain
+	t['{'] = false
+	return t
+}()
+
 // scanString checks the JSON string starting at i and returns its end; brace
-// reports whether it holds a '{', written or escaped.
-func (s *tmplScanner) scanString(i int) (end int, brace bool, err *TemplateError) {
+// reports whether it holds a '{', written or escaped, and escaped whether it
+// holds an escape. With match, it appends the placeholders in its bytes to
+// s.matches; they are the string's placeholders unless it is escaped.
+func (s *tmplScanner) scanString(i int, match bool) (end int, brace, escaped bool, err *TemplateError) {
 	src := s.src
 	start := i
 	i++
 	for {
+		for i < len(src) && tmplScanPlain[src[i]] {
+			i++
+		}
 		if i >= len(src) {
-			return 0, false, s.unterminated(start)
+			return 0, false, false, s.unterminated(start)
 		}
 		c := src[i]
 		switch {
 		case c == '"':
-			return i + 1, brace, nil
+			return i + 1, brace, escaped, nil
 		case c == '\\':
 			if i+1 >= len(src) {
-				return 0, false, s.unterminated(start)
+				return 0, false, false, s.unterminated(start)
 			}
+			escaped = true
 			switch src[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				v, ok := tmplHex4(src, i+2)
 				if !ok {
-					return 0, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
+					return 0, false, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
 				}
 				brace = brace || v == '{'
 				i += 6
 			default:
-				return 0, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
+				return 0, false, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
 			}
 		case c < 0x20:
-			return 0, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
-		case c < utf8.RuneSelf:
-			brace = brace || c == '{'
+			return 0, false, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
+		case c < utf8.RuneSelf: // '{'
+			brace = true
+			if match {
+				if m, ok := s.placeholderAt(i); ok {
+					s.matches = append(s.matches, m)
+					i = m.end
+					continue
+				}
+			}
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
 			if r == utf8.RuneError && size == 1 {
-				return 0, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
+				return 0, false, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
 			}
 			i += size
 		}
 	}
+}
+
+// placeholderAt matches {{name}} at the '{' at i inside a string, in the
+// template's bytes: the name is a substring of the template. The closing
+// "}}" cannot be the string's closing quote, so it lies inside the string.
+func (s *tmplScanner) placeholderAt(i int) (tmplMatch, bool) {
+	src := s.src
+	if i+1 >= len(src) || src[i+1] != '{' {
+		return tmplMatch{}, false
+	}
+	v := i + 2
+	for v < len(src) && tmplNameChars[src[v]] {
+		v++
+	}
+	if v == i+2 || v+1 >= len(src) || src[v] != '}' || src[v+1] != '}' {
+		return tmplMatch{}, false
+	}
+	return tmplMatch{at: i, end: v + 2, name: src[i+2 : v]}, true
 }
 
 func (s *tmplScanner) unterminated(start int) *TemplateError {
@@ -841,19 +1090,20 @@ func (s *tmplScanner) unterminated(start int) *TemplateError {
 // tmplStringEnd returns the end of the valid JSON string starting at i.
 func tmplStringEnd(src string, i int) (int, error) {
 	s := tmplScanner{src: src}
-	end, _, err := s.scanString(i)
+	end, _, _, err := s.scanString(i, false)
 	if err != nil {
 		return 0, err
 	}
 	return end, nil
 }
 
-func tmplHex4(src string, i int) (rune, bool) {
+func tmplHex4[T string | []byte](src T, i int) (rune, bool) {
 	if i+4 > len(src) {
 		return 0, false
 	}
 	var v rune
-	for _, c := range []byte(src[i : i+4]) {
+	for k := i; k < i+4; k++ {
+		c := src[k]
 		switch {
 		case '0' <= c && c <= '9':
 			c -= '0'
@@ -870,8 +1120,15 @@ func tmplHex4(src string, i int) (rune, bool) {
 }
 
 func (s *tmplScanner) scanNumber(i int) (int, *TemplateError) {
-	src := s.src
-	start := i
+	end := tmplNumberEnd(s.src, i)
+	if end < 0 {
+		return 0, s.syntaxError(i, false, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
+	}
+	return end, nil
+}
+
+// tmplNumberEnd returns the end of the JSON number at src[i], or -1.
+func tmplNumberEnd[T string | []byte](src T, i int) int {
 	digits := func() bool {
 		j := i
 		for i < len(src) && '0' <= src[i] && src[i] <= '9' {
@@ -879,22 +1136,19 @@ func (s *tmplScanner) scanNumber(i int) (int, *TemplateError) {
 		}
 		return i > j
 	}
-	bad := func() (int, *TemplateError) {
-		return 0, s.syntaxError(start, false, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
-	}
-	if src[i] == '-' {
+	if i < len(src) && src[i] == '-' {
 		i++
 	}
 	switch {
 	case i < len(src) && src[i] == '0':
 		i++
 	case !digits():
-		return bad()
+		return -1
 	}
 	if i < len(src) && src[i] == '.' {
 		i++
 		if !digits() {
-			return bad()
+			return -1
 		}
 	}
 	if i < len(src) && (src[i] == 'e' || src[i] == 'E') {
@@ -903,10 +1157,10 @@ func (s *tmplScanner) scanNumber(i int) (int, *TemplateError) {
 			i++
 		}
 		if !digits() {
-			return bad()
+			return -1
 		}
 	}
-	return i, nil
+	return i
 }
 
 // lexical continues after a syntax error as the platform does: it finds the
@@ -945,43 +1199,95 @@ type tmplUnit struct {
 	at int  // template offset of its first byte
 }
 
-func tmplNameChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.'
+func tmplNameChar(c byte) bool { return tmplNameChars[c] }
+
+// tmplNameChars marks the bytes of names inside strings: letters, digits and
+// dots.
+var tmplNameChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.'
+	}
+	return t
+}()
+
+// tmplMatch is a placeholder inside a string: the template offsets of its
+// "{{" and of the end of its "}}", and its name.
+type tmplMatch struct {
+	at, end int
+	name    string
 }
 
-// interpolate looks for {{name}} in the decoded string [start, end) (quotes
-// included) and records a slot; it reports whether it found any.
-func (s *tmplScanner) interpolate(start, end int) bool {
-	units := make([]tmplUnit, 0, end-start)
-	for j := start + 1; j < end-1; {
-		c := s.src[j]
+// interpolate records a slot for the placeholders {{name}} of the decoded
+// string [start, end) (quotes included); it reports whether there are any.
+// In a string without escapes, each character is its byte, and s.matches
+// holds the placeholders scanString found; a string with escapes is
+// matched again, decoded.
+func (s *tmplScanner) interpolate(start, end int, escaped bool) bool {
+	if escaped {
+		s.matches = s.matches[:0]
+		s.matchEscaped(start+1, end-1)
+	}
+	matches := s.matches
+	if len(matches) == 0 {
+		return false
+	}
+	for _, m := range matches {
+		if err := s.checkName(m.name, m.at); err != nil && s.strErr == nil {
+			s.strErr = err
+		}
+	}
+	if len(matches) == 1 && matches[0].at == start+1 && matches[0].end == end-1 {
+		mark := tmplMark{kind: tmplMarkExact, start: start, end: end, path: s.addPath(matches[0].name)}
+		if len(s.stack) > 0 && s.stack[len(s.stack)-1].obj {
+			// A member's value: the member is left out when it is undefined.
+			top := &s.stack[len(s.stack)-1]
+			s.objects[top.id] = true
+			s.marks[top.boundary].value = len(s.marks)
+		}
+		s.marks = append(s.marks, mark)
+		return true
+	}
+	from, prev := len(s.parts), start+1
+	for _, m := range matches {
+		s.parts = append(s.parts, tmplPart{lit: tmplSpanOf(prev, m.at), tmplSlot: tmplSlotOf(m.at, s.addPath(m.name))})
+		prev = m.end
+	}
+	s.parts = append(s.parts, tmplPart{lit: tmplSpanOf(prev, end-1), tmplSlot: tmplSlot{path: -1}})
+	s.marks = append(s.marks, tmplMark{kind: tmplMarkPartial, start: start, end: end, parts: tmplSpanOf(from, len(s.parts))})
+	return true
+}
+
+// matchEscaped finds the placeholders in src[i:j], the content of a string
+// with escapes, in its decoded characters: "\u007b{x}}" is {{x}}.
+func (s *tmplScanner) matchEscaped(i, j int) {
+	src := s.src
+	units := s.units[:0]
+	for i < j {
+		c := src[i]
 		switch {
-		case c == '\\' && s.src[j+1] == 'u':
-			v, _ := tmplHex4(s.src, j+2)
-			u := tmplUnit{at: j}
+		case c == '\\' && src[i+1] == 'u':
+			v, _ := tmplHex4(src, i+2)
+			u := tmplUnit{at: i}
 			if v < utf8.RuneSelf {
 				u.c = byte(v)
 			}
 			units = append(units, u)
-			j += 6
+			i += 6
 		case c == '\\':
-			units = append(units, tmplUnit{c: tmplUnescape(s.src[j+1]), at: j})
-			j += 2
+			units = append(units, tmplUnit{c: tmplUnescape(src[i+1]), at: i})
+			i += 2
 		case c < utf8.RuneSelf:
-			units = append(units, tmplUnit{c: c, at: j})
-			j++
+			units = append(units, tmplUnit{c: c, at: i})
+			i++
 		default:
-			_, size := utf8.DecodeRuneInString(s.src[j:])
-			units = append(units, tmplUnit{at: j})
-			j += size
+			_, size := utf8.DecodeRuneInString(src[i:])
+			units = append(units, tmplUnit{at: i})
+			i += size
 		}
 	}
-	units = append(units, tmplUnit{at: end - 1}) // the closing quote
+	units = append(units, tmplUnit{at: j}) // the closing quote
+	s.units = units
 	n := len(units) - 1
-
-	type match struct{ from, to int }
-	var matches []match
-	var names []string
 	for u := 0; u+1 < n; {
 		if units[u].c == '{' && units[u+1].c == '{' {
 			v := u + 2
@@ -993,42 +1299,13 @@ func (s *tmplScanner) interpolate(start, end int) bool {
 				for _, x := range units[u+2 : v] {
 					name = append(name, x.c)
 				}
-				matches = append(matches, match{u, v + 2})
-				names = append(names, string(name))
+				s.matches = append(s.matches, tmplMatch{at: units[u].at, end: units[v+2].at, name: string(name)})
 				u = v + 2
 				continue
 			}
 		}
 		u++
 	}
-	if len(matches) == 0 {
-		return false
-	}
-	for k, m := range matches {
-		if err := s.checkName(names[k], units[m.from].at); err != nil && s.strErr == nil {
-			s.strErr = err
-		}
-	}
-	if len(matches) == 1 && matches[0].from == 0 && matches[0].to == n {
-		mark := tmplMark{kind: tmplMarkExact, start: start, end: end, path: s.addPath(names[0])}
-		if len(s.stack) > 0 && s.stack[len(s.stack)-1].obj {
-			// A member's value: the member is left out when it is undefined.
-			top := &s.stack[len(s.stack)-1]
-			s.objects[top.id] = true
-			s.marks[top.boundary].value = len(s.marks)
-		}
-		s.marks = append(s.marks, mark)
-		return true
-	}
-	parts := make([]tmplPart, 0, len(matches)+1)
-	prev := 0
-	for k, m := range matches {
-		parts = append(parts, tmplPart{lit: s.src[units[prev].at:units[m.from].at], path: s.addPath(names[k]), at: units[m.from].at})
-		prev = m.to
-	}
-	parts = append(parts, tmplPart{lit: s.src[units[prev].at : end-1], path: -1})
-	s.marks = append(s.marks, tmplMark{kind: tmplMarkPartial, start: start, end: end, parts: parts})
-	return true
 }
 
 func tmplUnescape(e byte) byte {
@@ -1049,16 +1326,24 @@ func tmplUnescape(e byte) byte {
 
 // build turns the marks into ops. Objects holding a member that may be left
 // out get their commas written at render time.
-func (s *tmplScanner) build() (ops []tmplOp, tail string, nFlags int) {
-	flags := make([]int, len(s.objects))
-	for id, dynamic := range s.objects {
-		flags[id] = -1
+func (s *tmplScanner) build() (_ []tmplOp, tail string, nFlags int) {
+	flags := s.flags[:0]
+	for _, dynamic := range s.objects {
+		f := -1
 		if dynamic {
-			flags[id] = nFlags
+			f = nFlags
 			nFlags++
 		}
+		flags = append(flags, f)
 	}
-	src := s.src
+	s.flags = flags
+	n := len(s.marks) // one op per mark, except ...
+	for i := range s.marks {
+		if m := &s.marks[i]; m.kind == tmplMarkBoundary && (flags[m.obj] < 0 || m.value >= 0) {
+			n-- // ... boundaries of objects without flags, and members, one op for two marks
+		}
+	}
+	ops := make([]tmplOp, 0, n)
 	pos := 0
 	for i := 0; i < len(s.marks); i++ {
 		m := &s.marks[i]
@@ -1074,28 +1359,28 @@ func (s *tmplScanner) build() (ops []tmplOp, tail string, nFlags int) {
 			}
 			if m.value >= 0 {
 				v := &s.marks[m.value]
-				ops = append(ops, tmplOp{lit: src[pos:cut], kind: tmplOpMember, at: v.start, path: v.path, flag: f, key: src[next:v.start]})
+				ops = append(ops, tmplOp{lit: tmplSpanOf(pos, cut), kind: tmplOpMember, tmplSlot: tmplSlotOf(v.start, v.path), flag: int32(f), aux: tmplSpanOf(next, v.start)})
 				pos = v.end
 				i = m.value
 				continue
 			}
-			ops = append(ops, tmplOp{lit: src[pos:cut], kind: tmplOpSep, flag: f})
+			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, cut), kind: tmplOpSep, flag: int32(f)})
 			pos = next
 		case tmplMarkRaw:
-			ops = append(ops, tmplOp{lit: src[pos:m.start], kind: tmplOpRaw, at: m.start, path: m.path})
+			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpRaw, tmplSlot: tmplSlotOf(m.start, m.path)})
 			pos = m.end
 		case tmplMarkExact:
-			ops = append(ops, tmplOp{lit: src[pos:m.start], kind: tmplOpExact, at: m.start, path: m.path})
+			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpExact, tmplSlot: tmplSlotOf(m.start, m.path)})
 			pos = m.end
 		case tmplMarkPartial:
-			ops = append(ops, tmplOp{lit: src[pos:m.start], kind: tmplOpPartial, at: m.start, parts: m.parts})
+			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpPartial, tmplSlot: tmplSlot{at: int32(m.start)}, aux: m.parts})
 			pos = m.end
 		case tmplMarkNull:
-			ops = append(ops, tmplOp{lit: src[pos:m.start], kind: tmplOpNull, at: m.start})
+			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpNull, tmplSlot: tmplSlot{at: int32(m.start)}})
 			pos = m.end
 		}
 	}
-	return ops, src[pos:], nFlags
+	return ops, s.src[pos:], nFlags
 }
 
 // --- rendering ---
@@ -1103,20 +1388,55 @@ func (s *tmplScanner) build() (ops []tmplOp, tail string, nFlags int) {
 // tmplState is per-render scratch space, pooled so that rendering allocates
 // only its output.
 type tmplState struct {
-	keys     []string // stack of sorted map keys
-	keysUsed int      // most keys held at once in this render
-	flags    []bool
+	buf       []byte      // the body being written
+	values    []tmplValue // per path, its value once resolved in this render
+	pairs     []tmplPair  // stack of the members of large maps being written
+	pairsUsed int         // most pairs held at once in this render
+	order     []int32     // ... and of their order, indexes into their pairs
+	flags     []bool
+}
+
+// tmplValue is the value of a path, as resolve returns it.
+type tmplValue struct {
+	v        any
+	ok, done bool
 }
 
 var tmplStatePool = sync.Pool{New: func() any { return new(tmplState) }}
 
+// tmplMaxPooledBuf is the largest body buffer a tmplState keeps in the pool.
+const tmplMaxPooledBuf = 256 << 10
+
 func (st *tmplState) release() {
-	clear(st.keys[:st.keysUsed]) // let the keys go
-	st.keys, st.keysUsed = st.keys[:0], 0
+	if cap(st.buf) > tmplMaxPooledBuf || max(cap(st.values), cap(st.pairs), cap(st.flags)) > tmplScratchMax {
+		return // leave a large render's scratch space to the collector
+	}
+	clear(st.values) // let the values go
+	clear(st.pairs[:st.pairsUsed])
+	st.values, st.pairs, st.pairsUsed, st.order = st.values[:0], st.pairs[:0], 0, st.order[:0]
 	tmplStatePool.Put(st)
 }
 
+// value resolves a path once per render: a template may use a path many
+// times, and the variables do not change while it renders.
+func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (any, bool, error) {
+	r := &st.values[slot.path]
+	if !r.done {
+		v, ok, err := t.resolve(slot, vars)
+		if err != nil {
+			return nil, false, err
+		}
+		*r = tmplValue{v, ok, true}
+	}
+	return r.v, r.ok, nil
+}
+
 func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
+	if cap(st.values) < len(t.paths) {
+		st.values = make([]tmplValue, len(t.paths))
+	}
+	st.values = st.values[:len(t.paths)]
+	clear(st.values)
 	if cap(st.flags) < t.nFlags {
 		st.flags = make([]bool, t.nFlags)
 	}
@@ -1125,30 +1445,30 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 	var err error
 	for i := range t.ops {
 		op := &t.ops[i]
-		b = append(b, op.lit...)
+		b = append(b, t.str(op.lit)...)
 		switch op.kind {
 		case tmplOpRaw:
 			b, err = t.appendRaw(b, op, vars, st)
 		case tmplOpExact:
 			var v any
 			var ok bool
-			if v, ok, err = t.resolve(op.path, op.at, vars); err == nil {
+			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil {
 				if !ok {
 					b = append(b, "null"...)
 				} else {
-					b, err = t.appendValue(b, v, op.path, op.at, st)
+					b, err = t.appendValue(b, v, op.tmplSlot, st)
 				}
 			}
 		case tmplOpMember:
 			var v any
 			var ok bool
-			if v, ok, err = t.resolve(op.path, op.at, vars); err == nil && ok {
+			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil && ok {
 				if flags[op.flag] {
 					b = append(b, ',')
 				}
 				flags[op.flag] = true
-				b = append(b, op.key...)
-				b, err = t.appendValue(b, v, op.path, op.at, st)
+				b = append(b, t.str(op.aux)...)
+				b, err = t.appendValue(b, v, op.tmplSlot, st)
 			}
 		case tmplOpNull:
 			b = append(b, "null"...)
@@ -1159,19 +1479,19 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 			flags[op.flag] = true
 		case tmplOpPartial:
 			b = append(b, '"')
-			for k := range op.parts {
-				p := &op.parts[k]
-				b = append(b, p.lit...)
+			for k := op.aux.from; k < op.aux.to; k++ {
+				p := &t.parts[k]
+				b = append(b, t.str(p.lit)...)
 				if p.path < 0 {
 					continue
 				}
 				var v any
 				var ok bool
-				if v, ok, err = t.resolve(p.path, p.at, vars); err != nil {
+				if v, ok, err = t.value(st, p.tmplSlot, vars); err != nil {
 					break
 				}
 				if b, err = st.appendCoerced(b, v, ok); err != nil {
-					err = t.valueError(p.path, p.at, err)
+					err = t.valueError(p.tmplSlot, err)
 					break
 				}
 			}
@@ -1185,7 +1505,7 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 }
 
 func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, st *tmplState) ([]byte, error) {
-	v, ok, err := t.resolve(op.path, op.at, vars)
+	v, ok, err := t.value(st, op.tmplSlot, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -1196,11 +1516,11 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 	case 0:
 		return append(b, "null"...), nil
 	case 1:
-		return t.appendValue(b, v, op.path, op.at, st)
+		return t.appendValue(b, v, op.tmplSlot, st)
 	}
 	// Decide by the encoding: falsy values encode as null, false, "" or 0.
 	start := len(b)
-	b, err = t.appendValue(b, v, op.path, op.at, st)
+	b, err = t.appendValue(b, v, op.tmplSlot, st)
 	if err != nil {
 		return nil, err
 	}
@@ -1210,21 +1530,21 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 	return b, nil
 }
 
-func (t *PayloadTemplate) appendValue(b []byte, v any, path, at int, st *tmplState) ([]byte, error) {
+func (t *PayloadTemplate) appendValue(b []byte, v any, slot tmplSlot, st *tmplState) ([]byte, error) {
 	b, err := st.appendJSON(b, v)
 	if err != nil {
-		return nil, t.valueError(path, at, err)
+		return nil, t.valueError(slot, err)
 	}
 	return b, nil
 }
 
-func (t *PayloadTemplate) valueError(path, at int, err error) error {
+func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 	var te *TemplateError
 	if errors.As(err, &te) {
 		return te
 	}
-	name := t.paths[path].name
-	e := t.newError(err, at, fmt.Sprintf("cannot encode the value of {{%s}}: %v", name, err), "")
+	name := t.paths[slot.path].name
+	e := t.newError(err, int(slot.at), fmt.Sprintf("cannot encode the value of {{%s}}: %v", name, err), "")
 	e.Variable = name
 	return e
 }
@@ -1232,42 +1552,43 @@ func (t *PayloadTemplate) valueError(path, at int, err error) error {
 // resolve follows a dot path as the platform does. ok is false when the value
 // is undefined in JavaScript terms; a step into anything that is not an object
 // or array gives null.
-func (t *PayloadTemplate) resolve(path, at int, vars map[string]any) (v any, ok bool, err error) {
-	p := &t.paths[path]
-	v, ok = vars[p.root]
-	for i := 0; i < len(p.props); i++ {
+func (t *PayloadTemplate) resolve(slot tmplSlot, vars map[string]any) (v any, ok bool, err error) {
+	p := &t.paths[slot.path]
+	v, ok = vars[p.root()]
+	for i := p.props.from; i < p.props.to; i++ {
 		if !ok {
 			return nil, true, nil
 		}
-		pr := &p.props[i]
+		pr := &t.props[i]
+		key := p.name[pr.key.from:pr.key.to]
 		switch x := v.(type) {
 		case map[string]any:
 			if x == nil {
 				return nil, true, nil
 			}
-			v, ok = x[pr.key]
+			v, ok = x[key]
 		case []any:
 			if x == nil {
 				return nil, true, nil
 			}
-			v, ok = tmplIndex(x, pr)
+			v, ok = tmplIndex(x, pr.index, key)
 		case map[string]string:
 			if x == nil {
 				return nil, true, nil
 			}
-			v, ok = x[pr.key]
+			v, ok = x[key]
 		case []string:
 			if x == nil {
 				return nil, true, nil
 			}
-			v, ok = tmplIndex(x, pr)
+			v, ok = tmplIndex(x, pr.index, key)
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
 			return nil, true, nil
 		default:
 			n, err := tmplNormalize(v)
 			if err != nil {
-				return nil, false, t.valueError(path, at, err)
+				return nil, false, t.valueError(slot, err)
 			}
 			v = n
 			i-- // step again, into the decoded value
@@ -1276,11 +1597,11 @@ func (t *PayloadTemplate) resolve(path, at int, vars map[string]any) (v any, ok 
 	return v, ok, nil
 }
 
-func tmplIndex[E any](a []E, pr *tmplProp) (any, bool) {
-	if pr.index >= 0 && pr.index < len(a) {
-		return a[pr.index], true
+func tmplIndex[E any](a []E, index int, key string) (any, bool) {
+	if index >= 0 && index < len(a) {
+		return a[index], true
 	}
-	if pr.key == "length" {
+	if key == "length" {
 		return float64(len(a)), true
 	}
 	return nil, false
@@ -1422,27 +1743,7 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		base := len(st.keys)
-		for k := range x {
-			st.keys = append(st.keys, k)
-		}
-		keys := st.keys[base:]
-		st.keysUsed = max(st.keysUsed, len(st.keys))
-		slices.Sort(keys)
-		b = append(b, '{')
-		var err error
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = tmplAppendString(b, k)
-			b = append(b, ':')
-			if b, err = st.appendJSON(b, x[k]); err != nil {
-				return nil, err
-			}
-		}
-		st.keys = st.keys[:base]
-		return append(b, '}'), nil
+		return st.appendMap(b, x)
 	case []any:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -1474,6 +1775,11 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
+		if tmplCompactEnd(x, 0, tmplCompactDepth) == len(x) {
+			// Already compact, as json.Marshal writes it: json.Compact
+			// would return it unchanged, at several times the cost.
+			return append(b, x...), nil
+		}
 		buf := bytes.NewBuffer(b)
 		if err := json.Compact(buf, x); err != nil {
 			return nil, err
@@ -1487,14 +1793,200 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
+// tmplPair is a member of a map being written.
+type tmplPair struct {
+	prefix uint64 // tmplKeyPrefix(key)
+	key    string
+	value  any
+}
+
+// tmplKeyPrefix returns the first eight bytes of key as a big-endian number,
+// padded with zeros. Keys whose prefixes differ are in the order of their
+// prefixes, so that most comparisons of keys compare two numbers.
+func tmplKeyPrefix(key string) uint64 {
+	if len(key) >= 8 {
+		w := key[:8]
+		return uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
+			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8 | uint64(w[7])
+	}
+	var p uint64
+	for i := 0; i < len(key); i++ {
+		p |= uint64(key[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// tmplBefore reports whether p's key sorts before q's.
+func tmplBefore(p, q *tmplPair) bool {
+	if p.prefix != q.prefix {
+		return p.prefix < q.prefix
+	}
+	return p.key < q.key
+}
+
+// tmplStackPairs is the most members of a map that appendMap sorts on the
+// stack rather than in the pooled scratch space.
+const tmplStackPairs = 16
+
+// appendMap appends x as an object with its keys sorted: Go maps have no
+// order, and a body must not change from one delivery to the next.
+func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
+	var small [tmplStackPairs]tmplPair
+	var smallOrder [tmplStackPairs]int32
+	var pairs []tmplPair
+	var order []int32
+	base, orderBase := len(st.pairs), len(st.order)
+	if len(x) <= len(small) {
+		pairs, order = small[:0], smallOrder[:0]
+		for k, v := range x {
+			order = append(order, int32(len(pairs)))
+			pairs = append(pairs, tmplPair{tmplKeyPrefix(k), k, v})
+		}
+	} else {
+		for k, v := range x {
+			st.order = append(st.order, int32(len(st.pairs)-base))
+			st.pairs = append(st.pairs, tmplPair{tmplKeyPrefix(k), k, v})
+		}
+		pairs, order = st.pairs[base:], st.order[orderBase:]
+		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	}
+	tmplSortOrder(pairs, order)
+	b = append(b, '{')
+	var err error
+	for i, k := range order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		p := &pairs[k]
+		b = tmplAppendString(b, p.key)
+		b = append(b, ':')
+		if b, err = st.appendJSON(b, p.value); err != nil {
+			return nil, err
+		}
+	}
+	st.pairs, st.order = st.pairs[:base], st.order[:orderBase]
+	return append(b, '}'), nil
+}
+
+// tmplSortOrder sorts order, indexes into pairs, by the pairs' keys: by
+// insertion when there are few, moving indexes rather than pairs.
+func tmplSortOrder(pairs []tmplPair, order []int32) {
+	if len(order) > 48 {
+		slices.SortFunc(order, func(i, j int32) int {
+			p, q := &pairs[i], &pairs[j]
+			if p.prefix != q.prefix {
+				return cmp.Compare(p.prefix, q.prefix)
+			}
+			return strings.Compare(p.key, q.key)
+		})
+		return
+	}
+	for i := 1; i < len(order); i++ {
+		k := order[i]
+		p := &pairs[k]
+		j := i
+		for ; j > 0 && tmplBefore(p, &pairs[order[j-1]]); j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = k
+	}
+}
+
+// tmplCompactDepth is how deep tmplCompactEnd follows nested arrays and
+// objects; deeper values take the slow path.
+const tmplCompactDepth = 64
+
+// tmplCompactEnd returns the end of the JSON value that starts at b[i] if
+// that value holds no whitespace outside strings, or -1. It checks what
+// json.Compact checks (neither validates UTF-8), so a value it accepts is
+// one that json.Compact would copy unchanged; it gives up (-1) on values
+// nested deeper than depth.
+func tmplCompactEnd(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; c {
+	case '"':
+		return tmplCompactStringEnd(b, i)
+	case '{', '[':
+		if depth == 0 {
+			return -1
+		}
+		end := c + 2 // '}' follows '{' by two, as ']' follows '['
+		i++
+		if i < len(b) && b[i] == end {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i = tmplCompactStringEnd(b, i); i < 0 || i >= len(b) || b[i] != ':' {
+					return -1
+				}
+				i++
+			}
+			if i = tmplCompactEnd(b, i, depth-1); i < 0 || i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case end:
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case 't':
+		return tmplLiteralEnd(b, i, "true")
+	case 'f':
+		return tmplLiteralEnd(b, i, "false")
+	case 'n':
+		return tmplLiteralEnd(b, i, "null")
+	}
+	return tmplNumberEnd(b, i)
+}
+
+func tmplLiteralEnd(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// tmplCompactStringEnd returns the end of the JSON string at b[i], or -1.
+func tmplCompactStringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if _, ok := tmplHex4(b, i+1); !ok {
+					return -1
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
 // tmplValidNumber reports whether s is a JSON number.
 func tmplValidNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	sc := tmplScanner{src: s}
-	end, err := sc.scanNumber(0)
-	return err == nil && end == len(s)
+	return tmplNumberEnd(s, 0) == len(s)
 }
 
 // appendCoerced appends String(v) as JavaScript computes it, escaped as JSON
@@ -1570,6 +2062,20 @@ func tmplAppendNumber(b []byte, f float64, bits int) []byte {
 	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
 		return strconv.AppendInt(b, int64(f), 10) // integers print exactly below 2^53
 	}
+	if a := math.Abs(f); bits == 64 && 1e-6 <= a && a < 1e21 {
+		// JavaScript writes these without an exponent, in the shortest
+		// digits that read back as f, as strconv does. (The bounds are
+		// exact: 1e21 is a float64, and no float64 below the one nearest
+		// to 1e-6 has shortest digits of 1e-6 or more.)
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	return tmplAppendNumberExp(b, f, bits)
+}
+
+// tmplAppendNumberExp appends a finite, non-zero f as Number.prototype.toString
+// writes it, from its shortest digits and their exponent: the general case of
+// tmplAppendNumber.
+func tmplAppendNumberExp(b []byte, f float64, bits int) []byte {
 	if f < 0 {
 		b = append(b, '-')
 		f = -f
@@ -1630,6 +2136,38 @@ var tmplPlain = func() (t [256]bool) {
 	return t
 }()
 
+// tmplPlainLen returns the length of the longest start of s made of bytes
+// that a JSON string holds as they are (see tmplPlain). It tests eight bytes
+// at a time, the last word overlapping the one before; the byte loop decides
+// from the first word that may need a look.
+func tmplPlainLen(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for len(s) >= 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// The high bits of x mark the bytes of non-ASCII characters. If
+		// there are none, subtracting ones from x^(ones*c) sets the high
+		// bit of the first byte where x has c (whose byte there is zero),
+		// and subtracting ones*0x20 from x that of the first byte below
+		// 0x20; a high bit above it may be set by the borrow, but none is
+		// set by a byte that needs no look before it. So the test never
+		// passes a byte that needs one.
+		if (x|(x-ones*0x20)|(x^(ones*'"')-ones)|(x^(ones*'\\')-ones))&highs != 0 {
+			break
+		}
+		if i+8 == len(s) {
+			return len(s)
+		}
+		i = min(i+8, len(s)-8)
+	}
+	for i < len(s) && tmplPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
 func tmplAppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = tmplAppendStringContent(b, s)
@@ -1642,11 +2180,10 @@ func tmplAppendStringContent(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if tmplPlain[c] {
-			i++
-			continue
+		if i += tmplPlainLen(s[i:]); i == len(s) {
+			break
 		}
+		c := s[i]
 		if c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {

@@ -141,12 +141,49 @@ func BenchmarkPayloadTemplate500(b *testing.B) {
 
 // BenchmarkPayloadTemplateParse500 parses the template of 500 placeholders.
 func BenchmarkPayloadTemplateParse500(b *testing.B) {
-	text := tmplBench500()
+	tmplBenchParse(b, tmplBench500(), TemplateOptions{})
+}
+
+func tmplBenchParse(b *testing.B, text string, opts TemplateOptions) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParsePayloadTemplate(text, TemplateOptions{}); err != nil {
+		if _, err := ParsePayloadTemplate(text, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPayloadTemplateParseDefault parses the platform's default
+// template.
+func BenchmarkPayloadTemplateParseDefault(b *testing.B) {
+	tmplBenchParse(b, DefaultPayloadTemplate, TemplateOptions{})
+}
+
+// BenchmarkPayloadTemplateParseInterpolate20 parses the interpolating
+// template of 20 fields.
+func BenchmarkPayloadTemplateParseInterpolate20(b *testing.B) {
+	tmplBenchParse(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
+}
+
+func tmplBenchOneShot(b *testing.B, template string, opts TemplateOptions) {
+	vars := tmplBenchVars(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RenderPayloadTemplate(template, vars, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderPayloadTemplateDefault parses and renders the default
+// template in one call, as the platform's reference does per delivery.
+func BenchmarkRenderPayloadTemplateDefault(b *testing.B) {
+	tmplBenchOneShot(b, DefaultPayloadTemplate, TemplateOptions{})
+}
+
+// BenchmarkRenderPayloadTemplateInterpolate20 parses and renders the
+// interpolating template of 20 fields in one call.
+func BenchmarkRenderPayloadTemplateInterpolate20(b *testing.B) {
+	tmplBenchOneShot(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
 }

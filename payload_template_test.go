@@ -6,11 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1077,4 +1080,349 @@ func ExamplePayloadTemplate_RenderHeaders() {
 	headers, err := tmpl.RenderHeaders(map[string]any{"resource": map[string]any{"id": "HG7ML7M8z78YcAPEB", "status": "FAILED"}})
 	fmt.Println(headers["X-Run-Id"], headers["X-Note"], len(headers), err)
 	// Output: HG7ML7M8z78YcAPEB status FAILED 2 <nil>
+}
+
+// TestPayloadTemplatePlainLen checks the word-at-a-time scan of string
+// content against the byte table it stands for: each byte value at each
+// place of strings up to three words long, then random strings.
+func TestPayloadTemplatePlainLen(t *testing.T) {
+	t.Parallel()
+	byTable := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if !tmplPlain[s[i]] {
+				return i
+			}
+		}
+		return len(s)
+	}
+	const filler = " !#[]~\x7fAz09{}" // plain bytes next to those that are not
+	for n := 1; n <= 24; n++ {
+		buf := make([]byte, n)
+		for at := range n {
+			for c := range 256 {
+				for i := range buf {
+					buf[i] = filler[i%len(filler)]
+				}
+				buf[at] = byte(c)
+				if got, want := tmplPlainLen(string(buf)), byTable(string(buf)); got != want {
+					t.Fatalf("tmplPlainLen(%q) = %d, want %d", buf, got, want)
+				}
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "€", "\xff", "{{", "abcdefgh"}
+	for range 20_000 {
+		var sb strings.Builder
+		for range r.IntN(16) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		if s := sb.String(); tmplPlainLen(s) != byTable(s) {
+			t.Fatalf("tmplPlainLen(%q) = %d, want %d", s, tmplPlainLen(s), byTable(s))
+		}
+	}
+}
+
+// TestPayloadTemplateNumberPaths checks that the shortcuts of
+// tmplAppendNumber (integers, fixed notation straight from strconv) write
+// what its general path, from shortest digits and exponent, writes: around
+// the bounds of each shortcut, and at random.
+func TestPayloadTemplateNumberPaths(t *testing.T) {
+	t.Parallel()
+	check := func(f float64) {
+		t.Helper()
+		if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			return
+		}
+		for _, f := range []float64{f, -f} {
+			if got, want := string(tmplAppendNumber(nil, f, 64)), string(tmplAppendNumberExp(nil, f, 64)); got != want {
+				t.Errorf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
+			}
+		}
+	}
+	for _, f := range []float64{1e-6, 1e21, 1 << 53, 1, 0.1, tmplPointThree, 123.456, 1e20, 999999999999999.9, 5e-7} {
+		check(f)
+		check(math.Nextafter(f, 0))
+		check(math.Nextafter(f, math.Inf(1)))
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200_000 {
+		check(math.Float64frombits(r.Uint64()))                                // every exponent alike
+		check(math.Pow(10, r.Float64()*32-9) * (0.5 + r.Float64()))            // around fixed notation
+		check(math.Round(r.Float64()*1e6) / math.Pow(10, float64(r.IntN(12)))) // few decimals
+	}
+}
+
+// TestPayloadTemplateInStringMatches checks the placeholders that scanString
+// finds in the bytes of strings without escapes against those matchEscaped
+// finds in their decoded characters.
+func TestPayloadTemplateInStringMatches(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	pieces := []string{"{", "}", "{{", "}}", "a", "Z", "0", ".", " ", "é", "-", "resource", "userId", "{{{", "}}}"}
+	for range 20_000 {
+		var sb strings.Builder
+		sb.WriteByte('"')
+		for range r.IntN(12) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		sb.WriteByte('"')
+		text := sb.String()
+		s := &tmplScanner{src: text}
+		end, _, escaped, err := s.scanString(0, true)
+		if err != nil || escaped || end != len(text) {
+			t.Fatalf("scanString(%s) = %d, %v, %v", text, end, escaped, err)
+		}
+		inBytes := slices.Clone(s.matches)
+		s.matches = s.matches[:0]
+		s.matchEscaped(1, len(text)-1)
+		if !slices.Equal(inBytes, s.matches) {
+			t.Fatalf("placeholders of %s: scanString found %v, matchEscaped %v", text, inBytes, s.matches)
+		}
+	}
+}
+
+// TestPayloadTemplateShadowedMembers checks which members of a top-level
+// object a later one of the same name overrides, with few and many members
+// (filter, map) and names written with escapes.
+func TestPayloadTemplateShadowedMembers(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 2, 5, 32, 33, 80, 300} {
+		for range 20 {
+			names := make([]string, n)
+			var sb strings.Builder
+			sb.WriteString("{")
+			for i := range names {
+				k := r.IntN(n/2 + 1)
+				names[i] = "k" + strconv.Itoa(k)
+				written := names[i]
+				if r.IntN(4) == 0 {
+					written = `\u006b` + names[i][1:] // "\u006b" is "k"
+				}
+				if i > 0 {
+					sb.WriteString(",")
+				}
+				fmt.Fprintf(&sb, "%q: %d", written, i)
+			}
+			sb.WriteString("}")
+			text := strings.ReplaceAll(sb.String(), `\\u006b`, `\u006b`)
+			tmpl, err := ParsePayloadTemplate(text, TemplateOptions{})
+			if err != nil {
+				t.Fatalf("%s: %v", text, err)
+			}
+			for i, m := range tmpl.members {
+				want := slices.Contains(names[i+1:], names[i])
+				if m.key != names[i] || m.shadowed != want {
+					t.Fatalf("%s: member %d is %q, shadowed %v; want %q, %v", text, i, m.key, m.shadowed, names[i], want)
+				}
+			}
+		}
+	}
+}
+
+// tmplCheckKeyOrder reports an object in body whose keys are not in strictly
+// increasing byte order.
+func tmplCheckKeyOrder(body []byte) error {
+	type level struct {
+		object, wantKey, hasLast bool
+		last                     string
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].object {
+			top := &stack[n-1]
+			if top.wantKey {
+				key := tok.(string)
+				if top.hasLast && key <= top.last {
+					return fmt.Errorf("key %q after %q", key, top.last)
+				}
+				top.last, top.hasLast, top.wantKey = key, true, false
+				continue
+			}
+			top.wantKey = true
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, level{object: d == '{', wantKey: true})
+		}
+	}
+}
+
+// TestPayloadTemplateMapOrder checks that maps are written with their keys
+// sorted, by each way appendMap sorts them (on the stack, by insertion in
+// the pooled space, with slices.SortFunc), nested, and with keys that tie
+// on their first eight bytes or differ in padding.
+func TestPayloadTemplateMapOrder(t *testing.T) {
+	t.Parallel()
+	tmpl, err := ParsePayloadTemplate(`{{resource}}`, TemplateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"", "a", "b", "ab", "abcdefgh", "abcdefghi", "abcdefgh\x00", "\x00", "é", "Z", "zz", "DATA_TRANSFER_", "_X"}
+	var randomMap func(n, depth int) map[string]any
+	randomMap = func(n, depth int) map[string]any {
+		m := make(map[string]any, n)
+		for len(m) < n {
+			k := pieces[r.IntN(len(pieces))] + pieces[r.IntN(len(pieces))]
+			if r.IntN(3) == 0 {
+				k += strconv.Itoa(r.IntN(1000))
+			}
+			switch {
+			case depth > 0 && r.IntN(8) == 0:
+				m[k] = randomMap([]int{0, 1, 16, 17, 49}[r.IntN(5)], depth-1)
+			default:
+				m[k] = float64(len(m))
+			}
+		}
+		return m
+	}
+	for _, n := range []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200} {
+		for range 10 {
+			m := randomMap(n, 2)
+			out, err := tmpl.Render(map[string]any{"resource": m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tmplCheckKeyOrder(out); err != nil {
+				t.Fatalf("%d keys: %v in %s", n, err, out)
+			}
+			var back map[string]any
+			if err := json.Unmarshal(out, &back); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				if diff := cmp.Diff(m, back); diff != "" {
+					t.Fatalf("%d keys (-want +got):\n%s", n, diff)
+				}
+			}
+		}
+	}
+}
+
+// TestPayloadTemplateManyPaths renders templates with paths whose
+// fingerprints (tmplNameHash) agree, with more paths than addPath goes
+// through before it takes a map, and with each path used several times.
+func TestPayloadTemplateManyPaths(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{3, 31, 32, 33, 100} {
+		resource := map[string]any{}
+		want := map[string]any{}
+		var sb strings.Builder
+		sb.WriteString("{")
+		for i := range n {
+			// resource.xa<i>1 and resource.ya<i>1 agree in length, middle
+			// and last byte.
+			for _, p := range []string{"x", "y"} {
+				key := fmt.Sprintf("%sa%d1", p, i)
+				resource[key] = key + "!"
+				fmt.Fprintf(&sb, `"raw-%s": {{resource.%s}}, "str-%s": "<{{resource.%s}}>", "again-%s": {{resource.%s}},`, key, key, key, key, key, key)
+				want["raw-"+key], want["str-"+key], want["again-"+key] = key+"!", "<"+key+"!>", key+"!"
+			}
+		}
+		sb.WriteString(`"last": {{resource.length}}}`)
+		want["last"] = nil
+		tmpl, err := ParsePayloadTemplate(sb.String(), TemplateOptions{InterpolateStrings: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(tmpl.paths); got != 2*n+1 {
+			t.Errorf("%d: %d paths, want %d", n, got, 2*n+1)
+		}
+		out, err := tmpl.Render(map[string]any{"resource": resource})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%d paths (-want +got):\n%s", n, diff)
+		}
+	}
+}
+
+// TestPayloadTemplateValueReuse renders one path in each kind of slot: a
+// render resolves it once, and each slot still writes it its own way.
+func TestPayloadTemplateValueReuse(t *testing.T) {
+	t.Parallel()
+	tmpl, err := ParsePayloadTemplate(`[{{resource.v}}, "{{resource.v}}", "v={{resource.v}}", {"m": "{{resource.v}}"}, {{resource.v}}]`,
+		TemplateOptions{InterpolateStrings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{0.0, `[null, 0, "v=0", {"m": 0}, null]`},
+		{"", `[null, "", "v=", {"m": ""}, null]`},
+		{false, `[null, false, "v=false", {"m": false}, null]`},
+		{[]any{1.0, "a"}, `[[1,"a"], [1,"a"], "v=1,a", {"m": [1,"a"]}, [1,"a"]]`},
+		{nil, `[null, null, "v=null", {"m": null}, null]`},
+	}
+	for _, tt := range tests {
+		out, err := tmpl.Render(map[string]any{"resource": map[string]any{"v": tt.v}})
+		if err != nil || string(out) != tt.want {
+			t.Errorf("v = %#v: got %s, %v; want %s", tt.v, out, err, tt.want)
+		}
+	}
+	out, err := tmpl.Render(map[string]any{"resource": map[string]any{}})
+	if want := `[null, null, "v=undefined", {}, null]`; err != nil || string(out) != want {
+		t.Errorf("v missing: got %s, %v; want %s", out, err, want)
+	}
+}
+
+// TestPayloadTemplateRenderOwnsBody checks that each body belongs to the
+// caller: Render writes into a pooled buffer and returns a copy.
+func TestPayloadTemplateRenderOwnsBody(t *testing.T) {
+	t.Parallel()
+	tmpl, err := ParsePayloadTemplate(`{"id": {{resource.id}}}`, TemplateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(id string) []byte {
+		out, err := tmpl.Render(map[string]any{"resource": map[string]any{"id": id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	bodies := make([][]byte, 100)
+	for i := range bodies {
+		bodies[i] = render(strings.Repeat("x", i*i))
+	}
+	bodies[0][0] = 'X'
+	for i, body := range bodies[1:] {
+		if want := `{"id": "` + strings.Repeat("x", (i+1)*(i+1)) + `"}`; string(body) != want {
+			t.Fatalf("body %d is %.40s, want %.40s", i+1, body, want)
+		}
+	}
+}
+
+// TestPayloadTemplateEmptyVariable parses {{}} where "" is an allowed
+// variable name.
+func TestPayloadTemplateEmptyVariable(t *testing.T) {
+	t.Parallel()
+	tmpl, err := ParsePayloadTemplate(`[{{}}, {{.a}}, "{{}}"]`, TemplateOptions{AllowedVariables: []string{""}, InterpolateStrings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tmpl.Render(map[string]any{"": map[string]any{"a": 1.0}})
+	if want := `[{"a":1}, 1, "{{}}"]`; err != nil || string(out) != want {
+		t.Errorf("got %s, %v; want %s", out, err, want)
+	}
 }
