@@ -38,39 +38,13 @@ func (s *Server) handleControlFinish(w http.ResponseWriter, r *http.Request, u *
 	if in.ExitCode != nil {
 		code = *in.ExitCode
 	}
-	id := r.PathValue("id")
-	if e := s.checkRunOwner(u, id); e != nil {
-		writeError(w, e)
-		return
-	}
-	run, err := s.FinishRun(id, in.Status, code)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeData(w, http.StatusOK, viewOf(*run))
+	run, e := s.finish(u, r.PathValue("id"), in.Status, code)
+	respond(w, http.StatusOK, viewOf(run), e)
 }
 
 func (s *Server) handleControlAbort(w http.ResponseWriter, r *http.Request, u *user) {
-	id := r.PathValue("id")
-	if e := s.checkRunOwner(u, id); e != nil {
-		writeError(w, e)
-		return
-	}
-	run, err := s.AbortRun(id)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeData(w, http.StatusOK, viewOf(*run))
-}
-
-// checkRunOwner returns a 404 unless run id belongs to u.
-func (s *Server) checkRunOwner(u *user, id string) *Error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, e := s.runOfLocked(u, id)
-	return e
+	run, e := s.withRun(u, r.PathValue("id"), s.abortLocked)
+	respond(w, http.StatusOK, viewOf(run), e)
 }
 
 func (s *Server) handleControlWaitIdle(w http.ResponseWriter, r *http.Request, _ *user) {

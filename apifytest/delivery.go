@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,9 +26,12 @@ const maxResponseBody = 16 << 10
 // blocks: API handlers and run transitions only append to it. Retries wait
 // on timers, not in workers.
 type deliverer struct {
-	s        *Server
-	plain    *http.Client
-	insecure *http.Client // for webhooks with ignoreSslErrors
+	s *Server
+	// Webhook calls go straight to a transport: redirects are not
+	// followed and there are no cookies, so an http.Client would only
+	// add work.
+	plain    *http.Transport
+	insecure *http.Transport // for webhooks with ignoreSslErrors
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -43,18 +47,17 @@ func newDeliverer(s *Server) *deliverer {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   s.cfg.workers,
+		MaxIdleConnsPerHost:   s.cfg.workers, // every worker may call the same receiver
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
 	insecure := tr.Clone()
 	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the webhook asked for it (ignoreSslErrors)
-	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	d := &deliverer{
 		s:        s,
-		plain:    &http.Client{Transport: tr, CheckRedirect: noRedirect},
-		insecure: &http.Client{Transport: insecure, CheckRedirect: noRedirect},
+		plain:    tr,
+		insecure: insecure,
 		timers:   map[*time.Timer]struct{}{},
 	}
 	d.cond = sync.NewCond(&d.mu)
@@ -132,19 +135,27 @@ func (d *deliverer) work() {
 	// the server context's lock.
 	ctx, cancel := context.WithCancel(d.s.ctx)
 	defer cancel()
+	w := &worker{d: d, ctx: ctx}
 	for {
 		x, ok := d.pop()
 		if !ok {
 			return
 		}
-		d.attempt(ctx, x)
+		w.attempt(x)
 	}
+}
+
+// worker is the state of one delivery worker, reused from call to call.
+type worker struct {
+	d    *deliverer
+	ctx  context.Context
+	resp bytes.Buffer // the start of a response body
 }
 
 // attempt makes one call of dispatch x and records it; a failed call is
 // retried after the backoff unless retries are exhausted or not wanted.
-func (d *deliverer) attempt(ctx context.Context, x *dispatchRec) {
-	s := d.s
+func (w *worker) attempt(x *dispatchRec) {
+	s := w.d.s
 	x.render()
 	if x.renderErr != "" {
 		// Rendering fails the same way every time: no retries.
@@ -156,9 +167,9 @@ func (d *deliverer) attempt(ctx context.Context, x *dispatchRec) {
 		s.settleLocked(x, client.DispatchFailed)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	ctx, cancel := context.WithTimeout(w.ctx, s.cfg.timeout)
 	started := now()
-	status, body, err := d.call(ctx, x)
+	status, body, err := w.call(ctx, x)
 	finished := now()
 	cancel()
 
@@ -180,7 +191,9 @@ func (d *deliverer) attempt(ctx context.Context, x *dispatchRec) {
 	switch {
 	case call.ErrorMessage == "":
 		s.settleLocked(x, client.DispatchSucceeded)
-		s.log.Debug("apifytest: delivered", "dispatch", x.d.ID, "status", status, "attempt", x.attempts)
+		if s.log.Enabled(w.ctx, slog.LevelDebug) { // spares the arguments when not
+			s.log.Debug("apifytest: delivered", "dispatch", x.d.ID, "status", status, "attempt", x.attempts)
+		}
 	case s.closed:
 		// The dispatch stays ACTIVE: the server stopped delivering.
 	case x.doNotRetry || x.attempts > s.cfg.retries:
@@ -189,7 +202,7 @@ func (d *deliverer) attempt(ctx context.Context, x *dispatchRec) {
 	default:
 		delay := backoff(s.cfg.backoff, x.attempts)
 		s.log.Debug("apifytest: delivery retry", "dispatch", x.d.ID, "attempt", x.attempts, "in", delay, "err", call.ErrorMessage)
-		d.pushAfter(delay, x)
+		w.d.pushAfter(delay, x)
 	}
 }
 
@@ -206,27 +219,33 @@ func backoff(base time.Duration, n int) time.Duration {
 
 // call POSTs x's payload to its URL and returns the response's status and
 // (the start of its) body.
-func (d *deliverer) call(ctx context.Context, x *dispatchRec) (int, string, error) {
+func (w *worker) call(ctx context.Context, x *dispatchRec) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.url, bytes.NewReader(x.body))
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header = x.header // never changed after the dispatch is created
-	hc := d.plain
+	req.Header = x.header // never changed after the dispatch is rendered
+	rt := w.d.plain
 	if x.ignoreSSL {
-		hc = d.insecure
+		rt = w.d.insecure
 	}
-	resp, err := hc.Do(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		return 0, "", err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	if err != nil {
+	w.resp.Reset()
+	lr := io.LimitedReader{R: resp.Body, N: maxResponseBody}
+	if _, err := w.resp.ReadFrom(&lr); err != nil {
 		return resp.StatusCode, "", err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
-	return resp.StatusCode, strings.ToValidUTF8(string(b), string(utf8.RuneError)), nil
+	lr.N = 1 << 20
+	_, _ = io.Copy(io.Discard, &lr) // lets the connection be reused
+	b := w.resp.Bytes()
+	if !utf8.Valid(b) {
+		return resp.StatusCode, strings.ToValidUTF8(string(b), string(utf8.RuneError)), nil
+	}
+	return resp.StatusCode, string(b), nil
 }
 
 // describe returns the message of a call's error, without the URL that a

@@ -20,19 +20,11 @@ func TestDeliveryPayloadAndHeaders(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
 	rc := newReceiver(t)
-	ctx := ctxFor(t)
 
 	hook := succeededHook(rc.URL + "/hook?secret=1")
 	hook.HeadersTemplate = `{"Authorization": "Bearer abc", "Content-Type": "text/plain", "X-Apify-Webhook": "spoofed", "X-Run": {{resource.id}}}`
 	hook.ShouldInterpolateStrings = false
-	run, err := srv.StartRun(ctx, "janedoe~my-actor", []byte(`{"a":1}`), []client.AdHocWebhook{hook})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitIdle(t, srv)
+	run := deliverRun(t, srv, hook)
 
 	got := rc.requests()
 	if len(got) != 1 {
@@ -102,19 +94,11 @@ func TestDeliveryCustomPayloadTemplate(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
 	rc := newReceiver(t)
-	ctx := ctxFor(t)
 
 	hook := succeededHook(rc.URL)
 	hook.PayloadTemplate = `{"run": {{resource.id}}, "status": {{resource.status}}, "msg": "run {{resource.id}} ended", "when": {{globals.dateUnix}}}`
 	hook.ShouldInterpolateStrings = true
-	run, err := srv.StartRun(ctx, "a~b", nil, []client.AdHocWebhook{hook})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitIdle(t, srv)
+	run := deliverRun(t, srv, hook)
 	got := rc.requests()
 	if len(got) != 1 {
 		t.Fatalf("got %d requests", len(got))
@@ -136,16 +120,8 @@ func TestRetrySchedule(t *testing.T) {
 	const base = 20 * time.Millisecond
 	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryBackoff(base))
 	rc := newReceiver(t, 500, 503, 404)
-	ctx := ctxFor(t)
 
-	run, err := srv.StartRun(ctx, "a~b", nil, []client.AdHocWebhook{succeededHook(rc.URL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-		t.Fatal(err)
-	}
-	waitIdle(t, srv)
+	deliverRun(t, srv, succeededHook(rc.URL))
 	got := rc.requests()
 	if len(got) != 4 {
 		t.Fatalf("receiver got %d calls, want 4", len(got))
@@ -194,14 +170,7 @@ func TestRetriesExhaustedAndDoNotRetry(t *testing.T) {
 			rc := newReceiver(t, 500, 500, 500, 500, 500, 500)
 			hook := succeededHook(rc.URL)
 			hook.DoNotRetry = tt.doNotRetry
-			run, err := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{hook})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, srv)
+			deliverRun(t, srv, hook)
 			d := srv.Dispatches()[0]
 			if d.Status != client.DispatchFailed || len(d.Calls) != tt.wantCalls || len(rc.requests()) != tt.wantCalls {
 				t.Errorf("dispatch %s with %d calls (receiver saw %d), want FAILED with %d", d.Status, len(d.Calls), len(rc.requests()), tt.wantCalls)
@@ -225,29 +194,26 @@ func TestDeliveryNetworkErrorAndTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); slow.Close() })
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closedURL := closed.URL
-	closed.Close()
+	hangUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		panic(http.ErrAbortHandler) // closes the connection without an answer
+	}))
+	t.Cleanup(hangUp.Close)
 
 	tests := []struct {
-		name, url, wantErr string
+		name, url string
+		timeout   time.Duration
+		wantErr   string
 	}{
-		{"timeout", slow.URL, "timed out"},
-		{"connection refused", closedURL, "refused"},
+		{"timeout", slow.URL, 50 * time.Millisecond, "timed out after 50ms"},
+		// A generous timeout: only the hang-up may fail this call.
+		{"connection closed", hangUp.URL, time.Minute, "EOF"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := apifytest.NewTestServer(t, apifytest.WithDeliveryTimeout(50*time.Millisecond),
+			srv := apifytest.NewTestServer(t, apifytest.WithDeliveryTimeout(tt.timeout),
 				apifytest.WithDeliveryRetries(1), apifytest.WithDeliveryBackoff(time.Millisecond))
-			run, err := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{succeededHook(tt.url)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-				t.Fatal(err)
-			}
-			waitIdle(t, srv)
+			deliverRun(t, srv, succeededHook(tt.url))
 			d := srv.Dispatches()[0]
 			if d.Status != client.DispatchFailed || len(d.Calls) != 2 {
 				t.Fatalf("dispatch %s with %d calls, want FAILED with 2", d.Status, len(d.Calls))
@@ -271,14 +237,7 @@ func TestIgnoreSSLErrors(t *testing.T) {
 		srv := apifytest.NewTestServer(t, apifytest.WithDeliveryRetries(0))
 		hook := succeededHook(tlsSrv.URL)
 		hook.IgnoreSSLErrors = ignore
-		run, err := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{hook})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-			t.Fatal(err)
-		}
-		waitIdle(t, srv)
+		deliverRun(t, srv, hook)
 		d := srv.Dispatches()[0]
 		want := client.DispatchFailed
 		if ignore {

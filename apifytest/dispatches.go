@@ -1,10 +1,12 @@
 package apifytest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	actor "github.com/go-apify/actor"
@@ -18,16 +20,18 @@ type dispatchRec struct {
 	owner   *user
 	webhook *webhookRec
 	run     *runRec // nil for a test dispatch
+	// settled is closed when the dispatch settles; made by the first
+	// WaitDispatch that needs it (most dispatches are never waited for).
 	settled chan struct{}
 
 	// Fixed when the dispatch is created: the webhook as it was, and the
-	// event's variables (shared, read-only).
+	// event (shared, read-only).
 	url        string
 	ignoreSSL  bool
 	doNotRetry bool
 	payload    *actor.PayloadTemplate
 	headers    *actor.PayloadTemplate
-	vars       map[string]any
+	ev         *event
 
 	// Set by the worker that makes the first call (see render), outside
 	// the server's lock: workers handle a dispatch one at a time.
@@ -39,27 +43,99 @@ type dispatchRec struct {
 	attempts int // guarded by the server's lock
 }
 
+// event is one event of a run: what its dispatches' template variables are
+// made of. It is captured under the server's lock, as a copy of the run,
+// and turned into variables once, by the first worker that renders one of
+// its dispatches, so that encoding the run happens outside the lock.
+type event struct {
+	typ      client.EventType
+	at       time.Time
+	userID   string
+	resource runView // a snapshot of the run (see newEvent)
+
+	once sync.Once
+	vars map[string]any
+	err  error
+}
+
+// newEvent captures event typ of run for u. A copy of the run struct is a
+// snapshot: what its pointers point to is replaced, never changed in place
+// (see runRec).
+func newEvent(u *user, typ client.EventType, run client.Run) *event {
+	return &event{typ: typ, at: time.Now().UTC(), userID: u.id, resource: viewOf(run)}
+}
+
+// data returns the event's eventData, as dispatches show it.
+func (e *event) data() *client.EventData {
+	r := &e.resource.Run
+	return &client.EventData{ActorID: r.ActID, ActorTaskID: r.ActorTaskID, ActorRunID: r.ID}
+}
+
+// variables returns the event's template variables, as the platform passes
+// them: userId, createdAt, eventType, eventData, resource (the run as the
+// API returns it) and globals. Safe for concurrent use.
+func (e *event) variables() (map[string]any, error) {
+	e.once.Do(func() {
+		// The run goes in as its JSON, written as JSON.stringify writes
+		// it: rendered as it is, decoded by the template only where a
+		// placeholder looks inside it.
+		buf := encodeBuffers.Get().(*bytes.Buffer)
+		defer encodeBuffers.Put(buf)
+		buf.Reset()
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if e.err = enc.Encode(&e.resource); e.err != nil {
+			return
+		}
+		res := bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		r := &e.resource.Run
+		data := map[string]any{"actorId": r.ActID, "actorRunId": r.ID}
+		if r.ActorTaskID != "" {
+			data["actorTaskId"] = r.ActorTaskID
+		}
+		at := isoTime(e.at)
+		e.vars = map[string]any{
+			"userId":    e.userID,
+			"createdAt": at,
+			"eventType": string(e.typ),
+			"eventData": data,
+			"resource":  json.RawMessage(res),
+			"globals":   map[string]any{"dateISO": at, "dateUnix": e.at.UnixMilli()},
+		}
+	})
+	return e.vars, e.err
+}
+
+// encodeBuffers hold runs while they are encoded.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // userAgent is the User-Agent of webhook calls; a headers template may
 // replace it.
 const userAgent = "apifytest-webhooks/" + client.Version
 
-// fireLocked creates a dispatch of event ev of run r for every webhook that
+// Header values that every webhook call shares; never changed.
+var (
+	userAgentHeader   = []string{userAgent}
+	contentTypeHeader = []string{"application/json"}
+	originHeader      = []string{"WEBHOOK"}
+)
+
+// fireLocked creates a dispatch of event typ of run r for every webhook that
 // listens to it, queues them, and returns them.
-func (s *Server) fireLocked(r *runRec, ev client.EventType) []*dispatchRec {
-	var vars map[string]any
+func (s *Server) fireLocked(r *runRec, typ client.EventType) []*dispatchRec {
+	var ev *event
 	var out []*dispatchRec
 	for _, wh := range r.owner.watching(r.run) {
-		if !wh.listens(ev, r) {
+		if !wh.listens(typ, r) {
 			continue
 		}
-		if vars == nil {
-			vars = s.eventVarsLocked(r.owner, ev, eventDataOf(r.run), viewOf(r.run)) // encoded at once: no copy needed
+		if ev == nil {
+			ev = newEvent(r.owner, typ, r.run)
 		}
 		if wh.w.IsAdHoc {
 			wh.fired = true
 		}
-		d := s.newDispatchLocked(wh, ev, r, vars)
-		out = append(out, d)
+		out = append(out, s.newDispatchLocked(wh, ev, r))
 	}
 	for _, d := range out {
 		s.enqueueLocked(d)
@@ -72,7 +148,7 @@ func (s *Server) fireLocked(r *runRec, ev client.EventType) []*dispatchRec {
 func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
 	var run client.Run
 	if r, ok := s.runs[wh.w.Condition.ActorRunID]; ok && r.owner == wh.owner {
-		run = copyRun(r.run)
+		run = r.run
 	} else {
 		t := now()
 		code := 0
@@ -89,66 +165,31 @@ func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
 			run.ActID = newID()
 		}
 	}
-	vars := s.eventVarsLocked(wh.owner, client.EventTest, eventDataOf(run), viewOf(run))
-	d := s.newDispatchLocked(wh, client.EventTest, nil, vars)
+	d := s.newDispatchLocked(wh, newEvent(wh.owner, client.EventTest, run), nil)
 	s.enqueueLocked(d)
 	return d
 }
 
-func eventDataOf(r client.Run) map[string]any {
-	ed := map[string]any{"actorId": r.ActID, "actorRunId": r.ID}
-	if r.ActorTaskID != "" {
-		ed["actorTaskId"] = r.ActorTaskID
-	}
-	return ed
-}
-
-// eventVarsLocked returns the template variables of an event, as the
-// platform passes them: userId, createdAt, eventType, eventData, resource
-// (the run as the API returns it) and globals.
-func (s *Server) eventVarsLocked(u *user, ev client.EventType, eventData map[string]any, resource runView) map[string]any {
-	t := time.Now().UTC()
-	// The run goes in as its JSON: rendered as is, decoded by the template
-	// only where a placeholder looks inside it.
-	res, err := json.Marshal(resource)
-	if err != nil {
-		s.log.Error("apifytest: encode run", "err", err)
-		res = []byte("null")
-	}
-	return map[string]any{
-		"userId":    u.id,
-		"createdAt": isoTime(t),
-		"eventType": string(ev),
-		"eventData": eventData,
-		"resource":  json.RawMessage(res),
-		"globals":   map[string]any{"dateISO": isoTime(t), "dateUnix": t.UnixMilli()},
-	}
-}
-
-// newDispatchLocked creates a dispatch of event ev through wh, to be
-// rendered from vars.
-func (s *Server) newDispatchLocked(wh *webhookRec, ev client.EventType, r *runRec, vars map[string]any) *dispatchRec {
-	ed := vars["eventData"].(map[string]any)
-	str := func(k string) string { v, _ := ed[k].(string); return v }
+// newDispatchLocked creates a dispatch of event ev through wh.
+func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispatchRec {
 	d := &dispatchRec{
 		owner:      wh.owner,
 		webhook:    wh,
 		run:        r,
-		settled:    make(chan struct{}),
 		url:        wh.w.RequestURL,
 		ignoreSSL:  wh.w.IgnoreSSLErrors,
 		doNotRetry: wh.w.DoNotRetry,
 		payload:    wh.payload,
 		headers:    wh.headers,
-		vars:       vars,
+		ev:         ev,
 		d: client.WebhookDispatch{
 			ID:        newID(),
 			UserID:    wh.owner.id,
 			WebhookID: wh.w.ID,
 			CreatedAt: now(),
 			Status:    client.DispatchActive,
-			EventType: ev,
-			EventData: &client.EventData{ActorID: str("actorId"), ActorTaskID: str("actorTaskId"), ActorRunID: str("actorRunId")},
+			EventType: ev.typ,
+			EventData: ev.data(),
 			Webhook: &client.WebhookDispatchSummary{
 				ActionType: "HTTP_REQUEST", Condition: wh.w.Condition, RequestURL: wh.w.RequestURL, IsAdHoc: wh.w.IsAdHoc,
 			},
@@ -176,16 +217,22 @@ func (d *dispatchRec) render() {
 		return
 	}
 	d.rendered = true
-	defer func() { d.vars = nil }()
-	body, err := d.payload.Render(d.vars)
+	vars, err := d.ev.variables()
+	d.ev = nil // the body is all that later calls need
+	if err != nil {
+		d.renderErr = "cannot encode the run: " + err.Error()
+		return
+	}
+	body, err := d.payload.Render(vars)
 	if err != nil {
 		d.renderErr = "payloadTemplate: " + err.Error()
 		return
 	}
 	d.body = body
-	d.header = http.Header{"User-Agent": {userAgent}}
+	d.header = make(http.Header, 5)
+	d.header["User-Agent"] = userAgentHeader
 	if d.headers != nil {
-		hs, err := d.headers.RenderHeaders(d.vars)
+		hs, err := d.headers.RenderHeaders(vars)
 		if err != nil {
 			d.renderErr = "headersTemplate: " + err.Error()
 			return
@@ -196,10 +243,12 @@ func (d *dispatchRec) render() {
 			}
 		}
 	}
-	d.header.Set("Content-Type", "application/json")
-	d.header.Set("X-Apify-Webhook", d.d.WebhookID)
-	d.header.Set("X-Apify-Webhook-Dispatch-Id", d.d.ID)
-	d.header.Set("X-Apify-Request-Origin", "WEBHOOK")
+	// The platform's own headers win over the template's (which Set
+	// stored under the same canonical names).
+	d.header["Content-Type"] = contentTypeHeader
+	d.header["X-Apify-Webhook"] = []string{d.d.WebhookID}
+	d.header["X-Apify-Webhook-Dispatch-Id"] = []string{d.d.ID}
+	d.header["X-Apify-Request-Origin"] = originHeader
 }
 
 // enqueueLocked hands d to the delivery workers, unless its run's
@@ -234,8 +283,10 @@ func (s *Server) attemptedLocked(d *dispatchRec) {
 // settleLocked gives d its final status.
 func (s *Server) settleLocked(d *dispatchRec, status client.DispatchStatus) {
 	d.d.Status = status
-	d.body, d.header, d.vars = nil, nil, nil // the request is not needed any more
-	close(d.settled)
+	d.body, d.header, d.ev = nil, nil, nil // the request is not needed any more
+	if d.settled != nil {
+		close(d.settled)
+	}
 	if wh := d.webhook; wh.last == d {
 		t := now()
 		wh.w.LastDispatch = &client.WebhookLastDispatch{Status: status, FinishedAt: &t}
@@ -275,8 +326,14 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 	s.mu.Lock()
 	idle := s.idle
 	s.mu.Unlock()
+	return s.waitFor(ctx, idle)
+}
+
+// waitFor waits until done is closed. It returns ctx's error if ctx ends
+// first, and ErrClosed if the server closes first.
+func (s *Server) waitFor(ctx context.Context, done <-chan struct{}) error {
 	select {
-	case <-idle:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -290,16 +347,22 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 func (s *Server) WaitDispatch(ctx context.Context, id string) (*client.WebhookDispatch, error) {
 	s.mu.Lock()
 	d, ok := s.dispatches[id]
-	s.mu.Unlock()
 	if !ok {
+		s.mu.Unlock()
 		return nil, notFound("Webhook dispatch")
 	}
-	select {
-	case <-d.settled:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.ctx.Done():
-		return nil, ErrClosed
+	if d.d.Status != client.DispatchActive {
+		out := copyDispatch(d.d)
+		s.mu.Unlock()
+		return &out, nil
+	}
+	if d.settled == nil {
+		d.settled = make(chan struct{})
+	}
+	settled := d.settled
+	s.mu.Unlock()
+	if err := s.waitFor(ctx, settled); err != nil {
+		return nil, err
 	}
 	out, _ := s.Dispatch(id)
 	return out, nil
@@ -310,10 +373,8 @@ func (s *Server) handleListDispatches(w http.ResponseWriter, r *http.Request, u 
 }
 
 func (s *Server) handleListWebhookDispatches(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	wh, e := s.webhookOfLocked(u, r.PathValue("id"))
-	s.mu.Unlock()
-	if e != nil {
+	var wh *webhookRec
+	if e := s.withWebhook(u, r.PathValue("id"), func(found *webhookRec) { wh = found }); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -342,13 +403,12 @@ func (s *Server) handleGetDispatch(w http.ResponseWriter, r *http.Request, u *us
 	s.mu.Lock()
 	d, ok := s.dispatches[r.PathValue("id")]
 	var out client.WebhookDispatch
+	var e *Error
 	if ok && d.owner == u {
 		out = copyDispatch(d.d)
+	} else {
+		e = notFound("Webhook dispatch")
 	}
 	s.mu.Unlock()
-	if !ok || d.owner != u {
-		writeError(w, notFound("Webhook dispatch"))
-		return
-	}
-	writeData(w, http.StatusOK, out)
+	respond(w, http.StatusOK, out, e)
 }

@@ -55,7 +55,10 @@
 // timeout, or the automatic finish set with [WithAutoFinish]. Each terminal
 // transition fires the matching ACTOR.RUN.* event; ACTOR.RUN.CREATED fires for
 // webhooks that exist when the run is created (those given at start included),
-// and its dispatches are attempted before the run's terminal ones.
+// and its dispatches are attempted before the run's terminal ones. As on the
+// platform, the last status message the Actor set stays when its run ends,
+// terminal or not; a run without one gets a terminal message that names how
+// it ended.
 //
 // # Delivery
 //

@@ -99,3 +99,12 @@ func writeData(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+// respond answers with v in the data envelope, or with e if it is not nil.
+func respond(w http.ResponseWriter, status int, v any, e *Error) {
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	writeData(w, status, v)
+}

@@ -111,7 +111,8 @@ func TestStallNext(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 	}
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+	// Well under the minute of the stall: the client gave up.
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 30*time.Second {
 		t.Errorf("stalled request: %v after %v", err, time.Since(start))
 	}
 	if n := webhookCount(t, srv); n != 0 {

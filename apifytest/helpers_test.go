@@ -61,9 +61,10 @@ func (rc *receiver) requests() []received {
 	return append([]received(nil), rc.got...)
 }
 
-// ctxFor returns a context that ends with the test or after 10 seconds.
+// ctxFor returns a context that ends with the test or after 30 seconds: a
+// bound for what must happen eventually, generous for loaded machines.
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -150,6 +151,41 @@ func (r apiResponse) errorOf(t *testing.T) apiErr {
 // succeededHook is an ad-hoc webhook for ACTOR.RUN.SUCCEEDED to url.
 func succeededHook(url string) client.AdHocWebhook {
 	return client.AdHocWebhook{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: url}
+}
+
+// endRun starts a run of Actor a~b with the ad-hoc webhooks hooks and
+// finishes it SUCCEEDED.
+func endRun(t *testing.T, srv *apifytest.Server, hooks ...client.AdHocWebhook) *client.Run {
+	t.Helper()
+	run, err := srv.StartRun(ctxFor(t), "a~b", nil, hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// deliverRun is endRun, then it waits for the deliveries to settle.
+func deliverRun(t *testing.T, srv *apifytest.Server, hooks ...client.AdHocWebhook) *client.Run {
+	t.Helper()
+	run := endRun(t, srv, hooks...)
+	waitIdle(t, srv)
+	return run
+}
+
+// wantBadRequest reports an error unless r is a 400 whose message holds
+// want, as one that names the offending field does.
+func wantBadRequest(t *testing.T, r apiResponse, name, want string) {
+	t.Helper()
+	if r.status != http.StatusBadRequest {
+		t.Errorf("%s: status %d %s, want 400", name, r.status, r.body)
+		return
+	}
+	if e := r.errorOf(t); !strings.Contains(e.Message, want) {
+		t.Errorf("%s: message %q lacks %q", name, e.Message, want)
+	}
 }
 
 // waitIdle waits for srv's deliveries to settle.

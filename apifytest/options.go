@@ -18,9 +18,12 @@ const (
 	// for each further one (a minute on the platform; short here, so that the
 	// whole schedule of 11 retries takes under four minutes).
 	DefaultDeliveryBackoff = 100 * time.Millisecond
-	// DefaultDeliveryTimeout bounds one webhook call, as on the platform.
+	// DefaultDeliveryTimeout bounds one webhook call (two minutes on the
+	// platform; shorter here, so that a receiver that hangs holds up a local
+	// run less).
 	DefaultDeliveryTimeout = 30 * time.Second
-	// DefaultDeliveryWorkers is the number of concurrent webhook calls.
+	// DefaultDeliveryWorkers is the number of concurrent webhook calls:
+	// calls mostly wait for receivers, so there are more than cores.
 	DefaultDeliveryWorkers = 32
 	// DefaultWebhookLimit is the number of webhooks a user may have.
 	DefaultWebhookLimit = 1000

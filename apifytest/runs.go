@@ -1,9 +1,11 @@
 package apifytest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -29,9 +31,15 @@ const (
 // closes; it should then return promptly.
 //
 // Its result ends the run: nil is SUCCEEDED with exit code 0; an error that
-// wraps ErrAborted is ABORTED; any other error is FAILED with the error as
-// the status message. An error with an ExitCode() int method (such as
-// *exec.ExitError) records that exit code, any other 1.
+// wraps ErrAborted is ABORTED; any other error is FAILED. An error with an
+// ExitCode() int method (such as *exec.ExitError) records that exit code,
+// any other 1.
+//
+// The status message a run ends with is the last one the Actor set through
+// PUT /v2/actor-runs/{id}, as on the platform. An error without an
+// ExitCode method is the Actor's final word, as actor.Main makes it: it
+// replaces a message that is not terminal. An error with one tells how a
+// process ended, and is the message only of a run without one.
 type ActorFunc func(ctx context.Context, env []string, input []byte) error
 
 // StartRunOptions are the options of Server.StartRunWithOptions.
@@ -54,6 +62,8 @@ type StartRunOptions struct {
 
 // runRec is a run with what the server needs to drive it.
 type runRec struct {
+	// run is changed by replacing its fields, never what its pointers
+	// point to: a copy of the struct is a snapshot (see newEvent).
 	run   client.Run
 	owner *user
 	done  chan struct{} // closed when the run reaches a terminal status
@@ -296,8 +306,16 @@ func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []str
 			s.finishLocked(r, client.StatusSucceeded, &code, "")
 		case errors.Is(err, ErrAborted):
 			s.finishLocked(r, client.StatusAborted, exitCodeIf(coded != nil, code), "")
-		default:
+		case coded != nil:
+			// How a process ended: words for a run without a message.
 			s.finishLocked(r, client.StatusFailed, &code, err.Error())
+		default:
+			// The Actor's final word, as actor.Main and the JS SDK's
+			// Actor.fail make it: it replaces a progress message.
+			if !r.run.IsStatusMessageTerminal || r.run.StatusMessage == "" {
+				r.run.StatusMessage, r.run.IsStatusMessageTerminal = err.Error(), true
+			}
+			s.finishLocked(r, client.StatusFailed, &code, "")
 		}
 	}
 }
@@ -313,20 +331,31 @@ func exitCodeIf(ok bool, code int) *int {
 func (s *Server) timeOut(r *runRec) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stopLocked(r, client.StatusTimingOut, client.StatusTimedOut)
+}
+
+// stopLocked stops a run that has not ended: one executing a registered
+// function goes to the transitional status ending (TIMING-OUT, ABORTING)
+// and its function's context is cancelled (execute ends it when the
+// function returns); any other ends at once with the terminal status
+// ended.
+func (s *Server) stopLocked(r *runRec, ending, ended client.RunStatus) {
 	if r.run.Status != client.StatusRunning && r.run.Status != client.StatusReady {
 		return
 	}
 	if r.fnCancel != nil {
-		r.run.Status = client.StatusTimingOut
+		r.run.Status = ending
 		r.fnCancel()
 		return
 	}
-	s.finishLocked(r, client.StatusTimedOut, nil, "")
+	s.finishLocked(r, ended, nil, "")
 }
 
-// finishLocked moves r to a terminal status and fires its event. The final
-// status message is the run's own terminal one if it has one, else msg if
-// not empty, else one that names the status.
+// finishLocked moves r to a terminal status and fires its event. As on the
+// platform, which fills in a status message only for a run without one, the
+// Actor's last status message stays, terminal or not; a run without one
+// gets msg if not empty, else a message that names the status, as a
+// terminal message.
 func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int, msg string) {
 	if r.run.Status.Terminal() {
 		return
@@ -337,15 +366,10 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	r.run.ExitCode = exitCode
 	r.run.Stats.DurationMillis = t.Sub(r.run.StartedAt).Milliseconds()
 	r.run.Stats.RunTimeSecs = t.Sub(r.run.StartedAt).Seconds()
-	switch {
-	case r.run.IsStatusMessageTerminal && r.run.StatusMessage != "":
-		// The Actor's own final word stays.
-	case msg != "":
-		r.run.StatusMessage = msg
-	default:
-		r.run.StatusMessage = defaultStatusMessage(status, exitCode)
+	if r.run.StatusMessage == "" {
+		r.run.StatusMessage = cmp.Or(msg, defaultStatusMessage(status, exitCode))
+		r.run.IsStatusMessageTerminal = true
 	}
-	r.run.IsStatusMessageTerminal = true
 	if r.timer != nil {
 		r.timer.Stop()
 	}
@@ -355,7 +379,9 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	close(r.done)
 	ev, _ := status.Event()
 	s.fireLocked(r, ev)
-	s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
+	if s.log.Enabled(s.ctx, slog.LevelInfo) { // spares the arguments when not
+		s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
+	}
 }
 
 func defaultStatusMessage(status client.RunStatus, exitCode *int) string {
@@ -380,22 +406,28 @@ func defaultStatusMessage(status client.RunStatus, exitCode *int) string {
 // Actor function still running has its context cancelled. A run that has
 // already ended is an error matching ErrRunFinished.
 func (s *Server) FinishRun(runID string, status client.RunStatus, exitCode int) (*client.Run, error) {
-	if !status.Terminal() {
-		return nil, badRequest("status: %q is not a terminal status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)", status)
+	run, e := s.finish(nil, runID, status, exitCode)
+	if e != nil {
+		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[runID]
-	if !ok {
-		return nil, notFound("Actor run")
-	}
-	if r.run.Status.Terminal() {
-		return nil, &Error{StatusCode: http.StatusConflict, Type: typeRunFinished,
-			Message: "Actor run " + runID + " has already finished with status " + string(r.run.Status)}
-	}
-	s.finishLocked(r, status, &exitCode, "")
-	run := copyRun(r.run)
 	return &run, nil
+}
+
+// finish ends run id of u (of any user if u is nil) as FinishRun does.
+func (s *Server) finish(u *user, id string, status client.RunStatus, exitCode int) (client.Run, *Error) {
+	if !status.Terminal() {
+		return client.Run{}, badRequest("status: %q is not a terminal status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)", status)
+	}
+	var finished *Error
+	run, e := s.withRun(u, id, func(r *runRec) {
+		if r.run.Status.Terminal() {
+			finished = &Error{StatusCode: http.StatusConflict, Type: typeRunFinished,
+				Message: "Actor run " + id + " has already finished with status " + string(r.run.Status)}
+			return
+		}
+		s.finishLocked(r, status, &exitCode, "")
+	})
+	return run, cmp.Or(e, finished)
 }
 
 // AbortRun aborts run runID as POST /v2/actor-runs/{id}/abort does: a run
@@ -403,38 +435,23 @@ func (s *Server) FinishRun(runID string, status client.RunStatus, exitCode int) 
 // and it is ABORTED when the function returns; any other run is ABORTED at
 // once. A run that has ended, or is already ending, is returned unchanged.
 func (s *Server) AbortRun(runID string) (*client.Run, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[runID]
-	if !ok {
-		return nil, notFound("Actor run")
+	run, e := s.withRun(nil, runID, s.abortLocked)
+	if e != nil {
+		return nil, e
 	}
-	s.abortLocked(r)
-	run := copyRun(r.run)
 	return &run, nil
 }
 
 func (s *Server) abortLocked(r *runRec) {
-	if r.run.Status != client.StatusRunning && r.run.Status != client.StatusReady {
-		return
-	}
-	if r.fnCancel != nil {
-		r.run.Status = client.StatusAborting
-		r.fnCancel()
-		return
-	}
-	s.finishLocked(r, client.StatusAborted, nil, "")
+	s.stopLocked(r, client.StatusAborting, client.StatusAborted)
 }
 
 // Run returns run runID as the API would, and whether it exists.
 func (s *Server) Run(runID string) (*client.Run, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[runID]
-	if !ok {
+	run, e := s.withRun(nil, runID, nil)
+	if e != nil {
 		return nil, false
 	}
-	run := copyRun(r.run)
 	return &run, true
 }
 
@@ -446,12 +463,8 @@ func (s *Server) WaitRun(ctx context.Context, runID string) (*client.Run, error)
 	if !ok {
 		return nil, notFound("Actor run")
 	}
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.ctx.Done():
-		return nil, ErrClosed
+	if err := s.waitFor(ctx, r.done); err != nil {
+		return nil, err
 	}
 	run, _ := s.Run(runID)
 	return run, nil

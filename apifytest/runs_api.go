@@ -174,19 +174,26 @@ func (s *Server) waitForFinish(ctx context.Context, id string, d time.Duration) 
 	case <-r.done:
 	case <-t.C:
 	case <-ctx.Done():
+	case <-s.ctx.Done(): // a handler mounted elsewhere does not see Close
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return copyRun(r.run)
 }
 
-// runOfLocked returns u's run id.
-func (s *Server) runOfLocked(u *user, id string) (*runRec, *Error) {
+// withRun calls f (if not nil) with run id of u (of any user if u is nil)
+// under the server's lock, and returns the run as it is then.
+func (s *Server) withRun(u *user, id string, f func(*runRec)) (client.Run, *Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	r, ok := s.runs[id]
-	if !ok || r.owner != u {
-		return nil, notFound("Actor run")
+	if !ok || (u != nil && r.owner != u) {
+		return client.Run{}, notFound("Actor run")
 	}
-	return r, nil
+	if f != nil {
+		f(r)
+	}
+	return copyRun(r.run), nil
 }
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, u *user) {
@@ -195,21 +202,11 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, u *user) {
 		writeError(w, e)
 		return
 	}
-	s.mu.Lock()
-	rr, e := s.runOfLocked(u, r.PathValue("id"))
-	var run client.Run
-	if e == nil {
-		run = copyRun(rr.run)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if wait > 0 && !run.Status.Terminal() {
+	run, e := s.withRun(u, r.PathValue("id"), nil)
+	if e == nil && wait > 0 && !run.Status.Terminal() {
 		run = s.waitForFinish(r.Context(), run.ID, wait)
 	}
-	writeData(w, http.StatusOK, viewOf(run))
+	respond(w, http.StatusOK, viewOf(run), e)
 }
 
 // generalAccessValues are the values of a run's generalAccess.
@@ -235,10 +232,7 @@ func (s *Server) handleUpdateRun(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, badRequest("generalAccess: must be one of %s, not %q", strings.Join(generalAccessValues, ", "), *in.GeneralAccess))
 		return
 	}
-	s.mu.Lock()
-	rr, e := s.runOfLocked(u, id)
-	var run client.Run
-	if e == nil {
+	run, e := s.withRun(u, id, func(rr *runRec) {
 		if in.StatusMessage != nil {
 			rr.run.StatusMessage = *in.StatusMessage
 			rr.run.IsStatusMessageTerminal = false
@@ -249,14 +243,8 @@ func (s *Server) handleUpdateRun(w http.ResponseWriter, r *http.Request, u *user
 		if in.GeneralAccess != nil {
 			rr.run.GeneralAccess = *in.GeneralAccess
 		}
-		run = copyRun(rr.run)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeData(w, http.StatusOK, viewOf(run))
+	})
+	respond(w, http.StatusOK, viewOf(run), e)
 }
 
 func contains(list []string, v string) bool {
@@ -273,19 +261,8 @@ func (s *Server) handleAbortRun(w http.ResponseWriter, r *http.Request, u *user)
 		writeError(w, e)
 		return
 	}
-	s.mu.Lock()
-	rr, e := s.runOfLocked(u, r.PathValue("id"))
-	var run client.Run
-	if e == nil {
-		s.abortLocked(rr)
-		run = copyRun(rr.run)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeData(w, http.StatusOK, viewOf(run))
+	run, e := s.withRun(u, r.PathValue("id"), s.abortLocked)
+	respond(w, http.StatusOK, viewOf(run), e)
 }
 
 // runStatuses are the statuses a run list can be filtered by.

@@ -321,13 +321,7 @@ func TestStartRunBadWebhooksParam(t *testing.T) {
 	for _, tt := range tests {
 		for _, path := range []string{"/v2/acts/a~b/runs", "/v2/actor-tasks/a~t/runs"} {
 			resp := call(t, srv, srv.Token, "POST", path+"?webhooks="+url.QueryEscape(tt.param), nil)
-			if resp.status != http.StatusBadRequest {
-				t.Errorf("%s %s: %d %s, want 400", tt.name, path, resp.status, resp.body)
-				continue
-			}
-			if e := resp.errorOf(t); !strings.Contains(e.Message, tt.wantInMessage) {
-				t.Errorf("%s: message %q lacks %q", tt.name, e.Message, tt.wantInMessage)
-			}
+			wantBadRequest(t, resp, tt.name+" "+path, tt.wantInMessage)
 		}
 	}
 	var page client.Page[client.Run]
@@ -412,7 +406,8 @@ func TestWaitForFinish(t *testing.T) {
 	}()
 	start = time.Now()
 	call(t, srv, srv.Token, "GET", "/v2/actor-runs/"+run.ID+"?waitForFinish=30", nil).data(t, &r)
-	if r.Status != client.StatusSucceeded || time.Since(start) > 5*time.Second {
+	// Well under the 30 seconds asked for: the finish ended the wait.
+	if r.Status != client.StatusSucceeded || time.Since(start) > 20*time.Second {
 		t.Errorf("waitForFinish=30 returned %s after %v", r.Status, time.Since(start))
 	}
 	if resp := call(t, srv, srv.Token, "GET", "/v2/actor-runs/"+run.ID+"?waitForFinish=soon", nil); resp.status != 400 {
@@ -481,13 +476,7 @@ func TestCreatedDispatchesGoFirst(t *testing.T) {
 		{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: rc.URL + "/succeeded"},
 	}
 	for range 20 {
-		run, err := srv.StartRun(ctxFor(t), "a~b", nil, hooks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
-			t.Fatal(err)
-		}
+		endRun(t, srv, hooks...)
 	}
 	waitIdle(t, srv)
 	firstSeen := map[string]string{} // run ID → first event seen
@@ -512,5 +501,82 @@ func TestCreatedDispatchesGoFirst(t *testing.T) {
 	}
 	if len(firstSeen) != 20 {
 		t.Errorf("heard of %d runs, want 20", len(firstSeen))
+	}
+}
+
+// envValue returns the value of name in env.
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestFinalStatusMessage(t *testing.T) {
+	t.Parallel()
+	progress := client.RunUpdate{StatusMessage: "Crawled 45 of 100 pages"}
+	tests := []struct {
+		name         string
+		update       *client.RunUpdate // set by the Actor before it ends
+		fnErr        error             // the run is a registered Actor returning this
+		status       client.RunStatus  // else it is finished with this
+		wantMsg      string
+		wantTerminal bool
+	}{
+		{"none", nil, nil, client.StatusSucceeded, "Actor finished successfully (exit code 0)", true},
+		{"progress stays", &progress, nil, client.StatusSucceeded, progress.StatusMessage, false},
+		{"terminal stays", &client.RunUpdate{StatusMessage: "Gave up", IsStatusMessageTerminal: true}, nil, client.StatusFailed, "Gave up", true},
+		{"error without a message", nil, errors.New("no luck today"), "", "no luck today", true},
+		{"error over progress", &progress, errors.New("no luck today"), "", "no luck today", true},
+		{"error under a terminal message", &client.RunUpdate{StatusMessage: "Gave up", IsStatusMessageTerminal: true}, errors.New("no luck today"), "", "Gave up", true},
+		{"exit code without a message", nil, exitError(3), "", "exit status 3", true},
+		{"progress stays over an exit code", &progress, exitError(3), "", progress.StatusMessage, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := apifytest.NewTestServer(t)
+			ctx := ctxFor(t)
+			update := func(runID string) error {
+				if tt.update == nil {
+					return nil
+				}
+				_, err := srv.Client().UpdateRun(ctx, runID, *tt.update)
+				return err
+			}
+			if tt.status == "" {
+				srv.RegisterActor("me~actor", func(ctx context.Context, env []string, _ []byte) error {
+					if err := update(envValue(env, "ACTOR_RUN_ID")); err != nil {
+						return fmt.Errorf("update: %w", err)
+					}
+					return tt.fnErr
+				})
+			}
+			run, err := srv.StartRun(ctx, "me~actor", nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.status != "" {
+				if err := update(run.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := srv.FinishRun(run.ID, tt.status, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			end, err := srv.WaitRun(ctx, run.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type msg struct {
+				Message  string
+				Terminal bool
+			}
+			if diff := cmp.Diff(msg{tt.wantMsg, tt.wantTerminal}, msg{end.StatusMessage, end.IsStatusMessageTerminal}); diff != "" {
+				t.Errorf("final status message (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ type Server struct {
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
 	closeOnce sync.Once
-	bg        sync.WaitGroup // Actor functions, workers, timers' work
+	bg        sync.WaitGroup // running Actor functions
 
 	deliverer *deliverer
 	faults    faults

@@ -408,7 +408,7 @@ func TestCloseStopsDeliveriesInFlight(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("Close did not return with a delivery in flight")
 	}
 	select {
@@ -427,7 +427,7 @@ func TestCloseStopsDeliveriesInFlight(t *testing.T) {
 		t.Errorf("dispatch in flight at Close = %+v", d)
 	}
 	// Goroutines return to where they were, once connections wind down.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

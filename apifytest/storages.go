@@ -11,17 +11,21 @@ import (
 // The default storages of runs, as far as Actors need them: key-value store
 // records (the input among them) and dataset items.
 
-// storageOfLocked returns u's storage id of the given kind.
-func (s *Server) storageOfLocked(u *user, id, kind string) (*storage, *Error) {
+// withStorage calls f with u's storage id of the given kind under the
+// server's lock.
+func (s *Server) withStorage(u *user, id, kind string, f func(*storage)) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st, ok := s.storages[id]
 	if !ok || st.owner != u || st.kind != kind {
 		name := "Key-value store"
 		if kind == "dataset" {
 			name = "Dataset"
 		}
-		return nil, notFound(name)
+		return notFound(name)
 	}
-	return st, nil
+	f(st)
+	return nil
 }
 
 // storageView is a storage as the API returns it.
@@ -38,22 +42,15 @@ type storageView struct {
 
 func (s *Server) handleGetStorage(kind string) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, u *user) {
-		s.mu.Lock()
-		st, e := s.storageOfLocked(u, r.PathValue("id"), kind)
 		var v storageView
-		if e == nil {
+		e := s.withStorage(u, r.PathValue("id"), kind, func(st *storage) {
 			v = storageView{ID: st.id, UserID: u.id, CreatedAt: st.createdAt, ModifiedAt: st.modified, AccessedAt: now()}
 			if kind == "dataset" {
 				n := len(st.items)
 				v.ItemCount, v.CleanItemCount = &n, &n
 			}
-		}
-		s.mu.Unlock()
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeData(w, http.StatusOK, v)
+		})
+		respond(w, http.StatusOK, v, e)
 	}
 }
 
@@ -81,14 +78,9 @@ func recordKeyError(k string) *Error {
 
 func (s *Server) handleGetRecord(w http.ResponseWriter, r *http.Request, u *user) {
 	key := r.PathValue("key")
-	s.mu.Lock()
-	st, e := s.storageOfLocked(u, r.PathValue("id"), "keyValueStore")
 	var rec kvRecord
 	found := false
-	if e == nil {
-		rec, found = st.records[key]
-	}
-	s.mu.Unlock()
+	e := s.withStorage(u, r.PathValue("id"), "keyValueStore", func(st *storage) { rec, found = st.records[key] })
 	if e == nil && !found {
 		e = notFound("Record")
 	}
@@ -119,32 +111,25 @@ func (s *Server) handlePutRecord(w http.ResponseWriter, r *http.Request, u *user
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	s.mu.Lock()
-	st, e := s.storageOfLocked(u, r.PathValue("id"), "keyValueStore")
-	if e == nil {
+	id := r.PathValue("id")
+	if e := s.withStorage(u, id, "keyValueStore", func(st *storage) {
 		st.records[key] = kvRecord{contentType: ct, value: body}
 		st.modified = now()
-	}
-	s.mu.Unlock()
-	if e != nil {
+	}); e != nil {
 		writeError(w, e)
 		return
 	}
-	w.Header().Set("Location", s.URL+"/v2/key-value-stores/"+st.id+"/records/"+key)
+	w.Header().Set("Location", s.URL+"/v2/key-value-stores/"+id+"/records/"+key)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte("{}"))
 }
 
 func (s *Server) handleDeleteRecord(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	st, e := s.storageOfLocked(u, r.PathValue("id"), "keyValueStore")
-	if e == nil {
+	if e := s.withStorage(u, r.PathValue("id"), "keyValueStore", func(st *storage) {
 		delete(st.records, r.PathValue("key"))
 		st.modified = now()
-	}
-	s.mu.Unlock()
-	if e != nil {
+	}); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -174,16 +159,12 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 			return
 		}
 	}
-	s.mu.Lock()
-	st, e := s.storageOfLocked(u, r.PathValue("id"), "dataset")
-	if e == nil {
+	if e := s.withStorage(u, r.PathValue("id"), "dataset", func(st *storage) {
 		for _, it := range items {
 			st.items = append(st.items, append([]byte(nil), it...))
 		}
 		st.modified = now()
-	}
-	s.mu.Unlock()
-	if e != nil {
+	}); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -205,16 +186,12 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 			Message: "Parameter format: only json is supported here, not " + strconv.Quote(f)})
 		return
 	}
-	s.mu.Lock()
-	st, e := s.storageOfLocked(u, r.PathValue("id"), "dataset")
 	var items []json.RawMessage
-	if e == nil {
+	if e := s.withStorage(u, r.PathValue("id"), "dataset", func(st *storage) {
 		for _, it := range st.items {
 			items = append(items, it)
 		}
-	}
-	s.mu.Unlock()
-	if e != nil {
+	}); e != nil {
 		writeError(w, e)
 		return
 	}

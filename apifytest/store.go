@@ -188,7 +188,8 @@ func (s *Server) newStorageLocked(u *user, kind string) *storage {
 	return st
 }
 
-// copyRun returns a deep copy of r.
+// copyRun returns a deep copy of r, as far as the server sets its fields
+// (it never sets UsageUSD, StorageIDs or Metamorphs).
 func copyRun(r client.Run) client.Run {
 	if r.FinishedAt != nil {
 		t := *r.FinishedAt

@@ -1,6 +1,7 @@
 package apifytest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -266,13 +267,16 @@ func (w *webhookRec) listens(ev client.EventType, r *runRec) bool {
 	}
 }
 
-// webhookOfLocked returns u's webhook id.
-func (s *Server) webhookOfLocked(u *user, id string) (*webhookRec, *Error) {
+// withWebhook calls f with u's webhook id under the server's lock.
+func (s *Server) withWebhook(u *user, id string, f func(*webhookRec)) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	w, ok := s.webhooks[id]
 	if !ok || w.owner != u {
-		return nil, notFound("Webhook")
+		return notFound("Webhook")
 	}
-	return w, nil
+	f(w)
+	return nil
 }
 
 func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, u *user) {
@@ -317,18 +321,9 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *u
 }
 
 func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	wh, e := s.webhookOfLocked(u, r.PathValue("id"))
 	var out client.Webhook
-	if e == nil {
-		out = copyWebhook(wh.w)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeData(w, http.StatusOK, out)
+	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out = copyWebhook(wh.w) })
+	respond(w, http.StatusOK, out, e)
 }
 
 func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, u *user) {
@@ -337,22 +332,15 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, u *
 		writeError(w, e)
 		return
 	}
-	out, e := s.updateWebhook(u, r.PathValue("id"), in)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeData(w, http.StatusOK, out)
+	var out client.Webhook
+	var invalid *Error
+	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out, invalid = s.updateWebhookLocked(wh, in) })
+	respond(w, http.StatusOK, out, cmp.Or(e, invalid))
 }
 
-// updateWebhook changes the fields of webhook id that in sets.
-func (s *Server) updateWebhook(u *user, id string, in client.WebhookUpdate) (client.Webhook, *Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	wh, e := s.webhookOfLocked(u, id)
-	if e != nil {
-		return client.Webhook{}, e
-	}
+// updateWebhookLocked changes the fields of wh that in sets.
+func (s *Server) updateWebhookLocked(wh *webhookRec, in client.WebhookUpdate) (client.Webhook, *Error) {
+	u := wh.owner
 	sp := specOf(wh.w)
 	set := func(dst *bool, src *bool) {
 		if src != nil {
@@ -395,13 +383,7 @@ func (s *Server) updateWebhook(u *user, id string, in client.WebhookUpdate) (cli
 }
 
 func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	wh, e := s.webhookOfLocked(u, r.PathValue("id"))
-	if e == nil {
-		s.deleteWebhookLocked(wh)
-	}
-	s.mu.Unlock()
-	if e != nil {
+	if e := s.withWebhook(u, r.PathValue("id"), s.deleteWebhookLocked); e != nil {
 		writeError(w, e)
 		return
 	}
@@ -425,17 +407,7 @@ func (s *Server) deleteWebhookLocked(wh *webhookRec) {
 }
 
 func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request, u *user) {
-	s.mu.Lock()
-	wh, e := s.webhookOfLocked(u, r.PathValue("id"))
 	var out client.WebhookDispatch
-	if e == nil {
-		d := s.testDispatchLocked(wh)
-		out = copyDispatch(d.d)
-	}
-	s.mu.Unlock()
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	writeData(w, http.StatusCreated, out)
+	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out = copyDispatch(s.testDispatchLocked(wh).d) })
+	respond(w, http.StatusCreated, out, e)
 }

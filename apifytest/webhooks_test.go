@@ -180,14 +180,7 @@ func TestWebhookValidation(t *testing.T) {
 		{"bad headers template", with("headersTemplate", `["x"]`), "headersTemplate"},
 	}
 	for _, tt := range tests {
-		resp := call(t, srv, srv.Token, "POST", "/v2/webhooks", tt.body)
-		if resp.status != http.StatusBadRequest {
-			t.Errorf("%s: status %d %s, want 400", tt.name, resp.status, resp.body)
-			continue
-		}
-		if e := resp.errorOf(t); !strings.Contains(e.Message, tt.wantField) {
-			t.Errorf("%s: message %q does not name %q", tt.name, e.Message, tt.wantField)
-		}
+		wantBadRequest(t, call(t, srv, srv.Token, "POST", "/v2/webhooks", tt.body), tt.name, tt.wantField)
 	}
 	// Nothing was created.
 	var page client.Page[client.Webhook]

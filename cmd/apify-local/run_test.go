@@ -132,7 +132,6 @@ func TestRunGoActor(t *testing.T) {
 	}{
 		{"success", []string{"--input", `{"n":1}`}, nil, 0, "ACTOR.RUN.SUCCEEDED", "SUCCEEDED", `{"n":1}`},
 		{"failure", nil, []string{"-exit", "3"}, 3, "ACTOR.RUN.FAILED", "FAILED", "none"},
-		{"timeout", []string{"--timeout", "500ms", "--grace", "5s"}, []string{"-sleep", "1m"}, 143, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT", "none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,58 +201,90 @@ func TestRunInterruptedAborts(t *testing.T) {
 	}
 }
 
-func TestRunCommandKilledBySignal(t *testing.T) {
+// TestRunEndedBySignal covers runs that end with a SIGTERM: from
+// apify-local at the run's timeout (TIMED-OUT), or from elsewhere
+// (ABORTED). The webhook is apify-local's own (--webhook), so that the
+// outcome does not depend on how far the Actor gets.
+func TestRunEndedBySignal(t *testing.T) {
 	t.Parallel()
 	sh, err := exec.LookPath("sh")
 	if err != nil || runtime.GOOS == "windows" {
 		t.Skip("needs a POSIX shell")
 	}
-	rc := newReceiver(t)
-	code, _, stderr := runLocal(t.Context(), "run", "--webhook", rc.URL, "--", sh, "-c", "kill -TERM $$")
-	if code != 143 {
-		t.Errorf("exit code %d, want 143\nstderr:\n%s", code, stderr)
+	tests := []struct {
+		name       string
+		args       []string
+		wantEvent  string
+		wantStatus string
+	}{
+		{"timeout", []string{"--timeout", "2s", "--grace", "5s", "--", goActor, "-sleep", "1m"}, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
+		{"killed", []string{"--", sh, "-c", "kill -TERM $$"}, "ACTOR.RUN.ABORTED", "ABORTED"},
 	}
-	hooks := rc.hooks()
-	if len(hooks) != 1 || hooks[0].body["eventType"] != "ACTOR.RUN.ABORTED" {
-		t.Errorf("hooks = %+v\nstderr:\n%s", hooks, stderr)
-	}
-	if res, _ := hooks[0].body["resource"].(map[string]any); res["status"] != "ABORTED" || res["exitCode"] != 143.0 {
-		t.Errorf("resource = %v", res)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rc := newReceiver(t)
+			code, _, stderr := runLocal(t.Context(), append([]string{"run", "--webhook", rc.URL}, tt.args...)...)
+			if code != 143 {
+				t.Fatalf("exit code %d, want 143 (SIGTERM)\nstderr:\n%s", code, stderr)
+			}
+			hooks := rc.hooks()
+			if len(hooks) != 1 || hooks[0].body["eventType"] != tt.wantEvent {
+				t.Fatalf("hooks = %+v, want one %s\nstderr:\n%s", hooks, tt.wantEvent, stderr)
+			}
+			if res, _ := hooks[0].body["resource"].(map[string]any); res["status"] != tt.wantStatus || res["exitCode"] != 143.0 {
+				t.Errorf("resource = %v", res)
+			}
+			for _, want := range []string{
+				" " + tt.wantStatus + " (exit code 143)\n",
+				"apify-local: dispatch " + tt.wantEvent + " " + rc.URL + " SUCCEEDED 200 (1 attempt)\n",
+			} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
 	}
 }
 
-func TestRunWebhookFlagAndFailedDelivery(t *testing.T) {
+// TestRunFailedDeliveries covers --webhook deliveries that fail: until the
+// retries run out, or until --wait is over (the next retry is an hour
+// away; the wait leaves the first call time to happen on a loaded
+// machine).
+func TestRunFailedDeliveries(t *testing.T) {
 	t.Parallel()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	defer down.Close()
-	code, _, stderr := runLocal(t.Context(), "run", "--webhook", down.URL, "--retries", "2", "--retry-base", "1ms",
-		"--", goActor, "-exit", "4")
-	if code != 4 {
-		t.Errorf("exit code %d, want 4", code)
+	tests := []struct {
+		name      string
+		status    int
+		flags     []string
+		actorArgs []string
+		wantCode  int
+		wantLines []string // in stderr; %s is the receiver's URL
+	}{
+		{"retries run out", http.StatusServiceUnavailable, []string{"--retries", "2", "--retry-base", "1ms"}, []string{"-exit", "4"}, 4,
+			[]string{"apify-local: dispatch ACTOR.RUN.FAILED %s FAILED 503 (3 attempts)\n"}},
+		{"wait is bounded", http.StatusInternalServerError, []string{"--retry-base", "1h", "--wait", "2s"}, nil, 0,
+			[]string{"apify-local: dispatch ACTOR.RUN.SUCCEEDED %s ACTIVE 500 (1 attempt)\n", "stopped waiting for deliveries after 2s"}},
 	}
-	want := fmt.Sprintf("apify-local: dispatch ACTOR.RUN.FAILED %s FAILED 503 (3 attempts)\n", down.URL)
-	if !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr lacks %q:\n%s", want, stderr)
-	}
-}
-
-func TestRunWaitIsBounded(t *testing.T) {
-	t.Parallel()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	defer down.Close()
-	start := time.Now()
-	code, _, stderr := runLocal(t.Context(), "run", "--webhook", down.URL, "--retry-base", "1h", "--wait", "200ms", "--", goActor)
-	if code != 0 || time.Since(start) > 15*time.Second {
-		t.Errorf("exit code %d after %v", code, time.Since(start))
-	}
-	for _, want := range []string{"ACTIVE 500 (1 attempt)", "stopped waiting for deliveries after 200ms"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+			}))
+			defer down.Close()
+			args := append(append([]string{"run", "--webhook", down.URL}, tt.flags...), "--", goActor)
+			start := time.Now()
+			code, _, stderr := runLocal(t.Context(), append(args, tt.actorArgs...)...)
+			if code != tt.wantCode || time.Since(start) > time.Minute {
+				t.Errorf("exit code %d after %v, want %d", code, time.Since(start), tt.wantCode)
+			}
+			for _, line := range tt.wantLines {
+				if want := strings.ReplaceAll(line, "%s", down.URL); !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+		})
 	}
 }
 
