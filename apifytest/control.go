@@ -31,10 +31,7 @@ func (s *Server) handleControlFinish(w http.ResponseWriter, r *http.Request, u *
 	if in.Status == "" {
 		in.Status = client.StatusSucceeded
 	}
-	code := 1
-	if in.Status == client.StatusSucceeded {
-		code = 0
-	}
+	code := defaultExitCode(in.Status)
 	if in.ExitCode != nil {
 		code = *in.ExitCode
 	}

@@ -251,21 +251,14 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 		ctx, cancel := context.WithCancel(s.ctx)
 		r.fnCancel = cancel
 		env := r.envLocked(s.URL)
-		input := append([]byte(nil), p.input...)
-		if p.input == nil {
-			input = nil
-		}
+		input := append([]byte(nil), p.input...) // nil for no (or empty) input
 		s.bg.Add(1)
 		go s.execute(r, a.fn, ctx, env, input)
 	}
 	switch {
 	case a.fn == nil && s.cfg.autoFinishSet && (p.timeout <= 0 || s.cfg.autoFinishAfter < p.timeout):
 		r.timer = time.AfterFunc(s.cfg.autoFinishAfter, func() {
-			code := 1
-			if s.cfg.autoFinishAs == client.StatusSucceeded {
-				code = 0
-			}
-			_, _ = s.FinishRun(r.run.ID, s.cfg.autoFinishAs, code)
+			_, _ = s.FinishRun(r.run.ID, s.cfg.autoFinishAs, defaultExitCode(s.cfg.autoFinishAs))
 		})
 	case p.timeout > 0:
 		r.timer = time.AfterFunc(p.timeout, func() { s.timeOut(r) })
@@ -297,9 +290,9 @@ func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []str
 	}
 	switch r.run.Status {
 	case client.StatusAborting:
-		s.finishLocked(r, client.StatusAborted, exitCodeIf(err != nil && coded != nil, code), "")
+		s.finishLocked(r, client.StatusAborted, exitCodeIf(coded != nil, code), "")
 	case client.StatusTimingOut:
-		s.finishLocked(r, client.StatusTimedOut, exitCodeIf(err != nil && coded != nil, code), "")
+		s.finishLocked(r, client.StatusTimedOut, exitCodeIf(coded != nil, code), "")
 	case client.StatusReady, client.StatusRunning:
 		switch {
 		case err == nil:
@@ -318,6 +311,15 @@ func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []str
 			s.finishLocked(r, client.StatusFailed, &code, "")
 		}
 	}
+}
+
+// defaultExitCode is the exit code of a run ended with status without one
+// given: 0 for SUCCEEDED, else 1.
+func defaultExitCode(status client.RunStatus) int {
+	if status == client.StatusSucceeded {
+		return 0
+	}
+	return 1
 }
 
 func exitCodeIf(ok bool, code int) *int {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,7 +229,7 @@ func (s *Server) handleUpdateRun(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, badRequest("runId: %q does not match the run %q in the URL", *in.RunID, id))
 		return
 	}
-	if in.GeneralAccess != nil && !contains(generalAccessValues, *in.GeneralAccess) {
+	if in.GeneralAccess != nil && !slices.Contains(generalAccessValues, *in.GeneralAccess) {
 		writeError(w, badRequest("generalAccess: must be one of %s, not %q", strings.Join(generalAccessValues, ", "), *in.GeneralAccess))
 		return
 	}
@@ -245,15 +246,6 @@ func (s *Server) handleUpdateRun(w http.ResponseWriter, r *http.Request, u *user
 		}
 	})
 	respond(w, http.StatusOK, viewOf(run), e)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) handleAbortRun(w http.ResponseWriter, r *http.Request, u *user) {
@@ -275,7 +267,7 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, u *user)
 		return
 	}
 	status := r.URL.Query().Get("status")
-	if status != "" && !contains(runStatuses, status) {
+	if status != "" && !slices.Contains(runStatuses, status) {
 		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
 			Message: "Parameter status must be one of " + strings.Join(runStatuses, ", ") + ", not " + strconv.Quote(status)})
 		return

@@ -39,11 +39,12 @@ type Server struct {
 
 	deliverer *deliverer
 	faults    faults
+	// users, by token, are fixed by NewServer: reading the map needs no
+	// lock (what a user owns is guarded by mu).
+	users map[string]*user
 
 	mu         sync.Mutex
 	closed     bool
-	users      map[string]*user // by token
-	usersByID  map[string]*user
 	actors     map[string]*actorRec // by ID and by name
 	tasks      map[string]*taskRec  // by ID and by name
 	runs       map[string]*runRec
@@ -77,7 +78,6 @@ func NewServer(opts ...Option) (*Server, error) {
 		log:        cfg.logger,
 		served:     make(chan struct{}),
 		users:      map[string]*user{},
-		usersByID:  map[string]*user{},
 		actors:     map[string]*actorRec{},
 		tasks:      map[string]*taskRec{},
 		runs:       map[string]*runRec{},
@@ -87,17 +87,17 @@ func NewServer(opts ...Option) (*Server, error) {
 		idle:       make(chan struct{}),
 	}
 	close(s.idle)
+	ids := map[string]bool{}
 	for _, spec := range append([]userSpec{def}, cfg.users...) {
 		if _, dup := s.users[spec.token]; dup {
 			return nil, fmt.Errorf("apifytest: two users have the same token")
 		}
-		if _, dup := s.usersByID[spec.id]; dup {
+		if ids[spec.id] {
 			return nil, fmt.Errorf("apifytest: two users have the ID %q", spec.id)
 		}
-		u := &user{id: spec.id, token: spec.token, username: "user-" + spec.id,
+		ids[spec.id] = true
+		s.users[spec.token] = &user{id: spec.id, token: spec.token, username: "user-" + spec.id,
 			idemKeys: map[string]*webhookRec{}, watchers: map[string][]*webhookRec{}}
-		s.users[u.token] = u
-		s.usersByID[u.id] = u
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -203,10 +203,9 @@ func (s *Server) Env(runID string) []string {
 	return r.envLocked(s.URL)
 }
 
-// userByToken returns the user a token belongs to.
+// userByToken returns the user a token belongs to. It takes no lock: the
+// users are fixed by NewServer.
 func (s *Server) userByToken(token string) (*user, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	u, ok := s.users[token]
 	return u, ok
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,10 +61,7 @@ func validRecordKey(k string) bool {
 		return false
 	}
 	for _, c := range k {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		for _, o := range "!-_.'()" {
-			ok = ok || c == o
-		}
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!-_.'()", c)
 		if !ok {
 			return false
 		}

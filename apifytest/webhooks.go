@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -249,11 +250,7 @@ func (w *webhookRec) apply(c compiled) {
 
 // listens reports whether w fires on event ev of run r.
 func (w *webhookRec) listens(ev client.EventType, r *runRec) bool {
-	found := false
-	for _, e := range w.w.EventTypes {
-		found = found || e == ev
-	}
-	if !found || (w.w.IsAdHoc && w.fired) {
+	if !slices.Contains(w.w.EventTypes, ev) || (w.w.IsAdHoc && w.fired) {
 		return false
 	}
 	c := w.w.Condition
@@ -342,29 +339,17 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, u *
 func (s *Server) updateWebhookLocked(wh *webhookRec, in client.WebhookUpdate) (client.Webhook, *Error) {
 	u := wh.owner
 	sp := specOf(wh.w)
-	set := func(dst *bool, src *bool) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	setS := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&sp.isAdHoc, in.IsAdHoc)
-	set(&sp.ignoreSSL, in.IgnoreSSLErrors)
-	set(&sp.doNotRetry, in.DoNotRetry)
-	set(&sp.interpolate, in.ShouldInterpolateStrings)
-	setS(&sp.requestURL, in.RequestURL)
-	setS(&sp.payloadTemplate, in.PayloadTemplate)
-	setS(&sp.headersTemplate, in.HeadersTemplate)
-	setS(&sp.description, in.Description)
+	setIfGiven(&sp.isAdHoc, in.IsAdHoc)
+	setIfGiven(&sp.ignoreSSL, in.IgnoreSSLErrors)
+	setIfGiven(&sp.doNotRetry, in.DoNotRetry)
+	setIfGiven(&sp.interpolate, in.ShouldInterpolateStrings)
+	setIfGiven(&sp.requestURL, in.RequestURL)
+	setIfGiven(&sp.payloadTemplate, in.PayloadTemplate)
+	setIfGiven(&sp.headersTemplate, in.HeadersTemplate)
+	setIfGiven(&sp.description, in.Description)
+	setIfGiven(&sp.condition, in.Condition)
 	if in.EventTypes != nil {
 		sp.eventTypes = in.EventTypes
-	}
-	if in.Condition != nil {
-		sp.condition = *in.Condition
 	}
 	c, e := compile(sp, "")
 	if e != nil {
@@ -380,6 +365,13 @@ func (s *Server) updateWebhookLocked(wh *webhookRec, in client.WebhookUpdate) (c
 	u.watch(wh)
 	wh.w.ModifiedAt = now()
 	return copyWebhook(wh.w), nil
+}
+
+// setIfGiven sets *dst to *src when an update gives src.
+func setIfGiven[T any](dst, src *T) {
+	if src != nil {
+		*dst = *src
+	}
 }
 
 func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request, u *user) {

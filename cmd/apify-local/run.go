@@ -250,10 +250,9 @@ func dispatchLine(d client.WebhookDispatch) string {
 	last := ""
 	if n := len(d.Calls); n > 0 {
 		c := d.Calls[n-1]
-		switch {
-		case c.ErrorMessage != "" && c.ResponseStatus == 0:
+		if c.ErrorMessage != "" && c.ResponseStatus == 0 {
 			last = " " + c.ErrorMessage
-		default:
+		} else {
 			last = fmt.Sprintf(" %d", c.ResponseStatus)
 		}
 	}

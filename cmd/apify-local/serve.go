@@ -21,6 +21,7 @@ default storages) on a loopback port until interrupted, and prints to stdout
 the environment to export, one "export NAME=value" line each:
 
   export APIFY_API_BASE_URL=http://127.0.0.1:PORT
+  export APIFY_API_PUBLIC_BASE_URL=http://127.0.0.1:PORT
   export APIFY_TOKEN=...
   export APIFY_USER_ID=...
 
@@ -84,7 +85,12 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
 	}
 	if *finishAfter > 0 {
-		opts = append(opts, apifytest.WithAutoFinish(*finishAfter, client.RunStatus(strings.ToUpper(*finishStatus))))
+		status := client.RunStatus(strings.ToUpper(*finishStatus))
+		if !status.Terminal() {
+			fmt.Fprintf(stderr, "apify-local serve: --finish-status: %q is not a terminal run status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)\n", *finishStatus)
+			return 2
+		}
+		opts = append(opts, apifytest.WithAutoFinish(*finishAfter, status))
 	}
 	srv, err := apifytest.NewServer(opts...)
 	if err != nil {
