@@ -457,12 +457,9 @@ func (a *Actor) signalContext(parent context.Context) (context.Context, func()) 
 		case <-done:
 		}
 	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(ch)
-			close(done)
-			cancel(nil)
-		})
-	}
+	return ctx, sync.OnceFunc(func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	})
 }

@@ -67,7 +67,8 @@ func readEnv(lookup func(string) (string, bool)) Environment {
 	}
 }
 
-// redactedToken is what Env prints in place of a token that is set.
+// redactedToken is what an Environment prints in place of a token that is
+// set.
 const redactedToken = "[redacted]"
 
 func (e Environment) printedToken() string {

@@ -219,8 +219,8 @@ type tmplMemberMark struct {
 	escaped                bool // the name has escapes
 }
 
-// tmplValueKind describes the literal value at the start of text, one of
-// those a member's value 'o' stands for.
+// tmplValueKind describes the object, array, boolean or number literal at
+// the start of text (those a member's value 'o' stands for).
 func tmplValueKind(text string) string {
 	switch text[0] {
 	case '{':
@@ -240,11 +240,7 @@ func tmplValueKind(text string) string {
 // outside strings come first, then syntax errors, then variable errors of
 // placeholders inside strings.
 func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
-	t, err := tmplParse(text, opts, "payload template")
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return tmplParse(text, opts, "payload template")
 }
 
 // ParseHeadersTemplate parses a headers template as ParsePayloadTemplate does
@@ -339,14 +335,10 @@ func (t *PayloadTemplate) RenderHeaders(vars map[string]any) (map[string]string,
 		}
 		s, ok := v.(string)
 		if !ok {
-			e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q renders to %s", m.key, tmplJSONKind(v)), "header values must be strings")
-			e.Header = m.key
-			return nil, e
+			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to %s", m.key, tmplJSONKind(v)), "header values must be strings")
 		}
 		if i := tmplBadHeaderValueAt(s); i >= 0 {
-			e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q renders to a value with control character %U", m.key, rune(s[i])), "")
-			e.Header = m.key
-			return nil, e
+			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to a value with control character %U", m.key, rune(s[i])), "")
 		}
 		headers[m.key] = s
 	}
@@ -358,18 +350,14 @@ func (t *PayloadTemplate) headersTopError() *TemplateError {
 	found := "nothing"
 	if i < len(t.text) {
 		switch c := t.text[i]; {
-		case c == '{' && strings.HasPrefix(t.text[i:], "{{"):
+		case strings.HasPrefix(t.text[i:], "{{"):
 			found = "a placeholder"
-		case c == '[':
-			found = "an array"
 		case c == '"':
 			found = "a string"
-		case c == 't' || c == 'f':
-			found = "a boolean"
 		case c == 'n':
 			found = "null"
 		default:
-			found = "a number"
+			found = tmplValueKind(t.text[i:])
 		}
 	}
 	return t.newError(ErrInvalidHeaders, i, "the top level must be a JSON object of header names to values, found "+found, "")
@@ -386,16 +374,12 @@ func (t *PayloadTemplate) checkHeadersShape() error {
 		}
 		switch m.value {
 		case 'o':
-			e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, tmplValueKind(t.text[m.valueAt:])), "header values must be strings")
-			e.Header = m.key
-			return e
+			return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, tmplValueKind(t.text[m.valueAt:])), "header values must be strings")
 		case 's':
 			var s string
 			if err := json.Unmarshal([]byte(t.literalAt(m.valueAt)), &s); err == nil {
 				if j := tmplBadHeaderValueAt(s); j >= 0 {
-					e := t.newError(ErrInvalidHeaders, m.valueAt, fmt.Sprintf("header %q has a value with control character %U", m.key, rune(s[j])), "")
-					e.Header = m.key
-					return e
+					return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has a value with control character %U", m.key, rune(s[j])), "")
 				}
 			}
 		}
@@ -414,17 +398,22 @@ func (t *PayloadTemplate) literalAt(i int) string {
 
 func (t *PayloadTemplate) checkHeaderName(m *tmplMember) *TemplateError {
 	if m.key == "" {
-		e := t.newError(ErrInvalidHeaders, m.keyAt, "empty header name", "")
-		return e
+		return t.newError(ErrInvalidHeaders, m.keyAt, "empty header name", "")
 	}
 	for i := 0; i < len(m.key); i++ {
 		if !tmplTokenChar(m.key[i]) {
-			e := t.newError(ErrInvalidHeaders, m.keyAt, fmt.Sprintf("header name %q has %q, which header names cannot contain", m.key, m.key[i]), "header names are letters, digits and !#$%&'*+-.^_`|~")
-			e.Header = m.key
-			return e
+			return t.headerError(m, m.keyAt, fmt.Sprintf("header name %q has %q, which header names cannot contain", m.key, m.key[i]), "header names are letters, digits and !#$%&'*+-.^_`|~")
 		}
 	}
 	return nil
+}
+
+// headerError is newError for a problem with the header of member m: it
+// wraps ErrInvalidHeaders and names the header.
+func (t *PayloadTemplate) headerError(m *tmplMember, offset int, reason, hint string) *TemplateError {
+	e := t.newError(ErrInvalidHeaders, offset, reason, hint)
+	e.Header = m.key
+	return e
 }
 
 func tmplTokenChar(c byte) bool {

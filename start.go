@@ -13,14 +13,16 @@ import (
 type StartOptions struct {
 	// Build is the build tag or number to run; empty means the default.
 	Build string
-	// MemoryMbytes is the run's memory.
+	// MemoryMbytes is the run's memory in megabytes: a power of 2, at
+	// least 128.
 	MemoryMbytes int
-	// Timeout is the run's timeout, sent in whole seconds.
+	// Timeout is the run's timeout, sent in whole seconds (rounded up).
 	Timeout time.Duration
 	// MaxItems caps the dataset items a pay-per-result run charges for.
 	MaxItems int
 	// WaitForFinish makes the platform hold the start request until the run
-	// finishes, at most 60 s (Start and StartTask only).
+	// finishes or this much time has passed, at most 60 s. Call and CallTask
+	// wait for the end of the run whatever it is.
 	WaitForFinish time.Duration
 	// ContentType is the input's media type; empty means application/json.
 	ContentType string

@@ -100,13 +100,10 @@ func (c *Client) waitStarted(ctx context.Context, run *Run) (*Run, error) {
 		return run, nil
 	}
 	done, err := c.waitForRun(ctx, run.ID, true)
-	if err != nil {
-		if done == nil {
-			done = run
-		}
-		return done, err
+	if done == nil { // waiting failed before the run was seen again
+		done = run
 	}
-	return done, nil
+	return done, err
 }
 
 func (c *Client) start(ctx context.Context, path string, input any, o StartOptions) (*Run, error) {

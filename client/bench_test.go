@@ -40,13 +40,14 @@ func BenchmarkRawRoundTrip(b *testing.B) {
 	body := []byte(`{"eventTypes":["ACTOR.RUN.SUCCEEDED"],"condition":{"actorId":"a1"},"idempotencyKey":"KEY","requestUrl":"https://example.com/hook"}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		req, _ := http.NewRequestWithContext(b.Context(), "POST", srv+"/v2/webhooks", bytesReader(body))
+		req, _ := http.NewRequestWithContext(b.Context(), "POST", srv+"/v2/webhooks", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := hc.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
-		readAll(resp)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 }
 
@@ -59,11 +60,4 @@ func newBenchServer(b *testing.B, resp string) string {
 	}))
 	b.Cleanup(srv.Close)
 	return srv.URL
-}
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
-
-func readAll(resp *http.Response) {
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 }

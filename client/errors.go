@@ -147,11 +147,11 @@ func sanitize(err error) error {
 //   - MayHaveStarted false: the platform certainly did not create a run. The
 //     input was rejected before sending (invalid options, input that cannot
 //     be encoded), the connection could not be made, or the platform answered
-//     429, 503 or a 4xx status. Starting again is safe.
+//     a 4xx status, 501 or 503. Starting again is safe.
 //   - MayHaveStarted true: the request may have reached the platform and a run
-//     may exist: a 500, 502 or 504 status, a connection reset, an attempt
-//     timeout, a response that was lost or could not be read, or a context
-//     that ended while the request was in flight. Starting again could run the
+//     may exist: any other 5xx status (500, 502, 504, ...), a connection
+//     reset, an attempt timeout, a response that was lost or could not be
+//     read, or a context that ended while the request was in flight. Starting again could run the
 //     Actor twice; look for the run first (for instance, through an ad-hoc
 //     webhook's delivery or the list of the Actor's runs).
 //
