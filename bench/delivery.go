@@ -129,9 +129,14 @@ func (b *bench) delivery(ctx context.Context) ([]row, error) {
 	}, nil
 }
 
-// startRuns starts n runs of an Actor without code (they stay RUNNING),
-// each with one ad-hoc webhook for ACTOR.RUN.SUCCEEDED to url.
-func startRuns(ctx context.Context, srv *apifytest.Server, n int, url string) ([]string, error) {
+// startRuns starts a local platform and n runs of an Actor without code on
+// it (they stay RUNNING), each with one ad-hoc webhook for
+// ACTOR.RUN.SUCCEEDED to url. The caller closes the platform.
+func startRuns(ctx context.Context, n int, url string) (*apifytest.Server, []string, error) {
+	srv, err := apifytest.NewServer(apifytest.WithWebhookLimit(2 * n))
+	if err != nil {
+		return nil, nil, err
+	}
 	ids := make([]string, n)
 	for i := range n {
 		run, err := srv.StartRun(ctx, "bench~delivery", nil, []client.AdHocWebhook{{
@@ -139,11 +144,12 @@ func startRuns(ctx context.Context, srv *apifytest.Server, n int, url string) ([
 			RequestURL: url + "/hook?run=" + strconv.Itoa(i),
 		}})
 		if err != nil {
-			return nil, err
+			srv.Close()
+			return nil, nil, err
 		}
 		ids[i] = run.ID
 	}
-	return ids, nil
+	return srv, ids, nil
 }
 
 func finishRuns(srv *apifytest.Server, ids []string) error {
@@ -158,15 +164,11 @@ func finishRuns(srv *apifytest.Server, ids []string) error {
 // platformDeliveries returns the deliveries per second of a local platform
 // from the moment n runs are finished until every dispatch has succeeded.
 func (b *bench) platformDeliveries(ctx context.Context, recv *receiver, n int) (float64, error) {
-	srv, err := apifytest.NewServer(apifytest.WithWebhookLimit(2 * n))
+	srv, ids, err := startRuns(ctx, n, recv.URL)
 	if err != nil {
 		return 0, err
 	}
 	defer srv.Close()
-	ids, err := startRuns(ctx, srv, n, recv.URL)
-	if err != nil {
-		return 0, err
-	}
 	runtime.GC()
 	start := time.Now()
 	if err := finishRuns(srv, ids); err != nil {
@@ -252,15 +254,11 @@ func post(ctx context.Context, hc *http.Client, url string, body []byte) error {
 // while it waits for delivery: the receiver holds every request, so the
 // dispatches created by finishing n runs stay pending.
 func (b *bench) pendingMemory(ctx context.Context, recv *receiver, n int) (float64, error) {
-	srv, err := apifytest.NewServer(apifytest.WithWebhookLimit(2 * n))
+	srv, ids, err := startRuns(ctx, n, recv.URL)
 	if err != nil {
 		return 0, err
 	}
 	defer srv.Close()
-	ids, err := startRuns(ctx, srv, n, recv.URL)
-	if err != nil {
-		return 0, err
-	}
 	release := recv.hold()
 	defer release()
 	before := heapAlloc()

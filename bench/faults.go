@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +117,7 @@ func (b *bench) faultSide(ctx context.Context, srv *apifytest.Server, side strin
 // goFaults makes the calls with this module's Actor, configured from env
 // as on the platform, with the client's default retries.
 func (b *bench) goFaults(ctx context.Context, env []string, prefix string) (int, time.Duration, error) {
-	a := actor.New(actor.WithLookupEnv(lookupIn(env)))
+	a := actor.New(actor.WithEnviron(env))
 	var (
 		failed  atomic.Int64
 		next    atomic.Int64
@@ -182,18 +181,4 @@ func (b *bench) jsFaults(ctx context.Context, node *nodeEnv, env []string, prefi
 		b.logf("faults: JS: call %d threw: %s", s.Call, oneLine(s.Message))
 	}
 	return res.Errors, time.Duration(res.ElapsedNs), nil
-}
-
-// lookupIn returns a lookup function over "KEY=value" strings; a later
-// entry wins, as in a process environment.
-func lookupIn(env []string) func(string) (string, bool) {
-	m := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	return func(k string) (string, bool) {
-		v, ok := m[k]
-		return v, ok
-	}
 }

@@ -92,9 +92,6 @@ func NewHandler(fn Func, opts Options) (*Handler, error) {
 	if h.dedup == nil {
 		h.dedup = NewMemoryDeduper(DefaultDedupCapacity)
 	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
 	return h, nil
 }
 
@@ -206,6 +203,8 @@ func (h *Handler) call(ctx context.Context, d *Delivery) (err error) {
 	return h.fn(ctx, d)
 }
 
+// logger returns the configured logger, or one that discards (nil Logger
+// option, or a zero Handler).
 func (h *Handler) logger() *slog.Logger {
 	if h.log == nil {
 		return slog.New(slog.DiscardHandler)
