@@ -1,0 +1,852 @@
+package actor
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Rendering of a parsed template: literal chunks and JSON-encoded values
+// appended into one buffer, written as JSON.stringify writes them.
+
+// tmplState is per-render scratch space, pooled so that rendering allocates
+// only its output.
+type tmplState struct {
+	buf       []byte      // the body being written
+	values    []tmplValue // per path, its value once resolved in this render
+	pairs     []tmplPair  // stack of the members of large maps being written
+	pairsUsed int         // most pairs held at once in this render
+	order     []int32     // ... and of their order, indexes into their pairs
+	flags     []bool
+}
+
+// tmplValue is the value of a path, as resolve returns it.
+type tmplValue struct {
+	v        any
+	ok, done bool
+}
+
+var tmplStatePool = sync.Pool{New: func() any { return new(tmplState) }}
+
+// tmplMaxPooledBuf is the largest body buffer a tmplState keeps in the pool.
+const tmplMaxPooledBuf = 256 << 10
+
+func (st *tmplState) release() {
+	if cap(st.buf) > tmplMaxPooledBuf || max(cap(st.values), cap(st.pairs), cap(st.flags)) > tmplScratchMax {
+		return // leave a large render's scratch space to the collector
+	}
+	clear(st.values) // let the values go
+	clear(st.pairs[:st.pairsUsed])
+	st.values, st.pairs, st.pairsUsed, st.order = st.values[:0], st.pairs[:0], 0, st.order[:0]
+	tmplStatePool.Put(st)
+}
+
+// value resolves a path once per render: a template may use a path many
+// times, and the variables do not change while it renders.
+func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (any, bool, error) {
+	r := &st.values[slot.path]
+	if !r.done {
+		v, ok, err := t.resolve(slot, vars)
+		if err != nil {
+			return nil, false, err
+		}
+		*r = tmplValue{v, ok, true}
+	}
+	return r.v, r.ok, nil
+}
+
+func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
+	if cap(st.values) < len(t.paths) {
+		st.values = make([]tmplValue, len(t.paths))
+	}
+	st.values = st.values[:len(t.paths)]
+	clear(st.values)
+	if cap(st.flags) < t.nFlags {
+		st.flags = make([]bool, t.nFlags)
+	}
+	flags := st.flags[:t.nFlags]
+	clear(flags)
+	var err error
+	for i := range t.ops {
+		op := &t.ops[i]
+		b = append(b, t.str(op.lit)...)
+		switch op.kind {
+		case tmplOpRaw:
+			b, err = t.appendRaw(b, op, vars, st)
+		case tmplOpExact:
+			var v any
+			var ok bool
+			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil {
+				if !ok {
+					b = append(b, "null"...)
+				} else {
+					b, err = t.appendValue(b, v, op.tmplSlot, st)
+				}
+			}
+		case tmplOpMember:
+			var v any
+			var ok bool
+			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil && ok {
+				if flags[op.flag] {
+					b = append(b, ',')
+				}
+				flags[op.flag] = true
+				b = append(b, t.str(op.aux)...)
+				b, err = t.appendValue(b, v, op.tmplSlot, st)
+			}
+		case tmplOpNull:
+			b = append(b, "null"...)
+		case tmplOpSep:
+			if flags[op.flag] {
+				b = append(b, ',')
+			}
+			flags[op.flag] = true
+		case tmplOpPartial:
+			b = append(b, '"')
+			for k := op.aux.from; k < op.aux.to; k++ {
+				p := &t.parts[k]
+				b = append(b, t.str(p.lit)...)
+				if p.path < 0 {
+					continue
+				}
+				var v any
+				var ok bool
+				if v, ok, err = t.value(st, p.tmplSlot, vars); err != nil {
+					break
+				}
+				if b, err = st.appendCoerced(b, v, ok); err != nil {
+					err = t.valueError(p.tmplSlot, err)
+					break
+				}
+			}
+			b = append(b, '"')
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return append(b, t.tail...), nil
+}
+
+func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, st *tmplState) ([]byte, error) {
+	v, ok, err := t.value(st, op.tmplSlot, vars)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return append(b, "null"...), nil
+	}
+	switch truthy := tmplTruthy(v); truthy {
+	case 0:
+		return append(b, "null"...), nil
+	case 1:
+		return t.appendValue(b, v, op.tmplSlot, st)
+	}
+	// Decide by the encoding: falsy values encode as null, false, "" or 0.
+	start := len(b)
+	b, err = t.appendValue(b, v, op.tmplSlot, st)
+	if err != nil {
+		return nil, err
+	}
+	if tmplFalsyJSON(b[start:]) {
+		b = append(b[:start], "null"...)
+	}
+	return b, nil
+}
+
+func (t *PayloadTemplate) appendValue(b []byte, v any, slot tmplSlot, st *tmplState) ([]byte, error) {
+	b, err := st.appendJSON(b, v)
+	if err != nil {
+		return nil, t.valueError(slot, err)
+	}
+	return b, nil
+}
+
+func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
+	var te *TemplateError
+	if errors.As(err, &te) {
+		return te
+	}
+	name := t.paths[slot.path].name
+	e := t.newError(err, int(slot.at), fmt.Sprintf("cannot encode the value of {{%s}}: %v", name, err), "")
+	e.Variable = name
+	return e
+}
+
+// resolve follows a dot path as the platform does. ok is false when the value
+// is undefined in JavaScript terms; a step into anything that is not an object
+// or array gives null.
+func (t *PayloadTemplate) resolve(slot tmplSlot, vars map[string]any) (v any, ok bool, err error) {
+	p := &t.paths[slot.path]
+	v, ok = vars[p.root()]
+	for i := p.props.from; i < p.props.to; i++ {
+		if !ok {
+			return nil, true, nil
+		}
+		pr := &t.props[i]
+		key := p.name[pr.key.from:pr.key.to]
+		switch x := v.(type) {
+		case map[string]any:
+			if x == nil {
+				return nil, true, nil
+			}
+			v, ok = x[key]
+		case []any:
+			if x == nil {
+				return nil, true, nil
+			}
+			v, ok = tmplIndex(x, pr.index, key)
+		case map[string]string:
+			if x == nil {
+				return nil, true, nil
+			}
+			v, ok = x[key]
+		case []string:
+			if x == nil {
+				return nil, true, nil
+			}
+			v, ok = tmplIndex(x, pr.index, key)
+		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
+			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
+			return nil, true, nil
+		default:
+			n, err := tmplNormalize(v)
+			if err != nil {
+				return nil, false, t.valueError(slot, err)
+			}
+			v = n
+			i-- // step again, into the decoded value
+		}
+	}
+	return v, ok, nil
+}
+
+func tmplIndex[E any](a []E, index int, key string) (any, bool) {
+	if index >= 0 && index < len(a) {
+		return a[index], true
+	}
+	if key == "length" {
+		return float64(len(a)), true
+	}
+	return nil, false
+}
+
+// tmplNormalize turns a Go value that is not one of the types encoding/json
+// decodes into by itself into one, by encoding and decoding it.
+func tmplNormalize(v any) (any, error) {
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = tmplMarshal(v); err != nil {
+			return nil, err
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func tmplMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// tmplTruthy tells whether JavaScript would take v as true (1) or false (0),
+// or -1 when it can only tell from v's encoding.
+func tmplTruthy(v any) int {
+	b2i := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	switch x := v.(type) {
+	case nil:
+		return 0
+	case bool:
+		return b2i(x)
+	case string:
+		return b2i(x != "")
+	case float64:
+		return b2i(x != 0 && !math.IsNaN(x))
+	case float32:
+		return b2i(x != 0 && !math.IsNaN(float64(x)))
+	case int:
+		return b2i(x != 0)
+	case int64:
+		return b2i(x != 0)
+	case int32:
+		return b2i(x != 0)
+	case uint64:
+		return b2i(x != 0)
+	case uint:
+		return b2i(x != 0)
+	case map[string]any:
+		return b2i(x != nil)
+	case []any:
+		return b2i(x != nil)
+	case map[string]string:
+		return b2i(x != nil)
+	case []string:
+		return b2i(x != nil)
+	}
+	return -1
+}
+
+// tmplFalsyJSON tells whether JavaScript would take the value encoded in b as
+// false: null, false, "" or a number equal to zero.
+func tmplFalsyJSON(b []byte) bool {
+	switch {
+	case len(b) == 0:
+		return true
+	case b[0] == 'n', b[0] == 'f':
+		return true
+	case b[0] == '"':
+		return len(b) == 2
+	case b[0] == '-' || '0' <= b[0] && b[0] <= '9':
+		f, err := strconv.ParseFloat(string(b), 64)
+		return err == nil && f == 0
+	}
+	return false
+}
+
+// appendJSON appends v as JSON.stringify would write it.
+func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return tmplAppendString(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(b, "null"...), nil
+		}
+		return tmplAppendNumber(b, x, 64), nil
+	case float32:
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return append(b, "null"...), nil
+		}
+		return tmplAppendNumber(b, float64(x), 32), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case uint:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case json.Number:
+		if !tmplValidNumber(string(x)) {
+			return nil, fmt.Errorf("json.Number %q is not a JSON number", string(x))
+		}
+		return append(b, x...), nil
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return st.appendMap(b, x)
+	case []any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = st.appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case []string:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = tmplAppendString(b, e)
+		}
+		return append(b, ']'), nil
+	case json.RawMessage:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		if tmplCompactEnd(x, 0, tmplCompactDepth) == len(x) {
+			// Already compact, as json.Marshal writes it: json.Compact
+			// would return it unchanged, at several times the cost.
+			return append(b, x...), nil
+		}
+		buf := bytes.NewBuffer(b)
+		if err := json.Compact(buf, x); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	enc, err := tmplMarshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, enc...), nil
+}
+
+// tmplPair is a member of a map being written.
+type tmplPair struct {
+	prefix uint64 // tmplKeyPrefix(key)
+	key    string
+	value  any
+}
+
+// tmplKeyPrefix returns the first eight bytes of key as a big-endian number,
+// padded with zeros. Keys whose prefixes differ are in the order of their
+// prefixes, so that most comparisons of keys compare two numbers.
+func tmplKeyPrefix(key string) uint64 {
+	if len(key) >= 8 {
+		w := key[:8]
+		return uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
+			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8 | uint64(w[7])
+	}
+	var p uint64
+	for i := 0; i < len(key); i++ {
+		p |= uint64(key[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// tmplBefore reports whether p's key sorts before q's.
+func tmplBefore(p, q *tmplPair) bool {
+	if p.prefix != q.prefix {
+		return p.prefix < q.prefix
+	}
+	return p.key < q.key
+}
+
+// tmplStackPairs is the most members of a map that appendMap sorts on the
+// stack rather than in the pooled scratch space.
+const tmplStackPairs = 16
+
+// appendMap appends x as an object with its keys sorted: Go maps have no
+// order, and a body must not change from one delivery to the next.
+func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
+	var small [tmplStackPairs]tmplPair
+	var smallOrder [tmplStackPairs]int32
+	var pairs []tmplPair
+	var order []int32
+	base, orderBase := len(st.pairs), len(st.order)
+	if len(x) <= len(small) {
+		pairs, order = small[:0], smallOrder[:0]
+		for k, v := range x {
+			order = append(order, int32(len(pairs)))
+			pairs = append(pairs, tmplPair{tmplKeyPrefix(k), k, v})
+		}
+	} else {
+		for k, v := range x {
+			st.order = append(st.order, int32(len(st.pairs)-base))
+			st.pairs = append(st.pairs, tmplPair{tmplKeyPrefix(k), k, v})
+		}
+		pairs, order = st.pairs[base:], st.order[orderBase:]
+		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	}
+	tmplSortOrder(pairs, order)
+	b = append(b, '{')
+	var err error
+	for i, k := range order {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		p := &pairs[k]
+		b = tmplAppendString(b, p.key)
+		b = append(b, ':')
+		if b, err = st.appendJSON(b, p.value); err != nil {
+			return nil, err
+		}
+	}
+	st.pairs, st.order = st.pairs[:base], st.order[:orderBase]
+	return append(b, '}'), nil
+}
+
+// tmplSortOrder sorts order, indexes into pairs, by the pairs' keys: by
+// insertion when there are few, moving indexes rather than pairs.
+func tmplSortOrder(pairs []tmplPair, order []int32) {
+	if len(order) > 48 {
+		slices.SortFunc(order, func(i, j int32) int {
+			p, q := &pairs[i], &pairs[j]
+			if p.prefix != q.prefix {
+				return cmp.Compare(p.prefix, q.prefix)
+			}
+			return strings.Compare(p.key, q.key)
+		})
+		return
+	}
+	for i := 1; i < len(order); i++ {
+		k := order[i]
+		p := &pairs[k]
+		j := i
+		for ; j > 0 && tmplBefore(p, &pairs[order[j-1]]); j-- {
+			order[j] = order[j-1]
+		}
+		order[j] = k
+	}
+}
+
+// tmplCompactDepth is how deep tmplCompactEnd follows nested arrays and
+// objects; deeper values take the slow path.
+const tmplCompactDepth = 64
+
+// tmplCompactEnd returns the end of the JSON value that starts at b[i] if
+// that value holds no whitespace outside strings, or -1. It checks what
+// json.Compact checks (neither validates UTF-8), so a value it accepts is
+// one that json.Compact would copy unchanged; it gives up (-1) on values
+// nested deeper than depth.
+func tmplCompactEnd(b []byte, i, depth int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; c {
+	case '"':
+		return tmplCompactStringEnd(b, i)
+	case '{', '[':
+		if depth == 0 {
+			return -1
+		}
+		end := c + 2 // '}' follows '{' by two, as ']' follows '['
+		i++
+		if i < len(b) && b[i] == end {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i = tmplCompactStringEnd(b, i); i < 0 || i >= len(b) || b[i] != ':' {
+					return -1
+				}
+				i++
+			}
+			if i = tmplCompactEnd(b, i, depth-1); i < 0 || i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i++
+			case end:
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case 't':
+		return tmplLiteralEnd(b, i, "true")
+	case 'f':
+		return tmplLiteralEnd(b, i, "false")
+	case 'n':
+		return tmplLiteralEnd(b, i, "null")
+	}
+	return tmplNumberEnd(b, i)
+}
+
+func tmplLiteralEnd(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// tmplCompactStringEnd returns the end of the JSON string at b[i], or -1.
+func tmplCompactStringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if _, ok := tmplHex4(b, i+1); !ok {
+					return -1
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// tmplValidNumber reports whether s is a JSON number.
+func tmplValidNumber(s string) bool {
+	return tmplNumberEnd(s, 0) == len(s)
+}
+
+// appendCoerced appends String(v) as JavaScript computes it, escaped as JSON
+// string content; defined is false for undefined.
+func (st *tmplState) appendCoerced(b []byte, v any, defined bool) ([]byte, error) {
+	if !defined {
+		return append(b, "undefined"...), nil
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return tmplAppendStringContent(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case float64:
+		return tmplAppendNumber(b, x, 64), nil
+	case float32:
+		return tmplAppendNumber(b, float64(x), 32), nil
+	case json.Number:
+		if !tmplValidNumber(string(x)) {
+			return nil, fmt.Errorf("json.Number %q is not a JSON number", string(x))
+		}
+		f, _ := strconv.ParseFloat(string(x), 64) // out of range gives ±Inf, as in JavaScript
+		return tmplAppendNumber(b, f, 64), nil
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return st.appendJSON(b, x)
+	case map[string]any, map[string]string:
+		return append(b, "[object Object]"...), nil
+	case []any:
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if e == nil {
+				continue // join writes null and undefined as nothing
+			}
+			if b, err = st.appendCoerced(b, e, true); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case []string:
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = tmplAppendStringContent(b, e)
+		}
+		return b, nil
+	}
+	n, err := tmplNormalize(v)
+	if err != nil {
+		return nil, err
+	}
+	return st.appendCoerced(b, n, true)
+}
+
+// tmplAppendNumber appends f as JavaScript's Number.prototype.toString writes
+// it (and so JSON.stringify, for finite numbers).
+func tmplAppendNumber(b []byte, f float64, bits int) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(b, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(b, "-Infinity"...)
+	case f == 0:
+		return append(b, '0') // -0 too
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return strconv.AppendInt(b, int64(f), 10) // integers print exactly below 2^53
+	}
+	if a := math.Abs(f); bits == 64 && 1e-6 <= a && a < 1e21 {
+		// JavaScript writes these without an exponent, in the shortest
+		// digits that read back as f, as strconv does. (The bounds are
+		// exact: 1e21 is a float64, and no float64 below the one nearest
+		// to 1e-6 has shortest digits of 1e-6 or more.)
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	return tmplAppendNumberExp(b, f, bits)
+}
+
+// tmplAppendNumberExp appends a finite, non-zero f as Number.prototype.toString
+// writes it, from its shortest digits and their exponent: the general case of
+// tmplAppendNumber.
+func tmplAppendNumberExp(b []byte, f float64, bits int) []byte {
+	if f < 0 {
+		b = append(b, '-')
+		f = -f
+	}
+	// Shortest digits that round-trip, as d.ddde±x.
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits)
+	ep := bytes.IndexByte(e, 'e')
+	var digitsBuf [24]byte
+	digits := append(digitsBuf[:0], e[0])
+	if ep > 1 {
+		digits = append(digits, e[2:ep]...)
+	}
+	exp := 0
+	for _, c := range e[ep+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[ep+1] == '-' {
+		exp = -exp
+	}
+	k, n := len(digits), exp+1
+	switch {
+	case k <= n && n <= 21:
+		b = append(b, digits...)
+		for range n - k {
+			b = append(b, '0')
+		}
+	case 0 < n && n <= 21:
+		b = append(b, digits[:n]...)
+		b = append(b, '.')
+		b = append(b, digits[n:]...)
+	case -6 < n && n <= 0:
+		b = append(b, '0', '.')
+		for range -n {
+			b = append(b, '0')
+		}
+		b = append(b, digits...)
+	default:
+		b = append(b, digits[0])
+		if k > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if n-1 >= 0 {
+			b = append(b, '+')
+		}
+		b = strconv.AppendInt(b, int64(n-1), 10)
+	}
+	return b
+}
+
+// tmplPlain marks the ASCII bytes a JSON string holds as they are.
+var tmplPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// tmplPlainLen returns the length of the longest start of s made of bytes
+// that a JSON string holds as they are (see tmplPlain). It tests eight bytes
+// at a time, the last word overlapping the one before; the byte loop decides
+// from the first word that may need a look.
+func tmplPlainLen(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for len(s) >= 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// The high bits of x mark the bytes of non-ASCII characters. If
+		// there are none, subtracting ones from x^(ones*c) sets the high
+		// bit of the first byte where x has c (whose byte there is zero),
+		// and subtracting ones*0x20 from x that of the first byte below
+		// 0x20; a high bit above it may be set by the borrow, but none is
+		// set by a byte that needs no look before it. So the test never
+		// passes a byte that needs one.
+		if (x|(x-ones*0x20)|(x^(ones*'"')-ones)|(x^(ones*'\\')-ones))&highs != 0 {
+			break
+		}
+		if i+8 == len(s) {
+			return len(s)
+		}
+		i = min(i+8, len(s)-8)
+	}
+	for i < len(s) && tmplPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
+func tmplAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = tmplAppendStringContent(b, s)
+	return append(b, '"')
+}
+
+// tmplAppendStringContent escapes s as JSON.stringify does; invalid UTF-8
+// becomes U+FFFD.
+func tmplAppendStringContent(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); {
+		if i += tmplPlainLen(s[i:]); i == len(s) {
+			break
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
