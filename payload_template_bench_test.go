@@ -62,8 +62,23 @@ func tmplBenchVars(b *testing.B) map[string]any {
 	}
 }
 
-func tmplBench(b *testing.B, template string, opts TemplateOptions) {
+// tmplBenchRawVars returns tmplBenchVars with the run as compact raw JSON,
+// as the local platform passes it.
+func tmplBenchRawVars(b *testing.B) map[string]any {
 	vars := tmplBenchVars(b)
+	raw, err := json.Marshal(vars["resource"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	vars["resource"] = json.RawMessage(raw)
+	return vars
+}
+
+func tmplBench(b *testing.B, template string, opts TemplateOptions) {
+	tmplBenchWith(b, template, opts, tmplBenchVars(b))
+}
+
+func tmplBenchWith(b *testing.B, template string, opts TemplateOptions, vars map[string]any) {
 	tmpl, err := ParsePayloadTemplate(template, opts)
 	if err != nil {
 		b.Fatal(err)
@@ -86,6 +101,12 @@ func tmplBench(b *testing.B, template string, opts TemplateOptions) {
 // with a realistic run of about 3 KB.
 func BenchmarkPayloadTemplateDefault(b *testing.B) {
 	tmplBench(b, DefaultPayloadTemplate, TemplateOptions{})
+}
+
+// BenchmarkPayloadTemplateDefaultRaw renders the default template with the
+// run as raw JSON.
+func BenchmarkPayloadTemplateDefaultRaw(b *testing.B) {
+	tmplBenchWith(b, DefaultPayloadTemplate, TemplateOptions{}, tmplBenchRawVars(b))
 }
 
 // tmplBenchInterpolate20 is an interpolating template of 20 fields.
@@ -116,6 +137,12 @@ const tmplBenchInterpolate20 = `{
 // 20 fields.
 func BenchmarkPayloadTemplateInterpolate20(b *testing.B) {
 	tmplBench(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
+}
+
+// BenchmarkPayloadTemplateInterpolate20Raw renders the interpolating
+// template of 20 fields with the run as raw JSON.
+func BenchmarkPayloadTemplateInterpolate20Raw(b *testing.B) {
+	tmplBenchWith(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true}, tmplBenchRawVars(b))
 }
 
 func tmplBench500() string {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -26,11 +27,18 @@ type tmplState struct {
 	pairsUsed int         // most pairs held at once in this render
 	order     []int32     // ... and of their order, indexes into their pairs
 	flags     []bool
+
+	rawIndexes []tmplRawIndex // raw objects and arrays a path looked into
+	rawItems   []tmplRawItem  // ... and their members or elements
 }
 
 // tmplValue is the value of a path, as resolve returns it.
 type tmplValue struct {
-	v        any
+	v any
+	// raw is the value as raw JSON when it lies inside a json.RawMessage
+	// variable (v is then nil): found without decoding, and written as it
+	// is.
+	raw      json.RawMessage
 	ok, done bool
 }
 
@@ -40,27 +48,30 @@ var tmplStatePool = sync.Pool{New: func() any { return new(tmplState) }}
 const tmplMaxPooledBuf = 256 << 10
 
 func (st *tmplState) release() {
-	if cap(st.buf) > tmplMaxPooledBuf || max(cap(st.values), cap(st.pairs), cap(st.flags)) > tmplScratchMax {
+	if cap(st.buf) > tmplMaxPooledBuf || max(cap(st.values), cap(st.pairs), cap(st.flags), cap(st.rawIndexes), cap(st.rawItems)) > tmplScratchMax {
 		return // leave a large render's scratch space to the collector
 	}
 	clear(st.values) // let the values go
 	clear(st.pairs[:st.pairsUsed])
+	clear(st.rawIndexes)
 	st.values, st.pairs, st.pairsUsed, st.order = st.values[:0], st.pairs[:0], 0, st.order[:0]
+	st.rawIndexes, st.rawItems = st.rawIndexes[:0], st.rawItems[:0]
 	tmplStatePool.Put(st)
 }
 
 // value resolves a path once per render: a template may use a path many
 // times, and the variables do not change while it renders.
-func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (any, bool, error) {
+func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
 	r := &st.values[slot.path]
 	if !r.done {
-		v, ok, err := t.resolve(slot, vars)
+		v, err := t.resolve(st, slot, vars)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		*r = tmplValue{v, ok, true}
+		*r = v
+		r.done = true
 	}
-	return r.v, r.ok, nil
+	return r, nil
 }
 
 func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
@@ -82,19 +93,17 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 		case tmplOpRaw:
 			b, err = t.appendRaw(b, op, vars, st)
 		case tmplOpExact:
-			var v any
-			var ok bool
-			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil {
-				if !ok {
+			var v *tmplValue
+			if v, err = t.value(st, op.tmplSlot, vars); err == nil {
+				if !v.ok {
 					b = append(b, "null"...)
 				} else {
 					b, err = t.appendValue(b, v, op.tmplSlot, st)
 				}
 			}
 		case tmplOpMember:
-			var v any
-			var ok bool
-			if v, ok, err = t.value(st, op.tmplSlot, vars); err == nil && ok {
+			var v *tmplValue
+			if v, err = t.value(st, op.tmplSlot, vars); err == nil && v.ok {
 				if flags[op.flag] {
 					b = append(b, ',')
 				}
@@ -117,12 +126,11 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 				if p.path < 0 {
 					continue
 				}
-				var v any
-				var ok bool
-				if v, ok, err = t.value(st, p.tmplSlot, vars); err != nil {
+				var v *tmplValue
+				if v, err = t.value(st, p.tmplSlot, vars); err != nil {
 					break
 				}
-				if b, err = st.appendCoerced(b, v, ok); err != nil {
+				if b, err = st.appendCoercedValue(b, v); err != nil {
 					err = t.valueError(p.tmplSlot, err)
 					break
 				}
@@ -137,14 +145,18 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 }
 
 func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, st *tmplState) ([]byte, error) {
-	v, ok, err := t.value(st, op.tmplSlot, vars)
+	v, err := t.value(st, op.tmplSlot, vars)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !v.ok {
 		return append(b, "null"...), nil
 	}
-	switch truthy := tmplTruthy(v); truthy {
+	truthy := -1 // raw JSON: decided by its text
+	if v.raw == nil {
+		truthy = tmplTruthy(v.v)
+	}
+	switch truthy {
 	case 0:
 		return append(b, "null"...), nil
 	case 1:
@@ -162,8 +174,13 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 	return b, nil
 }
 
-func (t *PayloadTemplate) appendValue(b []byte, v any, slot tmplSlot, st *tmplState) ([]byte, error) {
-	b, err := st.appendJSON(b, v)
+func (t *PayloadTemplate) appendValue(b []byte, v *tmplValue, slot tmplSlot, st *tmplState) ([]byte, error) {
+	var err error
+	if v.raw != nil {
+		b, err = tmplAppendRawJSON(b, v.raw)
+	} else {
+		b, err = st.appendJSON(b, v.v)
+	}
 	if err != nil {
 		return nil, t.valueError(slot, err)
 	}
@@ -184,49 +201,86 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 // resolve follows a dot path as the platform does. ok is false when the value
 // is undefined in JavaScript terms; a step into anything that is not an object
 // or array gives null.
-func (t *PayloadTemplate) resolve(slot tmplSlot, vars map[string]any) (v any, ok bool, err error) {
+func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]any) (tmplValue, error) {
 	p := &t.paths[slot.path]
-	v, ok = vars[p.root()]
+	v, ok := vars[p.root()]
+	var raw json.RawMessage // the value, when it lies inside a json.RawMessage
+	null := tmplValue{ok: true}
 	for i := p.props.from; i < p.props.to; i++ {
 		if !ok {
-			return nil, true, nil
+			return null, nil
 		}
 		pr := &t.props[i]
 		key := p.name[pr.key.from:pr.key.to]
+		if raw != nil {
+			if rv, next, rok, handled := st.rawStep(raw, pr.index, key); handled {
+				v, raw, ok = rv, next, rok
+				continue
+			}
+			// Not JSON the scanner takes: decoding says why, or copes
+			// with what the scanner does not.
+			var err error
+			if v, err = t.normalize(slot, raw); err != nil {
+				return tmplValue{}, err
+			}
+			raw = nil
+		}
 		switch x := v.(type) {
 		case map[string]any:
 			if x == nil {
-				return nil, true, nil
+				return null, nil
 			}
 			v, ok = x[key]
 		case []any:
 			if x == nil {
-				return nil, true, nil
+				return null, nil
 			}
 			v, ok = tmplIndex(x, pr.index, key)
 		case map[string]string:
 			if x == nil {
-				return nil, true, nil
+				return null, nil
 			}
 			v, ok = x[key]
 		case []string:
 			if x == nil {
-				return nil, true, nil
+				return null, nil
 			}
 			v, ok = tmplIndex(x, pr.index, key)
+		case json.RawMessage:
+			if len(x) > 0 {
+				raw = x
+				i-- // step again, into the raw JSON
+				continue
+			}
+			var err error
+			if v, err = t.normalize(slot, x); err != nil {
+				return tmplValue{}, err
+			}
+			i-- // step again, into the decoded value
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
-			return nil, true, nil
+			return null, nil
 		default:
-			n, err := tmplNormalize(v)
-			if err != nil {
-				return nil, false, t.valueError(slot, err)
+			var err error
+			if v, err = t.normalize(slot, v); err != nil {
+				return tmplValue{}, err
 			}
-			v = n
 			i-- // step again, into the decoded value
 		}
 	}
-	return v, ok, nil
+	if raw != nil {
+		return tmplValue{raw: raw, ok: ok}, nil
+	}
+	return tmplValue{v: v, ok: ok}, nil
+}
+
+// normalize decodes v with tmplNormalize; an error names the placeholder.
+func (t *PayloadTemplate) normalize(slot tmplSlot, v any) (any, error) {
+	n, err := tmplNormalize(v)
+	if err != nil {
+		return nil, t.valueError(slot, err)
+	}
+	return n, nil
 }
 
 func tmplIndex[E any](a []E, index int, key string) (any, bool) {
@@ -254,6 +308,9 @@ func tmplNormalize(v any) (any, error) {
 	var out any
 	if err := dec.Decode(&out); err != nil {
 		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON: more after the value")
 	}
 	return out, nil
 }
@@ -407,16 +464,7 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		if tmplCompactEnd(x, 0, tmplCompactDepth) == len(x) {
-			// Already compact, as json.Marshal writes it: json.Compact
-			// would return it unchanged, at several times the cost.
-			return append(b, x...), nil
-		}
-		buf := bytes.NewBuffer(b)
-		if err := json.Compact(buf, x); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return tmplAppendRawJSON(b, x)
 	}
 	enc, err := tmplMarshal(v)
 	if err != nil {
@@ -522,98 +570,6 @@ func tmplSortOrder(pairs []tmplPair, order []int32) {
 		}
 		order[j] = k
 	}
-}
-
-// tmplCompactDepth is how deep tmplCompactEnd follows nested arrays and
-// objects; deeper values take the slow path.
-const tmplCompactDepth = 64
-
-// tmplCompactEnd returns the end of the JSON value that starts at b[i] if
-// that value holds no whitespace outside strings, or -1. It checks what
-// json.Compact checks (neither validates UTF-8), so a value it accepts is
-// one that json.Compact would copy unchanged; it gives up (-1) on values
-// nested deeper than depth.
-func tmplCompactEnd(b []byte, i, depth int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch c := b[i]; c {
-	case '"':
-		return tmplCompactStringEnd(b, i)
-	case '{', '[':
-		if depth == 0 {
-			return -1
-		}
-		end := c + 2 // '}' follows '{' by two, as ']' follows '['
-		i++
-		if i < len(b) && b[i] == end {
-			return i + 1
-		}
-		for {
-			if c == '{' {
-				if i = tmplCompactStringEnd(b, i); i < 0 || i >= len(b) || b[i] != ':' {
-					return -1
-				}
-				i++
-			}
-			if i = tmplCompactEnd(b, i, depth-1); i < 0 || i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case ',':
-				i++
-			case end:
-				return i + 1
-			default:
-				return -1
-			}
-		}
-	case 't':
-		return tmplLiteralEnd(b, i, "true")
-	case 'f':
-		return tmplLiteralEnd(b, i, "false")
-	case 'n':
-		return tmplLiteralEnd(b, i, "null")
-	}
-	return tmplNumberEnd(b, i)
-}
-
-func tmplLiteralEnd(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
-	}
-	return i + len(lit)
-}
-
-// tmplCompactStringEnd returns the end of the JSON string at b[i], or -1.
-func tmplCompactStringEnd(b []byte, i int) int {
-	if i >= len(b) || b[i] != '"' {
-		return -1
-	}
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1
-		case c < 0x20:
-			return -1
-		case c == '\\':
-			i++
-			if i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if _, ok := tmplHex4(b, i+1); !ok {
-					return -1
-				}
-				i += 4
-			default:
-				return -1
-			}
-		}
-	}
-	return -1
 }
 
 // tmplValidNumber reports whether s is a JSON number.

@@ -212,10 +212,18 @@ func TestPayloadTemplateConformance(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			ref := tmplReferenceOutcome(t, c.Reference)
-			got := tmplOurOutcome(t, c.Template, c.Interpolate, c.Allowed, c.vars(t, &table))
+			vars := c.vars(t, &table)
+			got := tmplOurOutcome(t, c.Template, c.Interpolate, c.Allowed, vars)
 			if c.Deviation == nil {
 				if diff := tmplSameOutcome(ref, got); diff != "" {
 					t.Errorf("template %q: result differs from the reference (-want +got):\n%s", c.Template, diff)
+				}
+				// The same variables as raw JSON give the same result.
+				for _, indent := range []bool{false, true} {
+					raw := tmplOurOutcome(t, c.Template, c.Interpolate, c.Allowed, tmplRawVars(t, vars, indent))
+					if diff := tmplSameOutcome(ref, raw); diff != "" {
+						t.Errorf("template %q, variables as raw JSON (indented: %v): result differs from the reference (-want +got):\n%s", c.Template, indent, diff)
+					}
 				}
 				return
 			}
@@ -373,6 +381,14 @@ func tmplDiffCheck(t *testing.T, template string, interp bool, vars map[string]a
 	got := tmplOurOutcome(t, template, interp, nil, vars)
 	if diff := tmplSameOutcome(ref, got); diff != "" {
 		return "render (-reference +ours):\n" + diff
+	}
+	// The same variables as raw JSON, compact and indented, as the local
+	// platform passes a run: paths look into them without decoding.
+	for _, indent := range []bool{false, true} {
+		got := tmplOurOutcome(t, template, interp, nil, tmplRawVars(t, vars, indent))
+		if diff := tmplSameOutcome(ref, got); diff != "" {
+			return fmt.Sprintf("render with variables as raw JSON (indented: %v) (-reference +ours):\n%s", indent, diff)
+		}
 	}
 	return ""
 }
