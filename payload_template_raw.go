@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -183,19 +184,20 @@ var tmplStringByte = func() (t [256]bool) {
 }()
 
 // tmplStringRun returns the length of the start of b made of bytes that a JSON
-// string holds as they are (see tmplStringByte), testing eight bytes at a
-// time until a word has a byte that needs a look.
+// string holds as they are (see tmplStringByte), eight bytes at a time.
 func tmplStringRun(b []byte) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		// (v-ones)&^v has the high bit of a byte set where v has a zero
-		// byte (and maybe above it), and (x-ones*0x20)&^x where x has a
-		// byte below 0x20: here, a quote, a backslash or a control.
+		// (v-ones)&^v sets the high bit of each zero byte of v, and
+		// (x-ones*0x20)&^x that of each byte of x below 0x20: here, a
+		// quote, a backslash or a control. A borrow may set high bits
+		// above the first such byte too, but never below it, so the
+		// lowest bit set marks it.
 		q, s := x^(ones*'"'), x^(ones*'\\')
-		if ((q-ones)&^q|(s-ones)&^s|(x-ones*0x20)&^x)&highs != 0 {
-			break
+		if m := ((q-ones)&^q | (s-ones)&^s | (x-ones*0x20)&^x) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(b) && tmplStringByte[b[i]] {

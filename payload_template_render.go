@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -726,8 +727,7 @@ var tmplPlain = func() (t [256]bool) {
 
 // tmplPlainLen returns the length of the longest start of s made of bytes
 // that a JSON string holds as they are (see tmplPlain). It tests eight bytes
-// at a time, the last word overlapping the one before; the byte loop decides
-// from the first word that may need a look.
+// at a time, the last word overlapping the one before.
 func tmplPlainLen(s string) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
@@ -735,15 +735,14 @@ func tmplPlainLen(s string) int {
 		w := s[i : i+8]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		// The high bits of x mark the bytes of non-ASCII characters. If
-		// there are none, subtracting ones from x^(ones*c) sets the high
-		// bit of the first byte where x has c (whose byte there is zero),
-		// and subtracting ones*0x20 from x that of the first byte below
-		// 0x20; a high bit above it may be set by the borrow, but none is
-		// set by a byte that needs no look before it. So the test never
-		// passes a byte that needs one.
-		if (x|(x-ones*0x20)|(x^(ones*'"')-ones)|(x^(ones*'\\')-ones))&highs != 0 {
-			break
+		// The high bits of x mark the bytes of non-ASCII characters;
+		// subtracting ones from x^(ones*c) sets the high bit of a byte
+		// where x has c (whose byte there is zero), and subtracting
+		// ones*0x20 from x that of a byte below 0x20. A borrow may set
+		// high bits above such a byte, but none below the first: the
+		// lowest bit set marks the first byte that needs a look.
+		if m := (x | (x - ones*0x20) | (x ^ (ones * '"') - ones) | (x ^ (ones * '\\') - ones)) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 		if i+8 == len(s) {
 			return len(s)
