@@ -282,7 +282,11 @@ func (t *PayloadTemplate) Variables() []string {
 // becomes null; a missing path below a variable is null, not an error.
 // Values are JSON as decoded by encoding/json (map[string]any, []any, string,
 // float64, bool, nil, json.Number, json.RawMessage); other Go values are
-// encoded with encoding/json.
+// encoded with encoding/json. Maps are written with their keys sorted, so
+// that a body does not change from one render to the next. A
+// json.RawMessage is written as it is, compacted, and a path looks into one
+// without decoding it: passing a large value that comes as JSON (a run from
+// the API) this way spares decoding and encoding it again.
 func (t *PayloadTemplate) Render(vars map[string]any) ([]byte, error) {
 	st := tmplStatePool.Get().(*tmplState)
 	defer st.release()
