@@ -127,3 +127,55 @@ func tmplSameJSON(want, got string) error {
 	}
 	return nil
 }
+
+// FuzzPayloadTemplateRaw checks that paths into a json.RawMessage give what
+// they give in the decoded value, and that a value that is not JSON is an
+// error whenever a placeholder reads it.
+// Run it with: go test -fuzz FuzzPayloadTemplateRaw -run '^$' .
+func FuzzPayloadTemplateRaw(f *testing.F) {
+	for _, seed := range []string{
+		tmplBenchRun,
+		`{"a": [1, "x", {"c": null}], "b": {"c": "d\u00e9\\"}, "a": 2}`,
+		` [ "a" , {"b": [ ]}, 3.50, true ] `,
+		`"just a string"`, `12e-3`, `null`, `{"a": 1,}`, `{"a": "\x01"}`, `{"a": 1} x`, `[[[[[[1]]]]]]`,
+	} {
+		f.Add(seed)
+	}
+	templates := []struct {
+		text   string
+		interp bool
+	}{
+		{`{{resource}}`, false},
+		{`[{{resource.a}}, {{resource.b.c}}, {{resource.0}}, {{resource.length}}, {{resource.a.1}}, {{resource.a.2.c}}, {{resource.1.b}}]`, false},
+		{`{"x": "{{resource.a}}", "y": "{{resource.b.c}}", "z": "{{resource.0}}"}`, true},
+		{`"{{resource.a}}|{{resource.b}}|{{resource.0}}|{{resource.b.c}}|{{resource.1}}|{{resource}}"`, true},
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var decoded any
+		valid := json.Valid([]byte(raw))
+		decodes := json.Unmarshal([]byte(raw), &decoded) == nil // fails on numbers beyond float64 too
+		for _, tt := range templates {
+			opts := TemplateOptions{InterpolateStrings: tt.interp}
+			got, err := RenderPayloadTemplate(tt.text, map[string]any{"resource": json.RawMessage(raw)}, opts)
+			if !valid {
+				if err == nil {
+					t.Fatalf("%s with resource %q: no error for a value that is not JSON; rendered %s", tt.text, raw, got)
+				}
+				continue
+			}
+			if !decodes {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s with resource %q: %v", tt.text, raw, err)
+			}
+			want, err := RenderPayloadTemplate(tt.text, map[string]any{"resource": decoded}, opts)
+			if err != nil {
+				t.Fatalf("%s with decoded resource %q: %v", tt.text, raw, err)
+			}
+			if err := tmplSameJSON(string(want), string(got)); err != nil {
+				t.Fatalf("%s with resource %q: raw and decoded differ: %v", tt.text, raw, err)
+			}
+		}
+	})
+}
