@@ -222,6 +222,15 @@ type tmplRawIndex struct {
 type tmplRawItem struct {
 	key, value tmplSpan
 	escaped    bool // the name has escapes
+	compact    bool // the value holds no whitespace outside strings
+}
+
+// tmplRaw is a value that a path found inside a raw JSON variable. Once a
+// scan has found it, it is known to be valid JSON, without whitespace around
+// it, and compact or not.
+type tmplRaw struct {
+	b       json.RawMessage
+	compact bool
 }
 
 // rawStep follows one step of a path into the raw JSON value raw: the member
@@ -231,50 +240,50 @@ type tmplRawItem struct {
 // raw JSON (next), without being decoded. handled is false when raw is not
 // valid JSON, or too deep or large for the scanner: the caller then decodes
 // it, and reports the error if there is one.
-func (st *tmplState) rawStep(raw json.RawMessage, index int, key string) (v any, next json.RawMessage, ok, handled bool) {
+func (st *tmplState) rawStep(raw json.RawMessage, index int, key string) (v any, next tmplRaw, ok, handled bool) {
 	i := tmplSkipSpace(raw, 0)
 	if i >= len(raw) || len(raw) > tmplMaxText {
-		return nil, nil, false, false
+		return nil, tmplRaw{}, false, false
 	}
 	if c := raw[i]; c != '{' && c != '[' {
 		// A step into a string, number, boolean or null gives null.
 		end, _ := tmplJSONEnd(raw, i, tmplJSONDepth)
 		if end < 0 || tmplSkipSpace(raw, end) != len(raw) {
-			return nil, nil, false, false
+			return nil, tmplRaw{}, false, false
 		}
-		return nil, nil, true, true
+		return nil, tmplRaw{}, true, true
 	}
 	x, found := st.rawIndexOf(raw, i)
 	if !found {
-		return nil, nil, false, false
+		return nil, tmplRaw{}, false, false
 	}
 	items := st.rawItems[x.items.from:x.items.to]
 	switch {
 	case x.array && index >= 0 && index < len(items):
-		return nil, tmplRawValue(raw, items[index].value), true, true
+		return nil, tmplRawValue(raw, &items[index]), true, true
 	case x.array && key == "length":
-		return float64(len(items)), nil, true, true
+		return float64(len(items)), tmplRaw{}, true, true
 	case x.array:
-		return nil, nil, false, true
+		return nil, tmplRaw{}, false, true
 	}
 	for k := len(items) - 1; k >= 0; k-- { // of members with one name, JSON.parse keeps the last
 		it := &items[k]
 		lit := raw[it.key.from:it.key.to]
 		if it.escaped && tmplUnquote(string(lit)) == key || !it.escaped && string(lit[1:len(lit)-1]) == key {
-			return nil, tmplRawValue(raw, it.value), true, true
+			return nil, tmplRawValue(raw, it), true, true
 		}
 	}
-	return nil, nil, false, true
+	return nil, tmplRaw{}, false, true
 }
 
-// tmplRawValue returns the value at s in raw, or nil for null, which then
-// goes on as a decoded null.
-func tmplRawValue(raw json.RawMessage, s tmplSpan) json.RawMessage {
-	v := raw[s.from:s.to:s.to]
+// tmplRawValue returns the value of item it of raw; a null goes on as a
+// decoded null (an empty tmplRaw).
+func tmplRawValue(raw json.RawMessage, it *tmplRawItem) tmplRaw {
+	v := raw[it.value.from:it.value.to:it.value.to]
 	if v[0] == 'n' {
-		return nil
+		return tmplRaw{}
 	}
-	return v
+	return tmplRaw{b: v, compact: it.compact}
 }
 
 // tmplAppendRawJSON appends the JSON value raw, compacted.
@@ -284,11 +293,24 @@ func tmplAppendRawJSON(b []byte, raw json.RawMessage) ([]byte, error) {
 		// would return it unchanged, at several times the cost.
 		return append(b, raw...), nil
 	}
+	return tmplAppendCompact(b, raw)
+}
+
+// tmplAppendCompact appends raw with json.Compact.
+func tmplAppendCompact(b []byte, raw json.RawMessage) ([]byte, error) {
 	buf := bytes.NewBuffer(b)
 	if err := json.Compact(buf, raw); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// appendJSON appends r, compacted: as it is when it is compact already.
+func (r tmplRaw) appendJSON(b []byte) ([]byte, error) {
+	if r.compact {
+		return append(b, r.b...), nil
+	}
+	return tmplAppendCompact(b, r.b)
 }
 
 // rawIndexOf returns the index of the object or array starting at raw[i],
@@ -334,11 +356,11 @@ func (st *tmplState) rawScan(raw json.RawMessage, i int) int {
 			}
 			i = tmplSkipSpace(raw, i+1)
 		}
-		end, _ := tmplJSONEnd(raw, i, tmplJSONDepth-1)
+		end, compact := tmplJSONEnd(raw, i, tmplJSONDepth-1)
 		if end < 0 {
 			return -1
 		}
-		it.value = tmplSpanOf(i, end)
+		it.value, it.compact = tmplSpanOf(i, end), compact
 		st.rawItems = append(st.rawItems, it)
 		if i = tmplSkipSpace(raw, end); i >= len(raw) {
 			return -1
@@ -354,62 +376,42 @@ func (st *tmplState) rawScan(raw json.RawMessage, i int) int {
 	}
 }
 
-// appendRawCoerced appends String(v) for the raw JSON value raw, escaped as
-// JSON string content, as appendCoerced does for decoded values. ok is false
-// for invalid JSON, which the caller decodes to report.
-func (st *tmplState) appendRawCoerced(b []byte, raw json.RawMessage) (_ []byte, ok bool) {
-	i := tmplSkipSpace(raw, 0)
-	if i >= len(raw) {
-		return b, false
-	}
-	if raw[i] == '[' {
-		// Array.prototype.join: elements with commas, null as nothing.
-		x, found := st.rawIndexOf(raw, i)
-		if !found {
-			return b, false
+// appendRawCoerced appends String(v) for the value r, escaped as JSON string
+// content, as appendCoerced does for decoded values.
+func (st *tmplState) appendRawCoerced(b []byte, r tmplRaw) []byte {
+	v := r.b
+	switch v[0] {
+	case '"':
+		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			return append(b, s...) // holds nothing that needs escaping
 		}
+		return tmplAppendStringContent(b, tmplUnquote(string(v)))
+	case '{':
+		return append(b, "[object Object]"...)
+	case '[':
+		// Array.prototype.join: elements with commas, null as nothing.
+		x, _ := st.rawIndexOf(v, 0) // found: the scan that found v checked it
 		for k := x.items.from; k < x.items.to; k++ {
 			if k > x.items.from {
 				b = append(b, ',')
 			}
-			if e := tmplRawValue(raw, st.rawItems[k].value); e != nil {
-				b, _ = st.appendRawCoerced(b, e) // checked by the scan
+			if e := tmplRawValue(v, &st.rawItems[k]); e.b != nil {
+				b = st.appendRawCoerced(b, e)
 			}
 		}
-		return b, true
-	}
-	end, _ := tmplJSONEnd(raw, i, tmplJSONDepth)
-	if end < 0 || tmplSkipSpace(raw, end) != len(raw) {
-		return b, false
-	}
-	v := raw[i:end]
-	switch v[0] {
-	case '"':
-		if s := v[1 : len(v)-1]; bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
-			return append(b, s...), true // holds nothing that needs escaping
-		}
-		return tmplAppendStringContent(b, tmplUnquote(string(v))), true
-	case '{':
-		return append(b, "[object Object]"...), true
-	case 't', 'f', 'n':
-		return append(b, v...), true
+		return b
+	case 't', 'f':
+		return append(b, v...)
 	}
 	f, _ := strconv.ParseFloat(string(v), 64) // out of range gives ±Inf, as in JavaScript
-	return tmplAppendNumber(b, f, 64), true
+	return tmplAppendNumber(b, f, 64)
 }
 
 // appendCoercedValue appends String(v) as appendCoerced does, for a value
 // that resolve may have left as raw JSON.
 func (st *tmplState) appendCoercedValue(b []byte, v *tmplValue) ([]byte, error) {
-	if v.raw == nil {
+	if v.raw.b == nil {
 		return st.appendCoerced(b, v.v, v.ok)
 	}
-	if out, ok := st.appendRawCoerced(b, v.raw); ok {
-		return out, nil
-	}
-	n, err := tmplNormalize(v.raw)
-	if err != nil {
-		return nil, err
-	}
-	return st.appendCoerced(b, n, true)
+	return st.appendRawCoerced(b, v.raw), nil
 }

@@ -39,7 +39,7 @@ type tmplValue struct {
 	// raw is the value as raw JSON when it lies inside a json.RawMessage
 	// variable (v is then nil): found without decoding, and written as it
 	// is.
-	raw      json.RawMessage
+	raw      tmplRaw
 	ok, done bool
 }
 
@@ -154,7 +154,7 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 		return append(b, "null"...), nil
 	}
 	truthy := -1 // raw JSON: decided by its text
-	if v.raw == nil {
+	if v.raw.b == nil {
 		truthy = tmplTruthy(v.v)
 	}
 	switch truthy {
@@ -177,8 +177,8 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 
 func (t *PayloadTemplate) appendValue(b []byte, v *tmplValue, slot tmplSlot, st *tmplState) ([]byte, error) {
 	var err error
-	if v.raw != nil {
-		b, err = tmplAppendRawJSON(b, v.raw)
+	if v.raw.b != nil {
+		b, err = v.raw.appendJSON(b)
 	} else {
 		b, err = st.appendJSON(b, v.v)
 	}
@@ -205,7 +205,7 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]any) (tmplValue, error) {
 	p := &t.paths[slot.path]
 	v, ok := vars[p.root()]
-	var raw json.RawMessage // the value, when it lies inside a json.RawMessage
+	var raw tmplRaw // the value, when it lies inside a json.RawMessage
 	null := tmplValue{ok: true}
 	for i := p.props.from; i < p.props.to; i++ {
 		if !ok {
@@ -213,18 +213,18 @@ func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]
 		}
 		pr := &t.props[i]
 		key := p.name[pr.key.from:pr.key.to]
-		if raw != nil {
-			if rv, next, rok, handled := st.rawStep(raw, pr.index, key); handled {
+		if raw.b != nil {
+			if rv, next, rok, handled := st.rawStep(raw.b, pr.index, key); handled {
 				v, raw, ok = rv, next, rok
 				continue
 			}
 			// Not JSON the scanner takes: decoding says why, or copes
 			// with what the scanner does not.
 			var err error
-			if v, err = t.normalize(slot, raw); err != nil {
+			if v, err = t.normalize(slot, raw.b); err != nil {
 				return tmplValue{}, err
 			}
-			raw = nil
+			raw = tmplRaw{}
 		}
 		switch x := v.(type) {
 		case map[string]any:
@@ -249,7 +249,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]
 			v, ok = tmplIndex(x, pr.index, key)
 		case json.RawMessage:
 			if len(x) > 0 {
-				raw = x
+				raw = tmplRaw{b: x}
 				i-- // step again, into the raw JSON
 				continue
 			}
@@ -269,7 +269,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]
 			i-- // step again, into the decoded value
 		}
 	}
-	if raw != nil {
+	if raw.b != nil {
 		return tmplValue{raw: raw, ok: ok}, nil
 	}
 	return tmplValue{v: v, ok: ok}, nil
