@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,31 +16,13 @@ import (
 // checks it as JSON with every placeholder read as a value and records the
 // slots that Render fills (see payload_template.go).
 
-type tmplMarkKind uint8
-
-const (
-	tmplMarkRaw tmplMarkKind = iota + 1
-	tmplMarkExact
-	tmplMarkPartial
-	tmplMarkBoundary // where an object member starts: just after '{' or at a ','
-	tmplMarkNull     // a number literal that overflows float64
-)
-
-type tmplMark struct {
-	kind       tmplMarkKind
-	start, end int
-	path       int
-	parts      tmplSpan // partial: its parts, indexes into tmplScanner.parts
-	obj        int      // boundary: the object's id
-	comma      bool     // boundary at a ',' (else just after '{')
-	value      int      // boundary: index of the member's exact mark, or -1
-}
-
 type tmplFrame struct {
-	obj      bool
-	id       int
-	open     int
-	boundary int // index of the object's latest boundary mark
+	obj  bool
+	open int // offset of the '{' or '['
+	// With interpolation, an object's members may be left out at render
+	// time: id is its index in tmplScanner.objects, sep the index in
+	// tmplScanner.ops of its latest separator op, and seps how many it has.
+	id, sep, seps int
 }
 
 // tmplScanner parses a template. Its slices are scratch space, pooled and
@@ -50,23 +33,28 @@ type tmplScanner struct {
 	what     string
 	interp   bool
 	allowed  []string
-	marks    []tmplMark
+	ops      []tmplOp // in order; separators hold their object's id as flag
+	pos      int      // where the text after the last op starts
 	paths    []tmplPath
 	pathHash []uint32    // per path: tmplNameHash of its name
 	props    []tmplProp  // of all paths, one after another
-	parts    []tmplPart  // of all tmplMarkPartial marks
+	parts    []tmplPart  // of all tmplOpPartial ops
 	matches  []tmplMatch // interpolate: the placeholders of one string
 	units    []tmplUnit  // interpolate: a string with escapes, decoded
-	objects  []bool      // per object id: it has a member whose value may be left out
+	objects  []bool      // interpolate: per object id, it has a member whose value may be left out
+	dead     int         // interpolate: separator ops of objects without such a member
 	stack    []tmplFrame
 	members  []tmplMemberMark // of a top-level object
 	seen     map[string]bool  // finishMembers, for many members
-	flags    []int            // build: per object id, its flag or -1
+	flags    []int32          // finishOps: per object id, its flag or -1
 	pathIDs  map[string]int   // index of each path name in paths, once there are many
-	okRoot   string           // checkName: the allowed variable it found last
-	strErr   *TemplateError   // first unknown variable inside a string
-	resumeAt int              // where the lexical scan resumes after a syntax error
-	resumeIn bool             // ... and whether that is inside a string
+	// pathSlots holds, while there are few paths, the index plus one of
+	// each in a slot that depends on its tmplNameHash; 0 marks a free slot.
+	pathSlots [tmplPathSlots]uint8
+	okRoot    string         // checkName: the allowed variable it found last
+	strErr    *TemplateError // first unknown variable inside a string
+	resumeAt  int            // where the lexical scan resumes after a syntax error
+	resumeIn  bool           // ... and whether that is inside a string
 }
 
 var tmplScannerPool = sync.Pool{New: func() any { return new(tmplScanner) }}
@@ -81,12 +69,15 @@ const tmplScratchMax = 1 << 14
 // again or the pool is dropped at a collection; clearing it would add a
 // sixth to the parse of a small template.
 func (s *tmplScanner) release() {
-	if max(cap(s.marks), cap(s.stack), cap(s.objects), cap(s.members), cap(s.paths), cap(s.props), cap(s.parts), cap(s.units)) > tmplScratchMax {
+	if max(cap(s.ops), cap(s.stack), cap(s.objects), cap(s.members), cap(s.paths), cap(s.props), cap(s.parts), cap(s.units)) > tmplScratchMax {
 		return
 	}
-	s.marks, s.paths, s.pathHash, s.props, s.parts = s.marks[:0], s.paths[:0], s.pathHash[:0], s.props[:0], s.parts[:0]
+	if len(s.paths) > 0 {
+		clear(s.pathSlots[:])
+	}
+	s.ops, s.paths, s.pathHash, s.props, s.parts = s.ops[:0], s.paths[:0], s.pathHash[:0], s.props[:0], s.parts[:0]
 	s.objects, s.stack, s.members = s.objects[:0], s.stack[:0], s.members[:0]
-	s.pathIDs, s.okRoot, s.strErr, s.resumeAt, s.resumeIn = nil, "", nil, 0, false
+	s.pos, s.dead, s.pathIDs, s.okRoot, s.strErr, s.resumeAt, s.resumeIn = 0, 0, nil, "", nil, 0, false
 	tmplScannerPool.Put(s)
 }
 
@@ -106,7 +97,7 @@ func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate
 	t := &PayloadTemplate{text: text, what: what, paths: tmplClone(s.paths), props: tmplClone(s.props), parts: tmplClone(s.parts), members: s.finishMembers()}
 	i := tmplSkipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
-	t.ops, t.tail, t.nFlags = s.build()
+	t.ops, t.tail, t.nFlags = s.finishOps()
 	return t, nil
 }
 
@@ -187,20 +178,17 @@ func (s *tmplScanner) syntaxError(at int, inString bool, reason, hint string) *T
 	return tmplNewError(s.src, s.what, ErrInvalidJSON, at, reason, hint)
 }
 
+// tmplSkipWS returns the offset of the first byte from src[i] on that is
+// not JSON whitespace.
 func tmplSkipWS(src string, i int) int {
-	for i < len(src) {
-		if src[i] > ' ' {
-			return i
-		}
-		switch src[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
+	for i < len(src) && tmplWS[src[i]] {
+		i++
 	}
 	return i
 }
+
+// tmplWS marks the bytes of JSON whitespace.
+var tmplWS = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func (s *tmplScanner) found(i int) string {
 	if i >= len(s.src) {
@@ -222,7 +210,7 @@ func (s *tmplScanner) container(f *tmplFrame) string {
 }
 
 // scan parses the template as JSON in which {{...}} outside strings stands for
-// a value, recording marks for the slots.
+// a value, recording the ops that fill its slots.
 func (s *tmplScanner) scan() *TemplateError {
 	const (
 		stValue        = iota // a value is expected
@@ -247,7 +235,7 @@ func (s *tmplScanner) scan() *TemplateError {
 				if st == stKey {
 					return s.syntaxError(i, false, "trailing comma before '}'", "remove the comma after the last member")
 				}
-				s.stack = s.stack[:len(s.stack)-1]
+				s.pop()
 				i++
 				st = stAfter
 				continue
@@ -301,10 +289,13 @@ func (s *tmplScanner) scan() *TemplateError {
 				}
 				i, kind = end, 'p'
 			case c == '{':
-				id := len(s.objects)
-				s.objects = append(s.objects, false)
-				s.marks = append(s.marks, tmplMark{kind: tmplMarkBoundary, start: i, obj: id, value: -1})
-				s.stack = append(s.stack, tmplFrame{obj: true, id: id, open: i, boundary: len(s.marks) - 1})
+				s.stack = append(s.stack, tmplFrame{obj: true, open: i})
+				if s.interp {
+					top := &s.stack[len(s.stack)-1]
+					top.id = len(s.objects)
+					s.objects = append(s.objects, false)
+					s.separator(top, i+1, i+1)
+				}
 				i, next = i+1, stKeyOrClose
 			case c == '[':
 				s.stack = append(s.stack, tmplFrame{open: i})
@@ -325,8 +316,10 @@ func (s *tmplScanner) scan() *TemplateError {
 				if err != nil {
 					return err
 				}
-				if f, _ := strconv.ParseFloat(src[i:end], 64); math.IsInf(f, 0) {
-					s.marks = append(s.marks, tmplMark{kind: tmplMarkNull, start: i, end: end})
+				if tmplMayOverflow(src[i:end]) {
+					if f, _ := strconv.ParseFloat(src[i:end], 64); math.IsInf(f, 0) {
+						s.emit(tmplOp{kind: tmplOpNull, tmplSlot: tmplSlot{at: int32(i)}}, i, end)
+					}
 				}
 				i = end
 			case strings.HasPrefix(src[i:], "true"):
@@ -357,13 +350,14 @@ func (s *tmplScanner) scan() *TemplateError {
 			}
 			switch c := src[i]; {
 			case c == ',' && top.obj:
-				s.marks = append(s.marks, tmplMark{kind: tmplMarkBoundary, start: i, obj: top.id, comma: true, value: -1})
-				top.boundary = len(s.marks) - 1
+				if s.interp {
+					s.separator(top, i, i+1)
+				}
 				st = stKey
 			case c == ',':
 				st = stValue
 			case c == '}' && top.obj, c == ']' && !top.obj:
-				s.stack = s.stack[:len(s.stack)-1]
+				s.pop()
 			case top.obj:
 				return s.syntaxError(i, false, "expected ',' or '}' after an object member, found "+s.found(i), "")
 			default:
@@ -372,6 +366,40 @@ func (s *tmplScanner) scan() *TemplateError {
 			i++
 		}
 	}
+}
+
+// emit appends op, whose literal text runs from the end of the last op's
+// slot to at; its own slot ends at next.
+func (s *tmplScanner) emit(op tmplOp, at, next int) {
+	op.lit = tmplSpanOf(s.pos, at)
+	s.ops = append(s.ops, op)
+	s.pos = next
+}
+
+// separator appends the op for the '{' or ',' of object f that comes before
+// a member, with interpolation: if the object has a member whose value may
+// be left out, Render writes its commas. The text up to at is literal, and
+// next is where the member starts. The op's flag is the object's id until
+// finishOps.
+func (s *tmplScanner) separator(f *tmplFrame, at, next int) {
+	f.sep, f.seps = len(s.ops), f.seps+1
+	s.emit(tmplOp{kind: tmplOpSep, flag: int32(f.id)}, at, next)
+}
+
+// pop closes the innermost object or array. The separators of an object
+// without a member that may be left out are dropped in finishOps.
+func (s *tmplScanner) pop() {
+	if f := &s.stack[len(s.stack)-1]; s.interp && f.obj && !s.objects[f.id] {
+		s.dead += f.seps
+	}
+	s.stack = s.stack[:len(s.stack)-1]
+}
+
+// tmplMayOverflow reports whether the JSON number lit may be beyond float64,
+// sparing strconv.ParseFloat the others: only one with an exponent or with
+// 309 digits or more can be, as the largest float64 is below 1e309.
+func tmplMayOverflow(lit string) bool {
+	return len(lit) > 308 || strings.ContainsAny(lit, "eE")
 }
 
 // tmplCloseAt returns the index of the first "}}" in s, or -1.
@@ -400,31 +428,43 @@ func tmplUnquote(lit string) string {
 // placeholder handles {{...}} outside strings at i: everything up to the first
 // "}}" is the name, as on the platform.
 func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
-	n := tmplCloseAt(s.src[i+2:])
-	if n < 0 {
-		return 0, s.syntaxError(i, false, `unclosed placeholder: "{{" without a closing "}}"`, "")
+	rest := s.src[i+2:]
+	// Most names are made of name characters, which "}}" is not: the first
+	// byte after them starts the first "}}", or the name goes on.
+	n, root := tmplNameLen(rest)
+	if !strings.HasPrefix(rest[n:], "}}") {
+		if n = tmplCloseAt(rest); n < 0 {
+			return 0, s.syntaxError(i, false, `unclosed placeholder: "{{" without a closing "}}"`, "")
+		}
+		root = tmplRootLen(rest[:n])
 	}
-	name := s.src[i+2 : i+2+n]
-	if err := s.checkName(name, i); err != nil {
+	name := rest[:n]
+	if err := s.checkName(name, root, i); err != nil {
 		return 0, err
 	}
-	s.marks = append(s.marks, tmplMark{kind: tmplMarkRaw, start: i, end: i + n + 4, path: s.addPath(name)})
+	s.emit(tmplOp{kind: tmplOpRaw, tmplSlot: tmplSlotOf(i, s.addPath(name, root))}, i, i+n+4)
 	return i + n + 4, nil
 }
 
-func (s *tmplScanner) checkName(name string, at int) *TemplateError {
-	if r := s.okRoot; r != "" && strings.HasPrefix(name, r) && (len(name) == len(r) || name[len(r)] == '.') {
+// checkName checks that the variable of name, name[:root], is allowed.
+func (s *tmplScanner) checkName(name string, root int, at int) *TemplateError {
+	if root > 0 && tmplSameName(name[:root], s.okRoot) {
 		return nil // most placeholders start as the one before
 	}
-	root := name
-	if k := strings.IndexByte(name, '.'); k >= 0 {
-		root = name[:k]
+	for _, a := range s.allowed {
+		if tmplSameName(name[:root], a) {
+			s.okRoot = a
+			return nil
+		}
 	}
-	if slices.Contains(s.allowed, root) {
-		s.okRoot = root
-		return nil
-	}
-	return s.nameError(name, root, at)
+	return s.nameError(name, name[:root], at)
+}
+
+// tmplSameName reports whether a == b, comparing their last bytes before
+// all of them: variables often have the same length (the platform's
+// createdAt, eventType and eventData), seldom the same last byte.
+func tmplSameName(a, b string) bool {
+	return len(a) == len(b) && (a == "" || a[len(a)-1] == b[len(b)-1]) && a == b
 }
 
 func (s *tmplScanner) nameError(name, root string, at int) *TemplateError {
@@ -452,48 +492,50 @@ func (s *tmplScanner) nameError(name, root string, at int) *TemplateError {
 }
 
 // tmplPathMapMin is how many paths a template has before addPath looks names
-// up in a map rather than going through the paths.
+// up in a map rather than in s.pathSlots.
 const tmplPathMapMin = 32
 
-// addPath returns the index of the path name in s.paths, adding it if new.
-func (s *tmplScanner) addPath(name string) int {
+// tmplPathSlots is the size of s.pathSlots: twice tmplPathMapMin, so that
+// it is never more than half full.
+const tmplPathSlots = 2 * tmplPathMapMin
+
+// addPath returns the index of the path name, whose variable is name[:root],
+// in s.paths, adding it if new.
+func (s *tmplScanner) addPath(name string, root int) int {
 	h := tmplNameHash(name)
+	slot := 0
 	if s.pathIDs != nil {
 		if id, ok := s.pathIDs[name]; ok {
 			return id
 		}
 	} else {
-		for id, ph := range s.pathHash {
-			if ph == h && s.paths[id].name == name {
+		// Open addressing with linear probing, from a slot that
+		// scrambles the fingerprint.
+		for slot = int(h * 0x9e3779b1 >> 26); s.pathSlots[slot] != 0; slot = (slot + 1) % tmplPathSlots {
+			if id := int(s.pathSlots[slot]) - 1; s.pathHash[id] == h && s.paths[id].name == name {
 				return id
 			}
 		}
 	}
 	id := len(s.paths)
-	p := tmplPath{name: name, rootLen: int32(len(name)), props: tmplSpanOf(len(s.props), len(s.props))}
-	if k := strings.IndexByte(name, '.'); k >= 0 {
-		p.rootLen = int32(k)
-		for from := k + 1; ; {
-			to := strings.IndexByte(name[from:], '.')
-			if to < 0 {
-				to = len(name)
-			} else {
-				to += from
-			}
-			s.props = append(s.props, tmplProp{key: tmplSpanOf(from, to), index: tmplArrayIndex(name[from:to])})
-			if to == len(name) {
-				break
-			}
-			from = to + 1
+	p := tmplPath{name: name, rootLen: int32(root), props: tmplSpanOf(len(s.props), len(s.props))}
+	for from := root + 1; from <= len(name); { // the steps after the variable
+		to := len(name)
+		if k := strings.IndexByte(name[from:], '.'); k >= 0 {
+			to = from + k
 		}
-		p.props.to = int32(len(s.props))
+		s.props = append(s.props, tmplProp{key: tmplSpanOf(from, to), index: tmplArrayIndex(name[from:to])})
+		from = to + 1
 	}
+	p.props.to = int32(len(s.props))
 	s.paths = append(s.paths, p)
 	s.pathHash = append(s.pathHash, h)
 	switch {
 	case s.pathIDs != nil:
 		s.pathIDs[name] = id
-	case len(s.paths) == tmplPathMapMin:
+	case len(s.paths) < tmplPathMapMin:
+		s.pathSlots[slot] = uint8(id + 1)
+	default:
 		s.pathIDs = make(map[string]int, 2*tmplPathMapMin)
 		for id := range s.paths {
 			s.pathIDs[s.paths[id].name] = id
@@ -539,6 +581,82 @@ var tmplScanPlain = func() [256]bool {
 	return t
 }()
 
+// tmplWord returns the first eight bytes of s as a little-endian word; the
+// compiler makes it one load.
+func tmplWord(s string) uint64 {
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// tmplScanPlainLen returns the length of the longest start of s made of
+// bytes that scanString passes over (see tmplScanPlain), eight at a time
+// as tmplPlainLen does. The high bit of each byte of the test word is
+// exact up to the first byte that needs a look: above it a borrow may set
+// more, so that byte is the lowest set.
+func tmplScanPlainLen(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		x := tmplWord(s[i:])
+		if m := (x | (x - ones*0x20) | (x ^ (ones * '"') - ones) | (x ^ (ones * '\\') - ones) | (x ^ (ones * '{') - ones)) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && tmplScanPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
+// tmplNameLen returns the length n of the longest start of s made of the
+// bytes of names inside strings (see tmplNameChars), and the length of its
+// variable: up to its first '.', or n. It tests eight bytes at a time;
+// each test adds at most 0x80 to a byte below 0x80, so that no carry
+// crosses into the next byte before the first byte that is not ASCII.
+func tmplNameLen(s string) (n, root int) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// in has the high bit of each byte of x (below 0x80) set if the byte
+	// lies in [lo, hi].
+	in := func(x uint64, lo, hi byte) uint64 {
+		return (x + ones*uint64(0x80-lo)) &^ (x + ones*uint64(0x7f-hi))
+	}
+	root = -1
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		x := tmplWord(s[i:])
+		dots := ^(x ^ (ones * '.') + ones*0x7f) & highs
+		stop := (^(in(x|ones*0x20, 'a', 'z') | in(x, '0', '9') | dots) | x) & highs
+		if d := dots & (stop&-stop - 1); root < 0 && d != 0 { // the dots before the first stop
+			root = i + bits.TrailingZeros64(d)/8
+		}
+		if stop != 0 {
+			n = i + bits.TrailingZeros64(stop)/8
+			if root < 0 {
+				root = n
+			}
+			return n, root
+		}
+	}
+	for ; i < len(s) && tmplNameChars[s[i]]; i++ {
+		if root < 0 && s[i] == '.' {
+			root = i
+		}
+	}
+	if root < 0 {
+		root = i
+	}
+	return i, root
+}
+
+// tmplRootLen returns the length of the variable of name: up to its first
+// '.', or all of it.
+func tmplRootLen(name string) int {
+	if k := strings.IndexByte(name, '.'); k >= 0 {
+		return k
+	}
+	return len(name)
+}
+
 // scanString checks the JSON string starting at i and returns its end; brace
 // reports whether it holds a '{', written or escaped, and escaped whether it
 // holds an escape. With match, it appends the placeholders in its bytes to
@@ -548,10 +666,7 @@ func (s *tmplScanner) scanString(i int, match bool) (end int, brace, escaped boo
 	start := i
 	i++
 	for {
-		for i < len(src) && tmplScanPlain[src[i]] {
-			i++
-		}
-		if i >= len(src) {
+		if i += tmplScanPlainLen(src[i:]); i >= len(src) {
 			return 0, false, false, s.unterminated(start)
 		}
 		c := src[i]
@@ -606,14 +721,12 @@ func (s *tmplScanner) placeholderAt(i int) (tmplMatch, bool) {
 	if i+1 >= len(src) || src[i+1] != '{' {
 		return tmplMatch{}, false
 	}
-	v := i + 2
-	for v < len(src) && tmplNameChars[src[v]] {
-		v++
-	}
-	if v == i+2 || v+1 >= len(src) || src[v] != '}' || src[v+1] != '}' {
+	n, root := tmplNameLen(src[i+2:])
+	v := i + 2 + n
+	if n == 0 || v+1 >= len(src) || src[v] != '}' || src[v+1] != '}' {
 		return tmplMatch{}, false
 	}
-	return tmplMatch{at: i, end: v + 2, name: src[i+2 : v]}, true
+	return tmplMatch{at: i, end: v + 2, name: src[i+2 : v], root: root}, true
 }
 
 func (s *tmplScanner) unterminated(start int) *TemplateError {
@@ -718,7 +831,8 @@ func (s *tmplScanner) lexical(i int, inString bool) *TemplateError {
 			if n < 0 {
 				return nil
 			}
-			if err := s.checkName(src[i+2:i+2+n], i); err != nil {
+			name := src[i+2 : i+2+n]
+			if err := s.checkName(name, tmplRootLen(name), i); err != nil {
 				return err
 			}
 			i += n + 4
@@ -750,6 +864,7 @@ var tmplNameChars = func() (t [256]bool) {
 type tmplMatch struct {
 	at, end int
 	name    string
+	root    int // the length of its variable, name[:root]
 }
 
 // interpolate records a slot for the placeholders {{name}} of the decoded
@@ -767,28 +882,32 @@ func (s *tmplScanner) interpolate(start, end int, escaped bool) bool {
 		return false
 	}
 	for _, m := range matches {
-		if err := s.checkName(m.name, m.at); err != nil && s.strErr == nil {
+		if err := s.checkName(m.name, m.root, m.at); err != nil && s.strErr == nil {
 			s.strErr = err
 		}
 	}
 	if len(matches) == 1 && matches[0].at == start+1 && matches[0].end == end-1 {
-		mark := tmplMark{kind: tmplMarkExact, start: start, end: end, path: s.addPath(matches[0].name)}
-		if len(s.stack) > 0 && s.stack[len(s.stack)-1].obj {
-			// A member's value: the member is left out when it is undefined.
-			top := &s.stack[len(s.stack)-1]
-			s.objects[top.id] = true
-			s.marks[top.boundary].value = len(s.marks)
+		slot := tmplSlotOf(start, s.addPath(matches[0].name, matches[0].root))
+		if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
+			s.emit(tmplOp{kind: tmplOpExact, tmplSlot: slot}, start, end)
+			return true
 		}
-		s.marks = append(s.marks, mark)
+		// A member's value: the member is left out when it is undefined.
+		// Its separator is the last op: a member name makes none.
+		top := &s.stack[len(s.stack)-1]
+		s.objects[top.id] = true
+		op := &s.ops[top.sep]
+		op.kind, op.tmplSlot, op.aux = tmplOpMember, slot, tmplSpanOf(s.pos, start)
+		s.pos = end
 		return true
 	}
 	from, prev := len(s.parts), start+1
 	for _, m := range matches {
-		s.parts = append(s.parts, tmplPart{lit: tmplSpanOf(prev, m.at), tmplSlot: tmplSlotOf(m.at, s.addPath(m.name))})
+		s.parts = append(s.parts, tmplPart{lit: tmplSpanOf(prev, m.at), tmplSlot: tmplSlotOf(m.at, s.addPath(m.name, m.root))})
 		prev = m.end
 	}
 	s.parts = append(s.parts, tmplPart{lit: tmplSpanOf(prev, end-1), tmplSlot: tmplSlot{path: -1}})
-	s.marks = append(s.marks, tmplMark{kind: tmplMarkPartial, start: start, end: end, parts: tmplSpanOf(from, len(s.parts))})
+	s.emit(tmplOp{kind: tmplOpPartial, tmplSlot: tmplSlot{at: int32(start)}, aux: tmplSpanOf(from, len(s.parts))}, start, end)
 	return true
 }
 
@@ -830,11 +949,12 @@ func (s *tmplScanner) matchEscaped(i, j int) {
 				v++
 			}
 			if v > u+2 && v+1 < n && units[v].c == '}' && units[v+1].c == '}' {
-				name := make([]byte, 0, v-u-2)
+				b := make([]byte, 0, v-u-2)
 				for _, x := range units[u+2 : v] {
-					name = append(name, x.c)
+					b = append(b, x.c)
 				}
-				s.matches = append(s.matches, tmplMatch{at: units[u].at, end: units[v+2].at, name: string(name)})
+				name := string(b)
+				s.matches = append(s.matches, tmplMatch{at: units[u].at, end: units[v+2].at, name: name, root: tmplRootLen(name)})
 				u = v + 2
 				continue
 			}
@@ -859,61 +979,42 @@ func tmplUnescape(e byte) byte {
 	return e // " \ /
 }
 
-// build turns the marks into ops. Objects holding a member that may be left
-// out get their commas written at render time.
-func (s *tmplScanner) build() (_ []tmplOp, tail string, nFlags int) {
+// finishOps returns the ops, exactly sized, with the flags of the objects
+// that have a member whose value may be left out, and without the
+// separators of the others: their text goes to the next op.
+func (s *tmplScanner) finishOps() (_ []tmplOp, tail string, nFlags int) {
+	if len(s.objects) == 0 { // no separators: always without interpolation
+		return tmplClone(s.ops), s.src[s.pos:], 0
+	}
 	flags := s.flags[:0]
 	for _, dynamic := range s.objects {
-		f := -1
+		f := int32(-1)
 		if dynamic {
-			f = nFlags
+			f = int32(nFlags)
 			nFlags++
 		}
 		flags = append(flags, f)
 	}
 	s.flags = flags
-	n := len(s.marks) // one op per mark, except ...
-	for i := range s.marks {
-		if m := &s.marks[i]; m.kind == tmplMarkBoundary && (flags[m.obj] < 0 || m.value >= 0) {
-			n-- // ... boundaries of objects without flags, and members, one op for two marks
+	ops := make([]tmplOp, 0, len(s.ops)-s.dead)
+	carry := int32(-1) // where the text of the separators dropped since the last op starts
+	for _, op := range s.ops {
+		if op.kind == tmplOpSep || op.kind == tmplOpMember {
+			if op.flag = flags[op.flag]; op.flag < 0 {
+				if carry < 0 {
+					carry = op.lit.from
+				}
+				continue
+			}
 		}
+		if carry >= 0 {
+			op.lit.from, carry = carry, -1
+		}
+		ops = append(ops, op)
 	}
-	ops := make([]tmplOp, 0, n)
-	pos := 0
-	for i := 0; i < len(s.marks); i++ {
-		m := &s.marks[i]
-		switch m.kind {
-		case tmplMarkBoundary:
-			f := flags[m.obj]
-			if f < 0 {
-				continue
-			}
-			cut, next := m.start, m.start+1
-			if !m.comma {
-				cut = next
-			}
-			if m.value >= 0 {
-				v := &s.marks[m.value]
-				ops = append(ops, tmplOp{lit: tmplSpanOf(pos, cut), kind: tmplOpMember, tmplSlot: tmplSlotOf(v.start, v.path), flag: int32(f), aux: tmplSpanOf(next, v.start)})
-				pos = v.end
-				i = m.value
-				continue
-			}
-			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, cut), kind: tmplOpSep, flag: int32(f)})
-			pos = next
-		case tmplMarkRaw:
-			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpRaw, tmplSlot: tmplSlotOf(m.start, m.path)})
-			pos = m.end
-		case tmplMarkExact:
-			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpExact, tmplSlot: tmplSlotOf(m.start, m.path)})
-			pos = m.end
-		case tmplMarkPartial:
-			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpPartial, tmplSlot: tmplSlot{at: int32(m.start)}, aux: m.parts})
-			pos = m.end
-		case tmplMarkNull:
-			ops = append(ops, tmplOp{lit: tmplSpanOf(pos, m.start), kind: tmplOpNull, tmplSlot: tmplSlot{at: int32(m.start)}})
-			pos = m.end
-		}
+	pos := s.pos
+	if carry >= 0 {
+		pos = int(carry)
 	}
 	return ops, s.src[pos:], nFlags
 }
