@@ -221,8 +221,18 @@ type tmplRawIndex struct {
 // value.
 type tmplRawItem struct {
 	key, value tmplSpan
-	escaped    bool // the name has escapes
-	compact    bool // the value holds no whitespace outside strings
+	hash       uint32 // tmplKeyHash of the name, if it has no escapes
+	escaped    bool   // the name has escapes
+	compact    bool   // the value holds no whitespace outside strings
+}
+
+// tmplKeyHash is a fingerprint of a member name, from its length and two of
+// its bytes: rawStep compares names only where fingerprints agree.
+func tmplKeyHash[T string | []byte](name T) uint32 {
+	if len(name) == 0 {
+		return 0
+	}
+	return uint32(len(name))<<16 | uint32(name[len(name)/2])<<8 | uint32(name[len(name)-1])
 }
 
 // tmplRaw is a value that a path found inside a raw JSON variable. Once a
@@ -266,10 +276,11 @@ func (st *tmplState) rawStep(raw json.RawMessage, index int, key string) (v any,
 	case x.array:
 		return nil, tmplRaw{}, false, true
 	}
+	h := tmplKeyHash(key)
 	for k := len(items) - 1; k >= 0; k-- { // of members with one name, JSON.parse keeps the last
 		it := &items[k]
-		lit := raw[it.key.from:it.key.to]
-		if it.escaped && tmplUnquote(string(lit)) == key || !it.escaped && string(lit[1:len(lit)-1]) == key {
+		if it.hash == h && !it.escaped && string(raw[it.key.from+1:it.key.to-1]) == key ||
+			it.escaped && tmplUnquote(string(raw[it.key.from:it.key.to])) == key {
 			return nil, tmplRawValue(raw, it), true, true
 		}
 	}
@@ -350,7 +361,11 @@ func (st *tmplState) rawScan(raw json.RawMessage, i int) int {
 			if k < 0 {
 				return -1
 			}
-			it.key, it.escaped = tmplSpanOf(i, k), bytes.IndexByte(raw[i:k], '\\') >= 0
+			name := []byte(raw[i+1 : k-1])
+			it.key, it.escaped = tmplSpanOf(i, k), bytes.IndexByte(name, '\\') >= 0
+			if !it.escaped {
+				it.hash = tmplKeyHash(name)
+			}
 			if i = tmplSkipSpace(raw, k); i >= len(raw) || raw[i] != ':' {
 				return -1
 			}

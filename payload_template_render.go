@@ -2,7 +2,6 @@ package actor
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,7 +25,7 @@ type tmplState struct {
 	values    []tmplValue // per path, its value once resolved in this render
 	pairs     []tmplPair  // stack of the members of large maps being written
 	pairsUsed int         // most pairs held at once in this render
-	order     []int32     // ... and of their order, indexes into their pairs
+	packed    []uint64    // ... and of their keys, packed to be sorted (see tmplPackKey)
 	flags     []bool
 
 	rawIndexes []tmplRawIndex // raw objects and arrays a path looked into
@@ -55,7 +54,7 @@ func (st *tmplState) release() {
 	clear(st.values) // let the values go
 	clear(st.pairs[:st.pairsUsed])
 	clear(st.rawIndexes)
-	st.values, st.pairs, st.pairsUsed, st.order = st.values[:0], st.pairs[:0], 0, st.order[:0]
+	st.values, st.pairs, st.pairsUsed, st.packed = st.values[:0], st.pairs[:0], 0, st.packed[:0]
 	st.rawIndexes, st.rawItems = st.rawIndexes[:0], st.rawItems[:0]
 	tmplStatePool.Put(st)
 }
@@ -476,101 +475,118 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 
 // tmplPair is a member of a map being written.
 type tmplPair struct {
-	prefix uint64 // tmplKeyPrefix(key)
-	key    string
-	value  any
-}
-
-// tmplKeyPrefix returns the first eight bytes of key as a big-endian number,
-// padded with zeros. Keys whose prefixes differ are in the order of their
-// prefixes, so that most comparisons of keys compare two numbers.
-func tmplKeyPrefix(key string) uint64 {
-	if len(key) >= 8 {
-		w := key[:8]
-		return uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
-			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8 | uint64(w[7])
-	}
-	var p uint64
-	for i := 0; i < len(key); i++ {
-		p |= uint64(key[i]) << (56 - 8*i)
-	}
-	return p
-}
-
-// tmplBefore reports whether p's key sorts before q's.
-func tmplBefore(p, q *tmplPair) bool {
-	if p.prefix != q.prefix {
-		return p.prefix < q.prefix
-	}
-	return p.key < q.key
+	key   string
+	value any
 }
 
 // tmplStackPairs is the most members of a map that appendMap sorts on the
 // stack rather than in the pooled scratch space.
 const tmplStackPairs = 16
 
+// tmplSortable is the most members of a map that appendMap sorts by packed
+// keys (see tmplPackKey): the index of a member takes a byte.
+const tmplSortable = 256
+
+// tmplPackKey packs the first seven bytes of key, big-endian and padded with
+// zeros, above i, the member's index in its pairs. Sorting the packed numbers
+// sorts the members by those bytes, as strings sort, with no string compared;
+// members whose seven bytes agree end up next to each other (see
+// tmplSortPacked).
+func tmplPackKey(key string, i int) uint64 {
+	var p uint64
+	if len(key) >= 7 {
+		w := key[:7]
+		p = uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
+			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8
+	} else {
+		for k := 0; k < len(key); k++ {
+			p |= uint64(key[k]) << (56 - 8*k)
+		}
+	}
+	return p | uint64(i)
+}
+
+// tmplSortPacked sorts packed, keys of pairs packed by tmplPackKey, by the
+// pairs' keys.
+func tmplSortPacked(packed []uint64, pairs []tmplPair) {
+	slices.Sort(packed)
+	// Order the runs of keys whose first seven bytes agree by whole keys.
+	for i := 1; i < len(packed); i++ {
+		p := packed[i]
+		j := i
+		for ; j > 0 && packed[j-1]>>8 == p>>8 && pairs[p&0xff].key < pairs[packed[j-1]&0xff].key; j-- {
+			packed[j] = packed[j-1]
+		}
+		packed[j] = p
+	}
+}
+
 // appendMap appends x as an object with its keys sorted: Go maps have no
 // order, and a body must not change from one delivery to the next.
 func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
+	if len(x) > tmplSortable {
+		return st.appendLargeMap(b, x)
+	}
 	var small [tmplStackPairs]tmplPair
-	var smallOrder [tmplStackPairs]int32
+	var smallPacked [tmplStackPairs]uint64
 	var pairs []tmplPair
-	var order []int32
-	base, orderBase := len(st.pairs), len(st.order)
+	var packed []uint64
+	base, packedBase := len(st.pairs), len(st.packed)
 	if len(x) <= len(small) {
-		pairs, order = small[:0], smallOrder[:0]
+		pairs, packed = small[:0], smallPacked[:0]
 		for k, v := range x {
-			order = append(order, int32(len(pairs)))
-			pairs = append(pairs, tmplPair{tmplKeyPrefix(k), k, v})
+			packed = append(packed, tmplPackKey(k, len(pairs)))
+			pairs = append(pairs, tmplPair{k, v})
 		}
 	} else {
 		for k, v := range x {
-			st.order = append(st.order, int32(len(st.pairs)-base))
-			st.pairs = append(st.pairs, tmplPair{tmplKeyPrefix(k), k, v})
+			st.packed = append(st.packed, tmplPackKey(k, len(st.pairs)-base))
+			st.pairs = append(st.pairs, tmplPair{k, v})
 		}
-		pairs, order = st.pairs[base:], st.order[orderBase:]
+		pairs, packed = st.pairs[base:], st.packed[packedBase:]
 		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
 	}
-	tmplSortOrder(pairs, order)
+	tmplSortPacked(packed, pairs)
 	b = append(b, '{')
 	var err error
-	for i, k := range order {
+	for i, k := range packed {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		p := &pairs[k]
+		p := &pairs[k&0xff]
 		b = tmplAppendString(b, p.key)
 		b = append(b, ':')
 		if b, err = st.appendJSON(b, p.value); err != nil {
 			return nil, err
 		}
 	}
-	st.pairs, st.order = st.pairs[:base], st.order[:orderBase]
+	st.pairs, st.packed = st.pairs[:base], st.packed[:packedBase]
 	return append(b, '}'), nil
 }
 
-// tmplSortOrder sorts order, indexes into pairs, by the pairs' keys: by
-// insertion when there are few, moving indexes rather than pairs.
-func tmplSortOrder(pairs []tmplPair, order []int32) {
-	if len(order) > 48 {
-		slices.SortFunc(order, func(i, j int32) int {
-			p, q := &pairs[i], &pairs[j]
-			if p.prefix != q.prefix {
-				return cmp.Compare(p.prefix, q.prefix)
-			}
-			return strings.Compare(p.key, q.key)
-		})
-		return
+// appendLargeMap is appendMap for maps of more than tmplSortable members.
+func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) {
+	base := len(st.pairs)
+	for k, v := range x {
+		st.pairs = append(st.pairs, tmplPair{k, v})
 	}
-	for i := 1; i < len(order); i++ {
-		k := order[i]
-		p := &pairs[k]
-		j := i
-		for ; j > 0 && tmplBefore(p, &pairs[order[j-1]]); j-- {
-			order[j] = order[j-1]
+	pairs := st.pairs[base:]
+	st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	slices.SortFunc(pairs, func(p, q tmplPair) int { return strings.Compare(p.key, q.key) })
+	b = append(b, '{')
+	var err error
+	for i := range pairs {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		order[j] = k
+		b = tmplAppendString(b, pairs[i].key)
+		b = append(b, ':')
+		if b, err = st.appendJSON(b, pairs[i].value); err != nil {
+			return nil, err
+		}
 	}
+	st.pairs = st.pairs[:base]
+	return append(b, '}'), nil
 }
 
 // tmplValidNumber reports whether s is a JSON number.

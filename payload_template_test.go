@@ -1298,14 +1298,14 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 			}
 			switch {
 			case depth > 0 && r.IntN(8) == 0:
-				m[k] = randomMap([]int{0, 1, 16, 17, 49}[r.IntN(5)], depth-1)
+				m[k] = randomMap([]int{0, 1, 16, 17, 49, 257}[r.IntN(6)], depth-1)
 			default:
 				m[k] = float64(len(m))
 			}
 		}
 		return m
 	}
-	for _, n := range []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200} {
+	for _, n := range []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200, 256, 257, 400} {
 		for range 10 {
 			m := randomMap(n, 2)
 			out, err := tmpl.Render(map[string]any{"resource": m})
