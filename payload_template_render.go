@@ -8,9 +8,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -27,6 +25,7 @@ type tmplState struct {
 	pairsUsed int         // most pairs held at once in this render
 	packed    []uint64    // ... and of their keys, packed to be sorted (see tmplPackKey)
 	flags     []bool
+	shapes    tmplShapes // of the maps written in renders with this state
 
 	rawIndexes []tmplRawIndex // raw objects and arrays a path looked into
 	rawItems   []tmplRawItem  // ... and their members or elements
@@ -473,122 +472,6 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
-// tmplPair is a member of a map being written.
-type tmplPair struct {
-	key   string
-	value any
-}
-
-// tmplStackPairs is the most members of a map that appendMap sorts on the
-// stack rather than in the pooled scratch space.
-const tmplStackPairs = 16
-
-// tmplSortable is the most members of a map that appendMap sorts by packed
-// keys (see tmplPackKey): the index of a member takes a byte.
-const tmplSortable = 256
-
-// tmplPackKey packs the first seven bytes of key, big-endian and padded with
-// zeros, above i, the member's index in its pairs. Sorting the packed numbers
-// sorts the members by those bytes, as strings sort, with no string compared;
-// members whose seven bytes agree end up next to each other (see
-// tmplSortPacked).
-func tmplPackKey(key string, i int) uint64 {
-	var p uint64
-	if len(key) >= 7 {
-		w := key[:7]
-		p = uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
-			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8
-	} else {
-		for k := 0; k < len(key); k++ {
-			p |= uint64(key[k]) << (56 - 8*k)
-		}
-	}
-	return p | uint64(i)
-}
-
-// tmplSortPacked sorts packed, keys of pairs packed by tmplPackKey, by the
-// pairs' keys.
-func tmplSortPacked(packed []uint64, pairs []tmplPair) {
-	slices.Sort(packed)
-	// Order the runs of keys whose first seven bytes agree by whole keys.
-	for i := 1; i < len(packed); i++ {
-		p := packed[i]
-		j := i
-		for ; j > 0 && packed[j-1]>>8 == p>>8 && pairs[p&0xff].key < pairs[packed[j-1]&0xff].key; j-- {
-			packed[j] = packed[j-1]
-		}
-		packed[j] = p
-	}
-}
-
-// appendMap appends x as an object with its keys sorted: Go maps have no
-// order, and a body must not change from one delivery to the next.
-func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
-	if len(x) > tmplSortable {
-		return st.appendLargeMap(b, x)
-	}
-	var small [tmplStackPairs]tmplPair
-	var smallPacked [tmplStackPairs]uint64
-	var pairs []tmplPair
-	var packed []uint64
-	base, packedBase := len(st.pairs), len(st.packed)
-	if len(x) <= len(small) {
-		pairs, packed = small[:0], smallPacked[:0]
-		for k, v := range x {
-			packed = append(packed, tmplPackKey(k, len(pairs)))
-			pairs = append(pairs, tmplPair{k, v})
-		}
-	} else {
-		for k, v := range x {
-			st.packed = append(st.packed, tmplPackKey(k, len(st.pairs)-base))
-			st.pairs = append(st.pairs, tmplPair{k, v})
-		}
-		pairs, packed = st.pairs[base:], st.packed[packedBase:]
-		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
-	}
-	tmplSortPacked(packed, pairs)
-	b = append(b, '{')
-	var err error
-	for i, k := range packed {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		p := &pairs[k&0xff]
-		b = tmplAppendString(b, p.key)
-		b = append(b, ':')
-		if b, err = st.appendJSON(b, p.value); err != nil {
-			return nil, err
-		}
-	}
-	st.pairs, st.packed = st.pairs[:base], st.packed[:packedBase]
-	return append(b, '}'), nil
-}
-
-// appendLargeMap is appendMap for maps of more than tmplSortable members.
-func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) {
-	base := len(st.pairs)
-	for k, v := range x {
-		st.pairs = append(st.pairs, tmplPair{k, v})
-	}
-	pairs := st.pairs[base:]
-	st.pairsUsed = max(st.pairsUsed, len(st.pairs))
-	slices.SortFunc(pairs, func(p, q tmplPair) int { return strings.Compare(p.key, q.key) })
-	b = append(b, '{')
-	var err error
-	for i := range pairs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = tmplAppendString(b, pairs[i].key)
-		b = append(b, ':')
-		if b, err = st.appendJSON(b, pairs[i].value); err != nil {
-			return nil, err
-		}
-	}
-	st.pairs = st.pairs[:base]
-	return append(b, '}'), nil
-}
-
 // tmplValidNumber reports whether s is a JSON number.
 func tmplValidNumber(s string) bool {
 	return tmplNumberEnd(s, 0) == len(s)
@@ -672,9 +555,60 @@ func tmplAppendNumber(b []byte, f float64, bits int) []byte {
 		// digits that read back as f, as strconv does. (The bounds are
 		// exact: 1e21 is a float64, and no float64 below the one nearest
 		// to 1e-6 has shortest digits of 1e-6 or more.)
+		if out, ok := tmplAppendShortDecimal(b, f); ok {
+			return out
+		}
 		return strconv.AppendFloat(b, f, 'f', -1, 64)
 	}
 	return tmplAppendNumberExp(b, f, bits)
+}
+
+// tmplPow10 holds the powers of ten that tmplAppendShortDecimal scales by, all
+// exact in float64.
+var tmplPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
+
+// tmplAppendShortDecimal appends f, a number that is not an integer, in its
+// shortest digits when it has at most nine after the point and its
+// magnitude is below 2e6: the prices, shares and durations of a run, which
+// strconv's general algorithm writes several times slower. ok is false, with
+// nothing appended, for other numbers.
+//
+// Scaled by 10^k, such a number is within 0.44 of an integer r below 2e15
+// when r/10^k reads back as f, so rounding finds r; and as ulp(f) is then
+// below 0.44/10^k, r is the only k-digit decimal that reads back as f. r/10^k
+// is exact arithmetic rounded once, as parsing "r·10^-k" is. A k that works
+// makes every larger one work, so a binary search finds the least, which
+// gives the shortest digits.
+func tmplAppendShortDecimal(b []byte, f float64) (_ []byte, ok bool) {
+	const maxK = len(tmplPow10) - 1
+	a := math.Abs(f)
+	reads := func(k int) bool { return math.Round(a*tmplPow10[k])/tmplPow10[k] == a }
+	if a >= 2e6 || !reads(maxK) {
+		return b, false
+	}
+	lo, hi := 1, maxK // reads(hi); the least k that reads is in [lo, hi]
+	for lo < hi {
+		if mid := (lo + hi) / 2; reads(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if f < 0 {
+		b = append(b, '-')
+	}
+	var tmp [24]byte
+	digits := strconv.AppendUint(tmp[:0], uint64(math.Round(a*tmplPow10[hi])), 10)
+	if n := len(digits) - hi; n > 0 {
+		b = append(b, digits[:n]...)
+		b = append(b, '.')
+		return append(b, digits[n:]...), true
+	}
+	b = append(b, '0', '.')
+	for range hi - len(digits) {
+		b = append(b, '0')
+	}
+	return append(b, digits...), true
 }
 
 // tmplAppendNumberExp appends a finite, non-zero f as Number.prototype.toString

@@ -890,6 +890,44 @@ func TestPayloadTemplateNumbers(t *testing.T) {
 	}
 }
 
+// TestPayloadTemplateShortDecimals checks the fast path for numbers with few
+// digits after the point against strconv's shortest digits: decimals of up
+// to twelve digits, their neighbours, random doubles, and the bounds.
+func TestPayloadTemplateShortDecimals(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 2026))
+	check := func(f float64) {
+		if f == math.Trunc(f) || math.Abs(f) < 1e-6 || math.Abs(f) >= 1e21 {
+			return // not the fast path's numbers
+		}
+		want := strconv.FormatFloat(f, 'f', -1, 64)
+		if got, ok := tmplAppendShortDecimal(nil, f); ok && string(got) != want {
+			t.Fatalf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
+		}
+		if got := string(tmplAppendNumber(nil, f, 64)); got != want {
+			t.Fatalf("%v: tmplAppendNumber wrote %s, want %s", f, got, want)
+		}
+	}
+	pow := []float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12}
+	for range 300000 {
+		k := r.IntN(len(pow))
+		f := float64(r.Int64N(3e15)) / pow[k] // a decimal of k digits after the point, as parsed
+		if r.IntN(2) == 0 {
+			f = -f
+		}
+		check(f)
+		check(math.Nextafter(f, math.Inf(1)))
+		check(math.Nextafter(f, math.Inf(-1)))
+		check(math.Float64frombits(r.Uint64()))                            // any double
+		check(math.Float64frombits(0x3eb0000000000000 + r.Uint64N(1<<60))) // 1e-6 and up
+	}
+	for _, f := range []float64{2e6, math.Nextafter(2e6, 0), 1999999.999999999, 1999999.9999999998, 1e-6, 1.000000001e-6, 0.000001, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree} {
+		check(f)
+		check(math.Nextafter(f, math.Inf(1)))
+		check(math.Nextafter(f, math.Inf(-1)))
+	}
+}
+
 func TestHeadersTemplate(t *testing.T) {
 	t.Parallel()
 	vars := map[string]any{

@@ -1,0 +1,229 @@
+package actor
+
+import (
+	"slices"
+	"strings"
+)
+
+// Maps written as JSON objects, with their keys sorted: Go maps have no
+// order, and a body must not change from one delivery to the next.
+
+// tmplPair is a member of a map being written.
+type tmplPair struct {
+	key   string
+	value any
+}
+
+// tmplStackPairs is the most members of a map that appendMap sorts on the
+// stack rather than in the pooled scratch space.
+const tmplStackPairs = 16
+
+// tmplSortable is the most members of a map that appendMap sorts by packed
+// keys (see tmplPackKey): the index of a member takes a byte.
+const tmplSortable = 256
+
+// tmplPackKey packs the first seven bytes of key, big-endian and padded with
+// zeros, above i, the member's index in its pairs. Sorting the packed numbers
+// sorts the members by those bytes, as strings sort, with no string compared;
+// members whose seven bytes agree end up next to each other (see
+// tmplSortPacked).
+func tmplPackKey(key string, i int) uint64 {
+	var p uint64
+	if len(key) >= 7 {
+		w := key[:7]
+		p = uint64(w[0])<<56 | uint64(w[1])<<48 | uint64(w[2])<<40 | uint64(w[3])<<32 |
+			uint64(w[4])<<24 | uint64(w[5])<<16 | uint64(w[6])<<8
+	} else {
+		for k := 0; k < len(key); k++ {
+			p |= uint64(key[k]) << (56 - 8*k)
+		}
+	}
+	return p | uint64(i)
+}
+
+// tmplSortPacked sorts packed, keys of pairs packed by tmplPackKey, by the
+// pairs' keys.
+func tmplSortPacked(packed []uint64, pairs []tmplPair) {
+	slices.Sort(packed)
+	// Order the runs of keys whose first seven bytes agree by whole keys.
+	for i := 1; i < len(packed); i++ {
+		p := packed[i]
+		j := i
+		for ; j > 0 && packed[j-1]>>8 == p>>8 && pairs[p&0xff].key < pairs[packed[j-1]&0xff].key; j-- {
+			packed[j] = packed[j-1]
+		}
+		packed[j] = p
+	}
+}
+
+// appendMap appends x as an object with its keys sorted.
+func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
+	shaped := len(x) >= tmplShapeMin && len(x) <= tmplShapeMax
+	if shaped {
+		if b, ok, err := st.writeShaped(b, x); ok || err != nil {
+			return b, err
+		}
+	}
+	if len(x) > tmplSortable {
+		return st.appendLargeMap(b, x)
+	}
+	var small [tmplStackPairs]tmplPair
+	var smallPacked [tmplStackPairs]uint64
+	var pairs []tmplPair
+	var packed []uint64
+	base, packedBase := len(st.pairs), len(st.packed)
+	if len(x) <= len(small) {
+		pairs, packed = small[:0], smallPacked[:0]
+		for k, v := range x {
+			packed = append(packed, tmplPackKey(k, len(pairs)))
+			pairs = append(pairs, tmplPair{k, v})
+		}
+	} else {
+		for k, v := range x {
+			st.packed = append(st.packed, tmplPackKey(k, len(st.pairs)-base))
+			st.pairs = append(st.pairs, tmplPair{k, v})
+		}
+		pairs, packed = st.pairs[base:], st.packed[packedBase:]
+		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	}
+	tmplSortPacked(packed, pairs)
+	if shaped {
+		st.noteShape(pairs, packed)
+	}
+	b = append(b, '{')
+	var err error
+	for i, k := range packed {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		p := &pairs[k&0xff]
+		b = tmplAppendString(b, p.key)
+		b = append(b, ':')
+		if b, err = st.appendJSON(b, p.value); err != nil {
+			return nil, err
+		}
+	}
+	st.pairs, st.packed = st.pairs[:base], st.packed[:packedBase]
+	return append(b, '}'), nil
+}
+
+// appendLargeMap is appendMap for maps of more than tmplSortable members.
+func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) {
+	base := len(st.pairs)
+	for k, v := range x {
+		st.pairs = append(st.pairs, tmplPair{k, v})
+	}
+	pairs := st.pairs[base:]
+	st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	slices.SortFunc(pairs, func(p, q tmplPair) int { return strings.Compare(p.key, q.key) })
+	b = append(b, '{')
+	var err error
+	for i := range pairs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = tmplAppendString(b, pairs[i].key)
+		b = append(b, ':')
+		if b, err = st.appendJSON(b, pairs[i].value); err != nil {
+			return nil, err
+		}
+	}
+	st.pairs = st.pairs[:base]
+	return append(b, '}'), nil
+}
+
+// Shapes. A render meets maps of the same keys again and again: every run has
+// the same members, and so have its stats and usage. tmplState keeps the
+// shapes of larger maps, their keys sorted and their names encoded, and
+// writes a map of a known shape by looking its keys up in that order: no
+// iteration, no sort, no escaping of names. A map whose key set differs is
+// written the plain way; its shape is kept when it comes again.
+
+const (
+	tmplShapeMin = 8  // fewer members sort about as fast as a shape is checked
+	tmplShapeMax = 64 // more are seldom the same from render to render
+	tmplShapeCap = 8  // shapes a state keeps
+)
+
+// tmplShape is the key set of a map.
+type tmplShape struct {
+	keys  []string // sorted
+	names []byte   // each key as a JSON string and a colon, one after another
+	ends  []int32  // where each key's name ends in names
+}
+
+// tmplShapes are the shapes a tmplState keeps, and the fingerprints of the
+// key sets seen lately, which earn a shape on their second sighting.
+type tmplShapes struct {
+	kept     [tmplShapeCap]tmplShape
+	nextKept int
+	seen     [tmplShapeCap]uint64
+	nextSeen int
+}
+
+// writeShaped appends x if its key set is a kept shape, pushing its values on
+// st.pairs meanwhile; ok is false, with nothing appended, if it is not.
+func (st *tmplState) writeShaped(b []byte, x map[string]any) (_ []byte, ok bool, err error) {
+	for i := range st.shapes.kept {
+		sh := &st.shapes.kept[i]
+		if len(sh.keys) != len(x) {
+			continue
+		}
+		base := len(st.pairs)
+		for _, k := range sh.keys {
+			v, found := x[k]
+			if !found {
+				break
+			}
+			st.pairs = append(st.pairs, tmplPair{value: v})
+		}
+		if len(st.pairs)-base < len(sh.keys) {
+			st.pairs = st.pairs[:base]
+			continue
+		}
+		// The map has len(sh.keys) keys, all of them sh's: its key set is sh.
+		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+		pairs := st.pairs[base:]
+		b = append(b, '{')
+		from := int32(0)
+		for j := range pairs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, sh.names[from:sh.ends[j]]...)
+			from = sh.ends[j]
+			if b, err = st.appendJSON(b, pairs[j].value); err != nil {
+				return nil, false, err
+			}
+		}
+		st.pairs = st.pairs[:base]
+		return append(b, '}'), true, nil
+	}
+	return b, false, nil
+}
+
+// noteShape records the key set of a map written the plain way, its members
+// pairs in the order of packed: kept if its fingerprint was seen lately.
+func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) {
+	var sig uint64 = uint64(len(packed))
+	for _, p := range packed {
+		sig = (sig ^ p>>8) * 0x100000001b3 // FNV-style mixing of the sorted prefixes
+	}
+	ss := &st.shapes
+	if !slices.Contains(ss.seen[:], sig) {
+		ss.seen[ss.nextSeen] = sig
+		ss.nextSeen = (ss.nextSeen + 1) % tmplShapeCap
+		return
+	}
+	// New slices: a shape being written (by a map that holds this one)
+	// may be the one replaced.
+	sh := tmplShape{keys: make([]string, len(packed)), ends: make([]int32, len(packed))}
+	for i, p := range packed {
+		k := pairs[p&0xff].key
+		sh.keys[i] = k
+		sh.names = append(tmplAppendString(sh.names, k), ':')
+		sh.ends[i] = int32(len(sh.names))
+	}
+	ss.kept[ss.nextKept] = sh
+	ss.nextKept = (ss.nextKept + 1) % tmplShapeCap
+}
