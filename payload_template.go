@@ -130,7 +130,6 @@ type PayloadTemplate struct {
 	parts     []tmplPart // of the ops' interpolated strings
 	tail      string
 	paths     []tmplPath // in order of first use
-	props     []tmplProp // of the paths
 	nFlags    int
 	topObject bool         // the top level is an object literal
 	members   []tmplMember // members of a top-level object
@@ -185,10 +184,15 @@ type tmplPart struct {
 	tmplSlot
 }
 
+// tmplPath is the path of a placeholder, or the start that several paths
+// share: a variable, or one step from another path. Paths that start alike
+// share their start, and a render resolves each path once, so that
+// {{resource.id}} and {{resource.stats.x}} look resource up once.
 type tmplPath struct {
 	name    string   // as written between the braces
 	rootLen int32    // the variable is name[:rootLen]
-	props   tmplSpan // the steps after it, indexes into PayloadTemplate.props
+	parent  int32    // the path this one steps from, or -1 for a variable
+	step    tmplProp // the step from parent
 }
 
 func (p *tmplPath) root() string { return p.name[:p.rootLen] }

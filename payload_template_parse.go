@@ -37,7 +37,6 @@ type tmplScanner struct {
 	pos      int      // where the text after the last op starts
 	paths    []tmplPath
 	pathHash []uint32    // per path: tmplNameHash of its name
-	props    []tmplProp  // of all paths, one after another
 	parts    []tmplPart  // of all tmplOpPartial ops
 	matches  []tmplMatch // interpolate: the placeholders of one string
 	units    []tmplUnit  // interpolate: a string with escapes, decoded
@@ -69,13 +68,13 @@ const tmplScratchMax = 1 << 14
 // again or the pool is dropped at a collection; clearing it would add a
 // sixth to the parse of a small template.
 func (s *tmplScanner) release() {
-	if max(cap(s.ops), cap(s.stack), cap(s.objects), cap(s.members), cap(s.paths), cap(s.props), cap(s.parts), cap(s.units)) > tmplScratchMax {
+	if max(cap(s.ops), cap(s.stack), cap(s.objects), cap(s.members), cap(s.paths), cap(s.parts), cap(s.units)) > tmplScratchMax {
 		return
 	}
 	if len(s.paths) > 0 {
 		clear(s.pathSlots[:])
 	}
-	s.ops, s.paths, s.pathHash, s.props, s.parts = s.ops[:0], s.paths[:0], s.pathHash[:0], s.props[:0], s.parts[:0]
+	s.ops, s.paths, s.pathHash, s.parts = s.ops[:0], s.paths[:0], s.pathHash[:0], s.parts[:0]
 	s.objects, s.stack, s.members = s.objects[:0], s.stack[:0], s.members[:0]
 	s.pos, s.dead, s.pathIDs, s.okRoot, s.strErr, s.resumeAt, s.resumeIn = 0, 0, nil, "", nil, 0, false
 	tmplScannerPool.Put(s)
@@ -94,7 +93,7 @@ func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &PayloadTemplate{text: text, what: what, paths: tmplClone(s.paths), props: tmplClone(s.props), parts: tmplClone(s.parts), members: s.finishMembers()}
+	t := &PayloadTemplate{text: text, what: what, paths: tmplClone(s.paths), parts: tmplClone(s.parts), members: s.finishMembers()}
 	i := tmplSkipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.ops, t.tail, t.nFlags = s.finishOps()
@@ -517,17 +516,18 @@ func (s *tmplScanner) addPath(name string, root int) int {
 			}
 		}
 	}
-	id := len(s.paths)
-	p := tmplPath{name: name, rootLen: int32(root), props: tmplSpanOf(len(s.props), len(s.props))}
-	for from := root + 1; from <= len(name); { // the steps after the variable
-		to := len(name)
-		if k := strings.IndexByte(name[from:], '.'); k >= 0 {
-			to = from + k
+	p := tmplPath{name: name, rootLen: int32(root), parent: -1}
+	if dot := strings.LastIndexByte(name, '.'); dot >= root {
+		// A step from the path before the last dot, added first.
+		p.parent = int32(s.addPath(name[:dot], root))
+		p.step = tmplProp{key: tmplSpanOf(dot+1, len(name)), index: tmplArrayIndex(name[dot+1:])}
+		if s.pathIDs == nil {
+			// Adding the parent may have taken the slot found above.
+			for ; s.pathSlots[slot] != 0; slot = (slot + 1) % tmplPathSlots {
+			}
 		}
-		s.props = append(s.props, tmplProp{key: tmplSpanOf(from, to), index: tmplArrayIndex(name[from:to])})
-		from = to + 1
 	}
-	p.props.to = int32(len(s.props))
+	id := len(s.paths)
 	s.paths = append(s.paths, p)
 	s.pathHash = append(s.pathHash, h)
 	switch {

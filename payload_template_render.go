@@ -58,12 +58,18 @@ func (st *tmplState) release() {
 	tmplStatePool.Put(st)
 }
 
-// value resolves a path once per render: a template may use a path many
-// times, and the variables do not change while it renders.
+// value resolves the path of slot once per render: a template may use a
+// path many times, and the variables do not change while it renders.
 func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
-	r := &st.values[slot.path]
+	return t.pathValue(st, slot.path, slot, vars)
+}
+
+// pathValue resolves path id, and the paths it steps from, once per render;
+// errors name the placeholder at slot.
+func (t *PayloadTemplate) pathValue(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
+	r := &st.values[id]
 	if !r.done {
-		v, err := t.resolve(st, slot, vars)
+		v, err := t.resolve(st, id, slot, vars)
 		if err != nil {
 			return nil, err
 		}
@@ -197,33 +203,40 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 	return e
 }
 
-// resolve follows a dot path as the platform does. ok is false when the value
-// is undefined in JavaScript terms; a step into anything that is not an object
-// or array gives null.
-func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]any) (tmplValue, error) {
-	p := &t.paths[slot.path]
-	v, ok := vars[p.root()]
-	var raw tmplRaw // the value, when it lies inside a json.RawMessage
+// resolve follows a dot path as the platform does: the value of path id is
+// its variable's, or one step from the value of its parent. ok is false when
+// the value is undefined in JavaScript terms; a step into anything that is
+// not an object or array gives null.
+func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (tmplValue, error) {
+	p := &t.paths[id]
+	if p.parent < 0 {
+		v, ok := vars[p.root()]
+		return tmplValue{v: v, ok: ok}, nil
+	}
+	from, err := t.pathValue(st, p.parent, slot, vars)
+	if err != nil {
+		return tmplValue{}, err
+	}
 	null := tmplValue{ok: true}
-	for i := p.props.from; i < p.props.to; i++ {
-		if !ok {
-			return null, nil
-		}
-		pr := &t.props[i]
-		key := p.name[pr.key.from:pr.key.to]
+	if !from.ok {
+		return null, nil
+	}
+	key := p.name[p.step.key.from:p.step.key.to]
+	v, raw := from.v, from.raw
+	for {
 		if raw.b != nil {
-			if rv, next, rok, handled := st.rawStep(raw.b, pr.index, key); handled {
-				v, raw, ok = rv, next, rok
-				continue
+			rv, next, ok, handled := st.rawStep(raw.b, p.step.index, key)
+			if handled {
+				return tmplValue{v: rv, raw: next, ok: ok}, nil
 			}
 			// Not JSON the scanner takes: decoding says why, or copes
 			// with what the scanner does not.
-			var err error
 			if v, err = t.normalize(slot, raw.b); err != nil {
 				return tmplValue{}, err
 			}
 			raw = tmplRaw{}
 		}
+		var ok bool
 		switch x := v.(type) {
 		case map[string]any:
 			if x == nil {
@@ -234,7 +247,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]
 			if x == nil {
 				return null, nil
 			}
-			v, ok = tmplIndex(x, pr.index, key)
+			v, ok = tmplIndex(x, p.step.index, key)
 		case map[string]string:
 			if x == nil {
 				return null, nil
@@ -244,33 +257,27 @@ func (t *PayloadTemplate) resolve(st *tmplState, slot tmplSlot, vars map[string]
 			if x == nil {
 				return null, nil
 			}
-			v, ok = tmplIndex(x, pr.index, key)
+			v, ok = tmplIndex(x, p.step.index, key)
 		case json.RawMessage:
 			if len(x) > 0 {
 				raw = tmplRaw{b: x}
-				i-- // step again, into the raw JSON
-				continue
+				continue // step into the raw JSON
 			}
-			var err error
 			if v, err = t.normalize(slot, x); err != nil {
 				return tmplValue{}, err
 			}
-			i-- // step again, into the decoded value
+			continue // step into the decoded value
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
 			return null, nil
 		default:
-			var err error
 			if v, err = t.normalize(slot, v); err != nil {
 				return tmplValue{}, err
 			}
-			i-- // step again, into the decoded value
+			continue // step into the decoded value
 		}
+		return tmplValue{v: v, ok: ok}, nil
 	}
-	if raw.b != nil {
-		return tmplValue{raw: raw, ok: ok}, nil
-	}
-	return tmplValue{v: v, ok: ok}, nil
 }
 
 // normalize decodes v with tmplNormalize; an error names the placeholder.
