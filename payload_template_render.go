@@ -574,26 +574,32 @@ func tmplAppendNumber(b []byte, f float64, bits int) []byte {
 // exact in float64.
 var tmplPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
+// tmplShortMax bounds the scaled numbers of tmplAppendShortDecimal.
+const tmplShortMax = 2e15
+
 // tmplAppendShortDecimal appends f, a number that is not an integer, in its
-// shortest digits when it has at most nine after the point and its
-// magnitude is below 2e6: the prices, shares and durations of a run, which
-// strconv's general algorithm writes several times slower. ok is false, with
-// nothing appended, for other numbers.
+// shortest digits when those are at most nine after the point and fewer than
+// sixteen in all: the prices, shares and durations of a run, which strconv's
+// general algorithm writes several times slower. ok is false, with nothing
+// appended, for other numbers.
 //
-// Scaled by 10^k, such a number is within 0.44 of an integer r below 2e15
+// Scaled by 10^k to below 2e15, such a number is within 0.44 of an integer r
 // when r/10^k reads back as f, so rounding finds r; and as ulp(f) is then
 // below 0.44/10^k, r is the only k-digit decimal that reads back as f. r/10^k
 // is exact arithmetic rounded once, as parsing "r·10^-k" is. A k that works
 // makes every larger one work, so a binary search finds the least, which
 // gives the shortest digits.
 func tmplAppendShortDecimal(b []byte, f float64) (_ []byte, ok bool) {
-	const maxK = len(tmplPow10) - 1
 	a := math.Abs(f)
+	hi := len(tmplPow10) - 1 // the most digits after the point that keep a·10^k below tmplShortMax
+	for hi > 0 && a*tmplPow10[hi] >= tmplShortMax {
+		hi--
+	}
 	reads := func(k int) bool { return math.Round(a*tmplPow10[k])/tmplPow10[k] == a }
-	if a >= 2e6 || !reads(maxK) {
+	if hi == 0 || !reads(hi) {
 		return b, false
 	}
-	lo, hi := 1, maxK // reads(hi); the least k that reads is in [lo, hi]
+	lo := 1 // reads(hi); the least k that reads is in [lo, hi]
 	for lo < hi {
 		if mid := (lo + hi) / 2; reads(mid) {
 			hi = mid

@@ -921,7 +921,7 @@ func TestPayloadTemplateShortDecimals(t *testing.T) {
 		check(math.Float64frombits(r.Uint64()))                            // any double
 		check(math.Float64frombits(0x3eb0000000000000 + r.Uint64N(1<<60))) // 1e-6 and up
 	}
-	for _, f := range []float64{2e6, math.Nextafter(2e6, 0), 1999999.999999999, 1999999.9999999998, 1e-6, 1.000000001e-6, 0.000001, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree} {
+	for _, f := range []float64{2e6, math.Nextafter(2e6, 0), 1999999.999999999, 1999999.9999999998, 267874071.9835, 123456789.123456, 99999999999.9999, 199999999999999.9, 1e-6, 1.000000001e-6, 0.000001, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree} {
 		check(f)
 		check(math.Nextafter(f, math.Inf(1)))
 		check(math.Nextafter(f, math.Inf(-1)))
