@@ -297,8 +297,8 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 			label += ", one call: parse + render, run decoded"
 		}
 		rows = append(rows, templateRow(label, oneCall, " (render alone: "+duration(renderOnly.ns)+")", theirs.NsPerOp, c.Target))
-		b.logf("templates: %s: Go %s/op in one call (%d allocs; render of the parsed template %s/op), JS %s/op (%d runs)",
-			c.Name, duration(oneCall.ns), oneCall.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Iterations)
+		b.logf("templates: %s: Go %s/op in one call (%d allocs; render of the parsed template %s/op), JS %s/op (median of %d processes: %s; %d runs)",
+			c.Name, duration(oneCall.ns), oneCall.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Processes, durations(theirs.PerProcess), theirs.Iterations)
 	}
 	return rows, nil
 }
@@ -378,18 +378,63 @@ func perDelivery(parsed *actor.PayloadTemplate, vars map[string]any, want []byte
 }
 
 type jsTemplateResult struct {
-	NsPerOp    float64 `json:"nsPerOp"`
-	Iterations int     `json:"iterations"`
-	Rendered   string  `json:"rendered"`
+	NsPerOp    float64   `json:"nsPerOp"`
+	Iterations int       `json:"iterations"`
+	Rendered   string    `json:"rendered"`
+	Processes  int       `json:"-"` // node processes that timed the case
+	PerProcess []float64 `json:"-"` // each process's figure
 }
 
-// jsTemplates runs js/templates.js on the cases.
+// jsTemplates runs js/templates.js on the cases in b.cfg.JSProcesses node
+// processes, one after another, and gives each case the median of their
+// figures. A case timed once (MinIterations 1: seconds per run) runs in the
+// first process only.
 func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase) (map[string]jsTemplateResult, error) {
 	dir, err := os.MkdirTemp("", "apify-bench-templates-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	runs := map[string][]jsTemplateResult{}
+	for p := range max(b.cfg.JSProcesses, 1) {
+		var these []templateCase
+		for _, c := range cases {
+			if p == 0 || c.MinIterations > 1 {
+				these = append(these, c)
+			}
+		}
+		res, err := b.jsTemplatesOnce(ctx, node, these, dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range these {
+			r, ok := res[c.Name]
+			if !ok {
+				return nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
+			}
+			runs[c.Name] = append(runs[c.Name], r)
+		}
+	}
+	out := map[string]jsTemplateResult{}
+	for name, rs := range runs {
+		med := slices.Clone(rs)
+		slices.SortFunc(med, func(a, b jsTemplateResult) int { return cmp.Compare(a.NsPerOp, b.NsPerOp) })
+		r := rs[0]
+		r.NsPerOp = med[len(med)/2].NsPerOp
+		r.Processes = len(rs)
+		for _, x := range rs {
+			r.PerProcess = append(r.PerProcess, x.NsPerOp)
+		}
+		for _, x := range rs[1:] {
+			r.Iterations += x.Iterations
+		}
+		out[name] = r
+	}
+	return out, nil
+}
+
+// jsTemplatesOnce runs js/templates.js on the cases in one node process.
+func (b *bench) jsTemplatesOnce(ctx context.Context, node *nodeEnv, cases []templateCase, dir string) (map[string]jsTemplateResult, error) {
 	in, out := filepath.Join(dir, "in.json"), filepath.Join(dir, "out.json")
 	input, err := json.Marshal(map[string]any{
 		"cases":            cases,
@@ -410,11 +455,6 @@ func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []template
 	}
 	if err := readJSON(out, &res); err != nil {
 		return nil, err
-	}
-	for _, c := range cases {
-		if _, ok := res.Results[c.Name]; !ok {
-			return nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
-		}
 	}
 	return res.Results, nil
 }
@@ -445,6 +485,15 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	return nil
+}
+
+// durations formats each of ns with duration.
+func durations(ns []float64) string {
+	parts := make([]string, len(ns))
+	for i, x := range ns {
+		parts[i] = duration(x)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // duration formats nanoseconds with three significant digits or so.

@@ -20,26 +20,14 @@ for (const c of cases) {
     let start = process.hrtime.bigint();
     const rendered = op();
     while (process.hrtime.bigint() - start < budget / 4n) sink += op().length;
-    // Ten batches share the budget; the figure is the median batch's, so
-    // that a collection or a neighbour's burst in one batch does not move
-    // it. A case timed once (seconds per run) has one batch.
-    const batches = c.minIterations >= 10 ? 10 : 1;
-    const perBatch = [];
     let n = 0;
-    for (let batch = 0; batch < batches; batch++) {
-        let k = 0;
-        let elapsed;
-        start = process.hrtime.bigint();
-        do {
-            sink += op().length;
-            k++;
-            elapsed = process.hrtime.bigint() - start;
-        } while (k < Math.ceil(c.minIterations / batches) || elapsed < budget / BigInt(batches));
-        perBatch.push(Number(elapsed) / k);
-        n += k;
-    }
-    perBatch.sort((a, b) => a - b);
-    const nsPerOp = (perBatch[(batches - 1) >> 1] + perBatch[batches >> 1]) / 2;
-    results[c.name] = { nsPerOp, iterations: n, rendered };
+    let elapsed;
+    start = process.hrtime.bigint();
+    do {
+        sink += op().length;
+        n++;
+        elapsed = process.hrtime.bigint() - start;
+    } while (n < c.minIterations || elapsed < budget);
+    results[c.name] = { nsPerOp: Number(elapsed) / n, iterations: n, rendered };
 }
 fs.writeFileSync(output, JSON.stringify({ results, sink }));
