@@ -140,9 +140,10 @@ func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) 
 // written the plain way; its shape is kept when it comes again.
 
 const (
-	tmplShapeMin = 8  // fewer members sort about as fast as a shape is checked
-	tmplShapeMax = 64 // more are seldom the same from render to render
-	tmplShapeCap = 8  // shapes a state keeps
+	tmplShapeMin   = 8    // fewer members sort about as fast as a shape is checked
+	tmplShapeMax   = 64   // more are seldom the same from render to render
+	tmplShapeCap   = 8    // shapes a state keeps
+	tmplShapeBytes = 4096 // the longest keys, all told, a kept shape may hold
 )
 
 // tmplShape is the key set of a map.
@@ -210,6 +211,13 @@ func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) {
 		sig = (sig ^ p>>8) * 0x100000001b3 // FNV-style mixing of the sorted prefixes
 	}
 	ss := &st.shapes
+	size := 0
+	for _, p := range pairs {
+		size += len(p.key)
+	}
+	if size > tmplShapeBytes {
+		return // keys this long would stay in the pool with the state
+	}
 	if !slices.Contains(ss.seen[:], sig) {
 		ss.seen[ss.nextSeen] = sig
 		ss.nextSeen = (ss.nextSeen + 1) % tmplShapeCap
