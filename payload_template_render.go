@@ -69,11 +69,9 @@ func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]an
 func (t *PayloadTemplate) pathValue(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
 	r := &st.values[id]
 	if !r.done {
-		v, err := t.resolve(st, id, slot, vars)
-		if err != nil {
+		if err := t.resolve(st, id, slot, vars, r); err != nil {
 			return nil, err
 		}
-		*r = v
 		r.done = true
 	}
 	return r, nil
@@ -203,23 +201,24 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 	return e
 }
 
-// resolve follows a dot path as the platform does: the value of path id is
-// its variable's, or one step from the value of its parent. ok is false when
-// the value is undefined in JavaScript terms; a step into anything that is
-// not an object or array gives null.
-func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (tmplValue, error) {
+// resolve follows a dot path as the platform does, into r: the value of path
+// id is its variable's, or one step from the value of its parent. r.ok is
+// false when the value is undefined in JavaScript terms; a step into
+// anything that is not an object or array gives null. (r is filled in place:
+// a tmplValue is too large to return cheaply.)
+func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any, r *tmplValue) error {
 	p := &t.paths[id]
 	if p.parent < 0 {
-		v, ok := vars[p.root()]
-		return tmplValue{v: v, ok: ok}, nil
+		r.v, r.ok = vars[p.root()]
+		return nil
 	}
 	from, err := t.pathValue(st, p.parent, slot, vars)
 	if err != nil {
-		return tmplValue{}, err
+		return err
 	}
-	null := tmplValue{ok: true}
+	r.ok = true // null, unless a step below finds more
 	if !from.ok {
-		return null, nil
+		return nil
 	}
 	key := p.name[p.step.key.from:p.step.key.to]
 	v, raw := from.v, from.raw
@@ -227,12 +226,13 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 		if raw.b != nil {
 			rv, next, ok, handled := st.rawStep(raw.b, p.step.index, key)
 			if handled {
-				return tmplValue{v: rv, raw: next, ok: ok}, nil
+				r.v, r.raw, r.ok = rv, next, ok
+				return nil
 			}
 			// Not JSON the scanner takes: decoding says why, or copes
 			// with what the scanner does not.
 			if v, err = t.normalize(slot, raw.b); err != nil {
-				return tmplValue{}, err
+				return err
 			}
 			raw = tmplRaw{}
 		}
@@ -240,22 +240,22 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 		switch x := v.(type) {
 		case map[string]any:
 			if x == nil {
-				return null, nil
+				return nil
 			}
 			v, ok = x[key]
 		case []any:
 			if x == nil {
-				return null, nil
+				return nil
 			}
 			v, ok = tmplIndex(x, p.step.index, key)
 		case map[string]string:
 			if x == nil {
-				return null, nil
+				return nil
 			}
 			v, ok = x[key]
 		case []string:
 			if x == nil {
-				return null, nil
+				return nil
 			}
 			v, ok = tmplIndex(x, p.step.index, key)
 		case json.RawMessage:
@@ -264,19 +264,20 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 				continue // step into the raw JSON
 			}
 			if v, err = t.normalize(slot, x); err != nil {
-				return tmplValue{}, err
+				return err
 			}
 			continue // step into the decoded value
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
-			return null, nil
+			return nil
 		default:
 			if v, err = t.normalize(slot, v); err != nil {
-				return tmplValue{}, err
+				return err
 			}
 			continue // step into the decoded value
 		}
-		return tmplValue{v: v, ok: ok}, nil
+		r.v, r.ok = v, ok
+		return nil
 	}
 }
 
