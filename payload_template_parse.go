@@ -36,7 +36,7 @@ type tmplScanner struct {
 	ops      []tmplOp // in order; separators hold their object's id as flag
 	pos      int      // where the text after the last op starts
 	paths    []tmplPath
-	pathHash []uint32    // per path: tmplNameHash of its name
+	pathHash []uint32    // per path: tmplKeyHash of its name
 	parts    []tmplPart  // of all tmplOpPartial ops
 	matches  []tmplMatch // interpolate: the placeholders of one string
 	units    []tmplUnit  // interpolate: a string with escapes, decoded
@@ -48,7 +48,7 @@ type tmplScanner struct {
 	flags    []int32          // finishOps: per object id, its flag or -1
 	pathIDs  map[string]int   // index of each path name in paths, once there are many
 	// pathSlots holds, while there are few paths, the index plus one of
-	// each in a slot that depends on its tmplNameHash; 0 marks a free slot.
+	// each in a slot that depends on its tmplKeyHash; 0 marks a free slot.
 	pathSlots [tmplPathSlots]uint8
 	okRoot    string         // checkName: the allowed variable it found last
 	strErr    *TemplateError // first unknown variable inside a string
@@ -501,7 +501,7 @@ const tmplPathSlots = 2 * tmplPathMapMin
 // addPath returns the index of the path name, whose variable is name[:root],
 // in s.paths, adding it if new.
 func (s *tmplScanner) addPath(name string, root int) int {
-	h := tmplNameHash(name)
+	h := tmplKeyHash(name)
 	slot := 0
 	if s.pathIDs != nil {
 		if id, ok := s.pathIDs[name]; ok {
@@ -542,16 +542,6 @@ func (s *tmplScanner) addPath(name string, root int) int {
 		}
 	}
 	return id
-}
-
-// tmplNameHash is a fingerprint of a name, from its length and two of its
-// bytes: addPath compares the names of paths only where their fingerprints
-// agree.
-func tmplNameHash(name string) uint32 {
-	if name == "" { // {{}}, when "" is an allowed variable
-		return 0
-	}
-	return uint32(len(name))<<16 | uint32(name[len(name)/2])<<8 | uint32(name[len(name)-1])
 }
 
 // tmplArrayIndex returns k as a JavaScript array index (canonical decimal

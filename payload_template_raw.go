@@ -226,8 +226,8 @@ type tmplRawItem struct {
 	compact    bool   // the value holds no whitespace outside strings
 }
 
-// tmplKeyHash is a fingerprint of a member name, from its length and two of
-// its bytes: rawStep compares names only where fingerprints agree.
+// tmplKeyHash is a fingerprint of a name, from its length and two of its
+// bytes: addPath and rawStep compare names only where fingerprints agree.
 func tmplKeyHash[T string | []byte](name T) uint32 {
 	if len(name) == 0 {
 		return 0
