@@ -214,3 +214,21 @@ func BenchmarkRenderPayloadTemplateDefault(b *testing.B) {
 func BenchmarkRenderPayloadTemplateInterpolate20(b *testing.B) {
 	tmplBenchOneShot(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
 }
+
+// BenchmarkPayloadTemplateNumbers writes numbers as a run holds them:
+// integers, short decimals and results of arithmetic in 17 digits.
+func BenchmarkPayloadTemplateNumbers(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		f    float64
+	}{
+		{"integer", 103508042}, {"short", 451.685}, {"cents", 0.006205}, {"long", 0.12546805555555556}, {"long2", 33.75321011075804},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			buf := make([]byte, 0, 32)
+			for b.Loop() {
+				buf = tmplAppendNumber(buf[:0], bc.f, 64)
+			}
+		})
+	}
+}

@@ -890,22 +890,19 @@ func TestPayloadTemplateNumbers(t *testing.T) {
 	}
 }
 
-// TestPayloadTemplateShortDecimals checks the fast path for numbers with few
-// digits after the point against strconv's shortest digits: decimals of up
-// to twelve digits, their neighbours, random doubles, and the bounds.
-func TestPayloadTemplateShortDecimals(t *testing.T) {
+// TestPayloadTemplateFractions checks the path for numbers that are not
+// integers, in fixed notation, against strconv's shortest digits: decimals
+// of up to twelve digits, their neighbours, random doubles, powers of two
+// and ten, and the bounds.
+func TestPayloadTemplateFractions(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 2026))
 	check := func(f float64) {
 		if f == math.Trunc(f) || math.Abs(f) < 1e-6 || math.Abs(f) >= 1e21 {
 			return // not the fast path's numbers
 		}
-		want := strconv.FormatFloat(f, 'f', -1, 64)
-		if got, ok := tmplAppendShortDecimal(nil, f); ok && string(got) != want {
+		if got, want := string(tmplAppendNumber(nil, f, 64)), strconv.FormatFloat(f, 'f', -1, 64); got != want {
 			t.Fatalf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
-		}
-		if got := string(tmplAppendNumber(nil, f, 64)); got != want {
-			t.Fatalf("%v: tmplAppendNumber wrote %s, want %s", f, got, want)
 		}
 	}
 	pow := []float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12}
@@ -921,7 +918,16 @@ func TestPayloadTemplateShortDecimals(t *testing.T) {
 		check(math.Float64frombits(r.Uint64()))                            // any double
 		check(math.Float64frombits(0x3eb0000000000000 + r.Uint64N(1<<60))) // 1e-6 and up
 	}
-	for _, f := range []float64{2e6, math.Nextafter(2e6, 0), 1999999.999999999, 1999999.9999999998, 267874071.9835, 123456789.123456, 99999999999.9999, 199999999999999.9, 1e-6, 1.000000001e-6, 0.000001, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree} {
+	edges := []float64{2e6, 1999999.999999999, 1999999.9999999998, 267874071.9835, 123456789.123456, 99999999999.9999,
+		199999999999999.9, 1e-6, 1.000000001e-6, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree,
+		1<<52 - 0.5, 1<<51 + 0.5, 1<<53 - 1}
+	for k := -21; k <= 53; k++ { // powers of two, where the ulp below halves
+		edges = append(edges, math.Ldexp(1, k), math.Ldexp(1.5, k), math.Ldexp(1, k)*(1+0x1p-52))
+	}
+	for k := -7; k <= 16; k++ { // powers of ten, where the digits change in number
+		edges = append(edges, math.Pow(10, float64(k)), 3*math.Pow(10, float64(k)))
+	}
+	for _, f := range edges {
 		check(f)
 		check(math.Nextafter(f, math.Inf(1)))
 		check(math.Nextafter(f, math.Inf(-1)))
