@@ -189,20 +189,14 @@ type tmplPart struct {
 // share their start, and a render resolves each path once, so that
 // {{resource.id}} and {{resource.stats.x}} look resource up once.
 type tmplPath struct {
-	name    string   // as written between the braces
-	rootLen int32    // the variable is name[:rootLen]
-	parent  int32    // the path this one steps from, or -1 for a variable
-	step    tmplProp // the step from parent
+	name    string // as written between the braces
+	key     string // the variable, or the property of parent this path steps to
+	rootLen int32  // the variable is name[:rootLen]
+	parent  int32  // the path this one steps from, or -1 for a variable
+	index   int    // key as a canonical array index, or -1
 }
 
 func (p *tmplPath) root() string { return p.name[:p.rootLen] }
-
-// tmplProp is a step of a path: a property name, name[key.from:key.to] of
-// the path's name.
-type tmplProp struct {
-	key   tmplSpan
-	index int // the name as a canonical array index, or -1
-}
 
 type tmplMember struct {
 	key      string // decoded member name

@@ -516,11 +516,11 @@ func (s *tmplScanner) addPath(name string, root int) int {
 			}
 		}
 	}
-	p := tmplPath{name: name, rootLen: int32(root), parent: -1}
+	p := tmplPath{name: name, key: name[:root], rootLen: int32(root), parent: -1, index: -1}
 	if dot := strings.LastIndexByte(name, '.'); dot >= root {
 		// A step from the path before the last dot, added first.
 		p.parent = int32(s.addPath(name[:dot], root))
-		p.step = tmplProp{key: tmplSpanOf(dot+1, len(name)), index: tmplArrayIndex(name[dot+1:])}
+		p.key, p.index = name[dot+1:], tmplArrayIndex(name[dot+1:])
 		if s.pathIDs == nil {
 			// Adding the parent may have taken the slot found above.
 			for ; s.pathSlots[slot] != 0; slot = (slot + 1) % tmplPathSlots {

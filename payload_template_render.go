@@ -58,9 +58,13 @@ func (st *tmplState) release() {
 	tmplStatePool.Put(st)
 }
 
-// value resolves the path of slot once per render: a template may use a
-// path many times, and the variables do not change while it renders.
+// value returns the value of the path of slot, resolved once per render: a
+// template may use a path many times, and the variables do not change while
+// it renders.
 func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
+	if r := &st.values[slot.path]; r.done {
+		return r, nil
+	}
 	return t.pathValue(st, slot.path, slot, vars)
 }
 
@@ -77,17 +81,44 @@ func (t *PayloadTemplate) pathValue(st *tmplState, id int32, slot tmplSlot, vars
 	return r, nil
 }
 
+// resolveAll resolves the paths before a render writes anything, parents
+// before the paths that step from them. A step into a map, the common case,
+// is a lookup here. At the first path whose value cannot be found (a value
+// that encoding/json cannot encode, raw JSON that is not valid) it stops
+// and leaves that path and the ones after it to be resolved as the render
+// meets them, so that the error names the placeholder being written.
+func (t *PayloadTemplate) resolveAll(st *tmplState, vars map[string]any) {
+	vals := st.values[:len(t.paths)]
+	for i := range t.paths {
+		p, r := &t.paths[i], &vals[i]
+		switch {
+		case p.parent < 0:
+			r.v, r.ok = vars[p.key]
+		case !vals[p.parent].ok:
+			r.ok = true // a step from undefined: null
+		default:
+			if m, isMap := vals[p.parent].v.(map[string]any); isMap && m != nil {
+				r.v, r.ok = m[p.key]
+			} else if err := t.resolve(st, int32(i), tmplSlot{path: int32(i)}, vars, r); err != nil {
+				clear(vals[i:])
+				return
+			}
+		}
+		r.done = true
+	}
+}
+
 func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
 	if cap(st.values) < len(t.paths) {
 		st.values = make([]tmplValue, len(t.paths))
 	}
-	st.values = st.values[:len(t.paths)]
-	clear(st.values)
+	st.values = st.values[:len(t.paths)] // all zero: release clears them
 	if cap(st.flags) < t.nFlags {
 		st.flags = make([]bool, t.nFlags)
 	}
 	flags := st.flags[:t.nFlags]
 	clear(flags)
+	t.resolveAll(st, vars)
 	var err error
 	for i := range t.ops {
 		op := &t.ops[i]
@@ -209,7 +240,7 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any, r *tmplValue) error {
 	p := &t.paths[id]
 	if p.parent < 0 {
-		r.v, r.ok = vars[p.root()]
+		r.v, r.ok = vars[p.key]
 		return nil
 	}
 	from, err := t.pathValue(st, p.parent, slot, vars)
@@ -220,11 +251,11 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 	if !from.ok {
 		return nil
 	}
-	key := p.name[p.step.key.from:p.step.key.to]
+	key := p.key
 	v, raw := from.v, from.raw
 	for {
 		if raw.b != nil {
-			rv, next, ok, handled := st.rawStep(raw.b, p.step.index, key)
+			rv, next, ok, handled := st.rawStep(raw.b, p.index, key)
 			if handled {
 				r.v, r.raw, r.ok = rv, next, ok
 				return nil
@@ -247,7 +278,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 			if x == nil {
 				return nil
 			}
-			v, ok = tmplIndex(x, p.step.index, key)
+			v, ok = tmplIndex(x, p.index, key)
 		case map[string]string:
 			if x == nil {
 				return nil
@@ -257,7 +288,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 			if x == nil {
 				return nil
 			}
-			v, ok = tmplIndex(x, p.step.index, key)
+			v, ok = tmplIndex(x, p.index, key)
 		case json.RawMessage:
 			if len(x) > 0 {
 				raw = tmplRaw{b: x}
@@ -393,6 +424,13 @@ func tmplFalsyJSON(b []byte) bool {
 
 // appendJSON appends v as JSON.stringify would write it.
 func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
+	// Most values in a run are numbers and strings: test for them first.
+	if f, ok := v.(float64); ok && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return tmplAppendNumber(b, f, 64), nil
+	}
+	if s, ok := v.(string); ok {
+		return tmplAppendString(b, s), nil
+	}
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
