@@ -627,9 +627,18 @@ func tmplAppendString(b []byte, s string) []byte {
 // tmplAppendStringContent escapes s as JSON.stringify does; invalid UTF-8
 // becomes U+FFFD.
 func tmplAppendStringContent(b []byte, s string) []byte {
+	if n := tmplPlainLen(s); n < len(s) {
+		return tmplAppendEscaped(b, s, n)
+	}
+	return append(b, s...)
+}
+
+// tmplAppendEscaped is tmplAppendStringContent for a string whose first
+// byte to escape, or to check for UTF-8, is at i.
+func tmplAppendEscaped(b []byte, s string, i int) []byte {
 	const hex = "0123456789abcdef"
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if i += tmplPlainLen(s[i:]); i == len(s) {
 			break
 		}
