@@ -228,8 +228,15 @@ func (b *bench) templateCases() ([]templateCase, error) {
 // variables as a decoded JavaScript object. The realistic cases get three
 // rows: the work this module does per delivery, Render of the template
 // parsed when the webhook was saved, with the run decoded (a Go map, as the
-// reference gets it) and with the run as the JSON the local platform holds;
-// and one call of RenderPayloadTemplate, which parses too.
+// reference gets a JavaScript object), which has the target; the same with
+// the run as JSON, as the local platform keeps it; and one call that parses
+// and renders. The other cases get the one call.
+//
+// The target rows are timed in pairs: each node process times one case, and
+// our render of it is timed right after, so that both sides of a pair meet
+// the machine in the same state (on a shared machine the speed of both moves
+// by a third from minute to minute). Their ratio is the median of the pairs'
+// ratios.
 func (b *bench) templates(ctx context.Context) ([]row, error) {
 	cases, err := b.templateCases()
 	if err != nil {
@@ -239,7 +246,20 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := b.jsTemplates(ctx, node, cases)
+	parsed := map[string]*actor.PayloadTemplate{}
+	for _, c := range cases {
+		t, err := actor.ParsePayloadTemplate(c.Template, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
+		parsed[c.Name] = t
+	}
+	js, paired, err := b.jsTemplates(ctx, node, cases, func(c templateCase) goResult {
+		return goBenchOnce(func() error {
+			_, err := parsed[c.Name].Render(c.Vars)
+			return err
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -254,37 +274,32 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 		if err := sameJSON(ours, []byte(theirs.Rendered)); err != nil {
 			return nil, fmt.Errorf("%s: the two sides render different bodies: %w", c.Name, err)
 		}
-		parsed, err := actor.ParsePayloadTemplate(c.Template, opts)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Name, err)
-		}
 		var renderOnly goResult
 		if c.DeliveryTarget > 0 {
+			pairs := paired[c.Name]
+			if got, err := parsed[c.Name].Render(c.Vars); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.Name, err)
+			} else if err := sameJSON(ours, got); err != nil {
+				return nil, fmt.Errorf("%s: Render renders a different body: %w", c.Name, err)
+			}
+			renderOnly = pairs.ours()
+			rows = append(rows, pairedRow(c.Label+", per delivery: parsed when saved, run decoded (a Go map)", pairs, c.DeliveryTarget))
+			b.logf("templates: %s: per delivery, run decoded: Go %s/op (%s), JS %s/op (%s), paired ratios %s",
+				c.Name, duration(renderOnly.ns), durations(pairs.goNs()), duration(pairs.theirs()), durations(pairs.jsNs()), ratios(pairs.ratios()))
+
 			raw, err := rawRunVars(c.Vars)
 			if err != nil {
 				return nil, err
 			}
-			for _, form := range []struct {
-				label  string
-				vars   map[string]any
-				target float64
-			}{
-				{"per delivery: parsed when saved, run decoded (a Go map)", c.Vars, c.DeliveryTarget},
-				{"per delivery: parsed when saved, run as JSON (as the local platform keeps it)", raw, 0},
-			} {
-				res, err := perDelivery(parsed, form.vars, ours)
-				if err != nil {
-					return nil, fmt.Errorf("%s, %s: %w", c.Name, form.label, err)
-				}
-				if renderOnly.ns == 0 {
-					renderOnly = res
-				}
-				rows = append(rows, templateRow(c.Label+", "+form.label, res, "", theirs.NsPerOp, form.target))
-				b.logf("templates: %s: Go %s/op %s (%d allocs)", c.Name, duration(res.ns), form.label, res.allocs)
+			res, err := perDelivery(parsed[c.Name], raw, ours)
+			if err != nil {
+				return nil, fmt.Errorf("%s, run as JSON: %w", c.Name, err)
 			}
+			rows = append(rows, templateRow(c.Label+", per delivery: parsed when saved, run as JSON (as the local platform keeps it)", res, "", theirs.NsPerOp, 0))
+			b.logf("templates: %s: per delivery, run as JSON: Go %s/op (%d allocs)", c.Name, duration(res.ns), res.allocs)
 		} else {
 			renderOnly = goBench(func() error {
-				_, err := parsed.Render(c.Vars)
+				_, err := parsed[c.Name].Render(c.Vars)
 				return err
 			})
 		}
@@ -321,6 +336,84 @@ func templateRow(label string, ours goResult, note string, theirsNs, target floa
 	return r
 }
 
+// pairedRow is the row of a case timed in pairs: each side's median, and
+// the median of the pairs' ratios.
+func pairedRow(label string, pairs timedPairs, target float64) row {
+	ours, ratio := pairs.ours(), median(pairs.ratios())
+	return row{
+		Comparison: "template rendering",
+		Case:       label,
+		Ours:       fmt.Sprintf("%s/op, %d allocs", duration(ours.ns), ours.allocs),
+		Theirs:     duration(pairs.theirs()) + "/op",
+		Ratio:      faster(ratio) + fmt.Sprintf(" (median of %d pairs)", len(pairs)),
+		Target:     fmt.Sprintf("≥ %g×", target),
+		Met:        met(ratio >= target),
+	}
+}
+
+// timedPair is one node process's time for a case and ours, timed right
+// after it.
+type timedPair struct {
+	js  float64 // ns per operation
+	our goResult
+}
+
+type timedPairs []timedPair
+
+func (ps timedPairs) jsNs() []float64 {
+	var ns []float64
+	for _, p := range ps {
+		ns = append(ns, p.js)
+	}
+	return ns
+}
+
+func (ps timedPairs) goNs() []float64 {
+	var ns []float64
+	for _, p := range ps {
+		ns = append(ns, p.our.ns)
+	}
+	return ns
+}
+
+func (ps timedPairs) ratios() []float64 {
+	var rs []float64
+	for _, p := range ps {
+		rs = append(rs, p.js/p.our.ns)
+	}
+	return rs
+}
+
+func (ps timedPairs) theirs() float64 { return median(ps.jsNs()) }
+
+// ours is the median of our times, with the allocations of the first.
+func (ps timedPairs) ours() goResult {
+	return goResult{ns: median(ps.goNs()), allocs: ps[0].our.allocs}
+}
+
+// median returns the median of xs, the mean of the middle two for an even
+// count.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func ratios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.1f×", r)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // goResult is the time and allocations of one operation.
 type goResult struct {
 	ns     float64
@@ -328,22 +421,27 @@ type goResult struct {
 }
 
 // goBench times op with testing.Benchmark, three times: the figure is the
-// median, as the JS side's is the median of its batches.
+// median, as the JS side's is the median of its processes.
 func goBench(op func() error) goResult {
 	var runs [3]goResult
 	for i := range runs {
-		res := testing.Benchmark(func(tb *testing.B) {
-			tb.ReportAllocs()
-			for tb.Loop() {
-				if err := op(); err != nil {
-					tb.Fatal(err)
-				}
-			}
-		})
-		runs[i] = goResult{ns: float64(res.T.Nanoseconds()) / float64(res.N), allocs: res.AllocsPerOp()}
+		runs[i] = goBenchOnce(op)
 	}
 	slices.SortFunc(runs[:], func(a, b goResult) int { return cmp.Compare(a.ns, b.ns) })
 	return runs[1]
+}
+
+// goBenchOnce times op with one testing.Benchmark run.
+func goBenchOnce(op func() error) goResult {
+	res := testing.Benchmark(func(tb *testing.B) {
+		tb.ReportAllocs()
+		for tb.Loop() {
+			if err := op(); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	})
+	return goResult{ns: float64(res.T.Nanoseconds()) / float64(res.N), allocs: res.AllocsPerOp()}
 }
 
 // rawRunVars returns vars with the run as compact JSON (json.RawMessage), the
@@ -385,52 +483,55 @@ type jsTemplateResult struct {
 	PerProcess []float64 `json:"-"` // each process's figure
 }
 
-// jsTemplates runs js/templates.js on the cases in b.cfg.JSProcesses node
-// processes, one after another, and gives each case the median of their
-// figures. A case timed once (MinIterations 1: seconds per run) runs in the
-// first process only.
-func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase) (map[string]jsTemplateResult, error) {
+// jsTemplates times the cases with js/templates.js, each case in a node
+// process of its own, b.cfg.JSProcesses rounds over (V8 settles on code of
+// different speed from one process to the next), and gives each case the
+// median of its processes' figures. A case timed once (MinIterations 1:
+// seconds per run) runs in the first round only. After each process that
+// timed a case with a delivery target, ours times our side of it; the pairs
+// are returned by case.
+func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase, ours func(templateCase) goResult) (map[string]jsTemplateResult, map[string]timedPairs, error) {
 	dir, err := os.MkdirTemp("", "apify-bench-templates-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
 	runs := map[string][]jsTemplateResult{}
-	for p := range max(b.cfg.JSProcesses, 1) {
-		var these []templateCase
+	paired := map[string]timedPairs{}
+	for round := range max(b.cfg.JSProcesses, 1) {
 		for _, c := range cases {
-			if p == 0 || c.MinIterations > 1 {
-				these = append(these, c)
+			if round > 0 && c.MinIterations <= 1 {
+				continue
 			}
-		}
-		res, err := b.jsTemplatesOnce(ctx, node, these, dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range these {
+			res, err := b.jsTemplatesOnce(ctx, node, []templateCase{c}, dir)
+			if err != nil {
+				return nil, nil, err
+			}
 			r, ok := res[c.Name]
 			if !ok {
-				return nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
+				return nil, nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
 			}
 			runs[c.Name] = append(runs[c.Name], r)
+			if c.DeliveryTarget > 0 {
+				paired[c.Name] = append(paired[c.Name], timedPair{js: r.NsPerOp, our: ours(c)})
+			}
 		}
 	}
 	out := map[string]jsTemplateResult{}
 	for name, rs := range runs {
-		med := slices.Clone(rs)
-		slices.SortFunc(med, func(a, b jsTemplateResult) int { return cmp.Compare(a.NsPerOp, b.NsPerOp) })
 		r := rs[0]
-		r.NsPerOp = med[len(med)/2].NsPerOp
 		r.Processes = len(rs)
+		r.PerProcess = nil
 		for _, x := range rs {
 			r.PerProcess = append(r.PerProcess, x.NsPerOp)
 		}
+		r.NsPerOp = median(r.PerProcess)
 		for _, x := range rs[1:] {
 			r.Iterations += x.Iterations
 		}
 		out[name] = r
 	}
-	return out, nil
+	return out, paired, nil
 }
 
 // jsTemplatesOnce runs js/templates.js on the cases in one node process.
