@@ -56,11 +56,13 @@ func tmplSortPacked(packed []uint64, pairs []tmplPair) {
 	}
 }
 
-// appendMap appends x as an object with its keys sorted.
-func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
+// appendMap appends x as an object with its keys sorted. hint, if not nil,
+// is where the shape of the map last written at this place is kept (see
+// tmplShape.child).
+func (st *tmplState) appendMap(b []byte, x map[string]any, hint *int8) ([]byte, error) {
 	shaped := len(x) >= tmplShapeMin && len(x) <= tmplShapeMax
 	if shaped {
-		if b, ok, err := st.writeShaped(b, x); ok || err != nil {
+		if b, ok, err := st.writeShaped(b, x, hint); ok || err != nil {
 			return b, err
 		}
 	}
@@ -88,7 +90,9 @@ func (st *tmplState) appendMap(b []byte, x map[string]any) ([]byte, error) {
 	}
 	tmplSortPacked(packed, pairs)
 	if shaped {
-		st.noteShape(pairs, packed)
+		if i := st.noteShape(pairs, packed); i >= 0 && hint != nil {
+			*hint = int8(i)
+		}
 	}
 	b = append(b, '{')
 	var err error
@@ -133,17 +137,23 @@ func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) 
 }
 
 // Shapes. A render meets maps of the same keys again and again: every run has
-// the same members, and so have its stats and usage. tmplState keeps the
-// shapes of larger maps, their keys sorted and their names encoded, and
-// writes a map of a known shape by looking its keys up in that order: no
-// iteration, no sort, no escaping of names. A map whose key set differs is
-// written the plain way; its shape is kept when it comes again.
+// the same members, and so have its stats, usage and options. tmplState keeps
+// the shapes of maps, their keys sorted and their names encoded, and writes a
+// map of a known shape by looking its keys up in that order: no iteration
+// (which costs a random start), no sort, no escaping of names. A map whose
+// key set differs is written the plain way; its shape is kept when it comes
+// again.
+//
+// A kept shape also remembers, for each member, the shape of the map that was
+// its value last time: a run's stats are found as the stats' shape at once,
+// without trying the kept shapes of that size.
 
 const (
-	tmplShapeMin   = 8    // fewer members sort about as fast as a shape is checked
-	tmplShapeMax   = 64   // more are seldom the same from render to render
-	tmplShapeCap   = 8    // shapes a state keeps
-	tmplShapeBytes = 4096 // the longest keys, all told, a kept shape may hold
+	tmplShapeMin   = 1     // a map of one member is still cheaper looked up than iterated
+	tmplShapeMax   = 64    // more are seldom the same from render to render
+	tmplShapeCap   = 32    // shapes a state keeps
+	tmplShapeTries = 2     // kept shapes of its size a map without a hint is tried against
+	tmplShapeBytes = 16384 // the longest keys, all shapes told, a state keeps
 )
 
 // tmplShape is the key set of a map.
@@ -151,87 +161,124 @@ type tmplShape struct {
 	keys  []string // sorted
 	names []byte   // each key as a JSON string and a colon, one after another
 	ends  []int32  // where each key's name ends in names
+	child []int8   // per member: the kept shape of its value when that was a map, or -1
+	bytes int      // the length of the keys
 }
 
 // tmplShapes are the shapes a tmplState keeps, and the fingerprints of the
 // key sets seen lately, which earn a shape on their second sighting.
 type tmplShapes struct {
 	kept     [tmplShapeCap]tmplShape
+	sizes    [tmplShapeCap]uint8 // len(kept[i].keys), 0 for none
 	nextKept int
+	bytes    int // of the keys of the kept shapes
 	seen     [tmplShapeCap]uint64
 	nextSeen int
 }
 
-// writeShaped appends x if its key set is a kept shape, pushing its values on
-// st.pairs meanwhile; ok is false, with nothing appended, if it is not.
-func (st *tmplState) writeShaped(b []byte, x map[string]any) (_ []byte, ok bool, err error) {
-	for i := range st.shapes.kept {
-		sh := &st.shapes.kept[i]
-		if len(sh.keys) != len(x) {
+// writeShaped appends x if its key set is a kept shape: the one hint names
+// first, then up to tmplShapeTries others of its size. ok is false, with
+// nothing appended, if x has none of those shapes.
+func (st *tmplState) writeShaped(b []byte, x map[string]any, hint *int8) (_ []byte, ok bool, err error) {
+	ss := &st.shapes
+	first := -1
+	if hint != nil && *hint >= 0 && int(ss.sizes[*hint]) == len(x) {
+		first = int(*hint)
+		if b, ok, err = st.writeShape(b, x, first); ok || err != nil {
+			return b, ok, err
+		}
+	}
+	tries := 0
+	for i := range ss.sizes {
+		if int(ss.sizes[i]) != len(x) || i == first {
 			continue
 		}
-		base := len(st.pairs)
-		for _, k := range sh.keys {
-			v, found := x[k]
-			if !found {
-				break
+		if b, ok, err = st.writeShape(b, x, i); ok || err != nil {
+			if ok && hint != nil {
+				*hint = int8(i)
 			}
-			st.pairs = append(st.pairs, tmplPair{value: v})
+			return b, ok, err
 		}
-		if len(st.pairs)-base < len(sh.keys) {
-			st.pairs = st.pairs[:base]
-			continue
+		if tries++; tries == tmplShapeTries {
+			break
 		}
-		// The map has len(sh.keys) keys, all of them sh's: its key set is sh.
-		st.pairsUsed = max(st.pairsUsed, len(st.pairs))
-		pairs := st.pairs[base:]
-		b = append(b, '{')
-		from := int32(0)
-		for j := range pairs {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, sh.names[from:sh.ends[j]]...)
-			from = sh.ends[j]
-			if b, err = st.appendJSON(b, pairs[j].value); err != nil {
-				return nil, false, err
-			}
-		}
-		st.pairs = st.pairs[:base]
-		return append(b, '}'), true, nil
 	}
 	return b, false, nil
 }
 
+// writeShape appends x if its key set is kept shape i, pushing its values on
+// st.pairs meanwhile; ok is false, with nothing appended, if it is not.
+func (st *tmplState) writeShape(b []byte, x map[string]any, i int) (_ []byte, ok bool, err error) {
+	// The slices, not the shape: a map inside may replace the shape.
+	sh := st.shapes.kept[i]
+	base := len(st.pairs)
+	for _, k := range sh.keys {
+		v, found := x[k]
+		if !found {
+			st.pairs = st.pairs[:base]
+			return b, false, nil
+		}
+		st.pairs = append(st.pairs, tmplPair{value: v})
+	}
+	// The map has len(sh.keys) keys, all of them sh's: its key set is sh.
+	st.pairsUsed = max(st.pairsUsed, len(st.pairs))
+	pairs := st.pairs[base:]
+	b = append(b, '{')
+	from := int32(0)
+	for j := range pairs {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, sh.names[from:sh.ends[j]]...)
+		from = sh.ends[j]
+		if m, isMap := pairs[j].value.(map[string]any); isMap && m != nil {
+			b, err = st.appendMap(b, m, &sh.child[j])
+		} else {
+			b, err = st.appendJSON(b, pairs[j].value)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	st.pairs = st.pairs[:base]
+	return append(b, '}'), true, nil
+}
+
 // noteShape records the key set of a map written the plain way, its members
-// pairs in the order of packed: kept if its fingerprint was seen lately.
-func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) {
+// pairs in the order of packed: kept if its fingerprint was seen lately. It
+// returns the index of the shape kept, or -1.
+func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) int {
 	var sig uint64 = uint64(len(packed))
 	for _, p := range packed {
 		sig = (sig ^ p>>8) * 0x100000001b3 // FNV-style mixing of the sorted prefixes
 	}
 	ss := &st.shapes
+	if !slices.Contains(ss.seen[:], sig) {
+		ss.seen[ss.nextSeen] = sig
+		ss.nextSeen = (ss.nextSeen + 1) % tmplShapeCap
+		return -1
+	}
+	i := ss.nextKept
 	size := 0
 	for _, p := range pairs {
 		size += len(p.key)
 	}
-	if size > tmplShapeBytes {
-		return // keys this long would stay in the pool with the state
-	}
-	if !slices.Contains(ss.seen[:], sig) {
-		ss.seen[ss.nextSeen] = sig
-		ss.nextSeen = (ss.nextSeen + 1) % tmplShapeCap
-		return
+	if ss.bytes-ss.kept[i].bytes+size > tmplShapeBytes {
+		return -1 // keys this long would stay in the pool with the state
 	}
 	// New slices: a shape being written (by a map that holds this one)
 	// may be the one replaced.
-	sh := tmplShape{keys: make([]string, len(packed)), ends: make([]int32, len(packed))}
-	for i, p := range packed {
+	n := len(packed)
+	sh := tmplShape{keys: make([]string, n), ends: make([]int32, n), child: make([]int8, n), bytes: size}
+	for j, p := range packed {
 		k := pairs[p&0xff].key
-		sh.keys[i] = k
+		sh.keys[j] = k
 		sh.names = append(tmplAppendString(sh.names, k), ':')
-		sh.ends[i] = int32(len(sh.names))
+		sh.ends[j] = int32(len(sh.names))
+		sh.child[j] = -1
 	}
-	ss.kept[ss.nextKept] = sh
-	ss.nextKept = (ss.nextKept + 1) % tmplShapeCap
+	ss.bytes += size - ss.kept[i].bytes
+	ss.kept[i], ss.sizes[i] = sh, uint8(n)
+	ss.nextKept = (i + 1) % tmplShapeCap
+	return i
 }

@@ -477,7 +477,7 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		return st.appendMap(b, x)
+		return st.appendMap(b, x, nil)
 	case []any:
 		if x == nil {
 			return append(b, "null"...), nil

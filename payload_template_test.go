@@ -1372,6 +1372,98 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 	}
 }
 
+// TestPayloadTemplateMapShapes renders maps whose key sets recur, so that
+// their shapes are kept and used: many key sets of the same size, nested
+// maps whose shape changes from render to render under the same member,
+// and more key sets than a state keeps, so that shapes and the hints to
+// them go stale. Each body must hold the map with its keys sorted.
+func TestPayloadTemplateMapShapes(t *testing.T) {
+	t.Parallel()
+	tmpl, err := ParsePayloadTemplate(`{"a": {{resource}}, "b": {{resource.inner}}}`, TemplateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	keySet := func(i, n int) []string {
+		keys := make([]string, n)
+		for j := range keys {
+			keys[j] = fmt.Sprintf("k%d_%d", (i+j)%7, j) // sets of one size share keys
+		}
+		return keys
+	}
+	build := func(keys []string, inner map[string]any) map[string]any {
+		m := make(map[string]any, len(keys))
+		for j, k := range keys {
+			m[k] = float64(j)
+		}
+		if inner != nil {
+			m["inner"] = inner
+		}
+		return m
+	}
+	var sets [][]string
+	for i := range 45 {
+		sets = append(sets, keySet(i, 1+i%5))
+	}
+	for range 3000 {
+		inner := build(sets[r.IntN(len(sets))], nil)
+		if r.IntN(4) == 0 {
+			inner["deeper"] = build(sets[r.IntN(3)], nil)
+		}
+		m := build(sets[r.IntN(12)], inner)
+		out, err := tmpl.Render(map[string]any{"resource": m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tmplCheckKeyOrder(out); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+		var back struct{ A, B map[string]any }
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(m, back.A); diff != "" {
+			t.Fatalf("(-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(inner, back.B); diff != "" {
+			t.Fatalf("inner (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestPayloadTemplateShapeKept checks that a key set seen twice is kept, that
+// a map holding it remembers it for its member, and that a map of the same
+// size with other keys is not written as that shape.
+func TestPayloadTemplateShapeKept(t *testing.T) {
+	t.Parallel()
+	st := new(tmplState)
+	stats := map[string]any{"x": 1.0, "y": 2.0}
+	run := map[string]any{"id": "r1", "stats": stats}
+	for range 3 {
+		out, err := st.appendMap(nil, run, nil)
+		if err != nil || string(out) != `{"id":"r1","stats":{"x":1,"y":2}}` {
+			t.Fatalf("appendMap = %s, %v", out, err)
+		}
+	}
+	var runShape *tmplShape
+	for i := range st.shapes.kept {
+		if sh := &st.shapes.kept[i]; slices.Equal(sh.keys, []string{"id", "stats"}) {
+			runShape = sh
+		}
+	}
+	if runShape == nil {
+		t.Fatal("the run's key set was not kept")
+	}
+	if h := runShape.child[1]; h < 0 || !slices.Equal(st.shapes.kept[h].keys, []string{"x", "y"}) {
+		t.Fatalf("hint for stats = %d, want the shape of {x, y}", h)
+	}
+	other := map[string]any{"id": "r2", "stuff": map[string]any{"x": 1.0, "z": 3.0}}
+	out, err := st.appendMap(nil, other, nil)
+	if err != nil || string(out) != `{"id":"r2","stuff":{"x":1,"z":3}}` {
+		t.Fatalf("appendMap = %s, %v", out, err)
+	}
+}
+
 // TestPayloadTemplateManyPaths renders templates with paths whose
 // fingerprints (tmplNameHash) agree, with more paths than addPath goes
 // through before it takes a map, and with each path used several times.
