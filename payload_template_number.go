@@ -97,9 +97,10 @@ func tmplPutDigits(dst []byte, v uint64) {
 
 // tmplAppendUint appends v in decimal.
 func tmplAppendUint(b []byte, v uint64) []byte {
-	n := len(b) + tmplDigitCount(v)
-	b = slices.Grow(b, n-len(b))[:n]
-	tmplPutDigits(b[:n], v)
+	n := len(b)
+	d := tmplDigitCount(v)
+	b = slices.Grow(b, d)[:n+d]
+	tmplPutDigits(b[n:], v)
 	return b
 }
 

@@ -1578,3 +1578,27 @@ func TestPayloadTemplateEmptyVariable(t *testing.T) {
 		t.Errorf("got %s, %v; want %s", out, err, want)
 	}
 }
+
+// TestPayloadTemplateDigits checks tmplAppendUint against strconv: every
+// count of digits, its bounds, and random values.
+func TestPayloadTemplateDigits(t *testing.T) {
+	t.Parallel()
+	check := func(v uint64) {
+		if got, want := string(tmplAppendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("%d: got %s, want %s", v, got, want)
+		}
+	}
+	for p := uint64(1); p != 0 && p <= 1e19; p *= 10 {
+		for _, v := range []uint64{p - 1, p, p + 1, 3 * p, p*10 - 1} {
+			check(v)
+		}
+	}
+	check(math.MaxUint64)
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 200_000 {
+		check(r.Uint64() >> r.UintN(64))
+	}
+	for v := range uint64(100_000) {
+		check(v)
+	}
+}
