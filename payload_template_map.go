@@ -178,7 +178,9 @@ type tmplShapes struct {
 
 // writeShaped appends x if its key set is a kept shape: the one hint names
 // first, then up to tmplShapeTries others of its size. ok is false, with
-// nothing appended, if x has none of those shapes.
+// nothing appended, if x has none of those shapes. (A shape that x does not
+// have may cost writing part of x before the key that tells; bounding the
+// tries bounds that waste.)
 func (st *tmplState) writeShaped(b []byte, x map[string]any, hint *int8) (_ []byte, ok bool, err error) {
 	ss := &st.shapes
 	first := -1
@@ -206,41 +208,36 @@ func (st *tmplState) writeShaped(b []byte, x map[string]any, hint *int8) (_ []by
 	return b, false, nil
 }
 
-// writeShape appends x if its key set is kept shape i, pushing its values on
-// st.pairs meanwhile; ok is false, with nothing appended, if it is not.
+// writeShape appends x if its key set is kept shape i; ok is false, with
+// nothing appended, if it is not. It writes while it looks the keys up: a
+// map whose key set differs is found out at its first key that the shape
+// does not have, and what was written for it is taken back.
 func (st *tmplState) writeShape(b []byte, x map[string]any, i int) (_ []byte, ok bool, err error) {
 	// The slices, not the shape: a map inside may replace the shape.
 	sh := st.shapes.kept[i]
-	base := len(st.pairs)
-	for _, k := range sh.keys {
-		v, found := x[k]
-		if !found {
-			st.pairs = st.pairs[:base]
-			return b, false, nil
-		}
-		st.pairs = append(st.pairs, tmplPair{value: v})
-	}
-	// The map has len(sh.keys) keys, all of them sh's: its key set is sh.
-	st.pairsUsed = max(st.pairsUsed, len(st.pairs))
-	pairs := st.pairs[base:]
+	start := len(b)
 	b = append(b, '{')
 	from := int32(0)
-	for j := range pairs {
+	for j, k := range sh.keys {
+		v, found := x[k]
+		if !found {
+			return b[:start], false, nil
+		}
 		if j > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, sh.names[from:sh.ends[j]]...)
 		from = sh.ends[j]
-		if m, isMap := pairs[j].value.(map[string]any); isMap && m != nil {
+		if m, isMap := v.(map[string]any); isMap && m != nil {
 			b, err = st.appendMap(b, m, &sh.child[j])
 		} else {
-			b, err = st.appendJSON(b, pairs[j].value)
+			b, err = st.appendJSON(b, v)
 		}
 		if err != nil {
 			return nil, false, err
 		}
 	}
-	st.pairs = st.pairs[:base]
+	// The map has len(sh.keys) keys, all of them sh's: its key set is sh.
 	return append(b, '}'), true, nil
 }
 
