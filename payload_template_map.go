@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -151,7 +152,7 @@ func (st *tmplState) appendLargeMap(b []byte, x map[string]any) ([]byte, error) 
 const (
 	tmplShapeMin   = 1     // a map of one member is still cheaper looked up than iterated
 	tmplShapeMax   = 64    // more are seldom the same from render to render
-	tmplShapeCap   = 32    // shapes a state keeps
+	tmplShapeCap   = 32    // shapes a state keeps (at most 32: tmplShapes.bySize has a bit for each)
 	tmplShapeTries = 2     // kept shapes of its size a map without a hint is tried against
 	tmplShapeBytes = 16384 // the longest keys, all shapes told, a state keeps
 )
@@ -169,12 +170,16 @@ type tmplShape struct {
 // key sets seen lately, which earn a shape on their second sighting.
 type tmplShapes struct {
 	kept     [tmplShapeCap]tmplShape
-	sizes    [tmplShapeCap]uint8 // len(kept[i].keys), 0 for none
-	nextKept int
-	bytes    int // of the keys of the kept shapes
-	seen     [tmplShapeCap]uint64
-	nextSeen int
+	sizes    [tmplShapeCap]uint8      // len(kept[i].keys), 0 for none
+	bySize   [tmplShapeMax + 1]uint32 // by size, a bit for each kept shape of that size
+	nextKept int                      // the slot a new shape takes
+	bytes    int                      // of the keys of the kept shapes
+	seen     [tmplShapeSeen]uint64    // fingerprints, each in the slot it selects
 }
+
+// tmplShapeSeen is how many fingerprints of key sets tmplShapes remembers:
+// one for each value of a fingerprint's top six bits.
+const tmplShapeSeen = 1 << 6
 
 // writeShaped appends x if its key set is a kept shape: the one hint names
 // first, then up to tmplShapeTries others of its size. ok is false, with
@@ -190,11 +195,13 @@ func (st *tmplState) writeShaped(b []byte, x map[string]any, hint *int8) (_ []by
 			return b, ok, err
 		}
 	}
+	others := ss.bySize[len(x)]
+	if first >= 0 {
+		others &^= 1 << first
+	}
 	tries := 0
-	for i := range ss.sizes {
-		if int(ss.sizes[i]) != len(x) || i == first {
-			continue
-		}
+	for m := others; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
 		if b, ok, err = st.writeShape(b, x, i); ok || err != nil {
 			if ok && hint != nil {
 				*hint = int8(i)
@@ -215,6 +222,9 @@ func (st *tmplState) writeShaped(b []byte, x map[string]any, hint *int8) (_ []by
 func (st *tmplState) writeShape(b []byte, x map[string]any, i int) (_ []byte, ok bool, err error) {
 	// The slices, not the shape: a map inside may replace the shape.
 	sh := st.shapes.kept[i]
+	if len(sh.keys) != len(x) {
+		return b, false, nil // i was a shape of x's size until a map written meanwhile replaced it
+	}
 	start := len(b)
 	b = append(b, '{')
 	from := int32(0)
@@ -250,9 +260,8 @@ func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) int {
 		sig = (sig ^ p>>8) * 0x100000001b3 // FNV-style mixing of the sorted prefixes
 	}
 	ss := &st.shapes
-	if !slices.Contains(ss.seen[:], sig) {
-		ss.seen[ss.nextSeen] = sig
-		ss.nextSeen = (ss.nextSeen + 1) % tmplShapeCap
+	if slot := &ss.seen[sig>>58]; *slot != sig { // the top bits, the best mixed
+		*slot = sig
 		return -1
 	}
 	i := ss.nextKept
@@ -275,6 +284,8 @@ func (st *tmplState) noteShape(pairs []tmplPair, packed []uint64) int {
 		sh.child[j] = -1
 	}
 	ss.bytes += size - ss.kept[i].bytes
+	ss.bySize[ss.sizes[i]] &^= 1 << i
+	ss.bySize[n] |= 1 << i
 	ss.kept[i], ss.sizes[i] = sh, uint8(n)
 	ss.nextKept = (i + 1) % tmplShapeCap
 	return i
