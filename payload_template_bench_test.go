@@ -3,6 +3,7 @@ package actor
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -229,6 +230,36 @@ func BenchmarkPayloadTemplateNumbers(b *testing.B) {
 			for b.Loop() {
 				buf = tmplAppendNumber(buf[:0], bc.f, 64)
 			}
+		})
+	}
+}
+
+// BenchmarkPayloadTemplateItems renders an array of 1,000 small objects,
+// all of one key set (shapes pay off) or of key sets drawn at random from
+// 40 keys (they cannot: what trying them costs).
+func BenchmarkPayloadTemplateItems(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, bc := range []struct {
+		name string
+		item func(i int) map[string]any
+	}{
+		{"same", func(i int) map[string]any {
+			return map[string]any{"a": float64(i), "b": "x", "c": true, "d": nil, "e": 1.5}
+		}},
+		{"random", func(int) map[string]any {
+			m := map[string]any{}
+			for len(m) < 5 {
+				m[fmt.Sprintf("k%d", r.IntN(40))] = 1.0
+			}
+			return m
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			items := make([]any, 1000)
+			for i := range items {
+				items[i] = bc.item(i)
+			}
+			tmplBenchWith(b, `{{resource}}`, TemplateOptions{}, map[string]any{"resource": items})
 		})
 	}
 }
