@@ -55,13 +55,17 @@ var tmplDigitPairs = func() (p [100]uint16) {
 }()
 
 // tmplPow10 holds the powers of ten that fit in a uint64.
-var tmplPow10 = func() (p [20]uint64) {
+var tmplPow10 = tmplPowers(10, 20)
+
+// tmplPowers returns base^0 to base^(n-1).
+func tmplPowers(base uint64, n int) []uint64 {
+	p := make([]uint64, n)
 	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = 10 * p[i-1]
+	for i := 1; i < n; i++ {
+		p[i] = base * p[i-1]
 	}
 	return p
-}()
+}
 
 // tmplDigitCount returns the number of decimal digits of v.
 func tmplDigitCount(v uint64) int {
@@ -105,13 +109,7 @@ func tmplAppendUint(b []byte, v uint64) []byte {
 }
 
 // tmplPow5 holds the powers of five that fit in a uint64.
-var tmplPow5 = func() (p [28]uint64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = 5 * p[i-1]
-	}
-	return p
-}()
+var tmplPow5 = tmplPowers(5, 28)
 
 // tmplAppendFraction appends a, a number that is not an integer, with
 // 1e-6 <= a < 2^53, in the shortest digits that read back as a (the closest

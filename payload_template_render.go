@@ -58,13 +58,10 @@ func (st *tmplState) release() {
 	tmplStatePool.Put(st)
 }
 
-// value returns the value of the path of slot, resolved once per render: a
-// template may use a path many times, and the variables do not change while
-// it renders.
+// value returns the value of the path of slot, resolved once per render
+// (resolveAll resolves them all, unless a step fails): a template may use a
+// path many times, and the variables do not change while it renders.
 func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
-	if r := &st.values[slot.path]; r.done {
-		return r, nil
-	}
 	return t.pathValue(st, slot.path, slot, vars)
 }
 
@@ -270,24 +267,12 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 		var ok bool
 		switch x := v.(type) {
 		case map[string]any:
-			if x == nil {
-				return nil
-			}
-			v, ok = x[key]
+			v, ok = tmplKey(x, key)
 		case []any:
-			if x == nil {
-				return nil
-			}
 			v, ok = tmplIndex(x, p.index, key)
 		case map[string]string:
-			if x == nil {
-				return nil
-			}
-			v, ok = x[key]
+			v, ok = tmplKey(x, key)
 		case []string:
-			if x == nil {
-				return nil
-			}
 			v, ok = tmplIndex(x, p.index, key)
 		case json.RawMessage:
 			if len(x) > 0 {
@@ -321,7 +306,23 @@ func (t *PayloadTemplate) normalize(slot tmplSlot, v any) (any, error) {
 	return n, nil
 }
 
+// tmplKey is a step into a map: its member named key. A nil map is null,
+// as encoding/json writes it.
+func tmplKey[V any](m map[string]V, key string) (any, bool) {
+	if m == nil {
+		return nil, true
+	}
+	v, ok := m[key]
+	return v, ok
+}
+
+// tmplIndex is a step into an array: its element at index (a canonical array
+// index or -1), or its length. A nil slice is null, as encoding/json writes
+// it.
 func tmplIndex[E any](a []E, index int, key string) (any, bool) {
+	if a == nil {
+		return nil, true
+	}
 	if index >= 0 && index < len(a) {
 		return a[index], true
 	}
