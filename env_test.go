@@ -82,7 +82,6 @@ func TestWithEnviron(t *testing.T) {
 		"values":       {[]string{"ACTOR_RUN_ID=run", "APIFY_TOKEN=a=b", "APIFY_IS_AT_HOME=1"}, actor.Environment{RunID: "run", Token: "a=b", IsAtHome: true}},
 		"last wins":    {[]string{"ACTOR_RUN_ID=first", "ACTOR_RUN_ID=second"}, actor.Environment{RunID: "second"}},
 		"no separator": {[]string{"ACTOR_RUN_ID", "ACTOR_ID=act"}, actor.Environment{ActorID: "act"}},
-		"precedence":   {[]string{"APIFY_ACTOR_RUN_ID=old", "ACTOR_RUN_ID=new"}, actor.Environment{RunID: "new"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

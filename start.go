@@ -9,22 +9,21 @@ import (
 )
 
 // StartOptions configure a run started by [Actor.Start] and its relatives.
-// Zero values leave the platform's defaults.
+// Zero values leave the platform's defaults. The fields other than Webhooks
+// are those of [client.StartOptions], which has the details.
 type StartOptions struct {
-	// Build is the build tag or number to run; empty means the default.
+	// Build is the build tag or number to run.
 	Build string
-	// MemoryMbytes is the run's memory in megabytes: a power of 2, at
-	// least 128.
+	// MemoryMbytes is the run's memory in megabytes.
 	MemoryMbytes int
-	// Timeout is the run's timeout, sent in whole seconds (rounded up).
+	// Timeout is the run's time limit.
 	Timeout time.Duration
-	// MaxItems caps the dataset items a pay-per-result run charges for.
+	// MaxItems caps the dataset items charged for.
 	MaxItems int
-	// WaitForFinish makes the platform hold the start request until the run
-	// finishes or this much time has passed, at most 60 s. Call and CallTask
-	// wait for the end of the run whatever it is.
+	// WaitForFinish is how long the start request may wait for the run to
+	// end. Call and CallTask wait for the end of the run whatever it is.
 	WaitForFinish time.Duration
-	// ContentType is the input's media type; empty means application/json.
+	// ContentType is the input's media type.
 	ContentType string
 	// Webhooks are ad-hoc webhooks of the new run, validated as
 	// [Webhook.Validate] does except that ACTOR.RUN.CREATED is allowed and

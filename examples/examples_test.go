@@ -1,5 +1,3 @@
-// Package examples_test builds every example and runs it against the local
-// platform, as a new user would with go run, and checks what it prints.
 package examples_test
 
 import (

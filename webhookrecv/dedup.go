@@ -38,11 +38,13 @@ func (c ClaimResult) String() string {
 
 // Deduper records which dispatches have been processed, so that a redelivery
 // runs the handler's function at most once after a success. The [Handler]
-// claims a dispatch before running the function and always ends the claim,
-// even when the function panics or the platform hangs up meanwhile: Complete
-// after a success, Release after a failure, so that the platform's retry
-// processes the dispatch again. An attempt that arrives while the dispatch is
-// claimed sees [InProgress] and is answered 409, which the platform retries.
+// claims a dispatch before running the function and then asks the store to
+// end the claim, even when the function panics or the platform hangs up
+// meanwhile: Complete after a success, Release after a failure, so that the
+// platform's retry processes the dispatch again. When Complete or Release
+// fails, the Handler only logs the error, and the claim may stay. An attempt
+// that arrives while the dispatch is claimed sees [InProgress] and is answered
+// 409, which the platform retries.
 //
 // Implementations must be safe for concurrent use. A store shared by several
 // replicas (Redis SET NX, a unique key in SQL) makes the guarantee hold across

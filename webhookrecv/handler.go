@@ -203,11 +203,14 @@ func (h *Handler) call(ctx context.Context, d *Delivery) (err error) {
 	return h.fn(ctx, d)
 }
 
-// logger returns the configured logger, or one that discards (nil Logger
-// option, or a zero Handler).
+// discard is the logger of a Handler without one.
+var discard = slog.New(slog.DiscardHandler)
+
+// logger returns the configured logger, or discard (nil Logger option, or
+// a zero Handler).
 func (h *Handler) logger() *slog.Logger {
 	if h.log == nil {
-		return slog.New(slog.DiscardHandler)
+		return discard
 	}
 	return h.log
 }

@@ -53,7 +53,7 @@ type Payload struct {
 	UserID string `json:"userId"`
 	// CreatedAt is when the event happened. The platform sends ISO 8601 in
 	// UTC with milliseconds ("2025-03-14T09:26:53.589Z"); any RFC 3339 time
-	// is accepted. Zero when the payload has null.
+	// is accepted. Zero when the payload has null or "" or leaves it out.
 	CreatedAt time.Time `json:"createdAt"`
 	// EventType is the event that fired the webhook; it may be one this
 	// package does not know yet.

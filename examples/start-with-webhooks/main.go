@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -148,21 +147,24 @@ func run(actorID, input, publicURL, addr string) error {
 type printRequests struct{ secret string }
 
 func (p printRequests) RoundTrip(req *http.Request) (*http.Response, error) {
-	line := req.Method + " " + req.URL.Path
-	if req.URL.RawQuery != "" {
-		line += "?" + req.URL.RawQuery
-	}
-	hooks := req.URL.Query().Get("webhooks")
+	// The line is built from the parsed parameters, so that the secret in
+	// the webhooks parameter is never printed, however the client encoded it.
+	q := req.URL.Query()
+	hooks := q.Get("webhooks")
 	if hooks != "" {
-		line = strings.Replace(line, url.QueryEscape(hooks), hooks[:min(len(hooks), 24)]+"...", 1)
+		q.Set("webhooks", hooks[:min(len(hooks), 24)]+"...")
+	}
+	line := req.Method + " " + req.URL.Path
+	if len(q) > 0 {
+		line += "?" + q.Encode()
 	}
 	fmt.Println("api:", line)
 	if hooks != "" {
-		decoded, err := base64.StdEncoding.DecodeString(hooks)
-		if err != nil {
-			return nil, err
+		if decoded, err := base64.StdEncoding.DecodeString(hooks); err != nil {
+			fmt.Println("  the webhooks parameter is not base64:", err)
+		} else {
+			fmt.Printf("  the webhooks parameter is base64 of %s\n", strings.ReplaceAll(string(decoded), p.secret, "<secret>"))
 		}
-		fmt.Printf("  the webhooks parameter is base64 of %s\n", strings.ReplaceAll(string(decoded), p.secret, "<secret>"))
 	}
 	return http.DefaultTransport.RoundTrip(req)
 }
