@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,7 +181,7 @@ func (w *worker) attempt(x *dispatchRec) {
 	case errors.Is(err, context.DeadlineExceeded):
 		call.ErrorMessage = "request timed out after " + s.cfg.timeout.String()
 	case err != nil:
-		call.ErrorMessage = describe(err)
+		call.ErrorMessage = err.Error() // a transport's errors do not repeat the URL
 	case status < 200 || status > 299:
 		call.ErrorMessage = strings.TrimSpace("receiver answered " + strconv.Itoa(status) + " " + http.StatusText(status))
 	}
@@ -241,19 +240,5 @@ func (w *worker) call(ctx context.Context, x *dispatchRec) (int, string, error) 
 	}
 	lr.N = 1 << 20
 	_, _ = io.Copy(io.Discard, &lr) // lets the connection be reused
-	b := w.resp.Bytes()
-	if !utf8.Valid(b) {
-		return resp.StatusCode, strings.ToValidUTF8(string(b), string(utf8.RuneError)), nil
-	}
-	return resp.StatusCode, string(b), nil
-}
-
-// describe returns the message of a call's error, without the URL that a
-// *url.Error repeats.
-func describe(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
+	return resp.StatusCode, strings.ToValidUTF8(w.resp.String(), string(utf8.RuneError)), nil
 }

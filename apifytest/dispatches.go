@@ -24,14 +24,14 @@ type dispatchRec struct {
 	// WaitDispatch that needs it (most dispatches are never waited for).
 	settled chan struct{}
 
-	// Fixed when the dispatch is created: the webhook as it was, and the
-	// event (shared, read-only).
+	// Fixed when the dispatch is created: the webhook as it was.
 	url        string
 	ignoreSSL  bool
 	doNotRetry bool
 	payload    *actor.PayloadTemplate
 	headers    *actor.PayloadTemplate
-	ev         *event
+	// The event (shared, read-only), until render drops it.
+	ev *event
 
 	// Set by the worker that makes the first call (see render), outside
 	// the server's lock: workers handle a dispatch one at a time.
@@ -79,19 +79,17 @@ func (e *event) variables() (map[string]any, error) {
 		// The run goes in as its JSON, written as JSON.stringify writes
 		// it: rendered as it is, decoded by the template only where a
 		// placeholder looks inside it.
-		buf := encodeBuffers.Get().(*bytes.Buffer)
-		defer encodeBuffers.Put(buf)
-		buf.Reset()
-		enc := json.NewEncoder(buf)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if e.err = enc.Encode(&e.resource); e.err != nil {
 			return
 		}
-		res := bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-		r := &e.resource.Run
-		data := map[string]any{"actorId": r.ActID, "actorRunId": r.ID}
-		if r.ActorTaskID != "" {
-			data["actorTaskId"] = r.ActorTaskID
+		res := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		ed := e.data()
+		data := map[string]any{"actorId": ed.ActorID, "actorRunId": ed.ActorRunID}
+		if ed.ActorTaskID != "" {
+			data["actorTaskId"] = ed.ActorTaskID
 		}
 		at := isoTime(e.at)
 		e.vars = map[string]any{
@@ -105,9 +103,6 @@ func (e *event) variables() (map[string]any, error) {
 	})
 	return e.vars, e.err
 }
-
-// encodeBuffers hold runs while they are encoded.
-var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // userAgent is the User-Agent of webhook calls; a headers template may
 // replace it.
@@ -283,7 +278,7 @@ func (s *Server) attemptedLocked(d *dispatchRec) {
 // settleLocked gives d its final status.
 func (s *Server) settleLocked(d *dispatchRec, status client.DispatchStatus) {
 	d.d.Status = status
-	d.body, d.header, d.ev = nil, nil, nil // the request is not needed any more
+	d.body, d.header = nil, nil // the request is not needed any more
 	if d.settled != nil {
 		close(d.settled)
 	}

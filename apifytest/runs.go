@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -105,7 +104,7 @@ func viewOf(r client.Run) runView {
 func (s *Server) RegisterActor(actorID string, fn ActorFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.actorLocked(s.defaultUserLocked(), actorID).fn = fn
+	s.actorLocked(s.defaultUser(), actorID).fn = fn
 }
 
 // RegisterTask binds the task that taskID names to the Actor that actorID
@@ -114,7 +113,7 @@ func (s *Server) RegisterActor(actorID string, fn ActorFunc) {
 func (s *Server) RegisterTask(taskID, actorID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.defaultUserLocked()
+	u := s.defaultUser()
 	s.taskLocked(u, taskID).actor = s.actorLocked(u, actorID)
 }
 
@@ -150,7 +149,7 @@ func (s *Server) StartRunWithOptions(ctx context.Context, actorID string, o Star
 		p.webhooks = append(p.webhooks, c)
 	}
 	s.mu.Lock()
-	u := s.defaultUserLocked()
+	u := s.defaultUser()
 	run, e := s.startLocked(u, s.actorLocked(u, actorID), nil, p)
 	s.mu.Unlock()
 	if e != nil {
@@ -381,9 +380,7 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	close(r.done)
 	ev, _ := status.Event()
 	s.fireLocked(r, ev)
-	if s.log.Enabled(s.ctx, slog.LevelInfo) { // spares the arguments when not
-		s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
-	}
+	s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
 }
 
 func defaultStatusMessage(status client.RunStatus, exitCode *int) string {

@@ -169,14 +169,11 @@ func (s *Server) waitForFinish(ctx context.Context, id string, d time.Duration) 
 	s.mu.Lock()
 	r := s.runs[id]
 	s.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-r.done:
-	case <-t.C:
-	case <-ctx.Done():
-	case <-s.ctx.Done(): // a handler mounted elsewhere does not see Close
-	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	// The server closing ends the wait too: a handler mounted elsewhere
+	// does not see Close.
+	_ = s.waitFor(ctx, r.done)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return copyRun(r.run)

@@ -343,11 +343,7 @@ func TestTaskRuns(t *testing.T) {
 	srv.RegisterTask("me~task", "me~actor")
 	ran := make(chan string, 1)
 	srv.RegisterActor("me~actor", func(_ context.Context, env []string, _ []byte) error {
-		for _, kv := range env {
-			if v, ok := strings.CutPrefix(kv, "ACTOR_TASK_ID="); ok {
-				ran <- v
-			}
-		}
+		ran <- envValue(env, "ACTOR_TASK_ID")
 		return nil
 	})
 	var wh client.Webhook

@@ -210,5 +210,5 @@ func (s *Server) userByToken(token string) (*user, bool) {
 	return u, ok
 }
 
-// defaultUserLocked returns the default user.
-func (s *Server) defaultUserLocked() *user { return s.users[s.Token] }
+// defaultUser returns the default user. Like userByToken, it takes no lock.
+func (s *Server) defaultUser() *user { return s.users[s.Token] }

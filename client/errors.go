@@ -151,9 +151,9 @@ func sanitize(err error) error {
 //   - MayHaveStarted true: the request may have reached the platform and a run
 //     may exist: any other 5xx status (500, 502, 504, ...), a connection
 //     reset, an attempt timeout, a response that was lost or could not be
-//     read, or a context that ended while the request was in flight. Starting again could run the
-//     Actor twice; look for the run first (for instance, through an ad-hoc
-//     webhook's delivery or the list of the Actor's runs).
+//     read, or a context that ended while the request was in flight. Starting
+//     again could run the Actor twice; look for the run first (for instance,
+//     through an ad-hoc webhook's delivery or the list of the Actor's runs).
 //
 // The client itself never retries a start that may have reached the platform.
 type StartError struct {

@@ -309,6 +309,7 @@ func TestRunUsage(t *testing.T) {
 		{"no subcommand", nil, 2, "Usage:"},
 		{"unknown subcommand", []string{"fly"}, 2, "unknown command"},
 		{"bad serve flag", []string{"serve", "--finish-status", "RUNNING"}, 2, "not a terminal run status"},
+		{"bad serve flag, no auto-finish", []string{"serve", "--finish-after", "0", "--finish-status", "RUNNING"}, 2, "--finish-status"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runLocal(t.Context(), tt.args...)

@@ -84,12 +84,12 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *token != "" {
 		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
 	}
+	status := client.RunStatus(strings.ToUpper(*finishStatus))
+	if !status.Terminal() {
+		fmt.Fprintf(stderr, "apify-local serve: --finish-status: %q is not a terminal run status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)\n", *finishStatus)
+		return 2
+	}
 	if *finishAfter > 0 {
-		status := client.RunStatus(strings.ToUpper(*finishStatus))
-		if !status.Terminal() {
-			fmt.Fprintf(stderr, "apify-local serve: --finish-status: %q is not a terminal run status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)\n", *finishStatus)
-			return 2
-		}
 		opts = append(opts, apifytest.WithAutoFinish(*finishAfter, status))
 	}
 	srv, err := apifytest.NewServer(opts...)
