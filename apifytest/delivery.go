@@ -27,8 +27,8 @@ const maxResponseBody = 16 << 10
 type deliverer struct {
 	s *Server
 	// Webhook calls go straight to a transport: redirects are not
-	// followed and there are no cookies, so an http.Client would only
-	// add work.
+	// followed and there are no cookies. The one thing an http.Client
+	// would add, Basic auth from the URL's userinfo, render adds.
 	plain    *http.Transport
 	insecure *http.Transport // for webhooks with ignoreSslErrors
 

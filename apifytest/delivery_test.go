@@ -1,6 +1,7 @@
 package apifytest_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log"
@@ -112,6 +113,35 @@ func TestDeliveryCustomPayloadTemplate(t *testing.T) {
 	}
 	if when, ok := p["when"].(float64); !ok || time.Since(time.UnixMilli(int64(when))) > time.Minute {
 		t.Errorf("globals.dateUnix = %v", p["when"])
+	}
+}
+
+func TestDeliveryBasicAuth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		headers string // the headers template
+		want    string // the Authorization header received
+	}{
+		{"from the URL", "", "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))},
+		{"from the template", `{"Authorization": "Bearer abc"}`, "Bearer abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := apifytest.NewTestServer(t)
+			rc := newReceiver(t)
+			hook := succeededHook(strings.Replace(rc.URL, "http://", "http://alice:pw@", 1) + "/hook")
+			hook.HeadersTemplate = tt.headers
+			deliverRun(t, srv, hook)
+			got := rc.requests()
+			if len(got) != 1 {
+				t.Fatalf("receiver got %d requests, want 1", len(got))
+			}
+			if auth := got[0].header.Get("Authorization"); auth != tt.want {
+				t.Errorf("Authorization = %q, want %q", auth, tt.want)
+			}
+		})
 	}
 }
 

@@ -3,8 +3,10 @@ package apifytest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -236,6 +238,14 @@ func (d *dispatchRec) render() {
 			if !strings.EqualFold(k, "Host") {
 				d.header.Set(k, v)
 			}
+		}
+	}
+	// As an http.Client would, send the URL's userinfo as Basic auth,
+	// unless the template gave an Authorization header.
+	if strings.Contains(d.url, "@") && d.header.Get("Authorization") == "" {
+		if u, err := url.Parse(d.url); err == nil && u.User != nil {
+			password, _ := u.User.Password()
+			d.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
 		}
 	}
 	// The platform's own headers win over the template's (which Set
