@@ -54,8 +54,9 @@ var tmplDigitPairs = func() (p [100]uint16) {
 	return p
 }()
 
-// tmplPow10 holds the powers of ten that fit in a uint64.
-var tmplPow10 = tmplPowers(10, 20)
+// tmplPow10 and tmplPow5 hold the powers of ten and of five that fit in a
+// uint64.
+var tmplPow10, tmplPow5 = tmplPowers(10, 20), tmplPowers(5, 28)
 
 // tmplPowers returns base^0 to base^(n-1).
 func tmplPowers(base uint64, n int) []uint64 {
@@ -107,9 +108,6 @@ func tmplAppendUint(b []byte, v uint64) []byte {
 	tmplPutDigits(b[n:], v)
 	return b
 }
-
-// tmplPow5 holds the powers of five that fit in a uint64.
-var tmplPow5 = tmplPowers(5, 28)
 
 // tmplAppendFraction appends a, a number that is not an integer, with
 // 1e-6 <= a < 2^53, in the shortest digits that read back as a (the closest
