@@ -426,9 +426,6 @@ func (st *tmplState) appendRawCoerced(b []byte, r tmplRaw) []byte {
 // that resolve may have left as raw JSON.
 func (st *tmplState) appendCoercedValue(b []byte, v *tmplValue) ([]byte, error) {
 	if v.raw.b == nil {
-		if s, ok := v.v.(string); ok {
-			return tmplAppendStringContent(b, s), nil
-		}
 		return st.appendCoerced(b, v.v, v.ok)
 	}
 	return st.appendRawCoerced(b, v.raw), nil

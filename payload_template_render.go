@@ -426,7 +426,10 @@ func tmplFalsyJSON(b []byte) bool {
 // appendJSON appends v as JSON.stringify would write it.
 func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 	// Most values in a run are numbers and strings: test for them first.
-	if f, ok := v.(float64); ok && !math.IsInf(f, 0) && !math.IsNaN(f) {
+	if f, ok := v.(float64); ok {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(b, "null"...), nil
+		}
 		return tmplAppendNumber(b, f, 64), nil
 	}
 	if s, ok := v.(string); ok {
@@ -435,15 +438,8 @@ func (st *tmplState) appendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
-	case string:
-		return tmplAppendString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return append(b, "null"...), nil
-		}
-		return tmplAppendNumber(b, x, 64), nil
 	case float32:
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return append(b, "null"...), nil
@@ -527,14 +523,15 @@ func tmplValidNumber(s string) bool {
 // appendCoerced appends String(v) as JavaScript computes it, escaped as JSON
 // string content; defined is false for undefined.
 func (st *tmplState) appendCoerced(b []byte, v any, defined bool) ([]byte, error) {
+	if s, ok := v.(string); ok { // the most common value, first
+		return tmplAppendStringContent(b, s), nil
+	}
 	if !defined {
 		return append(b, "undefined"...), nil
 	}
 	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
-	case string:
-		return tmplAppendStringContent(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case float64:
