@@ -51,8 +51,10 @@ type config struct {
 	// AddWebhookCalls is the number of timed calls per side, after
 	// AddWebhookWarmup untimed ones.
 	AddWebhookCalls, AddWebhookWarmup int
-	// DeliveryRuns is the number of runs, each with one ad-hoc webhook.
-	DeliveryRuns int
+	// DeliveryRuns is the number of runs, each with one ad-hoc webhook;
+	// DeliveryRounds how many times both sides deliver them, one after
+	// the other.
+	DeliveryRuns, DeliveryRounds int
 	// FaultCalls is the number of AddWebhook calls per side under faults,
 	// FaultWorkers of them at a time.
 	FaultCalls, FaultWorkers int
@@ -60,12 +62,12 @@ type config struct {
 
 func fullConfig() config {
 	return config{JSBudget: 2 * time.Second, JSProcesses: 5, HugeTemplate: true, AddWebhookCalls: 2000, AddWebhookWarmup: 50,
-		DeliveryRuns: 10_000, FaultCalls: 1000, FaultWorkers: 16}
+		DeliveryRuns: 10_000, DeliveryRounds: 3, FaultCalls: 1000, FaultWorkers: 16}
 }
 
 func quickConfig() config {
 	return config{JSBudget: 200 * time.Millisecond, JSProcesses: 1, AddWebhookCalls: 100, AddWebhookWarmup: 10,
-		DeliveryRuns: 500, FaultCalls: 100, FaultWorkers: 16}
+		DeliveryRuns: 500, DeliveryRounds: 1, FaultCalls: 100, FaultWorkers: 16}
 }
 
 // row is one line of the result table.
