@@ -3,7 +3,7 @@
 // local platform (package apifytest) over loopback:
 //
 //   - faults_test.go: AddWebhook and run starts through a proxy
-//     (package stress/faultproxy) that injects 30% faults — error statuses,
+//     (package internal/faultproxy) that injects 30% faults — error statuses,
 //     429 with Retry-After, connection resets, responses lost after the server
 //     acted, stalls past the per-attempt timeout — and counts what the server
 //     really created;

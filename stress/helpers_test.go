@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
-	"github.com/go-apify/actor/stress/faultproxy"
+	"github.com/go-apify/actor/internal/faultproxy"
 )
 
 // faultRate is the share of requests the fault suites disturb.

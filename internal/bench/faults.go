@@ -13,7 +13,7 @@ import (
 	"github.com/go-apify/actor"
 	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
-	"github.com/go-apify/actor/stress/faultproxy"
+	"github.com/go-apify/actor/internal/faultproxy"
 )
 
 // faultSeed seeds both sides' proxies, so that both draw from the same

@@ -18,7 +18,7 @@
 //
 // Usage:
 //
-//	go run ./bench [-quick] [-only=templates,addwebhook,delivery,faults]
+//	go run ./internal/bench [-quick] [-only=templates,addwebhook,delivery,faults]
 package main
 
 import (
