@@ -130,7 +130,7 @@ func (w Webhook) validate(forOwnRun bool) error {
 	for i, e := range w.EventTypes {
 		field := "eventTypes[" + strconv.Itoa(i) + "]"
 		switch {
-		case !e.Known():
+		case !e.IsKnown():
 			return &ValidationError{Field: field, Reason: fmt.Sprintf("unknown event type %q", e)}
 		case !e.IsRunEvent():
 			return &ValidationError{Field: field, Reason: fmt.Sprintf("%s is not an Actor run event; an ad-hoc webhook of a run fires only on ACTOR.RUN.* events", e)}

@@ -175,7 +175,7 @@ func WithAutoFinish(d time.Duration, status client.RunStatus) Option {
 			c.fail("WithAutoFinish: negative duration %v", d)
 			return
 		}
-		if !status.Terminal() {
+		if !status.IsTerminal() {
 			c.fail("WithAutoFinish: %q is not a terminal run status", status)
 			return
 		}

@@ -358,7 +358,7 @@ func (s *Server) stopLocked(r *runRec, ending, ended client.RunStatus) {
 // gets msg if not empty, else a message that names the status, as a
 // terminal message.
 func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int, msg string) {
-	if r.run.Status.Terminal() {
+	if r.run.Status.IsTerminal() {
 		return
 	}
 	t := now()
@@ -414,12 +414,12 @@ func (s *Server) FinishRun(runID string, status client.RunStatus, exitCode int) 
 
 // finish ends run id of u (of any user if u is nil) as FinishRun does.
 func (s *Server) finish(u *user, id string, status client.RunStatus, exitCode int) (client.Run, *Error) {
-	if !status.Terminal() {
+	if !status.IsTerminal() {
 		return client.Run{}, badRequest("status: %q is not a terminal status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)", status)
 	}
 	var finished *Error
 	run, e := s.withRun(u, id, func(r *runRec) {
-		if r.run.Status.Terminal() {
+		if r.run.Status.IsTerminal() {
 			finished = &Error{StatusCode: http.StatusConflict, Type: typeRunFinished,
 				Message: "Actor run " + id + " has already finished with status " + string(r.run.Status)}
 			return

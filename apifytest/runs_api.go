@@ -201,7 +201,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	run, e := s.withRun(u, r.PathValue("id"), nil)
-	if e == nil && wait > 0 && !run.Status.Terminal() {
+	if e == nil && wait > 0 && !run.Status.IsTerminal() {
 		run = s.waitForFinish(r.Context(), run.ID, wait)
 	}
 	respond(w, http.StatusOK, viewOf(run), e)

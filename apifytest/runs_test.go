@@ -65,7 +65,7 @@ func TestRegisteredActorOutcomes(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.abort {
-				ab, err := srv.Client().AbortRun(ctx, run.ID, false)
+				ab, err := srv.Client().AbortRun(ctx, run.ID, client.AbortOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

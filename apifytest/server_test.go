@@ -338,7 +338,7 @@ func TestConcurrentUse(t *testing.T) {
 				return
 			}
 			if i%2 == 0 {
-				_, err = c.AbortRun(ctx, run.ID, false)
+				_, err = c.AbortRun(ctx, run.ID, client.AbortOptions{})
 			} else {
 				_, err = srv.FinishRun(run.ID, client.StatusSucceeded, 0)
 			}

@@ -95,7 +95,7 @@ func compile(spec webhookSpec, prefix string) (compiled, *Error) {
 		return compiled{}, badRequest("%seventTypes: at least one event type is required", prefix)
 	}
 	for i, e := range spec.eventTypes {
-		if !e.Known() {
+		if !e.IsKnown() {
 			return compiled{}, badRequest("%seventTypes[%d]: unknown event type %q", prefix, i, e)
 		}
 	}

@@ -96,7 +96,7 @@ func (c *Client) CallTask(ctx context.Context, taskID string, input any, o Start
 }
 
 func (c *Client) waitStarted(ctx context.Context, run *Run) (*Run, error) {
-	if run.Status.Terminal() {
+	if run.Status.IsTerminal() {
 		return run, nil
 	}
 	done, err := c.waitForRun(ctx, run.ID, true)
@@ -111,7 +111,7 @@ func (c *Client) start(ctx context.Context, path string, input any, o StartOptio
 	if err != nil {
 		return nil, &StartError{Err: err}
 	}
-	r := &request{method: "POST", path: path, query: q, policy: retryUnlessReceived, longPoll: o.WaitForFinish}
+	r := &request{method: "POST", path: path, query: q, longPoll: o.WaitForFinish}
 	if r.body, r.contentType, err = encodeInput(input, o.ContentType); err != nil {
 		return nil, &StartError{Err: err}
 	}
@@ -205,6 +205,11 @@ func encodeInput(input any, contentType string) ([]byte, string, error) {
 // actorPathID turns an Actor or task ID, or a "username/name" or
 // "username~name" name, into a path segment.
 func actorPathID(field, id string) (string, error) {
-	id = strings.Replace(id, "/", "~", 1)
+	if user, name, ok := strings.Cut(id, "/"); ok {
+		if user == "" || name == "" || strings.Contains(name, "/") {
+			return "", &IDError{Field: field, ID: id, Reason: `is not a name "username/name"`}
+		}
+		id = user + "~" + name
+	}
 	return pathID(field, id)
 }

@@ -35,6 +35,10 @@ const (
 	DefaultMinBackoff = 500 * time.Millisecond
 	// DefaultMaxBackoff is the longest wait between attempts.
 	DefaultMaxBackoff = 30 * time.Second
+	// DefaultAttemptTimeout bounds each attempt of a request when neither
+	// WithAttemptTimeout nor the Timeout of the client given to
+	// WithHTTPClient sets a bound.
+	DefaultAttemptTimeout = 30 * time.Second
 )
 
 // maxResponseBytes bounds the size of a response body the client reads.
@@ -44,10 +48,11 @@ const maxResponseBytes = 64 << 20
 // reuse it. The zero value is not usable: call New or NewFromEnv.
 type Client struct {
 	auth       []string // header value "Bearer <token>", or nil without a token; sent only in that header
+	token      string   // redacted from every error text
 	baseURL    string   // scheme://host[/prefix] without a trailing slash
 	userAgent  string
 	uaHeader   []string     // header values, shared read-only by all requests
-	http       *http.Client // the caller's client, or a copy with the attempt timeout
+	http       *http.Client // a copy of the caller's client with the attempt timeout, not following redirects
 	attemptTO  time.Duration
 	maxRetries int
 	minBackoff time.Duration
@@ -90,9 +95,10 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient sets the HTTP client that carries the requests. The client is
-// never modified; with WithAttemptTimeout a shallow copy is used. Its own
-// Timeout, if any, acts as the per-attempt timeout unless WithAttemptTimeout
-// is given.
+// never modified: a shallow copy is used, which follows no redirects (the API
+// never redirects, and following one could send the token or a run start
+// elsewhere). Its own Timeout, if any, acts as the per-attempt timeout unless
+// WithAttemptTimeout is given.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) {
 		if hc == nil {
@@ -120,8 +126,9 @@ func WithBackoff(min, max time.Duration) Option {
 // WithAttemptTimeout bounds each attempt of a request (connecting, sending and
 // reading the whole response). An attempt cut short by it counts as a network
 // error and is retried when that is safe. Long-polling requests (waitForFinish)
-// get the wait they ask for on top of it. Zero, the default, sets no bound
-// beyond the context and the HTTP client's own Timeout.
+// get the wait they ask for on top of it. Zero, the default, means the
+// Timeout of the client given to WithHTTPClient, or DefaultAttemptTimeout
+// when that is zero too: every attempt has a bound.
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(o *options) { o.attemptTO = d }
 }
@@ -147,7 +154,8 @@ func WithAtHome(b bool) Option {
 }
 
 // New returns a Client configured by opts. With no options it talks to
-// DefaultBaseURL anonymously with the default retry policy. It returns an
+// DefaultBaseURL anonymously with the default retry policy and attempt
+// timeout. It returns an
 // error naming the option at fault for a bad base URL, a negative retry count,
 // inverted or negative backoff bounds, a negative attempt timeout or a
 // User-Agent suffix with control characters.
@@ -212,10 +220,24 @@ func build(o *options) (*Client, error) {
 		atHome = envBool(os.Getenv("APIFY_IS_AT_HOME"))
 	}
 
+	hc := http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	if o.httpClient != nil {
+		hc = *o.httpClient
+	}
+	switch {
+	case o.attemptTO > 0:
+		hc.Timeout = o.attemptTO
+	case hc.Timeout <= 0:
+		hc.Timeout = DefaultAttemptTimeout
+	}
+	hc.CheckRedirect = refuseRedirect
+
 	c := &Client{
 		baseURL:    base,
 		userAgent:  userAgent(atHome, o.uaSuffix),
-		attemptTO:  o.attemptTO,
+		token:      o.token,
+		http:       &hc,
+		attemptTO:  hc.Timeout,
 		maxRetries: o.maxRetries,
 		minBackoff: o.minBackoff,
 		maxBackoff: o.maxBackoff,
@@ -228,22 +250,14 @@ func build(o *options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	switch {
-	case o.httpClient == nil:
-		c.http = &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
-			Timeout:   o.attemptTO,
-		}
-	case o.attemptTO > 0:
-		hc := *o.httpClient
-		hc.Timeout = o.attemptTO
-		c.http = &hc
-	default:
-		c.http = o.httpClient
-		c.attemptTO = o.httpClient.Timeout
-	}
 	return c, nil
 }
+
+// refuseRedirect is the CheckRedirect of every Client: a 3xx response is
+// returned as it is, and becomes an *APIError. The API never redirects, and
+// net/http would forward the Authorization header to another port of the
+// same host and send a run start again on 307 and 308.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // parseBaseURL validates u and returns it without a trailing slash or "/v2".
 // Its errors show u only once it is known to carry no credentials, query or
@@ -375,7 +389,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	req.SetResponseHandler(st.readBody)
 
 	hc := c.http
-	if r.longPoll > 0 && c.attemptTO > 0 {
+	if r.longPoll > 0 {
 		cp := *c.http
 		cp.Timeout = c.attemptTO + r.longPoll
 		hc = &cp
@@ -398,17 +412,19 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, &canceledError{method: r.method, path: r.path, err: ctxErr, reached: !st.waiting && st.reached}
 		}
-		return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: st.reached}
+		return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts,
+			Err: c.redactorFor(r).redactErr(sanitize(err)), reached: st.reached}
 	}
 	if !st.read {
 		// The retries ran out on a retryable status: the body is still unread.
 		if err := st.readBody(resp); err != nil {
-			return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: true}
+			return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts,
+				Err: c.redactorFor(r).redactErr(sanitize(err)), reached: true}
 		}
 	}
 	out := &response{status: resp.StatusCode, body: st.body, attempts: st.attempts}
 	if out.status < 200 || out.status > 299 {
-		return nil, newAPIError(r.method, r.path, out)
+		return nil, newAPIError(r.method, r.path, out, c.redactorFor(r))
 	}
 	return out, nil
 }
@@ -468,7 +484,7 @@ func (s *call) giveUp(resp *http.Response, err error, _ int) (*http.Response, er
 		s.c.log.LogAttrs(context.Background(), slog.LevelWarn, "apify: giving up",
 			slog.String("method", s.r.method), slog.String("path", s.r.path),
 			slog.Int("attempts", s.attempts), slog.Int("status", statusOf(resp)),
-			errAttr(err))
+			s.errAttr(err))
 	}
 	return resp, err
 }
@@ -498,10 +514,18 @@ func doData[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 	return decodeData[T](r, resp)
 }
 
-// pathID checks that a resource ID is not empty and escapes it for a path.
+// pathID checks a resource ID and escapes it for a path segment. An ID that
+// is empty, all spaces, "." or "..", or that has a "/", is an *IDError and
+// nothing is sent: a proxy that normalises paths would send "." and ".." to
+// another resource.
 func pathID(field, id string) (string, error) {
-	if strings.TrimSpace(id) == "" {
-		return "", fmt.Errorf("client: %s is empty", field)
+	switch {
+	case strings.TrimSpace(id) == "":
+		return "", &IDError{Field: field, ID: id, Reason: "is empty"}
+	case id == "." || id == "..":
+		return "", &IDError{Field: field, ID: id, Reason: "is a dot segment"}
+	case strings.Contains(id, "/"):
+		return "", &IDError{Field: field, ID: id, Reason: `has a "/"`}
 	}
 	return url.PathEscape(id), nil
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -165,23 +166,33 @@ func TestEnvBool(t *testing.T) {
 	}
 }
 
-// TestHTTPClientNotModified: the caller's client is used as given, or copied.
+// TestHTTPClientNotModified: the caller's client is copied, never changed;
+// its Timeout is the attempt timeout unless WithAttemptTimeout overrides it,
+// and without either the attempt timeout is DefaultAttemptTimeout.
 func TestHTTPClientNotModified(t *testing.T) {
 	t.Parallel()
 	hc := &http.Client{Timeout: 7 * time.Second}
-	c, err := New(WithHTTPClient(hc))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"caller's Timeout", []Option{WithHTTPClient(hc)}, 7 * time.Second},
+		{"WithAttemptTimeout", []Option{WithHTTPClient(hc), WithAttemptTimeout(time.Second)}, time.Second},
+		{"caller without Timeout", []Option{WithHTTPClient(&http.Client{})}, DefaultAttemptTimeout},
+		{"default", nil, DefaultAttemptTimeout},
 	}
-	if c.http != hc || c.attemptTO != 7*time.Second {
-		t.Errorf("without WithAttemptTimeout the caller's client should be used with its Timeout")
+	for _, tt := range tests {
+		c, err := New(tt.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.http == hc || c.http.Timeout != tt.want || c.attemptTO != tt.want || c.http.CheckRedirect == nil {
+			t.Errorf("%s: got the caller's client or timeout %v, want a copy with timeout %v and CheckRedirect", tt.name, c.http.Timeout, tt.want)
+		}
 	}
-	c, err = New(WithHTTPClient(hc), WithAttemptTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.http == hc || c.http.Timeout != time.Second || hc.Timeout != 7*time.Second {
-		t.Errorf("WithAttemptTimeout must use a copy: copy %v, caller's %v", c.http.Timeout, hc.Timeout)
+	if hc.Timeout != 7*time.Second || hc.CheckRedirect != nil {
+		t.Errorf("the caller's client was modified: %+v", hc)
 	}
 }
 
@@ -273,6 +284,47 @@ func TestResponseBodies(t *testing.T) {
 			}
 			if err == nil && (got.ID != "run1" || got.Status != StatusRunning) {
 				t.Errorf("run = %+v, want run1 RUNNING", got)
+			}
+		})
+	}
+}
+
+// TestRedirectsNotFollowed: a 3xx answer is an *APIError; the client neither
+// sends the token to the redirect's target (another port of the same host)
+// nor sends a run start again.
+func TestRedirectsNotFollowed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		call   func(ctx context.Context, c *Client) error
+	}{
+		{"GET 302", http.StatusFound, func(ctx context.Context, c *Client) error { _, err := c.GetRun(ctx, "run1"); return err }},
+		{"GET 301", http.StatusMovedPermanently, func(ctx context.Context, c *Client) error { _, err := c.GetWebhook(ctx, "wh1"); return err }},
+		{"start 307", http.StatusTemporaryRedirect, func(ctx context.Context, c *Client) error {
+			_, err := c.StartActor(ctx, "a~b", map[string]int{"n": 1}, StartOptions{})
+			return err
+		}},
+		{"start 308", http.StatusPermanentRedirect, func(ctx context.Context, c *Client) error {
+			_, err := c.StartTask(ctx, "a~t", nil, StartOptions{})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			target := newFakeAPI(t, answer)
+			api := newFakeAPI(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.srv.URL+r.URL.Path, tt.status)
+			})
+			c := newTestClient(t, api.srv.URL)
+			err := tt.call(t.Context(), c)
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.StatusCode != tt.status {
+				t.Errorf("error = %v, want an *APIError with status %d", err, tt.status)
+			}
+			if api.count() != 1 || target.count() != 0 {
+				t.Errorf("the API saw %d requests and the redirect's target %d, want 1 and 0", api.count(), target.count())
 			}
 		})
 	}

@@ -22,7 +22,7 @@ func (c *Client) GetWebhookDispatch(ctx context.Context, id string) (*WebhookDis
 	if err != nil {
 		return nil, err
 	}
-	return doData[WebhookDispatch](ctx, c, &request{method: "GET", path: "/v2/webhook-dispatches/" + p})
+	return doData[WebhookDispatch](ctx, c, &request{method: "GET", path: "/v2/webhook-dispatches/" + p, policy: retryIdempotent})
 }
 
 // ListWebhookDispatches returns one page of the user's webhook dispatches (GET

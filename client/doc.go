@@ -13,7 +13,14 @@
 //   - GET, PUT, DELETE, aborts and webhook creation (which always carries an
 //     idempotency key) are retried after network errors and attempt
 //     timeouts, 429 and every 5xx status but 501;
-//   - run starts and webhook tests are retried only when the platform cannot
-//     have acted on them: a failure to connect, 429 and 503. A failed start
-//     is a *StartError that says whether a run may exist anyway.
+//   - every other request, run starts and webhook tests among them, is
+//     retried only when the platform cannot have acted on it: a failure to
+//     connect, 429 and 503. A failed start is a *StartError that says whether
+//     a run may exist anyway.
+//
+// Every attempt is bounded (DefaultAttemptTimeout, WithAttemptTimeout), a
+// long poll by its wait on top of that. Redirects are never followed: the API
+// never redirects, and a 3xx answer is an *APIError. IDs that are empty, "."
+// or "..", or that have a "/", are refused before anything is sent
+// (ErrInvalidID).
 package client

@@ -15,7 +15,9 @@ import (
 // IsNotFound and IsRateLimited.
 //
 // It never contains the token, and Path never contains the query string,
-// whose parameters (webhooks=) may carry secrets of the caller.
+// whose parameters (webhooks=) may carry secrets of the caller. A body that
+// echoes the request has the client's token and the request's query
+// redacted from Type and Message.
 type APIError struct {
 	// StatusCode is the HTTP status of the last attempt.
 	StatusCode int
@@ -70,9 +72,13 @@ const maxSnippet = 200
 
 // newAPIError builds the error of a non-2xx response from its body:
 // {"error":{"type":...,"message":...}}, or any other body, of which a snippet
-// becomes the message.
-func newAPIError(method, path string, resp *response) *APIError {
+// becomes the message. The secrets rd knows are redacted from both.
+func newAPIError(method, path string, resp *response, rd redactor) *APIError {
 	e := &APIError{StatusCode: resp.status, Method: method, Path: path, Attempts: resp.attempts}
+	if resp.status >= 300 && resp.status <= 399 {
+		e.Message = "the API answered with a redirect, which the client never follows"
+		return e
+	}
 	var body struct {
 		Error *struct {
 			Type    string `json:"type"`
@@ -81,19 +87,19 @@ func newAPIError(method, path string, resp *response) *APIError {
 	}
 	if json.Unmarshal(resp.body, &body) == nil && body.Error != nil &&
 		(body.Error.Type != "" || body.Error.Message != "") {
-		e.Type, e.Message = body.Error.Type, body.Error.Message
+		e.Type, e.Message = rd.redact(body.Error.Type), rd.redact(body.Error.Message)
 		return e
 	}
-	e.Message = snippet(resp.body)
+	e.Message = snippet(rd.redact(string(resp.body)))
 	if e.Message == "" {
 		e.Message = http.StatusText(resp.status)
 	}
 	return e
 }
 
-// snippet returns the start of b as one line of valid UTF-8.
-func snippet(b []byte) string {
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
+// snippet returns the start of s as one line of valid UTF-8.
+func snippet(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= maxSnippet {
 		return s
@@ -104,6 +110,71 @@ func snippet(b []byte) string {
 	}
 	return s[:cut] + "…"
 }
+
+// redacted replaces a secret in error texts.
+const redacted = "[redacted]"
+
+// minSecretQueryValue is the length from which a query parameter's value is
+// redacted on its own: the webhooks= value, not "waitForFinish=60".
+const minSecretQueryValue = 16
+
+// redactor lists the texts that must not appear in the errors of one
+// request: the client's token and the request's query, in the forms an echo
+// of the request shows them.
+type redactor []string
+
+// redactorFor returns the redactor of r sent by c.
+func (c *Client) redactorFor(r *request) redactor {
+	var rd redactor
+	add := func(s string) {
+		if s != "" {
+			rd = append(rd, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	add(c.token)
+	if len(r.query) > 0 {
+		rd = append(rd, r.query.Encode())
+		for _, vs := range r.query {
+			for _, v := range vs {
+				if len(v) >= minSecretQueryValue {
+					add(v)
+				}
+			}
+		}
+	}
+	return rd
+}
+
+// redact returns s with every secret replaced by [redacted].
+func (rd redactor) redact(s string) string {
+	for _, secret := range rd {
+		if strings.Contains(s, secret) {
+			s = strings.ReplaceAll(s, secret, redacted)
+		}
+	}
+	return s
+}
+
+// redactErr returns err, or an error of the same chain whose text has the
+// secrets redacted when err's text shows one.
+func (rd redactor) redactErr(err error) error {
+	msg := err.Error()
+	if clean := rd.redact(msg); clean != msg {
+		return &redactedError{msg: clean, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text had secrets in it. It unwraps to the
+// original, so that errors.Is and errors.As still see the cause.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+func (e *redactedError) Unwrap() error { return e.err }
 
 // TransportError is a request that got no usable response: the connection
 // failed, the attempt timed out, or the body could not be read, on the last
@@ -172,6 +243,35 @@ func (e *StartError) Error() string {
 
 // Unwrap returns the cause, such as an *APIError.
 func (e *StartError) Unwrap() error { return e.Err }
+
+// ErrInvalidID is matched, with errors.Is, by the error of every call given
+// an ID that cannot name a resource (see IDError).
+var ErrInvalidID = errors.New("invalid ID")
+
+// IDError is the error of a call given an ID that cannot name a resource: it
+// is empty, all spaces, "." or "..", or has a "/" (other than the one of an
+// Actor or task name "username/name"). Nothing was sent. It matches
+// ErrInvalidID.
+type IDError struct {
+	// Field names the ID, e.g. "run ID".
+	Field string
+	// ID is the ID as given.
+	ID string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+// Error returns "client: <field> <quoted ID> <reason>", without the ID
+// when it is empty.
+func (e *IDError) Error() string {
+	if strings.TrimSpace(e.ID) == "" {
+		return "client: " + e.Field + " " + e.Reason
+	}
+	return fmt.Sprintf("client: %s %q %s", e.Field, e.ID, e.Reason)
+}
+
+// Is reports whether target is ErrInvalidID.
+func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 
 // canceledError is a request cut short by its context. It unwraps to the
 // context's error.

@@ -1,11 +1,14 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -185,5 +188,79 @@ func TestZeroClient(t *testing.T) {
 	var nilClient *Client
 	if err := nilClient.DeleteWebhook(t.Context(), "w"); err == nil {
 		t.Error("a nil *Client must return an error, not panic")
+	}
+}
+
+// TestEchoedRequestRedacted: a server that echoes the request (URL with its
+// query, headers) in its error body gets neither the token nor the query
+// into Error(), %v, %+v or %#v, whether the body is the platform's JSON
+// error or not.
+func TestEchoedRequestRedacted(t *testing.T) {
+	t.Parallel()
+	hooks := []AdHocWebhook{{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com",
+		HeadersTemplate: `{"X-Secret": "hook-secret-value"}`}}
+	enc, err := EncodeWebhooks(hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := func(r *http.Request) string {
+		return fmt.Sprintf("%s %s %s auth=%q query=%v", r.Method, r.URL.String(), r.RequestURI, r.Header.Get("Authorization"), r.URL.Query())
+	}
+	tests := []struct {
+		name   string
+		handle func(int, http.ResponseWriter, *http.Request)
+	}{
+		{"JSON error", func(_ int, w http.ResponseWriter, r *http.Request) {
+			b, _ := json.Marshal(map[string]any{"error": map[string]string{"type": echo(r), "message": echo(r)}})
+			writeJSON(w, 400, string(b))
+		}},
+		{"text body", func(_ int, w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(400)
+			fmt.Fprint(w, echo(r))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, tt.handle)
+			c := newTestClient(t, api.srv.URL)
+			_, err := c.StartActor(t.Context(), "a~b", nil, StartOptions{Webhooks: hooks, WaitForFinish: time.Second})
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.StatusCode != 400 {
+				t.Fatalf("error = %v, want an *APIError with status 400", err)
+			}
+			if !strings.Contains(ae.Message, "/v2/actors/a~b/runs") || !strings.Contains(ae.Message, "[redacted]") {
+				t.Errorf("Message %q should keep the path and show [redacted]", ae.Message)
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%#v", ae)} {
+				for _, secret := range []string{testToken, enc, url.QueryEscape(enc), enc[:24], "webhooks="} {
+					if strings.Contains(text, secret) {
+						t.Errorf("%q shows %q", text, secret)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRedactorForms: the token and long query values are redacted raw and
+// escaped; short values that are not secrets are left alone.
+func TestRedactorForms(t *testing.T) {
+	t.Parallel()
+	c := &Client{token: "tok+en/1"}
+	r := &request{query: url.Values{"webhooks": {"W1+base64/value=="}, "waitForFinish": {"60"}}}
+	rd := c.redactorFor(r)
+	got := rd.redact("a tok+en/1 b tok%2Ben%2F1 c W1+base64/value== d W1%2Bbase64%2Fvalue%3D%3D e waitForFinish=60&webhooks=W1%2Bbase64%2Fvalue%3D%3D f 60")
+	want := "a [redacted] b [redacted] c [redacted] d [redacted] e [redacted] f 60"
+	if got != want {
+		t.Errorf("redact:\n got %q\nwant %q", got, want)
+	}
+	cause := errors.New("bad tok+en/1")
+	err := rd.redactErr(cause)
+	if err.Error() != "bad [redacted]" || !errors.Is(err, cause) {
+		t.Errorf("redactErr = %q (unwraps to the cause: %t), want %q unwrapping to it", err, errors.Is(err, cause), "bad [redacted]")
+	}
+	if plain := errors.New("plain"); rd.redactErr(plain) != plain {
+		t.Error("redactErr must return an error without secrets as it is")
 	}
 }

@@ -46,7 +46,7 @@ func list[T any](ctx context.Context, c *Client, path string, o ListOptions) (*P
 	if err != nil {
 		return nil, err
 	}
-	return doData[Page[T]](ctx, c, &request{method: "GET", path: path, query: q})
+	return doData[Page[T]](ctx, c, &request{method: "GET", path: path, query: q, policy: retryIdempotent})
 }
 
 // all iterates over every item of the list at path from o.Offset on, page by

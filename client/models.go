@@ -36,8 +36,8 @@ func EventTypes() []EventType {
 	}
 }
 
-// Known reports whether e is one of the platform's event types.
-func (e EventType) Known() bool {
+// IsKnown reports whether e is one of the platform's event types.
+func (e EventType) IsKnown() bool {
 	for _, k := range EventTypes() {
 		if e == k {
 			return true
@@ -45,6 +45,11 @@ func (e EventType) Known() bool {
 	}
 	return false
 }
+
+// Known is IsKnown.
+//
+// Deprecated: use IsKnown.
+func (e EventType) Known() bool { return e.IsKnown() }
 
 // IsRunEvent reports whether e is an ACTOR.RUN.* event.
 func (e EventType) IsRunEvent() bool {
@@ -71,14 +76,19 @@ const (
 	StatusAborted   RunStatus = "ABORTED"
 )
 
-// Terminal reports whether a run in status s has ended for good.
-func (s RunStatus) Terminal() bool {
+// IsTerminal reports whether a run in status s has ended for good.
+func (s RunStatus) IsTerminal() bool {
 	switch s {
 	case StatusSucceeded, StatusFailed, StatusTimedOut, StatusAborted:
 		return true
 	}
 	return false
 }
+
+// Terminal is IsTerminal.
+//
+// Deprecated: use IsTerminal.
+func (s RunStatus) Terminal() bool { return s.IsTerminal() }
 
 // Event returns the webhook event type that a run's transition into status s
 // fires, and false for a status that fires none.

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -78,8 +79,8 @@ func TestRequests(t *testing.T) {
 		},
 	}, {
 		name: "GetWebhook",
-		call: func(ctx context.Context, c *Client) error { _, err := c.GetWebhook(ctx, "wh/1"); return err },
-		want: recorded{Method: "GET", Path: "/v2/webhooks/wh%2F1", Header: hdr("")},
+		call: func(ctx context.Context, c *Client) error { _, err := c.GetWebhook(ctx, "wh 1"); return err },
+		want: recorded{Method: "GET", Path: "/v2/webhooks/wh%201", Header: hdr("")},
 	}, {
 		name: "UpdateWebhook",
 		call: func(ctx context.Context, c *Client) error {
@@ -136,11 +137,11 @@ func TestRequests(t *testing.T) {
 		want: recorded{Method: "GET", Path: "/v2/actor-runs/run1", Query: "waitForFinish=60", Header: hdr("")},
 	}, {
 		name: "AbortRun",
-		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", false); return err },
+		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{}); return err },
 		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Header: hdr("")},
 	}, {
 		name: "AbortRun gracefully",
-		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", true); return err },
+		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{Gracefully: true}); return err },
 		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Query: "gracefully=true", Header: hdr("")},
 	}, {
 		name: "UpdateRun",
@@ -196,10 +197,10 @@ func TestRequests(t *testing.T) {
 	}, {
 		name: "StartActor escapes the name",
 		call: func(ctx context.Context, c *Client) error {
-			_, err := c.StartActor(ctx, "ja ne/a/b", nil, StartOptions{})
+			_, err := c.StartActor(ctx, "ja ne/a b", nil, StartOptions{})
 			return err
 		},
-		want: recorded{Method: "POST", Path: "/v2/actors/ja%20ne~a%2Fb/runs", Header: hdr("")},
+		want: recorded{Method: "POST", Path: "/v2/actors/ja%20ne~a%20b/runs", Header: hdr("")},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,5 +261,57 @@ func TestNoTokenNoAuthorization(t *testing.T) {
 	}
 	if got := api.requests()[0].Header.Get("Authorization"); got != "" {
 		t.Errorf("Authorization = %q, want none", got)
+	}
+}
+
+// TestInvalidIDs: every method that takes an ID refuses, before sending, one
+// that is empty, a dot segment or has a "/" (other than an Actor or task name
+// "username/name").
+func TestInvalidIDs(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, answer)
+	c := newTestClient(t, api.srv.URL)
+	ctx := t.Context()
+	calls := map[string]func(id string) error{
+		"GetWebhook":    func(id string) error { _, err := c.GetWebhook(ctx, id); return err },
+		"UpdateWebhook": func(id string) error { _, err := c.UpdateWebhook(ctx, id, WebhookUpdate{}); return err },
+		"DeleteWebhook": func(id string) error { return c.DeleteWebhook(ctx, id) },
+		"TestWebhook":   func(id string) error { _, err := c.TestWebhook(ctx, id); return err },
+		"ListWebhookDispatchesOf": func(id string) error {
+			_, err := c.ListWebhookDispatchesOf(ctx, id, ListOptions{})
+			return err
+		},
+		"GetWebhookDispatch": func(id string) error { _, err := c.GetWebhookDispatch(ctx, id); return err },
+		"GetRun":             func(id string) error { _, err := c.GetRun(ctx, id); return err },
+		"WaitForRun":         func(id string) error { _, err := c.WaitForRun(ctx, id); return err },
+		"AbortRun":           func(id string) error { _, err := c.AbortRun(ctx, id, AbortOptions{}); return err },
+		"UpdateRun":          func(id string) error { _, err := c.UpdateRun(ctx, id, RunUpdate{}); return err },
+		"StartActor":         func(id string) error { _, err := c.StartActor(ctx, id, nil, StartOptions{}); return err },
+		"StartTask":          func(id string) error { _, err := c.StartTask(ctx, id, nil, StartOptions{}); return err },
+		"CallActor":          func(id string) error { _, err := c.CallActor(ctx, id, nil, StartOptions{}); return err },
+		"CallTask":           func(id string) error { _, err := c.CallTask(ctx, id, nil, StartOptions{}); return err },
+	}
+	ids := []string{"", " ", ".", "..", "a/b/c", "../x/y"}
+	names := []string{"/x", "x/", "/", "a/..x/"} // refused as Actor or task names too
+	for name, call := range calls {
+		bad := ids
+		if strings.HasPrefix(name, "Start") || strings.HasPrefix(name, "Call") {
+			bad = append(append([]string(nil), ids...), names...)
+		} else {
+			bad = append(append([]string(nil), ids...), "a/b")
+		}
+		for _, id := range bad {
+			err := call(id)
+			if !errors.Is(err, ErrInvalidID) {
+				t.Errorf("%s(%q): error = %v, want one matching ErrInvalidID", name, id, err)
+			}
+			var ie *IDError
+			if errors.As(err, &ie) && ie.ID != id {
+				t.Errorf("%s(%q): IDError.ID = %q", name, id, ie.ID)
+			}
+		}
+	}
+	if n := api.count(); n != 0 {
+		t.Errorf("the server saw %d requests, want none", n)
 	}
 }

@@ -17,20 +17,27 @@ import (
 // retryPolicy says when a failed request may be sent again.
 //
 // Retries must never duplicate an effect on the platform. A request that may
-// have reached the platform is repeated only when repeating it is harmless.
+// have reached the platform is repeated only when repeating it is harmless,
+// and only requests that say so count as harmless: the zero value is the
+// safe policy, so that a new call that names no policy cannot duplicate an
+// effect.
 type retryPolicy uint8
 
 const (
-	// retryIdempotent is for requests whose repetition is harmless: GET, PUT,
-	// DELETE, and webhook creation, which always carries an idempotency key.
-	// They are retried after network errors (including attempt timeouts and
-	// lost responses), 429 and every 5xx status but 501.
-	retryIdempotent retryPolicy = iota
-	// retryUnlessReceived is for requests that are not idempotent on the
-	// platform, like starting a run. They are retried only when the platform
-	// cannot have acted on them: the connection could not be made (the
-	// request never left), 429 Too Many Requests and 503 Service Unavailable.
-	retryUnlessReceived
+	// retryUnlessReceived, the zero value, is for requests that are not
+	// idempotent on the platform, like starting a run or testing a webhook,
+	// and for every request that names no policy. They are retried only when
+	// the platform cannot have acted on them: the connection could not be
+	// made (connection refused, DNS failure, dial timeout: the request never
+	// left), 429 Too Many Requests and 503 Service Unavailable.
+	retryUnlessReceived retryPolicy = iota
+	// retryIdempotent is for requests whose repetition is harmless, each
+	// named where it is built: GET, PUT and DELETE; aborting a run (aborting
+	// an ended or aborting run does nothing); and webhook creation, which
+	// always carries an idempotency key. They are also retried after network
+	// errors once connected (including attempt timeouts and lost responses)
+	// and every 5xx status but 501.
+	retryIdempotent
 )
 
 // checkRetry is the retryablehttp.CheckRetry of one call.
@@ -61,8 +68,7 @@ func (s *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 }
 
 // retryableError reports whether a transport error may go away on its own.
-// Certificate problems, redirect loops, invalid headers and oversized
-// responses do not.
+// Certificate problems, invalid headers and oversized responses do not.
 func retryableError(err error) bool {
 	if errors.Is(err, errResponseTooLarge) {
 		return false
@@ -77,8 +83,7 @@ func retryableError(err error) bool {
 		errors.As(err, &hostname) || errors.As(err, &verification) {
 		return false
 	}
-	msg := err.Error()
-	return !strings.Contains(msg, "stopped after") && !strings.Contains(msg, "invalid header field")
+	return !strings.Contains(err.Error(), "invalid header field")
 }
 
 // neverSent reports whether a failed attempt certainly did not reach the
@@ -106,7 +111,7 @@ func (s *call) backoff(min, max time.Duration, attempt int, resp *http.Response)
 	s.c.log.LogAttrs(context.Background(), slog.LevelDebug, "apify: retrying request",
 		slog.String("method", s.r.method), slog.String("path", s.r.path),
 		slog.Int("attempt", s.attempts), slog.Int("status", statusOf(resp)),
-		errAttr(s.lastErr), slog.Duration("wait", wait), slog.Bool("retryAfter", fromHeader))
+		s.errAttr(s.lastErr), slog.Duration("wait", wait), slog.Bool("retryAfter", fromHeader))
 	return wait
 }
 
@@ -170,9 +175,11 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return max(t.Sub(now), 0), true
 }
 
-func errAttr(err error) slog.Attr {
+// errAttr is the log attribute of an attempt's error, without the URL and
+// with the call's secrets redacted.
+func (s *call) errAttr(err error) slog.Attr {
 	if err == nil {
 		return slog.Attr{}
 	}
-	return slog.String("error", sanitize(err).Error())
+	return slog.String("error", s.c.redactorFor(s.r).redact(sanitize(err).Error()))
 }

@@ -55,7 +55,7 @@ var retryCalls = map[string]func(ctx context.Context, c *Client) error{
 		})
 		return err
 	},
-	"abort":        func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", false); return err },
+	"abort":        func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{}); return err },
 	"test webhook": func(ctx context.Context, c *Client) error { _, err := c.TestWebhook(ctx, "wh1"); return err },
 	"start actor": func(ctx context.Context, c *Client) error {
 		_, err := c.StartActor(ctx, "a~b", map[string]int{"n": 1}, StartOptions{})
@@ -559,5 +559,77 @@ func TestDeleteAfterLostResponse(t *testing.T) {
 		if (err != nil) != tt.wantErr || (err != nil && !IsNotFound(err)) {
 			t.Errorf("%v: DeleteWebhook error = %v, want error: %v", tt.statuses, err, tt.wantErr)
 		}
+	}
+}
+
+// TestZeroPolicyIsSafe: a request that names no retry policy is retried only
+// when it cannot have reached the platform, never after a 5xx or a lost
+// response.
+func TestZeroPolicyIsSafe(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		statuses []int
+		want     int // attempts
+	}{
+		{[]int{500, 200}, 1},
+		{[]int{502, 200}, 1},
+		{[]int{0, 200}, 1}, // the connection closes without a response
+		{[]int{503, 429, 200}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.statuses), func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, statuses(t, tt.statuses...))
+			c := newTestClient(t, api.srv.URL, WithMaxRetries(3))
+			c.do(t.Context(), &request{method: "POST", path: "/v2/some-new-endpoint"})
+			if got := api.count(); got != tt.want {
+				t.Errorf("attempts = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCreateWebhookHungAttempt: the first attempt of a webhook creation is
+// stored by the platform and then hangs; the attempt timeout cuts it, the
+// retry carries the same idempotency key, and the platform ends up with
+// exactly one webhook.
+func TestCreateWebhookHungAttempt(t *testing.T) {
+	t.Parallel()
+	var (
+		mu     sync.Mutex
+		stored = map[string]string{} // idempotency key -> webhook ID
+	)
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			IdempotencyKey string `json:"idempotencyKey"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.IdempotencyKey == "" {
+			t.Errorf("the request has no idempotency key (%v)", err)
+		}
+		mu.Lock()
+		id, ok := stored[body.IdempotencyKey]
+		if !ok {
+			id = fmt.Sprintf("wh%d", len(stored)+1)
+			stored[body.IdempotencyKey] = id
+		}
+		mu.Unlock()
+		if n == 0 {
+			<-r.Context().Done() // hangs until the client gives up on the attempt
+			return
+		}
+		writeJSON(w, 201, `{"data":{"id":"`+id+`"}}`)
+	})
+	c := newTestClient(t, api.srv.URL, WithAttemptTimeout(100*time.Millisecond))
+	wh, err := c.CreateWebhook(t.Context(), WebhookCreate{
+		EventTypes: []EventType{EventActorRunSucceeded}, Condition: WebhookCondition{ActorRunID: "run1"},
+		RequestURL: "https://example.com",
+	})
+	if err != nil {
+		t.Fatalf("CreateWebhook: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stored) != 1 || wh.ID != "wh1" || api.count() != 2 {
+		t.Errorf("got webhook %q after %d attempts, stored %v; want wh1 after 2 attempts, exactly one stored", wh.ID, api.count(), stored)
 	}
 }

@@ -19,7 +19,7 @@ func (c *Client) GetRun(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doData[Run](ctx, c, &request{method: "GET", path: "/v2/actor-runs/" + p})
+	return doData[Run](ctx, c, &request{method: "GET", path: "/v2/actor-runs/" + p, policy: retryIdempotent})
 }
 
 // WaitForRun waits until a run ends and returns it in its terminal status
@@ -55,14 +55,14 @@ func (c *Client) waitForRun(ctx context.Context, runID string, started bool) (*R
 		run, err := doData[Run](ctx, c, &request{
 			method: "GET", path: "/v2/actor-runs/" + p,
 			query:    url.Values{"waitForFinish": {strconv.Itoa(int(wait / time.Second))}},
-			longPoll: wait,
+			longPoll: wait, policy: retryIdempotent,
 		})
 		switch {
 		case started && IsNotFound(err) && notFound < notFoundPolls:
 			notFound++
 		case err != nil:
 			return last, err
-		case run.Status.Terminal():
+		case run.Status.IsTerminal():
 			return run, nil
 		default:
 			last = run
@@ -83,22 +83,28 @@ func (c *Client) waitForRun(ctx context.Context, runID string, started bool) (*R
 	}
 }
 
+// AbortOptions say how AbortRun stops a run. The zero value aborts at once.
+type AbortOptions struct {
+	// Gracefully gives the run the aborting and persistState events and 30
+	// seconds before it is stopped.
+	Gracefully bool
+}
+
 // AbortRun aborts a run (POST /v2/actor-runs/{id}/abort) and returns it,
-// usually in status ABORTING or ABORTED. With gracefully, the run gets the
-// aborting and persistState events and 30 seconds before it is stopped.
-// Aborting a run that has ended or is aborting does nothing, so the request is
-// retried like an idempotent one.
-func (c *Client) AbortRun(ctx context.Context, runID string, gracefully bool) (*Run, error) {
+// usually in status ABORTING or ABORTED. Aborting a run that has ended or is
+// aborting does nothing, so the request is retried like an idempotent one.
+func (c *Client) AbortRun(ctx context.Context, runID string, o AbortOptions) (*Run, error) {
 	p, err := pathID("run ID", runID)
 	if err != nil {
 		return nil, err
 	}
 	var q url.Values
-	if gracefully {
+	if o.Gracefully {
 		q = url.Values{"gracefully": {"true"}}
 	}
 	return doData[Run](ctx, c, &request{
 		method: "POST", path: "/v2/actor-runs/" + p + "/abort", query: q,
+		policy: retryIdempotent,
 	})
 }
 
@@ -128,5 +134,6 @@ func (c *Client) UpdateRun(ctx context.Context, runID string, u RunUpdate) (*Run
 	return doData[Run](ctx, c, &request{
 		method: "PUT", path: "/v2/actor-runs/" + p,
 		body: body, contentType: "application/json",
+		policy: retryIdempotent,
 	})
 }

@@ -179,7 +179,7 @@ func TestInputValidation(t *testing.T) {
 		{"DeleteWebhook", func() error { return c.DeleteWebhook(ctx, "") }, "webhook ID is empty"},
 		{"GetRun", func() error { _, err := c.GetRun(ctx, ""); return err }, "run ID is empty"},
 		{"WaitForRun", func() error { _, err := c.WaitForRun(ctx, ""); return err }, "run ID is empty"},
-		{"AbortRun", func() error { _, err := c.AbortRun(ctx, "", true); return err }, "run ID is empty"},
+		{"AbortRun", func() error { _, err := c.AbortRun(ctx, "", AbortOptions{Gracefully: true}); return err }, "run ID is empty"},
 		{"UpdateRun", func() error { _, err := c.UpdateRun(ctx, "", RunUpdate{}); return err }, "run ID is empty"},
 		{"GetWebhookDispatch", func() error { _, err := c.GetWebhookDispatch(ctx, ""); return err }, "dispatch ID is empty"},
 		{"StartTask", func() error { _, err := c.StartTask(ctx, "", nil, StartOptions{}); return err }, "task ID is empty"},

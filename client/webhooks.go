@@ -49,7 +49,7 @@ func (c *Client) GetWebhook(ctx context.Context, id string) (*Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	return doData[Webhook](ctx, c, &request{method: "GET", path: "/v2/webhooks/" + p})
+	return doData[Webhook](ctx, c, &request{method: "GET", path: "/v2/webhooks/" + p, policy: retryIdempotent})
 }
 
 // UpdateWebhook changes the fields of a webhook that u sets (PUT
@@ -72,6 +72,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, id string, u WebhookUpdate) 
 	return doData[Webhook](ctx, c, &request{
 		method: "PUT", path: "/v2/webhooks/" + p,
 		body: body, contentType: "application/json",
+		policy: retryIdempotent,
 	})
 }
 
@@ -84,7 +85,7 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, &request{method: "DELETE", path: "/v2/webhooks/" + p})
+	_, err = c.do(ctx, &request{method: "DELETE", path: "/v2/webhooks/" + p, policy: retryIdempotent})
 	var ae *APIError
 	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && ae.Attempts > 1 {
 		return nil
@@ -115,6 +116,5 @@ func (c *Client) TestWebhook(ctx context.Context, id string) (*WebhookDispatch, 
 	}
 	return doData[WebhookDispatch](ctx, c, &request{
 		method: "POST", path: "/v2/webhooks/" + p + "/test",
-		policy: retryUnlessReceived,
 	})
 }

@@ -85,7 +85,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
 	}
 	status := client.RunStatus(strings.ToUpper(*finishStatus))
-	if !status.Terminal() {
+	if !status.IsTerminal() {
 		fmt.Fprintf(stderr, "apify-local serve: --finish-status: %q is not a terminal run status (SUCCEEDED, FAILED, TIMED-OUT or ABORTED)\n", *finishStatus)
 		return 2
 	}
