@@ -137,11 +137,17 @@ func TestRequests(t *testing.T) {
 		want: recorded{Method: "GET", Path: "/v2/actor-runs/run1", Query: "waitForFinish=60", Header: hdr("")},
 	}, {
 		name: "AbortRun",
-		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{}); return err },
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.AbortRun(ctx, "run1", AbortOptions{})
+			return err
+		},
 		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Header: hdr("")},
 	}, {
 		name: "AbortRun gracefully",
-		call: func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{Gracefully: true}); return err },
+		call: func(ctx context.Context, c *Client) error {
+			_, err := c.AbortRun(ctx, "run1", AbortOptions{Gracefully: true})
+			return err
+		},
 		want: recorded{Method: "POST", Path: "/v2/actor-runs/run1/abort", Query: "gracefully=true", Header: hdr("")},
 	}, {
 		name: "UpdateRun",

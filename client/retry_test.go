@@ -55,7 +55,10 @@ var retryCalls = map[string]func(ctx context.Context, c *Client) error{
 		})
 		return err
 	},
-	"abort":        func(ctx context.Context, c *Client) error { _, err := c.AbortRun(ctx, "run1", AbortOptions{}); return err },
+	"abort": func(ctx context.Context, c *Client) error {
+		_, err := c.AbortRun(ctx, "run1", AbortOptions{})
+		return err
+	},
 	"test webhook": func(ctx context.Context, c *Client) error { _, err := c.TestWebhook(ctx, "wh1"); return err },
 	"start actor": func(ctx context.Context, c *Client) error {
 		_, err := c.StartActor(ctx, "a~b", map[string]int{"n": 1}, StartOptions{})
