@@ -35,13 +35,19 @@ var ErrNoRunID = errors.New("running on the Apify platform but ACTOR_RUN_ID (or 
 // client and its lifecycle. The package-level functions use a default Actor;
 // [New] makes others, for tests and for more than one instance. Its methods
 // are safe for concurrent use.
+//
+// The zero value is ready to use and behaves like the default Actor: it
+// reads the process environment, logs to [slog.Default], exits with
+// [os.Exit] and cancels Main's context on SIGINT and SIGTERM.
 type Actor struct {
-	// Set by New and the options; read-only afterwards.
+	// Set by New and the options; read-only afterwards. Zero values mean the
+	// defaults (see the methods of the same names).
 	lookupEnv  func(string) (string, bool)
 	exitFunc   func(code int)
 	logger     *slog.Logger // nil: slog.Default() at the time of logging
 	clientOpts []client.Option
 	signals    []os.Signal
+	signalsSet bool // WithSignals was given, maybe with no signals
 
 	mu          sync.Mutex
 	envLoaded   bool
@@ -113,14 +119,14 @@ func WithExitFunc(exit func(code int)) Option {
 // WithSignals sets the signals that cancel the context of Main's function;
 // the default is SIGINT and SIGTERM. With no signals Main handles none.
 func WithSignals(sigs ...os.Signal) Option {
-	return func(a *Actor) { a.signals = sigs }
+	return func(a *Actor) { a.signals, a.signalsSet = sigs, true }
 }
 
 // New returns an Actor configured by opts. Its zero configuration reads the
 // process environment, logs nothing, exits with os.Exit and cancels Main's
 // context on SIGINT and SIGTERM.
 func New(opts ...Option) *Actor {
-	a := newActor()
+	a := &Actor{}
 	for _, o := range opts {
 		if o != nil {
 			o(a)
@@ -129,23 +135,34 @@ func New(opts ...Option) *Actor {
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
-	if a.lookupEnv == nil {
-		a.lookupEnv = os.LookupEnv
-	}
-	if a.exitFunc == nil {
-		a.exitFunc = os.Exit
-	}
 	return a
 }
 
-// newActor returns an Actor with the default configuration and a nil
-// logger, which logs to slog.Default().
-func newActor() *Actor {
-	return &Actor{
-		lookupEnv: os.LookupEnv,
-		exitFunc:  os.Exit,
-		signals:   []os.Signal{os.Interrupt, syscall.SIGTERM},
+// lookup reads one environment variable, from the process by default.
+func (a *Actor) lookup(name string) (string, bool) {
+	if a.lookupEnv == nil {
+		return os.LookupEnv(name)
 	}
+	return a.lookupEnv(name)
+}
+
+// exit ends the process, with os.Exit by default.
+func (a *Actor) exit(code int) {
+	if a.exitFunc == nil {
+		os.Exit(code)
+	}
+	a.exitFunc(code)
+}
+
+// defaultSignals are the signals Main handles without WithSignals.
+var defaultSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// handledSignals returns the signals that cancel Main's context.
+func (a *Actor) handledSignals() []os.Signal {
+	if !a.signalsSet {
+		return defaultSignals
+	}
+	return a.signals
 }
 
 // Format prints the Actor as actor.Actor{<its Environment>} whatever the
@@ -188,7 +205,7 @@ func (a *Actor) initLocked(ctx context.Context) error {
 	env := a.envLocked()
 	if a.client == nil {
 		opts := []client.Option{
-			client.WithToken(env.Token),
+			client.WithToken(env.Token.Reveal()),
 			client.WithAtHome(env.IsAtHome),
 			client.WithLogger(a.log()),
 		}
@@ -223,7 +240,7 @@ func (a *Actor) ready(ctx context.Context) (*client.Client, Environment, error) 
 
 func (a *Actor) envLocked() Environment {
 	if !a.envLoaded {
-		a.env = readEnv(a.lookupEnv)
+		a.env = readEnv(a.lookup)
 		a.envLoaded = true
 	}
 	return a.env
@@ -377,7 +394,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 		level = slog.LevelError
 	}
 	a.log().Log(ctx, level, "Exiting Actor", "exitCode", opts.ExitCode, "statusMessage", msg)
-	a.exitFunc(opts.ExitCode)
+	a.exit(opts.ExitCode)
 }
 
 // Fail ends the run as [Actor.Exit] does, with exit code 1 and err's text as
@@ -439,14 +456,15 @@ type signalError struct{ sig os.Signal }
 func (e *signalError) Error() string { return "received signal " + e.sig.String() }
 
 // signalContext returns a context canceled, with a *signalError cause, on
-// the first of a.signals; stop releases the signals.
+// the first of the handled signals; stop releases them.
 func (a *Actor) signalContext(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
-	if len(a.signals) == 0 {
+	sigs := a.handledSignals()
+	if len(sigs) == 0 {
 		return ctx, func() { cancel(nil) }
 	}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, a.signals...)
+	signal.Notify(ch, sigs...)
 	done := make(chan struct{})
 	go func() {
 		select {

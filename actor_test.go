@@ -371,3 +371,24 @@ func TestNewIgnoresNilOption(t *testing.T) {
 		t.Errorf("Env().RunID = %q, want RUN123", got)
 	}
 }
+
+// TestZeroActor: the zero Actor works like the default one: it reads the
+// process environment and prints without a token.
+func TestZeroActor(t *testing.T) {
+	t.Parallel()
+	var a actor.Actor
+	want := actor.New().Env()
+	if diff := cmp.Diff(want, a.Env()); diff != "" {
+		t.Errorf("Env() of the zero Actor (-want +got):\n%s", diff)
+	}
+	if got := a.IsAtHome(); got != want.IsAtHome {
+		t.Errorf("IsAtHome() = %t, want %t", got, want.IsAtHome)
+	}
+	if s := fmt.Sprint(&a); !strings.HasPrefix(s, "actor.Actor{Environment{") {
+		t.Errorf("Sprint = %s, want the Actor's environment", s)
+	}
+	var nilActor *actor.Actor
+	if s := fmt.Sprint(nilActor); s != "<nil>" {
+		t.Errorf("Sprint(nil) = %s", s)
+	}
+}

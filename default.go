@@ -9,7 +9,7 @@ import (
 // defaultActor backs the package-level functions: it reads the process
 // environment, logs to slog.Default(), exits with os.Exit and handles SIGINT
 // and SIGTERM in Main.
-var defaultActor = newActor()
+var defaultActor = new(Actor)
 
 // Default returns the Actor behind the package-level functions.
 func Default() *Actor { return defaultActor }

@@ -2,7 +2,9 @@ package actor_test
 
 import (
 	"bytes"
+	"encoding/gob"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -26,7 +28,7 @@ func TestEnvPrecedence(t *testing.T) {
 				"ACTOR_DEFAULT_DATASET_ID": "ds", "ACTOR_DEFAULT_KEY_VALUE_STORE_ID": "kvs", "ACTOR_DEFAULT_REQUEST_QUEUE_ID": "rq",
 			},
 			actor.Environment{
-				IsAtHome: true, RunID: "run", ActorID: "act", TaskID: "task", UserID: "user", Token: "tok",
+				IsAtHome: true, RunID: "run", ActorID: "act", TaskID: "task", UserID: "user", Token: actor.NewToken("tok"),
 				APIBaseURL: "http://127.0.0.1:1", DefaultDatasetID: "ds", DefaultKeyValueStoreID: "kvs", DefaultRequestQueueID: "rq",
 			},
 		},
@@ -79,7 +81,7 @@ func TestWithEnviron(t *testing.T) {
 		want actor.Environment
 	}{
 		"nil":          {nil, actor.Environment{}},
-		"values":       {[]string{"ACTOR_RUN_ID=run", "APIFY_TOKEN=a=b", "APIFY_IS_AT_HOME=1"}, actor.Environment{RunID: "run", Token: "a=b", IsAtHome: true}},
+		"values":       {[]string{"ACTOR_RUN_ID=run", "APIFY_TOKEN=a=b", "APIFY_IS_AT_HOME=1"}, actor.Environment{RunID: "run", Token: actor.NewToken("a=b"), IsAtHome: true}},
 		"last wins":    {[]string{"ACTOR_RUN_ID=first", "ACTOR_RUN_ID=second"}, actor.Environment{RunID: "second"}},
 		"no separator": {[]string{"ACTOR_RUN_ID", "ACTOR_ID=act"}, actor.Environment{ActorID: "act"}},
 	}
@@ -115,7 +117,7 @@ func TestEnvReadOnce(t *testing.T) {
 func TestEnvNeverPrintsToken(t *testing.T) {
 	t.Parallel()
 	const token = "apify_api_SeCrEt"
-	e := actor.Environment{IsAtHome: true, RunID: "RUN123", Token: token}
+	e := actor.Environment{IsAtHome: true, RunID: "RUN123", Token: actor.NewToken(token)}
 
 	var outs []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d", "%T %v"} {
@@ -143,5 +145,69 @@ func TestEnvNeverPrintsToken(t *testing.T) {
 	}
 	if s := (actor.Environment{}).String(); !strings.Contains(s, `Token:""`) {
 		t.Errorf("String() of an empty Environment = %s, want an empty token shown as empty", s)
+	}
+}
+
+// TestEnvInsideStructNeverShowsToken: an Environment in a field of another
+// value, exported or not, shows no token under any fmt verb, nor in JSON,
+// XML, text or gob; a decoded one has no token; Reveal still has it.
+func TestEnvInsideStructNeverShowsToken(t *testing.T) {
+	t.Parallel()
+	const token = "apify_api_InSiDe"
+	e := actor.Environment{RunID: "RUN123", Token: actor.NewToken(token)}
+	type Exported struct {
+		Env   actor.Environment
+		Token actor.Token `xml:"token,attr"`
+	}
+	type unexported struct {
+		env   actor.Environment
+		token actor.Token
+	}
+	outer := Exported{Env: e, Token: e.Token}
+	inner := unexported{env: e, token: e.Token}
+
+	var outs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		for _, v := range []any{outer, &outer, inner, &inner, e.Token, []actor.Environment{e}, map[string]actor.Environment{"e": e}} {
+			outs = append(outs, fmt.Sprintf(verb, v))
+		}
+	}
+	j, err := json.Marshal(outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := xml.Marshal(outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := e.Token.MarshalText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g bytes.Buffer
+	if err := gob.NewEncoder(&g).Encode(outer); err != nil {
+		t.Fatal(err)
+	}
+	outs = append(outs, string(j), string(x), string(text), g.String())
+	for _, out := range outs {
+		if strings.Contains(out, token) || strings.Contains(out, fmt.Sprintf("%x", token)) {
+			t.Errorf("output reveals the token: %s", out)
+		}
+	}
+	if !strings.Contains(string(j), `"Token":"[redacted]"`) || !strings.Contains(string(x), `token="[redacted]"`) {
+		t.Errorf("JSON %s and XML %s should show the token as [redacted]", j, x)
+	}
+	var back Exported
+	if err := gob.NewDecoder(&g).Decode(&back); err != nil {
+		t.Fatalf("gob decode: %v", err)
+	}
+	if back.Env.RunID != "RUN123" || back.Env.Token.IsSet() || back.Token.IsSet() {
+		t.Errorf("gob round trip = %+v, want the run ID and no token", back)
+	}
+	if got := e.Token.Reveal(); got != token {
+		t.Errorf("Reveal() = %q, want the token", got)
+	}
+	if !e.Token.Equal(actor.NewToken(token)) || e.Token.Equal(actor.Token{}) || (actor.Token{}).Reveal() != "" {
+		t.Error("Equal compares the tokens' values; the zero Token is empty")
 	}
 }
