@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	actor "github.com/go-apify/actor"
 	"github.com/go-apify/actor/client"
+	"github.com/go-apify/actor/internal/payloadtemplate"
 )
 
 // dispatchRec is one delivery of one event through one webhook: the record
@@ -30,8 +30,8 @@ type dispatchRec struct {
 	url        string
 	ignoreSSL  bool
 	doNotRetry bool
-	payload    *actor.PayloadTemplate
-	headers    *actor.PayloadTemplate
+	payload    *payloadtemplate.Template
+	headers    *payloadtemplate.Template
 	// The event (shared, read-only), until render drops it.
 	ev *event
 

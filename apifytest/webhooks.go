@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"sync"
 
-	actor "github.com/go-apify/actor"
 	"github.com/go-apify/actor/client"
+	"github.com/go-apify/actor/internal/payloadtemplate"
 )
 
 // webhookRec is a webhook with its parsed templates.
@@ -19,11 +19,11 @@ type webhookRec struct {
 	w       client.Webhook
 	owner   *user
 	idemKey string
-	payload *actor.PayloadTemplate
-	headers *actor.PayloadTemplate // nil without a headers template
-	fired   bool                   // an ad-hoc webhook that has dispatched
-	last    *dispatchRec           // the latest dispatch
-	seq     uint64                 // creation order among all webhooks
+	payload *payloadtemplate.Template
+	headers *payloadtemplate.Template // nil without a headers template
+	fired   bool                      // an ad-hoc webhook that has dispatched
+	last    *dispatchRec              // the latest dispatch
+	seq     uint64                    // creation order among all webhooks
 }
 
 // watchKey says what w's condition watches, as its condition is matched
@@ -84,8 +84,8 @@ func specOf(w client.Webhook) webhookSpec {
 // compiled is a validated webhookSpec with its parsed templates.
 type compiled struct {
 	spec    webhookSpec
-	payload *actor.PayloadTemplate
-	headers *actor.PayloadTemplate
+	payload *payloadtemplate.Template
+	headers *payloadtemplate.Template
 }
 
 // compile validates everything in spec that does not depend on the server's
@@ -102,17 +102,17 @@ func compile(spec webhookSpec, prefix string) (compiled, *Error) {
 	if e := validateRequestURL(spec.requestURL); e != "" {
 		return compiled{}, badRequest("%srequestUrl: %s", prefix, e)
 	}
-	opts := actor.TemplateOptions{InterpolateStrings: spec.interpolate}
+	opts := payloadtemplate.Options{InterpolateStrings: spec.interpolate}
 	payload, err := defaultTemplate(spec.interpolate)
 	if spec.payloadTemplate != "" {
-		payload, err = actor.ParsePayloadTemplate(spec.payloadTemplate, opts)
+		payload, err = payloadtemplate.Parse(spec.payloadTemplate, opts)
 	}
 	if err != nil {
 		return compiled{}, badRequest("%spayloadTemplate: %s", prefix, templateMessage(err))
 	}
 	c := compiled{spec: spec, payload: payload}
 	if spec.headersTemplate != "" {
-		c.headers, err = actor.ParseHeadersTemplate(spec.headersTemplate, opts)
+		c.headers, err = payloadtemplate.ParseHeaders(spec.headersTemplate, opts)
 		if err != nil {
 			return compiled{}, badRequest("%sheadersTemplate: %s", prefix, templateMessage(err))
 		}
@@ -126,16 +126,16 @@ func compile(spec webhookSpec, prefix string) (compiled, *Error) {
 // defaultTemplates are the platform's default payload template, parsed once
 // (without and with shouldInterpolateStrings) and shared: a parsed template
 // is immutable.
-var defaultTemplates = [2]func() (*actor.PayloadTemplate, error){
-	sync.OnceValues(func() (*actor.PayloadTemplate, error) {
-		return actor.ParsePayloadTemplate(actor.DefaultPayloadTemplate, actor.TemplateOptions{})
+var defaultTemplates = [2]func() (*payloadtemplate.Template, error){
+	sync.OnceValues(func() (*payloadtemplate.Template, error) {
+		return payloadtemplate.Parse(payloadtemplate.Default, payloadtemplate.Options{})
 	}),
-	sync.OnceValues(func() (*actor.PayloadTemplate, error) {
-		return actor.ParsePayloadTemplate(actor.DefaultPayloadTemplate, actor.TemplateOptions{InterpolateStrings: true})
+	sync.OnceValues(func() (*payloadtemplate.Template, error) {
+		return payloadtemplate.Parse(payloadtemplate.Default, payloadtemplate.Options{InterpolateStrings: true})
 	}),
 }
 
-func defaultTemplate(interpolate bool) (*actor.PayloadTemplate, error) {
+func defaultTemplate(interpolate bool) (*payloadtemplate.Template, error) {
 	if interpolate {
 		return defaultTemplates[1]()
 	}
@@ -145,7 +145,7 @@ func defaultTemplate(interpolate bool) (*actor.PayloadTemplate, error) {
 // templateMessage describes a template error without repeating which
 // template it is about.
 func templateMessage(err error) string {
-	var te *actor.TemplateError
+	var te *payloadtemplate.Error
 	if !errors.As(err, &te) {
 		return err.Error()
 	}

@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"encoding/json"
@@ -75,12 +75,12 @@ func tmplBenchRawVars(b *testing.B) map[string]any {
 	return vars
 }
 
-func tmplBench(b *testing.B, template string, opts TemplateOptions) {
+func tmplBench(b *testing.B, template string, opts Options) {
 	tmplBenchWith(b, template, opts, tmplBenchVars(b))
 }
 
-func tmplBenchWith(b *testing.B, template string, opts TemplateOptions, vars map[string]any) {
-	tmpl, err := ParsePayloadTemplate(template, opts)
+func tmplBenchWith(b *testing.B, template string, opts Options, vars map[string]any) {
+	tmpl, err := Parse(template, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -101,13 +101,13 @@ func tmplBenchWith(b *testing.B, template string, opts TemplateOptions, vars map
 // BenchmarkPayloadTemplateDefault renders the platform's default template
 // with a realistic run of about 3 KB.
 func BenchmarkPayloadTemplateDefault(b *testing.B) {
-	tmplBench(b, DefaultPayloadTemplate, TemplateOptions{})
+	tmplBench(b, Default, Options{})
 }
 
 // BenchmarkPayloadTemplateDefaultRaw renders the default template with the
 // run as raw JSON.
 func BenchmarkPayloadTemplateDefaultRaw(b *testing.B) {
-	tmplBenchWith(b, DefaultPayloadTemplate, TemplateOptions{}, tmplBenchRawVars(b))
+	tmplBenchWith(b, Default, Options{}, tmplBenchRawVars(b))
 }
 
 // tmplBenchInterpolate20 is an interpolating template of 20 fields.
@@ -137,13 +137,13 @@ const tmplBenchInterpolate20 = `{
 // BenchmarkPayloadTemplateInterpolate20 renders an interpolating template of
 // 20 fields.
 func BenchmarkPayloadTemplateInterpolate20(b *testing.B) {
-	tmplBench(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
+	tmplBench(b, tmplBenchInterpolate20, Options{InterpolateStrings: true})
 }
 
 // BenchmarkPayloadTemplateInterpolate20Raw renders the interpolating
 // template of 20 fields with the run as raw JSON.
 func BenchmarkPayloadTemplateInterpolate20Raw(b *testing.B) {
-	tmplBenchWith(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true}, tmplBenchRawVars(b))
+	tmplBenchWith(b, tmplBenchInterpolate20, Options{InterpolateStrings: true}, tmplBenchRawVars(b))
 }
 
 func tmplBench500() string {
@@ -164,19 +164,19 @@ func tmplBench500() string {
 
 // BenchmarkPayloadTemplate500 renders a template of 500 placeholders.
 func BenchmarkPayloadTemplate500(b *testing.B) {
-	tmplBench(b, tmplBench500(), TemplateOptions{})
+	tmplBench(b, tmplBench500(), Options{})
 }
 
 // BenchmarkPayloadTemplateParse500 parses the template of 500 placeholders.
 func BenchmarkPayloadTemplateParse500(b *testing.B) {
-	tmplBenchParse(b, tmplBench500(), TemplateOptions{})
+	tmplBenchParse(b, tmplBench500(), Options{})
 }
 
-func tmplBenchParse(b *testing.B, text string, opts TemplateOptions) {
+func tmplBenchParse(b *testing.B, text string, opts Options) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParsePayloadTemplate(text, opts); err != nil {
+		if _, err := Parse(text, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -185,20 +185,20 @@ func tmplBenchParse(b *testing.B, text string, opts TemplateOptions) {
 // BenchmarkPayloadTemplateParseDefault parses the platform's default
 // template.
 func BenchmarkPayloadTemplateParseDefault(b *testing.B) {
-	tmplBenchParse(b, DefaultPayloadTemplate, TemplateOptions{})
+	tmplBenchParse(b, Default, Options{})
 }
 
 // BenchmarkPayloadTemplateParseInterpolate20 parses the interpolating
 // template of 20 fields.
 func BenchmarkPayloadTemplateParseInterpolate20(b *testing.B) {
-	tmplBenchParse(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
+	tmplBenchParse(b, tmplBenchInterpolate20, Options{InterpolateStrings: true})
 }
 
-func tmplBenchOneShot(b *testing.B, template string, opts TemplateOptions) {
+func tmplBenchOneShot(b *testing.B, template string, opts Options) {
 	vars := tmplBenchVars(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := RenderPayloadTemplate(template, vars, opts); err != nil {
+		if _, err := renderText(template, vars, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -207,13 +207,13 @@ func tmplBenchOneShot(b *testing.B, template string, opts TemplateOptions) {
 // BenchmarkRenderPayloadTemplateDefault parses and renders the default
 // template in one call, as the platform's reference does per delivery.
 func BenchmarkRenderPayloadTemplateDefault(b *testing.B) {
-	tmplBenchOneShot(b, DefaultPayloadTemplate, TemplateOptions{})
+	tmplBenchOneShot(b, Default, Options{})
 }
 
 // BenchmarkRenderPayloadTemplateInterpolate20 parses and renders the
 // interpolating template of 20 fields in one call.
 func BenchmarkRenderPayloadTemplateInterpolate20(b *testing.B) {
-	tmplBenchOneShot(b, tmplBenchInterpolate20, TemplateOptions{InterpolateStrings: true})
+	tmplBenchOneShot(b, tmplBenchInterpolate20, Options{InterpolateStrings: true})
 }
 
 // BenchmarkPayloadTemplateNumbers writes numbers as a run holds them:
@@ -259,7 +259,7 @@ func BenchmarkPayloadTemplateItems(b *testing.B) {
 			for i := range items {
 				items[i] = bc.item(i)
 			}
-			tmplBenchWith(b, `{{resource}}`, TemplateOptions{}, map[string]any{"resource": items})
+			tmplBenchWith(b, `{{resource}}`, Options{}, map[string]any{"resource": items})
 		})
 	}
 }

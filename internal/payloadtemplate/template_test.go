@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"bufio"
@@ -33,6 +33,15 @@ var tmplReferencePackages = []string{nodetest.Utilities, nodetest.Consts}
 
 var tmplUpdateConformance = flag.Bool("update-template-conformance", false,
 	"regenerate testdata/templates/conformance.json from cases.json by running the reference over node")
+
+// renderText parses text and renders it with vars in one step.
+func renderText(text string, vars map[string]any, o Options) ([]byte, error) {
+	t, err := Parse(text, o)
+	if err != nil {
+		return nil, err
+	}
+	return t.Render(vars)
+}
 
 const tmplTableDir = "testdata/templates"
 
@@ -105,11 +114,11 @@ func tmplReferenceOutcome(t *testing.T, r map[string]json.RawMessage) tmplOutcom
 // tmplOurOutcome renders a case with this package.
 func tmplOurOutcome(t *testing.T, template string, interpolate bool, allowed []string, vars map[string]any) tmplOutcome {
 	t.Helper()
-	out, err := RenderPayloadTemplate(template, vars, TemplateOptions{InterpolateStrings: interpolate, AllowedVariables: allowed})
+	out, err := renderText(template, vars, Options{InterpolateStrings: interpolate, AllowedVariables: allowed})
 	if err != nil {
-		var te *TemplateError
+		var te *Error
 		if !errors.As(err, &te) {
-			t.Fatalf("error is not a *TemplateError: %T %v", err, err)
+			t.Fatalf("error is not a *Error: %T %v", err, err)
 		}
 		switch {
 		case errors.Is(err, ErrInvalidJSON):
@@ -200,8 +209,8 @@ func TestPayloadTemplateConformance(t *testing.T) {
 	if n := len(table.Cases); n < 60 {
 		t.Fatalf("conformance table has %d cases, want at least 60", n)
 	}
-	if table.DefaultPayloadTemplate != DefaultPayloadTemplate {
-		t.Errorf("DefaultPayloadTemplate differs from the platform's (-want +got):\n%s", cmp.Diff(table.DefaultPayloadTemplate, DefaultPayloadTemplate))
+	if table.DefaultPayloadTemplate != Default {
+		t.Errorf("Default differs from the platform's (-want +got):\n%s", cmp.Diff(table.DefaultPayloadTemplate, Default))
 	}
 	names := map[string]bool{}
 	for _, c := range table.Cases {
@@ -319,8 +328,8 @@ func TestPayloadTemplateDifferential(t *testing.T) {
 	if err := json.Unmarshal(sc.Bytes(), &hello); err != nil {
 		t.Fatal(err)
 	}
-	if hello.DefaultPayloadTemplate != DefaultPayloadTemplate {
-		t.Errorf("DefaultPayloadTemplate differs from @apify/consts (-want +got):\n%s", cmp.Diff(hello.DefaultPayloadTemplate, DefaultPayloadTemplate))
+	if hello.DefaultPayloadTemplate != Default {
+		t.Errorf("Default differs from @apify/consts (-want +got):\n%s", cmp.Diff(hello.DefaultPayloadTemplate, Default))
 	}
 	var failures, rendered int
 	for i := range cases {
@@ -361,7 +370,7 @@ func TestPayloadTemplateDifferential(t *testing.T) {
 func tmplDiffCheck(t *testing.T, template string, interp bool, vars map[string]any, withVars, empty map[string]json.RawMessage) string {
 	refEmpty := tmplReferenceOutcome(t, empty)
 	ref := tmplReferenceOutcome(t, withVars)
-	_, err := ParsePayloadTemplate(template, TemplateOptions{InterpolateStrings: interp})
+	_, err := Parse(template, Options{InterpolateStrings: interp})
 	var parsed tmplOutcome
 	if err != nil {
 		parsed = tmplOurOutcome(t, template, interp, nil, nil)
@@ -636,7 +645,7 @@ func TestPayloadTemplateErrors(t *testing.T) {
 	tests := []struct {
 		name     string
 		template string
-		opts     TemplateOptions
+		opts     Options
 		kind     error
 		line     int
 		col      int
@@ -664,28 +673,28 @@ func TestPayloadTemplateErrors(t *testing.T) {
 		{
 			name:     "no variable name",
 			template: `{"x": "{{.id}}"}`,
-			opts:     TemplateOptions{InterpolateStrings: true},
+			opts:     Options{InterpolateStrings: true},
 			kind:     ErrInvalidVariable, line: 1, col: 8, variable: ".id",
 			msg: `payload template: placeholder {{.id}} does not start with a variable name at 1:8; allowed: userId, createdAt, eventType, eventData, resource, globals`,
 		},
 		{
 			name:     "custom allowed list",
 			template: `{"x": {{resource}}}`,
-			opts:     TemplateOptions{AllowedVariables: []string{"userId"}},
+			opts:     Options{AllowedVariables: []string{"userId"}},
 			kind:     ErrInvalidVariable, line: 1, col: 7, variable: "resource",
 			msg: `payload template: unknown variable "resource" at 1:7; allowed: userId`,
 		},
 		{
 			name:     "no variables allowed",
 			template: `{"x": {{resource}}}`,
-			opts:     TemplateOptions{AllowedVariables: []string{}},
+			opts:     Options{AllowedVariables: []string{}},
 			kind:     ErrInvalidVariable, line: 1, col: 7, variable: "resource",
 			msg: `payload template: unknown variable "resource" at 1:7; this template allows no variables`,
 		},
 		{
 			name:     "unknown variable in a string, column in characters",
 			template: `{"žluť": "ok {{nope}}"}`,
-			opts:     TemplateOptions{InterpolateStrings: true},
+			opts:     Options{InterpolateStrings: true},
 			kind:     ErrInvalidVariable, line: 1, col: 14, variable: "nope",
 		},
 		{
@@ -736,13 +745,13 @@ func TestPayloadTemplateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParsePayloadTemplate(tt.template, tt.opts)
+			_, err := Parse(tt.template, tt.opts)
 			if !errors.Is(err, tt.kind) {
 				t.Fatalf("error = %v, want %v", err, tt.kind)
 			}
-			var te *TemplateError
+			var te *Error
 			if !errors.As(err, &te) {
-				t.Fatalf("error %T is not a *TemplateError", err)
+				t.Fatalf("error %T is not a *Error", err)
 			}
 			if te.Line != tt.line || te.Column != tt.col || te.Variable != tt.variable {
 				t.Errorf("at %d:%d variable %q, want %d:%d %q (%v)", te.Line, te.Column, te.Variable, tt.line, tt.col, tt.variable, err)
@@ -764,13 +773,13 @@ func TestPayloadTemplateVariables(t *testing.T) {
 		interp   bool
 		want     []string
 	}{
-		{DefaultPayloadTemplate, false, []string{"userId", "createdAt", "eventType", "eventData", "resource"}},
+		{Default, false, []string{"userId", "createdAt", "eventType", "eventData", "resource"}},
 		{`{"a": {{resource.id}}, "b": "{{globals.dateISO}}", "c": {{resource}}}`, false, []string{"resource"}},
 		{`{"a": {{resource.id}}, "b": "{{globals.dateISO}} {{userId}}", "c": {{resource}}}`, true, []string{"resource", "globals", "userId"}},
 		{`{"a": 1}`, true, []string{}},
 	}
 	for _, tt := range tests {
-		tmpl, err := ParsePayloadTemplate(tt.template, TemplateOptions{InterpolateStrings: tt.interp})
+		tmpl, err := Parse(tt.template, Options{InterpolateStrings: tt.interp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -846,7 +855,7 @@ func TestPayloadTemplateGoValues(t *testing.T) {
 			`"2024-05-01T12:00:00Z [object Object] 12345678901234567000 0.1 x,y [object Object] 0 Infinity NaN 1,2"`},
 	}
 	for _, tt := range tests {
-		out, err := RenderPayloadTemplate(tt.template, vars, TemplateOptions{InterpolateStrings: tt.interp})
+		out, err := renderText(tt.template, vars, Options{InterpolateStrings: tt.interp})
 		if err != nil {
 			t.Errorf("%s: %v", tt.template, err)
 			continue
@@ -858,10 +867,10 @@ func TestPayloadTemplateGoValues(t *testing.T) {
 
 	// Values that cannot be JSON are errors naming the placeholder.
 	for _, bad := range []any{make(chan int), json.Number("1e"), json.RawMessage(`{`), map[string]any{"f": func() {}}} {
-		_, err := RenderPayloadTemplate(`{"x": {{resource.v}}}`, map[string]any{"resource": map[string]any{"v": bad}}, TemplateOptions{})
-		var te *TemplateError
+		_, err := renderText(`{"x": {{resource.v}}}`, map[string]any{"resource": map[string]any{"v": bad}}, Options{})
+		var te *Error
 		if !errors.As(err, &te) || te.Variable != "resource.v" || te.Line != 1 || te.Column != 7 {
-			t.Errorf("value %T: error = %v, want a *TemplateError for resource.v at 1:7", bad, err)
+			t.Errorf("value %T: error = %v, want a *Error for resource.v at 1:7", bad, err)
 		}
 	}
 }
@@ -942,7 +951,7 @@ func TestHeadersTemplate(t *testing.T) {
 	}
 	t.Run("render", func(t *testing.T) {
 		t.Parallel()
-		tmpl, err := ParseHeadersTemplate(`{
+		tmpl, err := ParseHeaders(`{
 			"Authorization": "Bearer secret",
 			"X-Run": {{resource.id}},
 			"X-Missing": {{resource.nope}},
@@ -951,7 +960,7 @@ func TestHeadersTemplate(t *testing.T) {
 			"X-Exact-Missing": "{{resource.nope}}",
 			"X-Dup": "first",
 			"X-Dup": "second"
-		}`, TemplateOptions{InterpolateStrings: true})
+		}`, Options{InterpolateStrings: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -978,13 +987,13 @@ func TestHeadersTemplate(t *testing.T) {
 		{`{"X-A": "a\r\nB: c"}`, "X-A", `headers template: header "X-A" has a value with control character U+000D at 1:9`},
 	}
 	for _, tt := range parseErrors {
-		_, err := ParseHeadersTemplate(tt.template, TemplateOptions{})
-		var te *TemplateError
+		_, err := ParseHeaders(tt.template, Options{})
+		var te *Error
 		if !errors.Is(err, ErrInvalidHeaders) || !errors.As(err, &te) || te.Header != tt.header || err.Error() != tt.msg {
-			t.Errorf("ParseHeadersTemplate(%s):\n got %v\nwant %s (header %q)", tt.template, err, tt.msg, tt.header)
+			t.Errorf("ParseHeaders(%s):\n got %v\nwant %s (header %q)", tt.template, err, tt.msg, tt.header)
 		}
 	}
-	if _, err := ParseHeadersTemplate(`{"X-A": {{nope}}}`, TemplateOptions{}); !errors.Is(err, ErrInvalidVariable) {
+	if _, err := ParseHeaders(`{"X-A": {{nope}}}`, Options{}); !errors.Is(err, ErrInvalidVariable) {
 		t.Errorf("unknown variable in headers: %v", err)
 	}
 	renderErrors := []struct {
@@ -997,18 +1006,18 @@ func TestHeadersTemplate(t *testing.T) {
 		{`{"X-N": {{resource.nl}}}`, false, `headers template: header "X-N" renders to a value with control character U+000D at 1:9`},
 	}
 	for _, tt := range renderErrors {
-		tmpl, err := ParseHeadersTemplate(tt.template, TemplateOptions{InterpolateStrings: tt.interp})
+		tmpl, err := ParseHeaders(tt.template, Options{InterpolateStrings: tt.interp})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = tmpl.RenderHeaders(vars)
-		var te *TemplateError
+		var te *Error
 		if !errors.Is(err, ErrInvalidHeaders) || !errors.As(err, &te) || te.Header != "X-N" || err.Error() != tt.msg {
 			t.Errorf("RenderHeaders(%s):\n got %v\nwant %s", tt.template, err, tt.msg)
 		}
 	}
 	// A payload template that is no object cannot give headers.
-	tmpl, err := ParsePayloadTemplate(`[1]`, TemplateOptions{})
+	tmpl, err := Parse(`[1]`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1021,7 +1030,7 @@ func TestHeadersTemplate(t *testing.T) {
 // goroutines (run with -race).
 func TestPayloadTemplateConcurrentRender(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`{"a": "{{resource.nope}}", "id": "{{resource.id}}", "r": {{resource}}, "t": "x {{resource.n}}"}`, TemplateOptions{InterpolateStrings: true})
+	tmpl, err := Parse(`{"a": "{{resource.nope}}", "id": "{{resource.id}}", "r": {{resource}}, "t": "x {{resource.n}}"}`, Options{InterpolateStrings: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1074,7 +1083,7 @@ func TestPayloadTemplateLinear(t *testing.T) {
 	}
 	for _, tt := range tests {
 		start := time.Now()
-		out, err := RenderPayloadTemplate(tt.template, map[string]any{"resource": map[string]any{"id": "x"}}, TemplateOptions{InterpolateStrings: tt.interp})
+		out, err := renderText(tt.template, map[string]any{"resource": map[string]any{"id": "x"}}, Options{InterpolateStrings: tt.interp})
 		// (json.Valid stops at 10000 levels; the nested case renders as itself.)
 		if tt.kind == nil && (err != nil || !json.Valid(out) && string(out) != tt.template) {
 			t.Errorf("%s: %v", tt.name, err)
@@ -1087,59 +1096,6 @@ func TestPayloadTemplateLinear(t *testing.T) {
 			t.Errorf("%s took %v", tt.name, d)
 		}
 	}
-}
-
-func ExampleParsePayloadTemplate() {
-	tmpl, err := ParsePayloadTemplate(`{"runId": {{resource.id}}, "message": "Run {{resource.id}} {{resource.status}}"}`,
-		TemplateOptions{InterpolateStrings: true})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	body, err := tmpl.Render(map[string]any{
-		"resource": map[string]any{"id": "HG7ML7M8z78YcAPEB", "status": "SUCCEEDED"},
-	})
-	fmt.Println(string(body), err)
-	// Output: {"runId": "HG7ML7M8z78YcAPEB", "message": "Run HG7ML7M8z78YcAPEB SUCCEEDED"} <nil>
-}
-
-func ExampleParsePayloadTemplate_error() {
-	_, err := ParsePayloadTemplate("{\n  \"run\": {{reosurce}}\n}", TemplateOptions{})
-	fmt.Println(err)
-	fmt.Println(errors.Is(err, ErrInvalidVariable))
-	// Output:
-	// payload template: unknown variable "reosurce" at 2:10; allowed: userId, createdAt, eventType, eventData, resource, globals
-	// true
-}
-
-func ExampleRenderPayloadTemplate() {
-	body, err := RenderPayloadTemplate(DefaultPayloadTemplate, map[string]any{
-		"userId":    "wRsJZtadYvn4mBZmm",
-		"createdAt": "2024-05-01T12:00:00.000Z",
-		"eventType": "ACTOR.RUN.SUCCEEDED",
-		"eventData": map[string]any{"actorId": "vKs9zfyvbBG4eaAXy", "actorRunId": "HG7ML7M8z78YcAPEB"},
-	}, TemplateOptions{})
-	fmt.Println(string(body), err)
-	// Output:
-	// {
-	//     "userId": "wRsJZtadYvn4mBZmm",
-	//     "createdAt": "2024-05-01T12:00:00.000Z",
-	//     "eventType": "ACTOR.RUN.SUCCEEDED",
-	//     "eventData": {"actorId":"vKs9zfyvbBG4eaAXy","actorRunId":"HG7ML7M8z78YcAPEB"},
-	//     "resource": null
-	// } <nil>
-}
-
-func ExamplePayloadTemplate_RenderHeaders() {
-	tmpl, err := ParseHeadersTemplate(`{"X-Run-Id": {{resource.id}}, "X-Note": "status {{resource.status}}", "X-None": {{resource.missing}}}`,
-		TemplateOptions{InterpolateStrings: true})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	headers, err := tmpl.RenderHeaders(map[string]any{"resource": map[string]any{"id": "HG7ML7M8z78YcAPEB", "status": "FAILED"}})
-	fmt.Println(headers["X-Run-Id"], headers["X-Note"], len(headers), err)
-	// Output: HG7ML7M8z78YcAPEB status FAILED 2 <nil>
 }
 
 // TestPayloadTemplatePlainLen checks the word-at-a-time scan of string
@@ -1267,7 +1223,7 @@ func TestPayloadTemplateShadowedMembers(t *testing.T) {
 			}
 			sb.WriteString("}")
 			text := strings.ReplaceAll(sb.String(), `\\u006b`, `\u006b`)
-			tmpl, err := ParsePayloadTemplate(text, TemplateOptions{})
+			tmpl, err := Parse(text, Options{})
 			if err != nil {
 				t.Fatalf("%s: %v", text, err)
 			}
@@ -1326,7 +1282,7 @@ func tmplCheckKeyOrder(body []byte) error {
 // on their first eight bytes or differ in padding.
 func TestPayloadTemplateMapOrder(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`{{resource}}`, TemplateOptions{})
+	tmpl, err := Parse(`{{resource}}`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1379,7 +1335,7 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 // them go stale. Each body must hold the map with its keys sorted.
 func TestPayloadTemplateMapShapes(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`{"a": {{resource}}, "b": {{resource.inner}}}`, TemplateOptions{})
+	tmpl, err := Parse(`{"a": {{resource}}, "b": {{resource.inner}}}`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1486,7 +1442,7 @@ func TestPayloadTemplateManyPaths(t *testing.T) {
 		}
 		sb.WriteString(`"last": {{resource.length}}}`)
 		want["last"] = nil
-		tmpl, err := ParsePayloadTemplate(sb.String(), TemplateOptions{InterpolateStrings: true})
+		tmpl, err := Parse(sb.String(), Options{InterpolateStrings: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1511,8 +1467,8 @@ func TestPayloadTemplateManyPaths(t *testing.T) {
 // render resolves it once, and each slot still writes it its own way.
 func TestPayloadTemplateValueReuse(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`[{{resource.v}}, "{{resource.v}}", "v={{resource.v}}", {"m": "{{resource.v}}"}, {{resource.v}}]`,
-		TemplateOptions{InterpolateStrings: true})
+	tmpl, err := Parse(`[{{resource.v}}, "{{resource.v}}", "v={{resource.v}}", {"m": "{{resource.v}}"}, {{resource.v}}]`,
+		Options{InterpolateStrings: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1542,7 +1498,7 @@ func TestPayloadTemplateValueReuse(t *testing.T) {
 // caller: Render writes into a pooled buffer and returns a copy.
 func TestPayloadTemplateRenderOwnsBody(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`{"id": {{resource.id}}}`, TemplateOptions{})
+	tmpl, err := Parse(`{"id": {{resource.id}}}`, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1569,7 +1525,7 @@ func TestPayloadTemplateRenderOwnsBody(t *testing.T) {
 // variable name.
 func TestPayloadTemplateEmptyVariable(t *testing.T) {
 	t.Parallel()
-	tmpl, err := ParsePayloadTemplate(`[{{}}, {{.a}}, "{{}}"]`, TemplateOptions{AllowedVariables: []string{""}, InterpolateStrings: true})
+	tmpl, err := Parse(`[{{}}, {{.a}}, "{{}}"]`, Options{AllowedVariables: []string{""}, InterpolateStrings: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"encoding/json"
@@ -50,10 +50,10 @@ type tmplScanner struct {
 	// pathSlots holds, while there are few paths, the index plus one of
 	// each in a slot that depends on its tmplKeyHash; 0 marks a free slot.
 	pathSlots [tmplPathSlots]uint8
-	okRoot    string         // checkName: the allowed variable it found last
-	strErr    *TemplateError // first unknown variable inside a string
-	resumeAt  int            // where the lexical scan resumes after a syntax error
-	resumeIn  bool           // ... and whether that is inside a string
+	okRoot    string // checkName: the allowed variable it found last
+	strErr    *Error // first unknown variable inside a string
+	resumeAt  int    // where the lexical scan resumes after a syntax error
+	resumeIn  bool   // ... and whether that is inside a string
 }
 
 var tmplScannerPool = sync.Pool{New: func() any { return new(tmplScanner) }}
@@ -80,7 +80,7 @@ func (s *tmplScanner) release() {
 	tmplScannerPool.Put(s)
 }
 
-func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate, error) {
+func tmplParse(text string, opts Options, what string) (*Template, error) {
 	if len(text) > tmplMaxText {
 		return nil, tmplNewError(text, what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, more than the limit of %d", len(text), tmplMaxText), "")
 	}
@@ -93,7 +93,7 @@ func tmplParse(text string, opts TemplateOptions, what string) (*PayloadTemplate
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &PayloadTemplate{text: text, what: what, paths: tmplClone(s.paths), parts: tmplClone(s.parts), members: s.finishMembers()}
+	t := &Template{text: text, what: what, paths: tmplClone(s.paths), parts: tmplClone(s.parts), members: s.finishMembers()}
 	i := tmplSkipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.ops, t.tail, t.nFlags = s.finishOps()
@@ -156,7 +156,7 @@ func (s *tmplScanner) finishMembers() []tmplMember {
 	return members
 }
 
-func (s *tmplScanner) run() *TemplateError {
+func (s *tmplScanner) run() *Error {
 	err := s.scan()
 	if err == nil {
 		return s.strErr
@@ -172,7 +172,7 @@ func (s *tmplScanner) run() *TemplateError {
 	return err
 }
 
-func (s *tmplScanner) syntaxError(at int, inString bool, reason, hint string) *TemplateError {
+func (s *tmplScanner) syntaxError(at int, inString bool, reason, hint string) *Error {
 	s.resumeAt, s.resumeIn = at, inString
 	return tmplNewError(s.src, s.what, ErrInvalidJSON, at, reason, hint)
 }
@@ -210,7 +210,7 @@ func (s *tmplScanner) container(f *tmplFrame) string {
 
 // scan parses the template as JSON in which {{...}} outside strings stands for
 // a value, recording the ops that fill its slots.
-func (s *tmplScanner) scan() *TemplateError {
+func (s *tmplScanner) scan() *Error {
 	const (
 		stValue        = iota // a value is expected
 		stValueOrClose        // after '['
@@ -426,7 +426,7 @@ func tmplUnquote(lit string) string {
 
 // placeholder handles {{...}} outside strings at i: everything up to the first
 // "}}" is the name, as on the platform.
-func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
+func (s *tmplScanner) placeholder(i int) (int, *Error) {
 	rest := s.src[i+2:]
 	// Most names are made of name characters, which "}}" is not: the first
 	// byte after them starts the first "}}", or the name goes on.
@@ -446,7 +446,7 @@ func (s *tmplScanner) placeholder(i int) (int, *TemplateError) {
 }
 
 // checkName checks that the variable of name, name[:root], is allowed.
-func (s *tmplScanner) checkName(name string, root int, at int) *TemplateError {
+func (s *tmplScanner) checkName(name string, root int, at int) *Error {
 	if root > 0 && tmplSameName(name[:root], s.okRoot) {
 		return nil // most placeholders start as the one before
 	}
@@ -466,7 +466,7 @@ func tmplSameName(a, b string) bool {
 	return len(a) == len(b) && (a == "" || a[len(a)-1] == b[len(b)-1]) && a == b
 }
 
-func (s *tmplScanner) nameError(name, root string, at int) *TemplateError {
+func (s *tmplScanner) nameError(name, root string, at int) *Error {
 	shown := name
 	if utf8.RuneCountInString(shown) > 40 {
 		shown = string([]rune(shown)[:40]) + "…"
@@ -651,7 +651,7 @@ func tmplRootLen(name string) int {
 // reports whether it holds a '{', written or escaped, and escaped whether it
 // holds an escape. With match, it appends the placeholders in its bytes to
 // s.matches; they are the string's placeholders unless it is escaped.
-func (s *tmplScanner) scanString(i int, match bool) (end int, brace, escaped bool, err *TemplateError) {
+func (s *tmplScanner) scanString(i int, match bool) (end int, brace, escaped bool, err *Error) {
 	src := s.src
 	start := i
 	i++
@@ -719,7 +719,7 @@ func (s *tmplScanner) placeholderAt(i int) (tmplMatch, bool) {
 	return tmplMatch{at: i, end: v + 2, name: src[i+2 : v], root: root}, true
 }
 
-func (s *tmplScanner) unterminated(start int) *TemplateError {
+func (s *tmplScanner) unterminated(start int) *Error {
 	err := s.syntaxError(start, true, "unterminated string", `close it with '"'`)
 	s.resumeAt = len(s.src) // nothing follows the string
 	return err
@@ -757,7 +757,7 @@ func tmplHex4[T string | []byte](src T, i int) (rune, bool) {
 	return v, true
 }
 
-func (s *tmplScanner) scanNumber(i int) (int, *TemplateError) {
+func (s *tmplScanner) scanNumber(i int) (int, *Error) {
 	end := tmplNumberEnd(s.src, i)
 	if end < 0 {
 		return 0, s.syntaxError(i, false, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
@@ -803,7 +803,7 @@ func tmplNumberEnd[T string | []byte](src T, i int) int {
 
 // lexical continues after a syntax error as the platform does: it finds the
 // remaining placeholders outside strings and checks their variables.
-func (s *tmplScanner) lexical(i int, inString bool) *TemplateError {
+func (s *tmplScanner) lexical(i int, inString bool) *Error {
 	src := s.src
 	for i < len(src) {
 		c := src[i]

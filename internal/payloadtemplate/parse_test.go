@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"math"
@@ -72,7 +72,7 @@ func TestPayloadTemplateHugeNumbers(t *testing.T) {
 	t.Parallel()
 	for n := 300; n <= 312; n++ {
 		for _, lit := range []string{strings.Repeat("9", n), "-" + strings.Repeat("9", n-1), "1" + strings.Repeat("0", n-1), "17" + strings.Repeat("0", n-2), "0." + strings.Repeat("9", n), "1e" + strconv.Itoa(n)} {
-			tmpl, err := ParsePayloadTemplate("["+lit+"]", TemplateOptions{})
+			tmpl, err := Parse("["+lit+"]", Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"encoding/json"
@@ -69,15 +69,15 @@ func TestPayloadTemplateRawPaths(t *testing.T) {
 		{`[{{globals.d.d.d.d}}, "{{globals.d.d.d}}"]`, true, ``},
 	}
 	for _, tt := range tests {
-		opts := TemplateOptions{InterpolateStrings: tt.interp}
-		got, err := RenderPayloadTemplate(tt.template, vars, opts)
+		opts := Options{InterpolateStrings: tt.interp}
+		got, err := renderText(tt.template, vars, opts)
 		if err != nil {
 			t.Errorf("%s: %v", tt.template, err)
 			continue
 		}
 		want := tt.want
 		if want == "" { // too deep for the scanner: the decoded value's rendering
-			out, err := RenderPayloadTemplate(tt.template, decodedVars, opts)
+			out, err := renderText(tt.template, decodedVars, opts)
 			if err != nil {
 				t.Fatalf("%s with decoded values: %v", tt.template, err)
 			}
@@ -86,7 +86,7 @@ func TestPayloadTemplateRawPaths(t *testing.T) {
 		if err := tmplSameJSON(want, string(got)); err != nil {
 			t.Errorf("%s: %v", tt.template, err)
 		}
-		fromDecoded, err := RenderPayloadTemplate(tt.template, decodedVars, opts)
+		fromDecoded, err := renderText(tt.template, decodedVars, opts)
 		if err != nil {
 			t.Fatalf("%s with decoded values: %v", tt.template, err)
 		}
@@ -102,11 +102,11 @@ func TestPayloadTemplateRawInvalid(t *testing.T) {
 	t.Parallel()
 	for _, raw := range []string{``, ` `, `{`, `{"a": 1,}`, `{"a" 1}`, `{"a": 1} x`, `[1, 2`, `{"a": tru}`, `{"a": "\x01"}`, `{"a": "\q"}`, `{"a": 01}`, `"abc`, `nul`} {
 		for _, template := range []string{`{"x": {{resource.a}}}`, `{"x": "{{resource.a}} "}`, `{"x": {{resource}}}`} {
-			_, err := RenderPayloadTemplate(template, map[string]any{"resource": json.RawMessage(raw)}, TemplateOptions{InterpolateStrings: true})
-			var te *TemplateError
+			_, err := renderText(template, map[string]any{"resource": json.RawMessage(raw)}, Options{InterpolateStrings: true})
+			var te *Error
 			col := strings.Index(template, "{{") + 1
 			if !errors.As(err, &te) || !strings.HasPrefix(te.Variable, "resource") || te.Line != 1 || te.Column != col {
-				t.Errorf("raw %q, template %s: error = %v, want a *TemplateError for the placeholder at 1:%d", raw, template, err, col)
+				t.Errorf("raw %q, template %s: error = %v, want a *Error for the placeholder at 1:%d", raw, template, err, col)
 			}
 		}
 	}
@@ -155,8 +155,8 @@ func FuzzPayloadTemplateRaw(f *testing.F) {
 		valid := json.Valid([]byte(raw))
 		decodes := json.Unmarshal([]byte(raw), &decoded) == nil // fails on numbers beyond float64 too
 		for _, tt := range templates {
-			opts := TemplateOptions{InterpolateStrings: tt.interp}
-			got, err := RenderPayloadTemplate(tt.text, map[string]any{"resource": json.RawMessage(raw)}, opts)
+			opts := Options{InterpolateStrings: tt.interp}
+			got, err := renderText(tt.text, map[string]any{"resource": json.RawMessage(raw)}, opts)
 			if !valid {
 				if err == nil {
 					t.Fatalf("%s with resource %q: no error for a value that is not JSON; rendered %s", tt.text, raw, got)
@@ -169,7 +169,7 @@ func FuzzPayloadTemplateRaw(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%s with resource %q: %v", tt.text, raw, err)
 			}
-			want, err := RenderPayloadTemplate(tt.text, map[string]any{"resource": decoded}, opts)
+			want, err := renderText(tt.text, map[string]any{"resource": decoded}, opts)
 			if err != nil {
 				t.Fatalf("%s with decoded resource %q: %v", tt.text, raw, err)
 			}

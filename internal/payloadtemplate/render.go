@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"bytes"
@@ -61,13 +61,13 @@ func (st *tmplState) release() {
 // value returns the value of the path of slot, resolved once per render
 // (resolveAll resolves them all, unless a step fails): a template may use a
 // path many times, and the variables do not change while it renders.
-func (t *PayloadTemplate) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
+func (t *Template) value(st *tmplState, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
 	return t.pathValue(st, slot.path, slot, vars)
 }
 
 // pathValue resolves path id, and the paths it steps from, once per render;
 // errors name the placeholder at slot.
-func (t *PayloadTemplate) pathValue(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
+func (t *Template) pathValue(st *tmplState, id int32, slot tmplSlot, vars map[string]any) (*tmplValue, error) {
 	r := &st.values[id]
 	if !r.done {
 		if err := t.resolve(st, id, slot, vars, r); err != nil {
@@ -84,7 +84,7 @@ func (t *PayloadTemplate) pathValue(st *tmplState, id int32, slot tmplSlot, vars
 // that encoding/json cannot encode, raw JSON that is not valid) it stops
 // and leaves that path and the ones after it to be resolved as the render
 // meets them, so that the error names the placeholder being written.
-func (t *PayloadTemplate) resolveAll(st *tmplState, vars map[string]any) {
+func (t *Template) resolveAll(st *tmplState, vars map[string]any) {
 	vals := st.values[:len(t.paths)]
 	for i := range t.paths {
 		p, r := &t.paths[i], &vals[i]
@@ -105,7 +105,7 @@ func (t *PayloadTemplate) resolveAll(st *tmplState, vars map[string]any) {
 	}
 }
 
-func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
+func (t *Template) appendRender(b []byte, vars map[string]any, st *tmplState) ([]byte, error) {
 	if cap(st.values) < len(t.paths) {
 		st.values = make([]tmplValue, len(t.paths))
 	}
@@ -175,7 +175,7 @@ func (t *PayloadTemplate) appendRender(b []byte, vars map[string]any, st *tmplSt
 	return append(b, t.tail...), nil
 }
 
-func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, st *tmplState) ([]byte, error) {
+func (t *Template) appendRaw(b []byte, op *tmplOp, vars map[string]any, st *tmplState) ([]byte, error) {
 	v, err := t.value(st, op.tmplSlot, vars)
 	if err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func (t *PayloadTemplate) appendRaw(b []byte, op *tmplOp, vars map[string]any, s
 	return b, nil
 }
 
-func (t *PayloadTemplate) appendValue(b []byte, v *tmplValue, slot tmplSlot, st *tmplState) ([]byte, error) {
+func (t *Template) appendValue(b []byte, v *tmplValue, slot tmplSlot, st *tmplState) ([]byte, error) {
 	var err error
 	if v.raw.b != nil {
 		b, err = v.raw.appendJSON(b)
@@ -218,8 +218,8 @@ func (t *PayloadTemplate) appendValue(b []byte, v *tmplValue, slot tmplSlot, st 
 	return b, nil
 }
 
-func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
-	var te *TemplateError
+func (t *Template) valueError(slot tmplSlot, err error) error {
+	var te *Error
 	if errors.As(err, &te) {
 		return te
 	}
@@ -234,7 +234,7 @@ func (t *PayloadTemplate) valueError(slot tmplSlot, err error) error {
 // false when the value is undefined in JavaScript terms; a step into
 // anything that is not an object or array gives null. (r is filled in place:
 // a tmplValue is too large to return cheaply.)
-func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any, r *tmplValue) error {
+func (t *Template) resolve(st *tmplState, id int32, slot tmplSlot, vars map[string]any, r *tmplValue) error {
 	p := &t.paths[id]
 	if p.parent < 0 {
 		r.v, r.ok = vars[p.key]
@@ -298,7 +298,7 @@ func (t *PayloadTemplate) resolve(st *tmplState, id int32, slot tmplSlot, vars m
 }
 
 // normalize decodes v with tmplNormalize; an error names the placeholder.
-func (t *PayloadTemplate) normalize(slot tmplSlot, v any) (any, error) {
+func (t *Template) normalize(slot tmplSlot, v any) (any, error) {
 	n, err := tmplNormalize(v)
 	if err != nil {
 		return nil, t.valueError(slot, err)

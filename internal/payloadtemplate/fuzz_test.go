@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"encoding/json"
@@ -24,11 +24,11 @@ var tmplFuzzVars = map[string]any{
 }
 
 // FuzzPayloadTemplate checks that any text parses or fails with a
-// *TemplateError, never panics or hangs, and renders to valid UTF-8 JSON.
+// *Error, never panics or hangs, and renders to valid UTF-8 JSON.
 // Run it with: go test -fuzz FuzzPayloadTemplate -run '^$' .
 func FuzzPayloadTemplate(f *testing.F) {
 	for _, seed := range []string{
-		DefaultPayloadTemplate,
+		Default,
 		`{"a": "{{resource.id}} {{resource.items}}", "b": "{{resource.nope}}", "c": [{{resource.nested.a}}]}`,
 		`{"a": {{resource}`,
 		`resource.{{`,
@@ -56,13 +56,13 @@ func FuzzPayloadTemplate(f *testing.F) {
 }
 
 func tmplFuzzOne(t *testing.T, text string, interpolate bool) {
-	opts := TemplateOptions{InterpolateStrings: interpolate}
-	tmpl, err := ParsePayloadTemplate(text, opts)
+	opts := Options{InterpolateStrings: interpolate}
+	tmpl, err := Parse(text, opts)
 	if err != nil {
-		var te *TemplateError
+		var te *Error
 		switch {
 		case !errors.As(err, &te):
-			t.Errorf("error %T is not a *TemplateError: %v", err, err)
+			t.Errorf("error %T is not a *Error: %v", err, err)
 		case !errors.Is(err, ErrInvalidJSON) && !errors.Is(err, ErrInvalidVariable):
 			t.Errorf("error is neither ErrInvalidJSON nor ErrInvalidVariable: %v", err)
 		case te.Offset < 0 || te.Offset > len(text) || te.Line < 1 || te.Column < 1:
@@ -80,7 +80,7 @@ func tmplFuzzOne(t *testing.T, text string, interpolate bool) {
 			t.Errorf("Render wrote invalid JSON: %q", out)
 		}
 	}
-	if h, err := ParseHeadersTemplate(text, opts); err == nil {
+	if h, err := ParseHeaders(text, opts); err == nil {
 		if _, err := h.RenderHeaders(tmplFuzzVars); err != nil && !errors.Is(err, ErrInvalidHeaders) {
 			t.Errorf("RenderHeaders: %v", err)
 		}

@@ -1,4 +1,4 @@
-package actor
+package payloadtemplate
 
 import (
 	"math/bits"
