@@ -60,7 +60,7 @@ func ExampleActor_AddWebhook() {
 	fmt.Println("created", wh.ID, "for run", wh.Condition.ActorRunID)
 	// Output:
 	// POST /v2/webhooks
-	// {"isAdHoc":true,"eventTypes":["ACTOR.RUN.SUCCEEDED"],"condition":{"actorRunId":"RUN123"},"idempotencyKey":"RUN123-73676974b17d4f4c","requestUrl":"https://example.com/done"}
+	// {"isAdHoc":true,"condition":{"actorRunId":"RUN123"},"eventTypes":["ACTOR.RUN.SUCCEEDED"],"requestUrl":"https://example.com/done","idempotencyKey":"RUN123-73676974b17d4f4c"}
 	// created WEBHOOK1 for run RUN123
 }
 

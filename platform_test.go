@@ -74,17 +74,13 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 		if hold != nil {
 			<-hold
 		}
-		var c client.WebhookCreate
+		var c client.Webhook // the body: isAdHoc, condition and the definition
 		if err := json.Unmarshal(body, &c); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"type": "invalid-body", "message": err.Error()}})
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"data": client.Webhook{
-			ID: "WH1", IsAdHoc: c.IsAdHoc, EventTypes: c.EventTypes, Condition: c.Condition,
-			RequestURL: c.RequestURL, PayloadTemplate: c.PayloadTemplate, HeadersTemplate: c.HeadersTemplate,
-			Description: c.Description, DoNotRetry: c.DoNotRetry, IgnoreSSLErrors: c.IgnoreSSLErrors,
-			ShouldInterpolateStrings: c.ShouldInterpolateStrings,
-		}})
+		c.ID, c.IdempotencyKey = "WH1", "" // the platform does not return the key
+		writeJSON(w, http.StatusCreated, map[string]any{"data": c})
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/actor-runs/"):
 		writeJSON(w, http.StatusOK, run(strings.TrimPrefix(r.URL.Path, "/v2/actor-runs/"), client.StatusRunning))
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/actor-runs/"):

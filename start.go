@@ -3,55 +3,24 @@ package actor
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/go-apify/actor/client"
 )
 
 // StartOptions configure a run started by [Actor.Start] and its relatives.
-// Zero values leave the platform's defaults. The fields other than Webhooks
-// are those of [client.StartOptions], which has the details.
-type StartOptions struct {
-	// Build is the build tag or number to run.
-	Build string
-	// MemoryMbytes is the run's memory in megabytes.
-	MemoryMbytes int
-	// Timeout is the run's time limit.
-	Timeout time.Duration
-	// MaxItems caps the dataset items charged for.
-	MaxItems int
-	// WaitForFinish is how long the start request may wait for the run to
-	// end. Call and CallTask wait for the end of the run whatever it is.
-	WaitForFinish time.Duration
-	// ContentType is the input's media type.
-	ContentType string
-	// Webhooks are ad-hoc webhooks of the new run, validated as
-	// [Webhook.Validate] does except that ACTOR.RUN.CREATED is allowed and
-	// a Description is not (the webhooks parameter has no such field).
-	// No idempotency key is derived for them.
-	Webhooks []Webhook
-}
-
-func (o StartOptions) toClient() (client.StartOptions, error) {
-	if err := validateAll(o.Webhooks); err != nil {
-		return client.StartOptions{}, err
-	}
-	return client.StartOptions{
-		Build:         o.Build,
-		MemoryMbytes:  o.MemoryMbytes,
-		Timeout:       o.Timeout,
-		MaxItems:      o.MaxItems,
-		WaitForFinish: o.WaitForFinish,
-		Webhooks:      toAdHoc(o.Webhooks),
-		ContentType:   o.ContentType,
-	}, nil
-}
+// Zero values leave the platform's defaults. It is [client.StartOptions],
+// which has the details: its Webhooks are [Webhook] values, validated as
+// [client.WebhookDefinition.Validate] does except that ACTOR.RUN.CREATED is
+// allowed and a Description is not (the webhooks parameter has no such
+// field); no idempotency key is derived for them. WaitForFinish is how long
+// the start request may wait for the run to end; Call and CallTask wait for
+// the end of the run whatever it is.
+type StartOptions = client.StartOptions
 
 type startFunc func(c *client.Client, ctx context.Context, id string, input any, o client.StartOptions) (*client.Run, error)
 
 func (a *Actor) start(ctx context.Context, what, id string, input any, o StartOptions, f startFunc) (*client.Run, error) {
-	co, err := o.toClient()
-	if err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, notStarted(what, id, err)
 	}
 	c, _, err := a.ready(ctx)
@@ -60,7 +29,7 @@ func (a *Actor) start(ctx context.Context, what, id string, input any, o StartOp
 	}
 	done := a.track()
 	defer done()
-	run, err := f(c, ctx, id, input, co)
+	run, err := f(c, ctx, id, input, o)
 	if err != nil {
 		// Call and CallTask return the run as last seen when waiting fails.
 		return run, fmt.Errorf("actor: %s %s: %w", what, id, err)

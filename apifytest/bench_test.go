@@ -32,7 +32,7 @@ func BenchmarkDelivery(b *testing.B) {
 	srv := apifytest.NewTestServer(b, apifytest.WithWebhookLimit(b.N+1))
 	ids := make([]string, b.N)
 	for i := range ids {
-		run, err := srv.StartRun(context.Background(), "bench~deliveries", nil, []client.AdHocWebhook{succeededHook(rcv.URL)})
+		run, err := srv.StartRun(context.Background(), "bench~deliveries", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook(rcv.URL)}})
 		if err != nil {
 			b.Fatal(err)
 		}

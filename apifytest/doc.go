@@ -13,10 +13,10 @@
 // [Server.WaitIdle] or [Server.WaitDispatch], without sleeping:
 //
 //	srv := apifytest.NewTestServer(t)
-//	run, _ := srv.StartRun(ctx, "janedoe~my-actor", nil, []client.AdHocWebhook{{
+//	run, _ := srv.StartRun(ctx, "janedoe~my-actor", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{{
 //		EventTypes: []client.EventType{client.EventActorRunSucceeded},
 //		RequestURL: receiver.URL,
-//	}})
+//	}}})
 //	srv.FinishRun(run.ID, client.StatusSucceeded, 0)
 //	srv.WaitIdle(ctx)
 //

@@ -32,10 +32,10 @@ func Example() {
 	defer srv.Close()
 
 	ctx := context.Background()
-	run, err := srv.StartRun(ctx, "janedoe~my-actor", nil, []client.AdHocWebhook{{
+	run, err := srv.StartRun(ctx, "janedoe~my-actor", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{{
 		EventTypes: []client.EventType{client.EventActorRunSucceeded},
 		RequestURL: receiver.URL,
-	}})
+	}}})
 	if err != nil {
 		panic(err)
 	}

@@ -85,9 +85,8 @@ func TestDropNextResponses(t *testing.T) {
 
 	// The client's idempotency key makes its retry harmless.
 	srv.DropNextResponses(1)
-	w, err := srv.Client().CreateWebhook(ctxFor(t), client.WebhookCreate{
-		EventTypes: []client.EventType{client.EventActorRunFailed}, Condition: client.WebhookCondition{ActorID: "a~b"}, RequestURL: "https://example.com",
-	})
+	w, err := srv.Client().CreateWebhook(ctxFor(t), client.WebhookCondition{ActorID: "a~b"},
+		client.WebhookDefinition{EventTypes: []client.EventType{client.EventActorRunFailed}, RequestURL: "https://example.com"})
 	if err != nil {
 		t.Fatalf("client through a dropped response: %v", err)
 	}

@@ -149,15 +149,15 @@ func (r apiResponse) errorOf(t *testing.T) apiErr {
 }
 
 // succeededHook is an ad-hoc webhook for ACTOR.RUN.SUCCEEDED to url.
-func succeededHook(url string) client.AdHocWebhook {
-	return client.AdHocWebhook{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: url}
+func succeededHook(url string) client.WebhookDefinition {
+	return client.WebhookDefinition{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: url}
 }
 
 // endRun starts a run of Actor a~b with the ad-hoc webhooks hooks and
 // finishes it SUCCEEDED.
-func endRun(t *testing.T, srv *apifytest.Server, hooks ...client.AdHocWebhook) *client.Run {
+func endRun(t *testing.T, srv *apifytest.Server, hooks ...client.WebhookDefinition) *client.Run {
 	t.Helper()
-	run, err := srv.StartRun(ctxFor(t), "a~b", nil, hooks)
+	run, err := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{Webhooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func endRun(t *testing.T, srv *apifytest.Server, hooks ...client.AdHocWebhook) *
 }
 
 // deliverRun is endRun, then it waits for the deliveries to settle.
-func deliverRun(t *testing.T, srv *apifytest.Server, hooks ...client.AdHocWebhook) *client.Run {
+func deliverRun(t *testing.T, srv *apifytest.Server, hooks ...client.WebhookDefinition) *client.Run {
 	t.Helper()
 	run := endRun(t, srv, hooks...)
 	waitIdle(t, srv)

@@ -41,24 +41,6 @@ const (
 // process ended, and is the message only of a run without one.
 type ActorFunc func(ctx context.Context, env []string, input []byte) error
 
-// StartRunOptions are the options of Server.StartRunWithOptions.
-type StartRunOptions struct {
-	// Input is the run's input, stored as INPUT in its default key-value
-	// store; nil means none.
-	Input []byte
-	// ContentType is the input's content type (application/json by default).
-	ContentType string
-	// Webhooks are the run's ad-hoc webhooks.
-	Webhooks []client.AdHocWebhook
-	// Timeout ends the run TIMED-OUT when it runs longer (DefaultRunTimeout
-	// when zero; negative means none).
-	Timeout time.Duration
-	// MemoryMbytes is recorded in the run's options (DefaultMemoryMbytes).
-	MemoryMbytes int
-	// Build is recorded in the run's options (DefaultBuild).
-	Build string
-}
-
 // runRec is a run with what the server needs to drive it.
 type runRec struct {
 	// run is changed by replacing its fields, never what its pointers
@@ -118,16 +100,17 @@ func (s *Server) RegisterTask(taskID, actorID string) {
 }
 
 // StartRun starts a run of actorID for the default user with the given input
-// (nil for none) and ad-hoc webhooks, as POST /v2/acts/{actorId}/runs does.
-// A run of a registered Actor executes its function; any other stays RUNNING
-// until FinishRun or AbortRun. Invalid webhooks are an *Error and start
-// nothing.
-func (s *Server) StartRun(ctx context.Context, actorID string, input []byte, webhooks []client.AdHocWebhook) (*client.Run, error) {
-	return s.StartRunWithOptions(ctx, actorID, StartRunOptions{Input: input, Webhooks: webhooks})
-}
-
-// StartRunWithOptions is StartRun with every option.
-func (s *Server) StartRunWithOptions(ctx context.Context, actorID string, o StartRunOptions) (*client.Run, error) {
+// (nil for none) and options, as POST /v2/acts/{actorId}/runs does. A run of
+// a registered Actor executes its function; any other stays RUNNING until
+// FinishRun or AbortRun. Invalid webhooks are an *Error and start nothing.
+//
+// Of the options, Webhooks are the run's ad-hoc webhooks, ContentType the
+// input's (application/json by default), and Build and MemoryMbytes are
+// recorded in the run's options (DefaultBuild, DefaultMemoryMbytes).
+// Timeout ends the run TIMED-OUT when it runs longer: DefaultRunTimeout when
+// zero, none when negative. MaxItems and WaitForFinish are not used: wait
+// for the run with WaitRun.
+func (s *Server) StartRun(ctx context.Context, actorID string, input []byte, o client.StartOptions) (*client.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -135,7 +118,7 @@ func (s *Server) StartRunWithOptions(ctx context.Context, actorID string, o Star
 		return nil, badRequest("actorId: is required")
 	}
 	p := startParams{
-		input: o.Input, contentType: o.ContentType, timeout: o.Timeout, memory: o.MemoryMbytes,
+		input: input, contentType: o.ContentType, timeout: o.Timeout, memory: o.MemoryMbytes,
 		build: o.Build, origin: "DEVELOPMENT",
 	}
 	if o.Timeout == 0 {

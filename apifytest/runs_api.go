@@ -150,7 +150,7 @@ func decodeWebhooksParam(v string) ([]compiled, *Error) {
 	out := make([]compiled, 0, len(items))
 	for i, item := range items {
 		prefix := fmt.Sprintf("webhooks[%d].", i)
-		var a client.AdHocWebhook
+		var a client.WebhookDefinition
 		if e := decodeObject(item, &a); e != nil {
 			e.Message = prefix[:len(prefix)-1] + ": " + e.Message
 			return nil, e

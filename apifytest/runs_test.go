@@ -56,11 +56,11 @@ func TestRegisteredActorOutcomes(t *testing.T) {
 			srv := apifytest.NewTestServer(t)
 			rc := newReceiver(t)
 			srv.RegisterActor("me~actor", tt.fn)
-			hook := client.AdHocWebhook{EventTypes: []client.EventType{
+			hook := client.WebhookDefinition{EventTypes: []client.EventType{
 				client.EventActorRunSucceeded, client.EventActorRunFailed, client.EventActorRunAborted, client.EventActorRunTimedOut,
 			}, RequestURL: rc.URL}
 			ctx := ctxFor(t)
-			run, err := srv.StartRunWithOptions(ctx, "me/actor", apifytest.StartRunOptions{Webhooks: []client.AdHocWebhook{hook}, Timeout: tt.timeout})
+			run, err := srv.StartRun(ctx, "me/actor", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{hook}, Timeout: tt.timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestActorFuncSeesEnvAndInput(t *testing.T) {
 		got <- seen{m, string(input)}
 		return nil
 	})
-	run, err := srv.StartRun(ctxFor(t), "me~env", []byte(`{"x":1}`), nil)
+	run, err := srv.StartRun(ctxFor(t), "me~env", []byte(`{"x":1}`), client.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestRunLifecycleFromGo(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
 	ctx := ctxFor(t)
-	run, err := srv.StartRun(ctx, "janedoe~plain", nil, nil)
+	run, err := srv.StartRun(ctx, "janedoe~plain", nil, client.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestRunLifecycleFromGo(t *testing.T) {
 	if diff := cmp.Diff(want, run.Options); diff != "" {
 		t.Errorf("options (-want +got):\n%s", diff)
 	}
-	again, _ := srv.StartRun(ctx, "janedoe/plain", nil, nil)
+	again, _ := srv.StartRun(ctx, "janedoe/plain", nil, client.StartOptions{})
 	if again.ActID != run.ActID {
 		t.Errorf("janedoe/plain is Actor %s, janedoe~plain %s", again.ActID, run.ActID)
 	}
@@ -221,7 +221,7 @@ func TestRunLifecycleFromGo(t *testing.T) {
 func TestRunTimeoutWithoutFunction(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	run, err := srv.StartRunWithOptions(ctxFor(t), "a~b", apifytest.StartRunOptions{Timeout: 30 * time.Millisecond})
+	run, err := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{Timeout: 30 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestRunTimeoutWithoutFunction(t *testing.T) {
 func TestAutoFinish(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t, apifytest.WithAutoFinish(20*time.Millisecond, client.StatusFailed))
-	run, err := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, err := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestTaskRuns(t *testing.T) {
 func TestWaitForFinish(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 
 	start := time.Now()
 	var r client.Run
@@ -410,7 +410,7 @@ func TestWaitForFinish(t *testing.T) {
 		t.Errorf("waitForFinish=soon: %d", resp.status)
 	}
 	// The Go client's WaitForRun uses it.
-	run2, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run2, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		_, _ = srv.FinishRun(run2.ID, client.StatusAborted, 0)
@@ -424,7 +424,7 @@ func TestWaitForFinish(t *testing.T) {
 func TestUpdateAndAbortRunAPI(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	resp := call(t, srv, srv.Token, "PUT", "/v2/actor-runs/"+run.ID, map[string]any{"runId": run.ID, "statusMessage": "half way", "isStatusMessageTerminal": false})
 	var r client.Run
 	resp.data(t, &r)
@@ -467,7 +467,7 @@ func TestCreatedDispatchesGoFirst(t *testing.T) {
 	// The receiver fails the first call (the CREATED one) slowly; the
 	// run's end must still not overtake it.
 	rc := newReceiver(t, 500)
-	hooks := []client.AdHocWebhook{
+	hooks := []client.WebhookDefinition{
 		{EventTypes: []client.EventType{client.EventActorRunCreated}, RequestURL: rc.URL + "/created"},
 		{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: rc.URL + "/succeeded"},
 	}
@@ -550,7 +550,7 @@ func TestFinalStatusMessage(t *testing.T) {
 					return tt.fnErr
 				})
 			}
-			run, err := srv.StartRun(ctx, "me~actor", nil, nil)
+			run, err := srv.StartRun(ctx, "me~actor", nil, client.StartOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,7 @@ import (
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	paths := []struct{ method, path string }{
 		{"GET", "/v2/webhooks"}, {"POST", "/v2/webhooks"}, {"GET", "/v2/webhooks/x"},
 		{"GET", "/v2/webhook-dispatches"}, {"GET", "/v2/webhook-dispatches/x"},
@@ -77,7 +77,7 @@ func TestIsolation(t *testing.T) {
 	srv := apifytest.NewTestServer(t, apifytest.WithUser("UserB", "token-b"))
 	rc := newReceiver(t)
 	ctx := ctxFor(t)
-	runA, _ := srv.StartRun(ctx, "a~b", nil, []client.AdHocWebhook{succeededHook(rc.URL)})
+	runA, _ := srv.StartRun(ctx, "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook(rc.URL)}})
 	_, _ = srv.FinishRun(runA.ID, client.StatusSucceeded, 0)
 	waitIdle(t, srv)
 	dA := srv.Dispatches()[0]
@@ -127,7 +127,7 @@ func TestIsolation(t *testing.T) {
 	call(t, srv, b, "POST", "/v2/webhooks", map[string]any{
 		"eventTypes": []string{"ACTOR.RUN.SUCCEEDED"}, "condition": map[string]any{"actorId": runA.ActID}, "requestUrl": rc.URL,
 	}).data(t, &whB)
-	runA2, _ := srv.StartRun(ctx, "a~b", nil, nil)
+	runA2, _ := srv.StartRun(ctx, "a~b", nil, client.StartOptions{})
 	_, _ = srv.FinishRun(runA2.ID, client.StatusSucceeded, 0)
 	waitIdle(t, srv)
 	for _, d := range srv.Dispatches() {
@@ -159,7 +159,7 @@ func TestDispatchEndpoints(t *testing.T) {
 	var runs []string
 	for range 3 {
 		run, err := c.StartActor(ctx, "me~actor", map[string]int{"n": 1}, client.StartOptions{
-			Webhooks: []client.AdHocWebhook{succeededHook(rc.URL)},
+			Webhooks: []client.WebhookDefinition{succeededHook(rc.URL)},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +203,7 @@ func TestDispatchEndpoints(t *testing.T) {
 func TestStorages(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	kv := "/v2/key-value-stores/" + run.DefaultKeyValueStoreID
 	if r := call(t, srv, srv.Token, "GET", kv+"/records/INPUT", nil); r.status != 404 {
 		t.Errorf("INPUT of a run without input: %d", r.status)
@@ -261,10 +261,10 @@ func TestControlEndpoints(t *testing.T) {
 		{"abort", ``, client.StatusAborted, nil},
 	}
 	for _, tt := range tests {
-		run, _ := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{{
+		run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{{
 			EventTypes: []client.EventType{client.EventActorRunSucceeded, client.EventActorRunFailed, client.EventActorRunTimedOut, client.EventActorRunAborted},
 			RequestURL: rc.URL,
-		}})
+		}}})
 		r := call(t, srv, srv.Token, "POST", "/_apifytest/runs/"+run.ID+"/"+tt.path, tt.body)
 		var got client.Run
 		r.data(t, &got)
@@ -272,7 +272,7 @@ func TestControlEndpoints(t *testing.T) {
 			t.Errorf("%s %s: %d %s", tt.path, tt.body, r.status, r.body)
 		}
 	}
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, nil)
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	for _, body := range []string{`{"status":"RUNNING"}`, `{"status":1}`} {
 		if r := call(t, srv, srv.Token, "POST", "/_apifytest/runs/"+run.ID+"/finish", body); r.status != 400 {
 			t.Errorf("finish %s: %d %s", body, r.status, r.body)
@@ -295,7 +295,7 @@ func TestWaitIdleTimesOutWhileDelivering(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryBackoff(time.Hour))
 	rc := newReceiver(t, 500)
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{succeededHook(rc.URL)})
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook(rc.URL)}})
 	_, _ = srv.FinishRun(run.ID, client.StatusSucceeded, 0)
 	<-rc.arrived
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
@@ -325,14 +325,13 @@ func TestConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			ctx := ctxFor(t)
-			run, err := c.StartActor(ctx, "me~actor", nil, client.StartOptions{Webhooks: []client.AdHocWebhook{succeededHook(rc.URL)}})
+			run, err := c.StartActor(ctx, "me~actor", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook(rc.URL)}})
 			if err != nil {
 				errs <- err
 				return
 			}
-			if _, err := c.CreateWebhook(ctx, client.WebhookCreate{
-				IsAdHoc: true, EventTypes: []client.EventType{client.EventActorRunFailed, client.EventActorRunSucceeded},
-				Condition: client.WebhookCondition{ActorRunID: run.ID}, RequestURL: rc.URL,
+			if _, err := c.CreateWebhook(ctx, client.WebhookCondition{ActorRunID: run.ID}, client.WebhookDefinition{
+				EventTypes: []client.EventType{client.EventActorRunFailed, client.EventActorRunSucceeded}, RequestURL: rc.URL,
 			}); err != nil {
 				errs <- err
 				return
@@ -394,9 +393,9 @@ func TestCloseStopsDeliveriesInFlight(t *testing.T) {
 		close(block)
 		return ctx.Err()
 	})
-	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, []client.AdHocWebhook{succeededHook(hang.URL)})
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook(hang.URL)}})
 	_, _ = srv.FinishRun(run.ID, client.StatusSucceeded, 0)
-	if _, err := srv.StartRun(ctxFor(t), "me~blocked", nil, nil); err != nil {
+	if _, err := srv.StartRun(ctxFor(t), "me~blocked", nil, client.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	<-started
@@ -419,7 +418,7 @@ func TestCloseStopsDeliveriesInFlight(t *testing.T) {
 	if err := srv.WaitIdle(context.Background()); !errors.Is(err, apifytest.ErrClosed) {
 		t.Errorf("WaitIdle after Close = %v", err)
 	}
-	if _, err := srv.StartRun(context.Background(), "a~b", nil, nil); err == nil {
+	if _, err := srv.StartRun(context.Background(), "a~b", nil, client.StartOptions{}); err == nil {
 		t.Error("StartRun after Close succeeded")
 	}
 	d := srv.Dispatches()[0]

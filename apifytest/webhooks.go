@@ -55,7 +55,16 @@ type webhookSpec struct {
 	idemKey         string
 }
 
-func specOfCreate(c client.WebhookCreate) webhookSpec {
+// webhookCreate is the body of POST /v2/webhooks: the definition and the
+// condition, decoded one after the other (see handleCreateWebhook) so that
+// errors name the definition's fields as the platform does.
+type webhookCreate struct {
+	client.WebhookDefinition
+	IsAdHoc   bool
+	Condition client.WebhookCondition
+}
+
+func specOfCreate(c webhookCreate) webhookSpec {
 	return webhookSpec{
 		isAdHoc: c.IsAdHoc, eventTypes: c.EventTypes, condition: c.Condition, requestURL: c.RequestURL,
 		payloadTemplate: c.PayloadTemplate, headersTemplate: c.HeadersTemplate, description: c.Description,
@@ -64,7 +73,7 @@ func specOfCreate(c client.WebhookCreate) webhookSpec {
 	}
 }
 
-func specOfAdHoc(a client.AdHocWebhook, runID string) webhookSpec {
+func specOfAdHoc(a client.WebhookDefinition, runID string) webhookSpec {
 	return webhookSpec{
 		isAdHoc: true, eventTypes: a.EventTypes, condition: client.WebhookCondition{ActorRunID: runID},
 		requestURL: a.RequestURL, payloadTemplate: a.PayloadTemplate, headersTemplate: a.HeadersTemplate,
@@ -277,8 +286,18 @@ func (s *Server) withWebhook(u *user, id string, f func(*webhookRec)) *Error {
 }
 
 func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, u *user) {
-	var in client.WebhookCreate
-	if e := readJSON(r, &in); e != nil {
+	body, e := readBody(r)
+	var in webhookCreate
+	if e == nil {
+		e = decodeObject(body, &in.WebhookDefinition)
+	}
+	if e == nil {
+		e = decodeObject(body, &struct {
+			IsAdHoc   *bool                    `json:"isAdHoc"`
+			Condition *client.WebhookCondition `json:"condition"`
+		}{&in.IsAdHoc, &in.Condition})
+	}
+	if e != nil {
 		writeError(w, e)
 		return
 	}

@@ -42,13 +42,14 @@ func TestWebhookCRUD(t *testing.T) {
 		t.Errorf("condition.actorId = %q, want the Actor's ID", wh.Condition.ActorID)
 	}
 	want := client.Webhook{
-		ID: wh.ID, UserID: srv.UserID,
-		EventTypes:      []client.EventType{client.EventActorRunSucceeded, client.EventActorRunFailed},
-		Condition:       wh.Condition,
-		RequestURL:      "https://example.com/hook",
-		PayloadTemplate: `{"id": {{resource.id}}}`,
-		Description:     "mine",
-		Stats:           &client.WebhookStats{},
+		ID: wh.ID, UserID: srv.UserID, Condition: wh.Condition,
+		WebhookDefinition: client.WebhookDefinition{
+			EventTypes:      []client.EventType{client.EventActorRunSucceeded, client.EventActorRunFailed},
+			RequestURL:      "https://example.com/hook",
+			PayloadTemplate: `{"id": {{resource.id}}}`,
+			Description:     "mine",
+		},
+		Stats: &client.WebhookStats{},
 	}
 	ignoreTimes := cmpopts.IgnoreFields(client.Webhook{}, "CreatedAt", "ModifiedAt")
 	if diff := cmp.Diff(want, wh, ignoreTimes); diff != "" {
@@ -95,9 +96,8 @@ func TestWebhookList(t *testing.T) {
 	ctx := ctxFor(t)
 	var ids []string
 	for range 5 {
-		w, err := c.CreateWebhook(ctx, client.WebhookCreate{
+		w, err := c.CreateWebhook(ctx, client.WebhookCondition{ActorID: "a~b"}, client.WebhookDefinition{
 			EventTypes: []client.EventType{client.EventActorRunSucceeded},
-			Condition:  client.WebhookCondition{ActorID: "a~b"},
 			RequestURL: "http://127.0.0.1:1/x",
 		})
 		if err != nil {
@@ -245,7 +245,7 @@ func TestWebhookIdempotencyKey(t *testing.T) {
 	hook.IdempotencyKey = "key-2"
 	ctx := ctxFor(t)
 	for range 2 {
-		if _, err := srv.StartRun(ctx, "a~b", nil, []client.AdHocWebhook{hook}); err != nil {
+		if _, err := srv.StartRun(ctx, "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{hook}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,18 +260,19 @@ func TestWebhookLimit(t *testing.T) {
 	srv := apifytest.NewTestServer(t, apifytest.WithWebhookLimit(2))
 	ctx := ctxFor(t)
 	c := srv.Client(client.WithMaxRetries(0))
-	w := client.WebhookCreate{EventTypes: []client.EventType{client.EventActorRunFailed}, Condition: client.WebhookCondition{ActorID: "a~b"}, RequestURL: "https://example.com"}
+	cond := client.WebhookCondition{ActorID: "a~b"}
+	w := client.WebhookDefinition{EventTypes: []client.EventType{client.EventActorRunFailed}, RequestURL: "https://example.com"}
 	for range 2 {
-		if _, err := c.CreateWebhook(ctx, w); err != nil {
+		if _, err := c.CreateWebhook(ctx, cond, w); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := c.CreateWebhook(ctx, w)
+	_, err := c.CreateWebhook(ctx, cond, w)
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Type != "too-many-webhooks" {
 		t.Errorf("third webhook: %v, want a 400 too-many-webhooks", err)
 	}
-	if _, err := srv.StartRun(ctx, "a~b", nil, []client.AdHocWebhook{succeededHook("https://example.com")}); err == nil {
+	if _, err := srv.StartRun(ctx, "a~b", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{succeededHook("https://example.com")}}); err == nil {
 		t.Error("a start with a webhook past the limit succeeded")
 	}
 }

@@ -17,7 +17,8 @@ import (
 const actorsPath = "/v2/actors/"
 
 // StartOptions configure a new run of an Actor or task. Zero values leave the
-// platform's defaults (those of the Actor or task) in place.
+// platform's defaults (those of the Actor or task) in place. The root
+// package's actor.StartOptions is this type.
 type StartOptions struct {
 	// Build is the tag or number of the build to run, e.g. "latest" or
 	// "0.1.2".
@@ -34,8 +35,11 @@ type StartOptions struct {
 	// (rounded up).
 	WaitForFinish time.Duration
 	// Webhooks are ad-hoc webhooks of the new run, sent encoded in the
-	// webhooks= parameter (see EncodeWebhooks).
-	Webhooks []AdHocWebhook
+	// webhooks= parameter (see EncodeWebhooks), and validated as
+	// WebhookDefinition.Validate does except that ACTOR.RUN.CREATED is
+	// allowed and a Description is not (the parameter has no such field).
+	// No idempotency key is generated for them.
+	Webhooks []WebhookDefinition
 	// ContentType is the media type of the input; the default is
 	// application/json.
 	ContentType string
@@ -120,6 +124,14 @@ func (c *Client) start(ctx context.Context, path string, input any, o StartOptio
 		return nil, &StartError{MayHaveStarted: mayHaveReached(err), Err: err}
 	}
 	return run, nil
+}
+
+// Validate checks the options as StartActor and StartTask do before they
+// send anything: invalid webhooks are a *ValidationError (matching
+// ErrInvalidWebhook) naming webhooks[i] and the field.
+func (o StartOptions) Validate() error {
+	_, err := o.query()
+	return err
 }
 
 // query validates the options and turns them into URL parameters.

@@ -19,14 +19,12 @@ func BenchmarkCreateWebhook(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := WebhookCreate{
-		EventTypes: []EventType{EventActorRunSucceeded}, Condition: WebhookCondition{ActorID: "a1"},
-		RequestURL: "https://example.com/hook",
-	}
+	cond := WebhookCondition{ActorID: "a1"}
+	w := WebhookDefinition{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com/hook"}
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.CreateWebhook(ctx, w); err != nil {
+		if _, err := c.CreateWebhook(ctx, cond, w); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -142,7 +142,7 @@ func TestNotFoundIsError(t *testing.T) {
 // webhook headers) appears in any error.
 func TestSecretsNotInErrors(t *testing.T) {
 	t.Parallel()
-	hooks := []AdHocWebhook{{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com",
+	hooks := []WebhookDefinition{{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com",
 		HeadersTemplate: `{"Authorization": "Bearer hook-secret"}`}}
 	for _, status := range []int{0, 500} {
 		api := newFakeAPI(t, statuses(t, status))
@@ -197,7 +197,7 @@ func TestZeroClient(t *testing.T) {
 // error or not.
 func TestEchoedRequestRedacted(t *testing.T) {
 	t.Parallel()
-	hooks := []AdHocWebhook{{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com",
+	hooks := []WebhookDefinition{{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com",
 		HeadersTemplate: `{"X-Secret": "hook-secret-value"}`}}
 	enc, err := EncodeWebhooks(hooks)
 	if err != nil {

@@ -58,7 +58,7 @@ func ExampleClient_StartActor() {
 
 	run, err := c.StartActor(context.Background(), "jane/hello", map[string]string{"name": "Go"}, client.StartOptions{
 		MemoryMbytes: 256,
-		Webhooks: []client.AdHocWebhook{{
+		Webhooks: []client.WebhookDefinition{{
 			EventTypes: []client.EventType{client.EventActorRunSucceeded, client.EventActorRunFailed},
 			RequestURL: "https://example.com/run-done",
 		}},
@@ -101,7 +101,7 @@ func ExampleStartError() {
 }
 
 func ExampleEncodeWebhooks() {
-	s, err := client.EncodeWebhooks([]client.AdHocWebhook{{
+	s, err := client.EncodeWebhooks([]client.WebhookDefinition{{
 		EventTypes: []client.EventType{client.EventActorRunSucceeded},
 		RequestURL: "https://example.com/done",
 	}})

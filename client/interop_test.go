@@ -32,7 +32,7 @@ func TestStartInteropJS(t *testing.T) {
 	node := nodetest.Node(t)
 	dir := nodetest.Install(t, nodetest.ApifyClient)
 
-	hooks := []AdHocWebhook{{
+	hooks := []WebhookDefinition{{
 		EventTypes:      []EventType{EventActorRunSucceeded, EventActorRunFailed},
 		RequestURL:      "https://example.com/hook?a=1&b=<2>",
 		PayloadTemplate: `{"run": {{resource}}, "note": "quote \" backslash \\ žluťoučký 🐴"}`,

@@ -205,24 +205,18 @@ type WebhookCondition struct {
 	ActorRunID  string `json:"actorRunId,omitempty"`
 }
 
-// Webhook is a webhook as the platform returns it.
+// Webhook is a webhook as the platform returns it: its definition, with the
+// condition that binds it and what the platform adds.
 type Webhook struct {
-	ID                       string               `json:"id"`
-	CreatedAt                time.Time            `json:"createdAt"`
-	ModifiedAt               time.Time            `json:"modifiedAt"`
-	UserID                   string               `json:"userId"`
-	IsAdHoc                  bool                 `json:"isAdHoc,omitempty"`
-	EventTypes               []EventType          `json:"eventTypes"`
-	Condition                WebhookCondition     `json:"condition"`
-	RequestURL               string               `json:"requestUrl"`
-	PayloadTemplate          string               `json:"payloadTemplate,omitempty"`
-	HeadersTemplate          string               `json:"headersTemplate,omitempty"`
-	ShouldInterpolateStrings bool                 `json:"shouldInterpolateStrings,omitempty"`
-	IgnoreSSLErrors          bool                 `json:"ignoreSslErrors"`
-	DoNotRetry               bool                 `json:"doNotRetry,omitempty"`
-	Description              string               `json:"description,omitempty"`
-	LastDispatch             *WebhookLastDispatch `json:"lastDispatch,omitempty"`
-	Stats                    *WebhookStats        `json:"stats,omitempty"`
+	ID         string           `json:"id"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	ModifiedAt time.Time        `json:"modifiedAt"`
+	UserID     string           `json:"userId"`
+	IsAdHoc    bool             `json:"isAdHoc,omitempty"`
+	Condition  WebhookCondition `json:"condition"`
+	WebhookDefinition
+	LastDispatch *WebhookLastDispatch `json:"lastDispatch,omitempty"`
+	Stats        *WebhookStats        `json:"stats,omitempty"`
 }
 
 // WebhookLastDispatch summarises a webhook's most recent dispatch.
@@ -234,22 +228,6 @@ type WebhookLastDispatch struct {
 // WebhookStats counts a webhook's dispatches.
 type WebhookStats struct {
 	TotalDispatches int `json:"totalDispatches"`
-}
-
-// WebhookCreate is the body of a request that creates a webhook. Fields left
-// at their zero value are not sent.
-type WebhookCreate struct {
-	IsAdHoc                  bool             `json:"isAdHoc,omitempty"`
-	EventTypes               []EventType      `json:"eventTypes"`
-	Condition                WebhookCondition `json:"condition"`
-	IdempotencyKey           string           `json:"idempotencyKey,omitempty"`
-	IgnoreSSLErrors          bool             `json:"ignoreSslErrors,omitempty"`
-	DoNotRetry               bool             `json:"doNotRetry,omitempty"`
-	RequestURL               string           `json:"requestUrl"`
-	PayloadTemplate          string           `json:"payloadTemplate,omitempty"`
-	HeadersTemplate          string           `json:"headersTemplate,omitempty"`
-	Description              string           `json:"description,omitempty"`
-	ShouldInterpolateStrings bool             `json:"shouldInterpolateStrings,omitempty"`
 }
 
 // WebhookUpdate is the body of a request that changes a webhook: only the
@@ -265,19 +243,6 @@ type WebhookUpdate struct {
 	HeadersTemplate          *string           `json:"headersTemplate,omitempty"`
 	Description              *string           `json:"description,omitempty"`
 	ShouldInterpolateStrings *bool             `json:"shouldInterpolateStrings,omitempty"`
-}
-
-// AdHocWebhook is one ad-hoc webhook given when a run starts, as an item of
-// the base64-encoded `webhooks` URL parameter. Empty fields are omitted.
-type AdHocWebhook struct {
-	EventTypes               []EventType `json:"eventTypes"`
-	RequestURL               string      `json:"requestUrl"`
-	PayloadTemplate          string      `json:"payloadTemplate,omitempty"`
-	HeadersTemplate          string      `json:"headersTemplate,omitempty"`
-	ShouldInterpolateStrings bool        `json:"shouldInterpolateStrings,omitempty"`
-	IdempotencyKey           string      `json:"idempotencyKey,omitempty"`
-	IgnoreSSLErrors          bool        `json:"ignoreSslErrors,omitempty"`
-	DoNotRetry               bool        `json:"doNotRetry,omitempty"`
 }
 
 // DispatchStatus is the state of a webhook dispatch.

@@ -121,16 +121,18 @@ func TestDecodeWebhook(t *testing.T) {
 		"finishedAt":"2024-01-03T00:00:00Z"},"stats":{"totalDispatches":3},"newField":[]}}`
 	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 201, body) })
 	c := newTestClient(t, api.srv.URL)
-	got, err := c.CreateWebhook(t.Context(), WebhookCreate{EventTypes: []EventType{EventActorRunSucceeded},
-		Condition: WebhookCondition{ActorID: "a1"}, RequestURL: "https://x.test"})
+	got, err := c.CreateWebhook(t.Context(), WebhookCondition{ActorID: "a1"},
+		WebhookDefinition{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://x.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
 	want := &Webhook{ID: "wh1", CreatedAt: at("2024-01-02T03:04:05Z"), ModifiedAt: at("2024-01-02T03:04:06Z"),
-		UserID: "u1", ShouldInterpolateStrings: true, EventTypes: []EventType{EventActorRunSucceeded, EventActorBuildFailed},
-		Condition: WebhookCondition{ActorID: "a1"}, DoNotRetry: true, RequestURL: "https://x.test",
-		PayloadTemplate: "{}", HeadersTemplate: "{}", Description: "d",
+		UserID: "u1", Condition: WebhookCondition{ActorID: "a1"},
+		WebhookDefinition: WebhookDefinition{
+			ShouldInterpolateStrings: true, EventTypes: []EventType{EventActorRunSucceeded, EventActorBuildFailed},
+			DoNotRetry: true, RequestURL: "https://x.test", PayloadTemplate: "{}", HeadersTemplate: "{}", Description: "d",
+		},
 		LastDispatch: &WebhookLastDispatch{Status: DispatchSucceeded, FinishedAt: ptr(at("2024-01-03T00:00:00Z"))},
 		Stats:        &WebhookStats{TotalDispatches: 3}}
 	if diff := cmp.Diff(want, got); diff != "" {

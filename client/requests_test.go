@@ -47,7 +47,7 @@ func TestRequests(t *testing.T) {
 		}
 		return h
 	}
-	hooks := []AdHocWebhook{{
+	hooks := []WebhookDefinition{{
 		EventTypes: []EventType{EventActorRunSucceeded},
 		RequestURL: "https://example.com/done?a=1&b=2",
 	}}
@@ -63,9 +63,8 @@ func TestRequests(t *testing.T) {
 	}{{
 		name: "CreateWebhook",
 		call: func(ctx context.Context, c *Client) error {
-			_, err := c.CreateWebhook(ctx, WebhookCreate{
+			_, err := c.CreateWebhook(ctx, WebhookCondition{ActorID: "act1"}, WebhookDefinition{
 				EventTypes:      []EventType{EventActorRunSucceeded, EventActorRunFailed},
-				Condition:       WebhookCondition{ActorID: "act1"},
 				IdempotencyKey:  "key-1",
 				RequestURL:      "https://example.com/hook",
 				PayloadTemplate: `{"run": {{resource}}}`,
@@ -74,8 +73,8 @@ func TestRequests(t *testing.T) {
 		},
 		want: recorded{
 			Method: "POST", Path: "/v2/webhooks", Header: hdr("application/json"),
-			Body: `{"eventTypes":["ACTOR.RUN.SUCCEEDED","ACTOR.RUN.FAILED"],"condition":{"actorId":"act1"},` +
-				`"idempotencyKey":"key-1","requestUrl":"https://example.com/hook","payloadTemplate":"{\"run\": {{resource}}}"}`,
+			Body: `{"condition":{"actorId":"act1"},"eventTypes":["ACTOR.RUN.SUCCEEDED","ACTOR.RUN.FAILED"],` +
+				`"requestUrl":"https://example.com/hook","payloadTemplate":"{\"run\": {{resource}}}","idempotencyKey":"key-1"}`,
 		},
 	}, {
 		name: "GetWebhook",
@@ -229,9 +228,9 @@ func TestCreateWebhookGeneratesKey(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 201, `{"data":{"id":"wh1"}}`) })
 	c := newTestClient(t, api.srv.URL)
-	w := WebhookCreate{EventTypes: []EventType{EventTest}, Condition: WebhookCondition{ActorID: "a"}, RequestURL: "https://example.com"}
+	w := WebhookDefinition{EventTypes: []EventType{EventTest}, RequestURL: "https://example.com"}
 	for range 2 {
-		if _, err := c.CreateWebhook(t.Context(), w); err != nil {
+		if _, err := c.CreateWebhook(t.Context(), WebhookCondition{ActorID: "a"}, w); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -50,9 +50,8 @@ var retryCalls = map[string]func(ctx context.Context, c *Client) error{
 	},
 	"DELETE": func(ctx context.Context, c *Client) error { return c.DeleteWebhook(ctx, "wh1") },
 	"create webhook": func(ctx context.Context, c *Client) error {
-		_, err := c.CreateWebhook(ctx, WebhookCreate{
-			EventTypes: []EventType{EventTest}, Condition: WebhookCondition{ActorID: "a"}, RequestURL: "https://example.com",
-		})
+		_, err := c.CreateWebhook(ctx, WebhookCondition{ActorID: "a"},
+			WebhookDefinition{EventTypes: []EventType{EventTest}, RequestURL: "https://example.com"})
 		return err
 	},
 	"abort": func(ctx context.Context, c *Client) error {
@@ -184,10 +183,8 @@ func TestCreateWebhookLostResponse(t *testing.T) {
 		writeJSON(w, 201, `{"data":{"id":"`+id+`"}}`)
 	})
 	c := newTestClient(t, api.srv.URL)
-	wh, err := c.CreateWebhook(t.Context(), WebhookCreate{
-		EventTypes: []EventType{EventActorRunSucceeded}, Condition: WebhookCondition{ActorID: "a"},
-		RequestURL: "https://example.com",
-	})
+	wh, err := c.CreateWebhook(t.Context(), WebhookCondition{ActorID: "a"},
+		WebhookDefinition{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com"})
 	if err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}
@@ -623,10 +620,8 @@ func TestCreateWebhookHungAttempt(t *testing.T) {
 		writeJSON(w, 201, `{"data":{"id":"`+id+`"}}`)
 	})
 	c := newTestClient(t, api.srv.URL, WithAttemptTimeout(100*time.Millisecond))
-	wh, err := c.CreateWebhook(t.Context(), WebhookCreate{
-		EventTypes: []EventType{EventActorRunSucceeded}, Condition: WebhookCondition{ActorRunID: "run1"},
-		RequestURL: "https://example.com",
-	})
+	wh, err := c.CreateWebhook(t.Context(), WebhookCondition{ActorRunID: "run1"},
+		WebhookDefinition{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com"})
 	if err != nil {
 		t.Fatalf("CreateWebhook: %v", err)
 	}

@@ -134,7 +134,7 @@ func TestStartValidation(t *testing.T) {
 		{"negative max items", "a", nil, StartOptions{MaxItems: -5}, "StartOptions.MaxItems"},
 		{"wait too long", "a", nil, StartOptions{WaitForFinish: 61 * time.Second}, "StartOptions.WaitForFinish"},
 		{"negative wait", "a", nil, StartOptions{WaitForFinish: -1}, "StartOptions.WaitForFinish"},
-		{"bad webhook", "a", nil, StartOptions{Webhooks: []AdHocWebhook{{RequestURL: "https://x"}}}, "StartOptions.Webhooks: client: webhooks[0].eventTypes"},
+		{"bad webhook", "a", nil, StartOptions{Webhooks: []WebhookDefinition{{RequestURL: "https://x"}}}, "StartOptions.Webhooks: invalid webhook: webhooks[0].eventTypes"},
 		{"bad content type", "a", nil, StartOptions{ContentType: "a\r\nb"}, "StartOptions.ContentType"},
 		{"input not JSON", "a", func() {}, StartOptions{}, "encoding the input"},
 	}
@@ -186,25 +186,25 @@ func TestInputValidation(t *testing.T) {
 		{"ListWebhooks offset", func() error { _, err := c.ListWebhooks(ctx, ListOptions{Offset: -1}); return err }, "ListOptions.Offset"},
 		{"ListWebhookDispatches limit", func() error { _, err := c.ListWebhookDispatches(ctx, ListOptions{Limit: -1}); return err }, "ListOptions.Limit"},
 		{"CreateWebhook events", func() error {
-			_, err := c.CreateWebhook(ctx, WebhookCreate{RequestURL: "u", Condition: WebhookCondition{ActorID: "a"}})
+			_, err := c.CreateWebhook(ctx, WebhookCondition{ActorID: "a"}, WebhookDefinition{RequestURL: "https://x.test"})
 			return err
-		}, "WebhookCreate.EventTypes"},
+		}, "invalid webhook: eventTypes: "},
 		{"CreateWebhook URL", func() error {
-			_, err := c.CreateWebhook(ctx, WebhookCreate{EventTypes: []EventType{EventTest}, Condition: WebhookCondition{ActorID: "a"}})
+			_, err := c.CreateWebhook(ctx, WebhookCondition{ActorID: "a"}, WebhookDefinition{EventTypes: []EventType{EventTest}})
 			return err
-		}, "WebhookCreate.RequestURL"},
+		}, "invalid webhook: requestUrl: "},
 		{"CreateWebhook condition", func() error {
-			_, err := c.CreateWebhook(ctx, WebhookCreate{EventTypes: []EventType{EventTest}, RequestURL: "u"})
+			_, err := c.CreateWebhook(ctx, WebhookCondition{}, WebhookDefinition{EventTypes: []EventType{EventTest}, RequestURL: "https://x.test"})
 			return err
-		}, "WebhookCreate.Condition"},
+		}, "invalid webhook: condition: "},
 		{"UpdateWebhook events", func() error {
 			_, err := c.UpdateWebhook(ctx, "wh", WebhookUpdate{EventTypes: []EventType{}})
 			return err
-		}, "WebhookUpdate.EventTypes"},
+		}, "invalid webhook: eventTypes: "},
 		{"UpdateWebhook URL", func() error {
 			_, err := c.UpdateWebhook(ctx, "wh", WebhookUpdate{RequestURL: &empty})
 			return err
-		}, "WebhookUpdate.RequestURL"},
+		}, "invalid webhook: requestUrl: "},
 	}
 	for _, tt := range tests {
 		if err := tt.call(); err == nil || !strings.Contains(err.Error(), tt.want) {

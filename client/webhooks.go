@@ -8,32 +8,40 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"strings"
+	"strconv"
 )
 
-// CreateWebhook creates a webhook (POST /v2/webhooks) and returns it as
-// stored.
+// CreateWebhook creates a webhook (POST /v2/webhooks) bound by cond and
+// returns it as stored. A condition with a run ID makes it an ad-hoc webhook
+// of that run (isAdHoc), validated as WebhookDefinition.Validate does; with
+// an Actor or task ID it may fire on any known event. An invalid definition
+// or an empty condition is a *ValidationError and nothing is sent.
 //
 // The request always carries an idempotency key, so that retrying it can never
-// create a second webhook: w.IdempotencyKey when given, or else a random key
+// create a second webhook: def.IdempotencyKey when given, or else a random key
 // generated once for this call and sent on every attempt. Calls with the same
 // key return the webhook the first one created.
-func (c *Client) CreateWebhook(ctx context.Context, w WebhookCreate) (*Webhook, error) {
-	if len(w.EventTypes) == 0 {
-		return nil, fmt.Errorf("client: WebhookCreate.EventTypes: at least one event type is required")
+func (c *Client) CreateWebhook(ctx context.Context, cond WebhookCondition, def WebhookDefinition) (*Webhook, error) {
+	use := forCondition
+	switch {
+	case cond == (WebhookCondition{}):
+		return nil, &ValidationError{Field: "condition", Reason: "an Actor, task or run ID is required"}
+	case cond.ActorRunID != "":
+		use = forRun
 	}
-	if strings.TrimSpace(w.RequestURL) == "" {
-		return nil, fmt.Errorf("client: WebhookCreate.RequestURL: the request URL is empty")
+	if err := def.validate(use); err != nil {
+		return nil, err
 	}
-	if w.Condition == (WebhookCondition{}) {
-		return nil, fmt.Errorf("client: WebhookCreate.Condition: an Actor, task or run ID is required")
+	if def.IdempotencyKey == "" {
+		def.IdempotencyKey = rand.Text()
 	}
-	if w.IdempotencyKey == "" {
-		w.IdempotencyKey = rand.Text()
-	}
-	body, err := json.Marshal(w)
+	body, err := json.Marshal(struct {
+		IsAdHoc   bool             `json:"isAdHoc,omitempty"`
+		Condition WebhookCondition `json:"condition"`
+		WebhookDefinition
+	}{use == forRun, cond, def})
 	if err != nil {
-		return nil, fmt.Errorf("client: WebhookCreate: %w", err)
+		return nil, fmt.Errorf("client: CreateWebhook: %w", err)
 	}
 	return doData[Webhook](ctx, c, &request{
 		method: "POST", path: "/v2/webhooks",
@@ -53,17 +61,16 @@ func (c *Client) GetWebhook(ctx context.Context, id string) (*Webhook, error) {
 }
 
 // UpdateWebhook changes the fields of a webhook that u sets (PUT
-// /v2/webhooks/{id}) and returns the webhook as stored.
+// /v2/webhooks/{id}) and returns the webhook as stored. The fields u sets
+// are validated as for CreateWebhook (a *ValidationError, nothing sent);
+// the templates with u.ShouldInterpolateStrings, false when it is nil.
 func (c *Client) UpdateWebhook(ctx context.Context, id string, u WebhookUpdate) (*Webhook, error) {
 	p, err := pathID("webhook ID", id)
 	if err != nil {
 		return nil, err
 	}
-	if u.EventTypes != nil && len(u.EventTypes) == 0 {
-		return nil, fmt.Errorf("client: WebhookUpdate.EventTypes: an empty list would leave the webhook without events; use nil to keep them")
-	}
-	if u.RequestURL != nil && strings.TrimSpace(*u.RequestURL) == "" {
-		return nil, fmt.Errorf("client: WebhookUpdate.RequestURL: the request URL is empty")
+	if err := u.validate(); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(u)
 	if err != nil {
@@ -108,7 +115,7 @@ func (c *Client) AllWebhooks(ctx context.Context, o ListOptions) iter.Seq2[Webho
 // TestWebhook makes the platform dispatch a test event through a webhook
 // (POST /v2/webhooks/{id}/test) and returns the dispatch. Each successful call
 // creates a dispatch, so the request is retried only when the platform cannot
-// have received it.
+// have received it (the default policy).
 func (c *Client) TestWebhook(ctx context.Context, id string) (*WebhookDispatch, error) {
 	p, err := pathID("webhook ID", id)
 	if err != nil {
@@ -117,4 +124,31 @@ func (c *Client) TestWebhook(ctx context.Context, id string) (*WebhookDispatch, 
 	return doData[WebhookDispatch](ctx, c, &request{
 		method: "POST", path: "/v2/webhooks/" + p + "/test",
 	})
+}
+
+// validate checks the fields u sets.
+func (u WebhookUpdate) validate() error {
+	if u.EventTypes != nil {
+		if len(u.EventTypes) == 0 {
+			return &ValidationError{Field: "eventTypes", Reason: "an empty list would leave the webhook without events; use nil to keep them"}
+		}
+		for i, e := range u.EventTypes {
+			if !e.IsKnown() {
+				return &ValidationError{Field: "eventTypes[" + strconv.Itoa(i) + "]", Reason: fmt.Sprintf("unknown event type %q", e)}
+			}
+		}
+	}
+	if u.RequestURL != nil {
+		if err := validateRequestURL(*u.RequestURL); err != nil {
+			return err
+		}
+	}
+	var payload, headers string
+	if u.PayloadTemplate != nil {
+		payload = *u.PayloadTemplate
+	}
+	if u.HeadersTemplate != nil {
+		headers = *u.HeadersTemplate
+	}
+	return validateTemplates(payload, headers, u.ShouldInterpolateStrings != nil && *u.ShouldInterpolateStrings)
 }

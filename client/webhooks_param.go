@@ -13,24 +13,16 @@ import (
 // out, in standard base64 with padding, as the official clients produce it.
 // It returns "" for an empty list, which means no parameter at all.
 //
-// Each webhook needs at least one event type and a request URL; the error
-// names the webhook and field at fault.
-func EncodeWebhooks(ws []AdHocWebhook) (string, error) {
+// Each webhook is validated first as WebhookDefinition.Validate does, except
+// that ACTOR.RUN.CREATED is allowed and a Description is not (the parameter
+// has no such field); the *ValidationError names the webhook and field at
+// fault.
+func EncodeWebhooks(ws []WebhookDefinition) (string, error) {
 	if len(ws) == 0 {
 		return "", nil
 	}
-	for i, w := range ws {
-		if len(w.EventTypes) == 0 {
-			return "", fmt.Errorf("client: webhooks[%d].eventTypes: at least one event type is required", i)
-		}
-		for j, e := range w.EventTypes {
-			if e == "" {
-				return "", fmt.Errorf("client: webhooks[%d].eventTypes[%d]: the event type is empty", i, j)
-			}
-		}
-		if strings.TrimSpace(w.RequestURL) == "" {
-			return "", fmt.Errorf("client: webhooks[%d].requestUrl: the request URL is empty", i)
-		}
+	if err := validateStart(ws); err != nil {
+		return "", err
 	}
 	// Like JSON.stringify, leave <, > and & unescaped.
 	var buf bytes.Buffer
@@ -44,8 +36,10 @@ func EncodeWebhooks(ws []AdHocWebhook) (string, error) {
 
 // DecodeWebhooks decodes a `webhooks` URL parameter: base64 (standard or
 // URL-safe alphabet, padded or not) of a JSON array of ad-hoc webhooks. It
-// returns nil for "". Unknown JSON fields are ignored.
-func DecodeWebhooks(s string) ([]AdHocWebhook, error) {
+// returns nil for "". Unknown JSON fields are ignored, and so is a
+// description, which the parameter cannot carry. It checks the
+// encoding, not the definitions: EncodeWebhooks does that.
+func DecodeWebhooks(s string) ([]WebhookDefinition, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
@@ -54,9 +48,12 @@ func DecodeWebhooks(s string) ([]AdHocWebhook, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: webhooks: not base64: %w", err)
 	}
-	var ws []AdHocWebhook
+	var ws []WebhookDefinition
 	if err := json.Unmarshal(raw, &ws); err != nil {
 		return nil, fmt.Errorf("client: webhooks: not a JSON array of webhooks: %w", err)
+	}
+	for i := range ws {
+		ws[i].Description = "" // not a field of the parameter: the platform ignores it
 	}
 	return ws, nil
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 
@@ -11,7 +12,7 @@ import (
 // jsVector is what the official JS client produces for jsVectorHooks.
 const jsVector = "W3siZXZlbnRUeXBlcyI6WyJBQ1RPUi5SVU4uQ1JFQVRFRCJdLCJyZXF1ZXN0VXJsIjoiaHR0cHM6Ly9leGFtcGxlLmNvbS9ydW4tY3JlYXRlZCJ9LHsiZXZlbnRUeXBlcyI6WyJBQ1RPUi5SVU4uU1VDQ0VFREVEIl0sInJlcXVlc3RVcmwiOiJodHRwczovL2V4YW1wbGUuY29tL3J1bi1zdWNjZWVkZWQifV0="
 
-var jsVectorHooks = []AdHocWebhook{
+var jsVectorHooks = []WebhookDefinition{
 	{EventTypes: []EventType{EventActorRunCreated}, RequestURL: "https://example.com/run-created"},
 	{EventTypes: []EventType{EventActorRunSucceeded}, RequestURL: "https://example.com/run-succeeded"},
 }
@@ -31,11 +32,11 @@ func TestEncodeWebhooksJSON(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		in   []AdHocWebhook
+		in   []WebhookDefinition
 		want string // the JSON inside the base64
 	}{{
 		name: "every field",
-		in: []AdHocWebhook{{
+		in: []WebhookDefinition{{
 			EventTypes: []EventType{EventActorRunSucceeded, EventActorRunFailed}, RequestURL: "https://x.test/a?b=1&c=<2>",
 			PayloadTemplate: `{"r": {{resource}}}`, HeadersTemplate: `{"X-Key": "v"}`, ShouldInterpolateStrings: true,
 			IdempotencyKey: "k1", IgnoreSSLErrors: true, DoNotRetry: true,
@@ -45,12 +46,12 @@ func TestEncodeWebhooksJSON(t *testing.T) {
 			`"idempotencyKey":"k1","ignoreSslErrors":true,"doNotRetry":true}]`,
 	}, {
 		name: "empty fields omitted",
-		in:   []AdHocWebhook{{EventTypes: []EventType{EventTest}, RequestURL: "https://x.test"}},
-		want: `[{"eventTypes":["TEST"],"requestUrl":"https://x.test"}]`,
+		in:   []WebhookDefinition{{EventTypes: []EventType{EventActorRunAborted}, RequestURL: "https://x.test"}},
+		want: `[{"eventTypes":["ACTOR.RUN.ABORTED"],"requestUrl":"https://x.test"}]`,
 	}, {
 		name: "non-ASCII",
-		in:   []AdHocWebhook{{EventTypes: []EventType{EventTest}, RequestURL: "https://x.test/ž"}},
-		want: `[{"eventTypes":["TEST"],"requestUrl":"https://x.test/ž"}]`,
+		in:   []WebhookDefinition{{EventTypes: []EventType{EventActorRunAborted}, RequestURL: "https://x.test/ž"}},
+		want: `[{"eventTypes":["ACTOR.RUN.ABORTED"],"requestUrl":"https://x.test/ž"}]`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +77,7 @@ func TestEncodeWebhooksJSON(t *testing.T) {
 
 func TestEncodeWebhooksEmpty(t *testing.T) {
 	t.Parallel()
-	for _, in := range [][]AdHocWebhook{nil, {}} {
+	for _, in := range [][]WebhookDefinition{nil, {}} {
 		got, err := EncodeWebhooks(in)
 		if got != "" || err != nil {
 			t.Errorf("EncodeWebhooks(%#v) = %q, %v; want \"\", nil", in, got, err)
@@ -86,19 +87,26 @@ func TestEncodeWebhooksEmpty(t *testing.T) {
 
 func TestEncodeWebhooksInvalid(t *testing.T) {
 	t.Parallel()
+	ok := WebhookDefinition{EventTypes: []EventType{EventActorRunCreated}, RequestURL: "https://x.test", IdempotencyKey: strings.Repeat("k", 256)}
 	tests := []struct {
 		name string
-		in   []AdHocWebhook
+		in   []WebhookDefinition
 		want string
 	}{
-		{"no event types", []AdHocWebhook{{RequestURL: "https://x.test"}}, "webhooks[0].eventTypes"},
-		{"empty event type", []AdHocWebhook{{EventTypes: []EventType{EventTest}, RequestURL: "u"}, {EventTypes: []EventType{""}, RequestURL: "u"}}, "webhooks[1].eventTypes[0]"},
-		{"no URL", []AdHocWebhook{{EventTypes: []EventType{EventTest}, RequestURL: " "}}, "webhooks[0].requestUrl"},
+		{"no event types", []WebhookDefinition{{RequestURL: "https://x.test"}}, "webhooks[0].eventTypes"},
+		{"empty event type", []WebhookDefinition{ok, {EventTypes: []EventType{""}, RequestURL: "https://x.test"}}, "webhooks[1].eventTypes[0]"},
+		{"build event", []WebhookDefinition{{EventTypes: []EventType{EventActorBuildFailed}, RequestURL: "https://x.test"}}, "webhooks[0].eventTypes[0]"},
+		{"test event", []WebhookDefinition{{EventTypes: []EventType{EventTest}, RequestURL: "https://x.test"}}, "webhooks[0].eventTypes[0]"},
+		{"no URL", []WebhookDefinition{{EventTypes: []EventType{EventActorRunFailed}, RequestURL: " "}}, "webhooks[0].requestUrl"},
+		{"description", []WebhookDefinition{ok, ok, {EventTypes: []EventType{EventActorRunFailed}, RequestURL: "https://x.test", Description: "d"}}, "webhooks[2].description"},
+		{"long key", []WebhookDefinition{{EventTypes: []EventType{EventActorRunFailed}, RequestURL: "https://x.test", IdempotencyKey: strings.Repeat("k", 257)}}, "webhooks[0].idempotencyKey"},
+		{"bad template", []WebhookDefinition{{EventTypes: []EventType{EventActorRunFailed}, RequestURL: "https://x.test", PayloadTemplate: "{"}}, "webhooks[0].payloadTemplate"},
 	}
 	for _, tt := range tests {
 		got, err := EncodeWebhooks(tt.in)
-		if err == nil || !strings.Contains(err.Error(), tt.want) || got != "" {
-			t.Errorf("%s: EncodeWebhooks = %q, %v; want an error naming %s", tt.name, got, err, tt.want)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidWebhook) || !strings.Contains(err.Error(), tt.want) || got != "" {
+			t.Errorf("%s: EncodeWebhooks = %q, %v; want a *ValidationError naming %s", tt.name, got, err, tt.want)
 		}
 	}
 }
@@ -106,11 +114,11 @@ func TestEncodeWebhooksInvalid(t *testing.T) {
 func TestDecodeWebhooks(t *testing.T) {
 	t.Parallel()
 	raw := []byte(`[{"eventTypes":["ACTOR.RUN.FAILED"],"requestUrl":"https://x.test/?q=~~~>>>","unknown":{"a":1}}]`)
-	want := []AdHocWebhook{{EventTypes: []EventType{EventActorRunFailed}, RequestURL: "https://x.test/?q=~~~>>>"}}
+	want := []WebhookDefinition{{EventTypes: []EventType{EventActorRunFailed}, RequestURL: "https://x.test/?q=~~~>>>"}}
 	tests := []struct {
 		name string
 		in   string
-		want []AdHocWebhook
+		want []WebhookDefinition
 	}{
 		{"JS vector", jsVector, jsVectorHooks},
 		{"standard padded", base64.StdEncoding.EncodeToString(raw), want},

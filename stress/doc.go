@@ -8,7 +8,8 @@
 //     acted, stalls past the per-attempt timeout — and counts what the server
 //     really created;
 //   - fuzz_test.go: FuzzDecodeWebhooks, over client.DecodeWebhooks and
-//     actor.DecodeWebhooks, with its corpus in testdata/fuzz;
+//     EncodeWebhooks (and actor.DecodeWebhooks, which forwards), with its
+//     corpus in testdata/fuzz;
 //   - load_test.go: 200 concurrent clients against one local platform for
 //     30 seconds (3 with -short; ACTOR_LOAD_SECONDS overrides), then checks
 //     that nothing was lost and that every goroutine ended after Close.

@@ -23,7 +23,7 @@ func TestAddWebhookUnderFaults(t *testing.T) {
 	const calls, workers = 1000, 16
 	ctx := t.Context()
 	srv := apifytest.NewTestServer(t, apifytest.WithWebhookLimit(10*calls))
-	run, err := srv.StartRun(ctx, "stress~add-webhook", nil, nil)
+	run, err := srv.StartRun(ctx, "stress~add-webhook", nil, client.StartOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,16 +103,14 @@ func TestLoad(t *testing.T) {
 					return fmt.Sprintf("%s/hook?c=%d&k=%d&h=%s", recv.URL, c, k, which)
 				}
 				run, err := cl.StartActor(ctx, "load~actor", map[string]int{"c": c, "k": k}, client.StartOptions{
-					Webhooks: []client.AdHocWebhook{{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: hook("start")}},
+					Webhooks: []client.WebhookDefinition{{EventTypes: []client.EventType{client.EventActorRunSucceeded}, RequestURL: hook("start")}},
 				})
 				if err != nil {
 					fail(c, k, "start", err)
 					return
 				}
-				wh, err := cl.CreateWebhook(ctx, client.WebhookCreate{
-					IsAdHoc:    true,
+				wh, err := cl.CreateWebhook(ctx, client.WebhookCondition{ActorRunID: run.ID}, client.WebhookDefinition{
 					EventTypes: []client.EventType{client.EventActorRunSucceeded},
-					Condition:  client.WebhookCondition{ActorRunID: run.ID},
 					RequestURL: hook("created"),
 				})
 				if err != nil {

@@ -115,7 +115,7 @@ func TestEndToEnd(t *testing.T) {
 				return err
 			})
 
-			run, err := srv.StartRun(ctx, "e2e~receiver", nil, nil)
+			run, err := srv.StartRun(ctx, "e2e~receiver", nil, client.StartOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

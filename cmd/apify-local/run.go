@@ -174,16 +174,16 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		cmdExit <- code
 		return err
 	})
-	var hooks []client.AdHocWebhook
+	var hooks []client.WebhookDefinition
 	for _, u := range f.webhooks {
-		hooks = append(hooks, client.AdHocWebhook{EventTypes: terminalEvents, RequestURL: u})
+		hooks = append(hooks, client.WebhookDefinition{EventTypes: terminalEvents, RequestURL: u})
 	}
 	timeout := f.timeout
 	if timeout <= 0 {
 		timeout = -1
 	}
-	run, err := srv.StartRunWithOptions(ctx, f.actorID, apifytest.StartRunOptions{
-		Input: input, ContentType: contentType, Webhooks: hooks, Timeout: timeout, MemoryMbytes: f.memory,
+	run, err := srv.StartRun(ctx, f.actorID, input, client.StartOptions{
+		ContentType: contentType, Webhooks: hooks, Timeout: timeout, MemoryMbytes: f.memory,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: cannot start the run: %v\n", err)

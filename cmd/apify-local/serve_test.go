@@ -79,7 +79,7 @@ func TestServeControlEndpoints(t *testing.T) {
 	rc := newReceiver(t)
 	ctx := t.Context()
 	run, err := s.client.StartActor(ctx, "someone~anything", map[string]int{"a": 1}, client.StartOptions{
-		Webhooks: []client.AdHocWebhook{{EventTypes: []client.EventType{client.EventActorRunFailed}, RequestURL: rc.URL}},
+		Webhooks: []client.WebhookDefinition{{EventTypes: []client.EventType{client.EventActorRunFailed}, RequestURL: rc.URL}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -156,7 +156,7 @@ func runLocal(fail bool) error {
 		a := actor.New(actor.WithEnviron(env))
 		return runActor(ctx, a, recv.url, secret, fail)
 	})
-	run, err := platform.StartRun(ctx, "example~adhoc-webhook", nil, nil)
+	run, err := platform.StartRun(ctx, "example~adhoc-webhook", nil, client.StartOptions{})
 	if err != nil {
 		return err
 	}

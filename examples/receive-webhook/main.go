@@ -117,9 +117,8 @@ func run(serve bool, addr, secret, publicURL, actorID string) error {
 
 	// A webhook whose headers template carries the secret, and a test
 	// delivery through it — the "Test" button of the Apify Console.
-	wh, err := c.CreateWebhook(ctx, client.WebhookCreate{
+	wh, err := c.CreateWebhook(ctx, client.WebhookCondition{ActorID: actorID}, client.WebhookDefinition{
 		EventTypes:      []client.EventType{client.EventActorRunSucceeded},
-		Condition:       client.WebhookCondition{ActorID: actorID},
 		RequestURL:      requestURL,
 		HeadersTemplate: headers,
 		Description:     "receive-webhook example (test delivery)",

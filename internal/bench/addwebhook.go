@@ -107,7 +107,7 @@ func (b *bench) addWebhook(ctx context.Context) ([]row, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	run, err := srv.StartRun(ctx, "bench~addwebhook", nil, nil)
+	run, err := srv.StartRun(ctx, "bench~addwebhook", nil, client.StartOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -167,10 +167,10 @@ func startRuns(ctx context.Context, n int, url string) (*apifytest.Server, []str
 	}
 	ids := make([]string, n)
 	for i := range n {
-		run, err := srv.StartRun(ctx, "bench~delivery", nil, []client.AdHocWebhook{{
+		run, err := srv.StartRun(ctx, "bench~delivery", nil, client.StartOptions{Webhooks: []client.WebhookDefinition{{
 			EventTypes: []client.EventType{client.EventActorRunSucceeded},
 			RequestURL: url + "/hook?run=" + strconv.Itoa(i),
-		}})
+		}}})
 		if err != nil {
 			srv.Close()
 			return nil, nil, err

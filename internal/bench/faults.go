@@ -78,7 +78,7 @@ func (b *bench) faults(ctx context.Context) ([]row, error) {
 // own, then counts that run's webhooks by request URL.
 func (b *bench) faultSide(ctx context.Context, srv *apifytest.Server, side string,
 	calls func(env []string, prefix string) (int, time.Duration, error)) (faultOutcome, error) {
-	run, err := srv.StartRun(ctx, "bench~faults-"+side, nil, nil)
+	run, err := srv.StartRun(ctx, "bench~faults-"+side, nil, client.StartOptions{})
 	if err != nil {
 		return faultOutcome{}, err
 	}
