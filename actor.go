@@ -301,24 +301,24 @@ func (a *Actor) waitIdle(ctx context.Context) int {
 // Console, and logs it. Off the platform it only logs it. On the platform
 // without a run ID it returns an error matching [ErrNoRunID].
 func (a *Actor) SetStatusMessage(ctx context.Context, msg string) error {
-	return a.setStatusMessage(ctx, msg, false)
+	return a.setStatusMessage(ctx, client.RunUpdate{StatusMessage: msg})
 }
 
 // SetTerminalStatusMessage is [Actor.SetStatusMessage] for the run's final
 // status message, which the platform keeps after the run ends. [Actor.Exit]
 // sets one itself.
 func (a *Actor) SetTerminalStatusMessage(ctx context.Context, msg string) error {
-	return a.setStatusMessage(ctx, msg, true)
+	return a.setStatusMessage(ctx, client.RunUpdate{StatusMessage: msg, IsStatusMessageTerminal: true})
 }
 
-func (a *Actor) setStatusMessage(ctx context.Context, msg string, terminal bool) error {
+func (a *Actor) setStatusMessage(ctx context.Context, u client.RunUpdate) error {
 	c, env, err := a.ready(ctx)
 	if err != nil {
 		return err
 	}
-	a.log().InfoContext(ctx, "status message", "message", msg, "terminal", terminal)
+	a.log().InfoContext(ctx, "status message", "message", u.StatusMessage, "terminal", u.IsStatusMessageTerminal)
 	a.mu.Lock()
-	a.lastStatus = msg
+	a.lastStatus = u.StatusMessage
 	a.mu.Unlock()
 	if !env.IsAtHome {
 		return nil
@@ -328,7 +328,7 @@ func (a *Actor) setStatusMessage(ctx context.Context, msg string, terminal bool)
 	}
 	done := a.track()
 	defer done()
-	if _, err := c.UpdateRun(ctx, env.RunID, client.RunUpdate{StatusMessage: msg, IsStatusMessageTerminal: terminal}); err != nil {
+	if _, err := c.UpdateRun(ctx, env.RunID, u); err != nil {
 		return fmt.Errorf("actor: set status message: %w", err)
 	}
 	return nil
@@ -385,7 +385,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 		msg = fmt.Sprintf("Actor finished with exit code %d", opts.ExitCode)
 	}
 	if a.Env().IsAtHome {
-		if err := a.setStatusMessage(ctx, msg, true); err != nil {
+		if err := a.SetTerminalStatusMessage(ctx, msg); err != nil {
 			a.log().WarnContext(ctx, "cannot set the final status message", "error", err)
 		}
 	}

@@ -441,3 +441,42 @@ func BenchmarkAddWebhook(b *testing.B) {
 		}
 	}
 }
+
+// TestAddWebhookLongIdempotencyKey: a key over the platform's 256 bytes is
+// refused before anything is sent, at AddWebhook and at Start; 256 bytes
+// pass.
+func TestAddWebhookLongIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t)
+	a, _, _ := newActor(p.atHome())
+	w := failedWebhook
+	w.IdempotencyKey = strings.Repeat("k", 257)
+	_, err := a.AddWebhook(t.Context(), w)
+	var ve *actor.ValidationError
+	if !errors.Is(err, actor.ErrInvalidWebhook) || !errors.As(err, &ve) || ve.Field != "idempotencyKey" {
+		t.Errorf("AddWebhook: err = %v, want a *ValidationError of idempotencyKey", err)
+	}
+	_, err = a.Start(t.Context(), "a~b", nil, actor.StartOptions{Webhooks: []actor.Webhook{w}})
+	if !errors.As(err, &ve) || ve.Field != "webhooks[0].idempotencyKey" {
+		t.Errorf("Start: err = %v, want a *ValidationError of webhooks[0].idempotencyKey", err)
+	}
+	p.checkNothingSent(t)
+
+	w.IdempotencyKey = strings.Repeat("k", 256)
+	if _, err := a.AddWebhook(t.Context(), w); err != nil {
+		t.Errorf("AddWebhook with a 256-byte key: %v", err)
+	}
+}
+
+// TestWebhookAliases: the root's webhook names are the client's, so that
+// errors.Is and errors.As work across both.
+func TestWebhookAliases(t *testing.T) {
+	t.Parallel()
+	err := actor.Webhook{}.Validate()
+	var ve *client.ValidationError
+	if !errors.Is(err, client.ErrInvalidWebhook) || !errors.Is(err, actor.ErrInvalidWebhook) || !errors.As(err, &ve) {
+		t.Errorf("Validate() = %v, want a *client.ValidationError matching both sentinels", err)
+	}
+	var _ client.WebhookDefinition = actor.Webhook{}
+	var _ client.StartOptions = actor.StartOptions{}
+}

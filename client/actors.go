@@ -103,7 +103,7 @@ func (c *Client) waitStarted(ctx context.Context, run *Run) (*Run, error) {
 	if run.Status.IsTerminal() {
 		return run, nil
 	}
-	done, err := c.waitForRun(ctx, run.ID, true)
+	done, err := c.waitForRun(ctx, run.ID, notFoundPolls)
 	if done == nil { // waiting failed before the run was seen again
 		done = run
 	}

@@ -78,7 +78,7 @@ func TestDecodeRun(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("run (-want +got):\n%s", diff)
 	}
-	if !got.Status.Terminal() {
+	if !got.Status.IsTerminal() {
 		t.Error("ABORTED is terminal")
 	}
 }
@@ -159,7 +159,7 @@ func TestEventTypes(t *testing.T) {
 	}
 	runs := 0
 	for _, e := range all {
-		if !e.Known() {
+		if !e.IsKnown() {
 			t.Errorf("%s not Known", e)
 		}
 		if e.IsRunEvent() {
@@ -171,13 +171,13 @@ func TestEventTypes(t *testing.T) {
 			t.Errorf("%s: JSON round trip gave %s, %v", e, back, err)
 		}
 	}
-	if runs != 6 || EventType("ACTOR.RUN.FOO").Known() {
+	if runs != 6 || EventType("ACTOR.RUN.FOO").IsKnown() {
 		t.Errorf("run events = %d, want 6; unknown types must not be Known", runs)
 	}
 	for s, want := range map[RunStatus]bool{StatusReady: false, StatusRunning: false, StatusTimingOut: false,
 		StatusAborting: false, StatusSucceeded: true, StatusFailed: true, StatusTimedOut: true, StatusAborted: true} {
-		if s.Terminal() != want {
-			t.Errorf("%s.Terminal() = %v", s, !want)
+		if s.IsTerminal() != want {
+			t.Errorf("%s.IsTerminal() = %v", s, !want)
 		}
 	}
 }

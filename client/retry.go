@@ -42,7 +42,7 @@ const (
 
 // checkRetry is the retryablehttp.CheckRetry of one call.
 func (s *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	s.reached = resp != nil || !neverSent(err, s.connected.Load())
+	s.reached = resp != nil || !s.neverSent(err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
@@ -54,7 +54,7 @@ func (s *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		if s.r.policy == retryIdempotent {
 			return true, nil
 		}
-		return neverSent(err, s.connected.Load()), nil
+		return s.neverSent(err), nil
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
@@ -90,8 +90,8 @@ func retryableError(err error) bool {
 // platform: no connection was obtained, or dialing failed (connection
 // refused, DNS failure, dial timeout). A reset or a timeout once connected
 // may come after the platform received the request.
-func neverSent(err error, connected bool) bool {
-	if !connected {
+func (s *call) neverSent(err error) bool {
+	if !s.connected.Load() {
 		return true
 	}
 	var op *net.OpError

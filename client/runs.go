@@ -29,16 +29,16 @@ func (c *Client) GetRun(ctx context.Context, runID string) (*Run, error) {
 // When ctx ends first, it returns the run as last seen (nil if never seen)
 // with the context's error.
 func (c *Client) WaitForRun(ctx context.Context, runID string) (*Run, error) {
-	return c.waitForRun(ctx, runID, false)
+	return c.waitForRun(ctx, runID, 0)
 }
 
 // notFoundPolls is how many times waiting for a run just started tolerates a
 // 404: the platform's read replicas may not know the run yet.
 const notFoundPolls = 5
 
-// waitForRun is WaitForRun; started says that the run certainly exists, so
-// that a few 404s are taken for replica lag.
-func (c *Client) waitForRun(ctx context.Context, runID string, started bool) (*Run, error) {
+// waitForRun is WaitForRun that takes up to lagPolls 404s for replica lag:
+// notFoundPolls for a run that certainly exists, 0 otherwise.
+func (c *Client) waitForRun(ctx context.Context, runID string, lagPolls int) (*Run, error) {
 	p, err := pathID("run ID", runID)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (c *Client) waitForRun(ctx context.Context, runID string, started bool) (*R
 			longPoll: wait, policy: retryIdempotent,
 		})
 		switch {
-		case started && IsNotFound(err) && notFound < notFoundPolls:
+		case IsNotFound(err) && notFound < lagPolls:
 			notFound++
 		case err != nil:
 			return last, err

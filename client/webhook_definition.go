@@ -127,7 +127,7 @@ func (d WebhookDefinition) validate(use webhookUse) error {
 	if n := len(d.IdempotencyKey); n > MaxIdempotencyKeyLen {
 		return &ValidationError{Field: "idempotencyKey", Reason: fmt.Sprintf("is %d bytes long; the platform allows at most %d", n, MaxIdempotencyKeyLen)}
 	}
-	if err := validateTemplates(d.PayloadTemplate, d.HeadersTemplate, d.ShouldInterpolateStrings); err != nil {
+	if err := validateTemplates(d.PayloadTemplate, d.HeadersTemplate, payloadtemplate.Options{InterpolateStrings: d.ShouldInterpolateStrings}); err != nil {
 		return err
 	}
 	if use == forStart && d.Description != "" {
@@ -152,8 +152,7 @@ func validateStart(ws []WebhookDefinition) error {
 }
 
 // validateTemplates checks the templates that are not empty.
-func validateTemplates(payload, headers string, interpolate bool) error {
-	opts := payloadtemplate.Options{InterpolateStrings: interpolate}
+func validateTemplates(payload, headers string, opts payloadtemplate.Options) error {
 	if payload != "" {
 		if _, err := payloadtemplate.Parse(payload, opts); err != nil {
 			return &ValidationError{Field: "payloadTemplate", Reason: err.Error(), Err: err}

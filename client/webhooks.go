@@ -9,6 +9,8 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+
+	"github.com/go-apify/actor/internal/payloadtemplate"
 )
 
 // CreateWebhook creates a webhook (POST /v2/webhooks) bound by cond and
@@ -150,5 +152,6 @@ func (u WebhookUpdate) validate() error {
 	if u.HeadersTemplate != nil {
 		headers = *u.HeadersTemplate
 	}
-	return validateTemplates(payload, headers, u.ShouldInterpolateStrings != nil && *u.ShouldInterpolateStrings)
+	opts := payloadtemplate.Options{InterpolateStrings: u.ShouldInterpolateStrings != nil && *u.ShouldInterpolateStrings}
+	return validateTemplates(payload, headers, opts)
 }
