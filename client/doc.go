@@ -2,6 +2,11 @@
 // needs: webhooks and their dispatches, and Actor and task runs (start, call,
 // wait, abort, status message) with ad-hoc webhooks.
 //
+// One type defines a webhook, WebhookDefinition: the body of CreateWebhook
+// (with the condition that binds it), an item of StartOptions.Webhooks, and
+// the part of a Webhook as the platform returns it. It is validated before
+// anything is sent (*ValidationError, ErrInvalidWebhook), templates included.
+//
 // Create a Client with New or NewFromEnv. The API token travels only in the
 // Authorization header, never in a URL, a log line or an error. Responses
 // other than 2xx are *APIError values (IsNotFound, IsRateLimited).
