@@ -42,6 +42,10 @@ type platform struct {
 	runStatus client.RunStatus
 	// fail, when not zero, is the status every request gets.
 	fail int
+	// hangFirst makes the first POST /v2/webhooks hang until the client
+	// gives up on it.
+	hangFirst bool
+	creates   int // POST /v2/webhooks received
 }
 
 func newPlatform(t testing.TB) *platform {
@@ -73,6 +77,14 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/v2/webhooks":
 		if hold != nil {
 			<-hold
+		}
+		p.mu.Lock()
+		p.creates++
+		hang := p.hangFirst && p.creates == 1
+		p.mu.Unlock()
+		if hang {
+			<-r.Context().Done()
+			return
 		}
 		var c client.Webhook // the body: isAdHoc, condition and the definition
 		if err := json.Unmarshal(body, &c); err != nil {

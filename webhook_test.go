@@ -1,12 +1,14 @@
 package actor_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-apify/actor"
 	"github.com/go-apify/actor/client"
@@ -479,4 +481,32 @@ func TestWebhookAliases(t *testing.T) {
 	}
 	var _ client.WebhookDefinition = actor.Webhook{}
 	var _ client.StartOptions = actor.StartOptions{}
+}
+
+// TestAddWebhookHungAttempt: against an API that accepts the connection and
+// never answers the first attempt, AddWebhook does not block: the attempt
+// timeout cuts it and the retry, with the same idempotency key (so that the
+// platform keeps one webhook), succeeds.
+func TestAddWebhookHungAttempt(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t)
+	p.hangFirst = true
+	a, _, _ := newActor(p.atHome(), actor.WithClientOptions(client.WithMaxRetries(2), client.WithAttemptTimeout(100*time.Millisecond)))
+	got, err := a.AddWebhook(context.Background(), failedWebhook)
+	if err != nil || got == nil || got.ID != "WH1" {
+		t.Fatalf("AddWebhook = %+v, %v; want webhook WH1", got, err)
+	}
+	keys := map[string]bool{}
+	for _, r := range p.requests() {
+		var body struct {
+			IdempotencyKey string `json:"idempotencyKey"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+			t.Fatal(err)
+		}
+		keys[body.IdempotencyKey] = true
+	}
+	if n := len(p.requests()); n != 2 || len(keys) != 1 {
+		t.Errorf("%d requests with keys %v, want 2 with one key", n, keys)
+	}
 }
