@@ -41,10 +41,10 @@
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
 // accepted and created on first use. A run's input is its default key-value
-// store's INPUT record. Request bodies may be compressed with gzip or
-// deflate, or with brotli as the official JS client compresses every body of
-// 1 KiB or more; brotli is decoded with the zlib of the node executable on
-// PATH (present wherever that client runs), and is a 400 without it.
+// store's INPUT record. Request bodies may be compressed with gzip, deflate
+// or brotli (br, as the official JS client compresses every body of 1 KiB or
+// more). A body is at most 9 MiB, compressed and decompressed alike;
+// decompression stops at that limit, and a larger body is a 413.
 //
 // # Runs
 //

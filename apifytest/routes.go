@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -112,15 +111,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // readBody reads a request body of at most maxBody bytes and undoes its
 // Content-Encoding.
 func readBody(r *http.Request) ([]byte, *Error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
-	}
-	if len(body) > maxBody {
+	body, err := readLimited(r.Body, maxBody)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
 			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+	case err != nil:
+		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
 	}
-	return decodeBody(r.Context(), r.Header.Get("Content-Encoding"), body)
+	return decodeBody(r.Header.Get("Content-Encoding"), body)
 }
 
 // readJSON decodes a request body holding a JSON object into v.
