@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +77,10 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 				Message: "This API endpoint can only be accessed using the following HTTP methods: " + allow})
 			return
 		}
+		if e := checkQuery(r.URL.RawQuery); e != nil {
+			writeError(w, e)
+			return
+		}
 		u, err := s.authenticate(r)
 		if err != nil {
 			writeError(w, err)
@@ -83,6 +88,30 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 		}
 		h(w, r, u)
 	})
+}
+
+// checkQuery returns a 400 naming the first parameter of a query string that
+// cannot be read (a bad percent-escape, a semicolon), which r.URL.Query
+// would silently drop.
+func checkQuery(raw string) *Error {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		} else if strings.Contains(pair, ";") {
+			err = errors.New("a semicolon is not a separator")
+		} else {
+			_, err = url.QueryUnescape(value)
+		}
+		if err != nil {
+			return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+				Message: "Parameter " + strconv.Quote(name) + " cannot be read: " + err.Error()}
+		}
+	}
+	return nil
 }
 
 // logRequests logs each request at debug level, without its query (which
