@@ -20,39 +20,51 @@ const maxBody = 9 << 20
 // apiHandler serves an authenticated request of user u.
 type apiHandler func(w http.ResponseWriter, r *http.Request, u *user)
 
+// route is an endpoint: a ServeMux pattern and its handler per method.
+type route struct {
+	pattern string
+	methods map[string]apiHandler
+}
+
+// routeTable lists the server's endpoints, as the package documentation
+// does (a test checks that they agree).
+func (s *Server) routeTable() []route {
+	return []route{
+		{"/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook}},
+		{"/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook}},
+		{"/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook}},
+		{"/v2/webhooks/{id}/dispatches", map[string]apiHandler{"GET": s.handleListWebhookDispatches}},
+		{"/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches}},
+		{"/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch}},
+
+		{"/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
+		{"/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
+		{"/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask}},
+		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
+		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun}},
+		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
+
+		{"/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")}},
+		{"/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
+			"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
+			"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
+		}},
+		{"/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")}},
+		{"/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems}},
+
+		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
+		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
+		{"/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle}},
+	}
+}
+
 // routes returns the server's handler: the API under /v2, the control
 // endpoints under /_apifytest, behind fault injection and authentication.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, methods map[string]apiHandler) {
-		mux.Handle(pattern, s.methods(methods))
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern, s.methods(rt.methods))
 	}
-	handle("/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook})
-	handle("/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook})
-	handle("/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook})
-	handle("/v2/webhooks/{id}/dispatches", map[string]apiHandler{"GET": s.handleListWebhookDispatches})
-	handle("/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches})
-	handle("/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch})
-
-	handle("/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
-	handle("/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
-	handle("/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask})
-	handle("/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns})
-	handle("/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun})
-	handle("/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun})
-
-	handle("/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")})
-	handle("/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
-		"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
-		"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
-	})
-	handle("/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")})
-	handle("/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems})
-
-	handle("/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish})
-	handle("/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort})
-	handle("/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle})
-
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
 			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})
