@@ -27,6 +27,12 @@ const (
 	DefaultDeliveryWorkers = 32
 	// DefaultWebhookLimit is the number of webhooks a user may have.
 	DefaultWebhookLimit = 1000
+	// DefaultIdleTimeout is how long a keep-alive connection may wait for
+	// its next request before the server closes it.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultBodyTimeout is how long a request may take to send its body;
+	// waiting for the response (waitForFinish) is not bounded by it.
+	DefaultBodyTimeout = time.Minute
 )
 
 // Option configures a Server.
@@ -47,6 +53,8 @@ type config struct {
 	autoFinishAfter time.Duration
 	autoFinishAs    client.RunStatus
 	autoFinishSet   bool
+	idleTimeout     time.Duration
+	bodyTimeout     time.Duration
 	errs            []error
 }
 
@@ -59,6 +67,8 @@ func defaultConfig() config {
 		logger:       slog.New(slog.DiscardHandler),
 		addr:         "127.0.0.1:0",
 		webhookLimit: DefaultWebhookLimit,
+		idleTimeout:  DefaultIdleTimeout,
+		bodyTimeout:  DefaultBodyTimeout,
 	}
 }
 
@@ -180,6 +190,20 @@ func WithAutoFinish(d time.Duration, status client.RunStatus) Option {
 			return
 		}
 		c.autoFinishAfter, c.autoFinishAs, c.autoFinishSet = d, status, true
+	}
+}
+
+// WithConnectionTimeouts sets how long an idle keep-alive connection stays
+// open (DefaultIdleTimeout) and how long a request may take to send its body
+// (DefaultBodyTimeout); a request past the latter is answered 400 and its
+// connection closed.
+func WithConnectionTimeouts(idle, body time.Duration) Option {
+	return func(c *config) {
+		if idle <= 0 || body <= 0 {
+			c.fail("WithConnectionTimeouts: timeouts must be positive, not %v and %v", idle, body)
+			return
+		}
+		c.idleTimeout, c.bodyTimeout = idle, body
 	}
 }
 

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,7 +71,40 @@ func (s *Server) routes() http.Handler {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
 			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})
 	})
-	return s.injectFaults(s.logRequests(mux))
+	return s.bodyDeadline(s.injectFaults(s.logRequests(mux)))
+}
+
+// bodyDeadline gives a request with a body cfg.bodyTimeout to send it: the
+// connection's read deadline, lifted once the body has been read, so that a
+// long poll that follows is not cut short.
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			// Not supported when the handler is mounted elsewhere: that
+			// server's own timeouts apply.
+			if rc.SetReadDeadline(time.Now().Add(s.cfg.bodyTimeout)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the connection's read deadline when its body ends.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // methods authenticates a request and serves it with the handler of its
@@ -85,6 +120,9 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 		h, ok := byMethod[r.Method]
 		if !ok {
 			w.Header().Set("Allow", allow)
+			if r.Body != nil && r.Body != http.NoBody {
+				w.Header().Set("Connection", "close")
+			}
 			writeError(w, &Error{StatusCode: http.StatusMethodNotAllowed, Type: typeMethod,
 				Message: "This API endpoint can only be accessed using the following HTTP methods: " + allow})
 			return
@@ -95,6 +133,12 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 		}
 		u, err := s.authenticate(r)
 		if err != nil {
+			// Without reading the body: a client that sends a slow one
+			// with a wrong token is answered at once, and the
+			// connection closed.
+			if r.Body != nil && r.Body != http.NoBody {
+				w.Header().Set("Connection", "close")
+			}
 			writeError(w, err)
 			return
 		}
@@ -157,6 +201,9 @@ func readBody(r *http.Request) ([]byte, *Error) {
 	case errors.Is(err, errTooLarge):
 		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
 			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, &Error{StatusCode: http.StatusRequestTimeout, Type: typeTimeout,
+			Message: "The request body was not sent within the body timeout"}
 	case err != nil:
 		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
 	}

@@ -111,6 +111,9 @@ func NewServer(opts ...Option) (*Server, error) {
 	s.hs = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       cfg.idleTimeout,
+		// No ReadTimeout: it would cancel long polls; bodies have a
+		// deadline of their own (see bodyDeadline).
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 	}
