@@ -114,8 +114,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		IdleTimeout:       cfg.idleTimeout,
 		// No ReadTimeout: it would cancel long polls; bodies have a
 		// deadline of their own (see bodyDeadline).
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
 	}
 	s.deliverer = newDeliverer(s)
 	go func() {
