@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,38 @@ func TestIgnoreSSLErrors(t *testing.T) {
 		if !ignore && !strings.Contains(d.Calls[0].ErrorMessage, "certificate") {
 			t.Errorf("error %q does not mention the certificate", d.Calls[0].ErrorMessage)
 		}
+	}
+}
+
+// TestSlowHostDoesNotDelayOthers checks that receivers that never answer
+// hold up only their own host: with more hanging calls than workers, a
+// healthy receiver on another port is called at once.
+func TestSlowHostDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var hanging atomic.Int64
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	healthy := newReceiver(t)
+	const workers = 4
+	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryWorkers(workers), apifytest.WithDeliveryTimeout(time.Hour))
+	hooks := make([]client.AdHocWebhook, 0, 4*workers+1)
+	for range 4 * workers {
+		hooks = append(hooks, succeededHook(hang.URL))
+	}
+	endRun(t, srv, append(hooks, succeededHook(healthy.URL))...)
+	select {
+	case <-healthy.arrived:
+	case <-time.After(10 * time.Second): // a bound: the call comes at once or after an hour
+		t.Fatal("the healthy receiver was not called while another host hung")
+	}
+	if n := hanging.Load(); n > workers {
+		t.Errorf("%d calls to the hanging host at once, want at most %d", n, workers)
 	}
 }

@@ -3,10 +3,8 @@ package apifytest
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +26,7 @@ type dispatchRec struct {
 
 	// Fixed when the dispatch is created: the webhook as it was.
 	url        string
+	host       string // host:port, the delivery queue
 	ignoreSSL  bool
 	doNotRetry bool
 	payload    *actor.PayloadTemplate
@@ -174,6 +173,7 @@ func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispat
 		webhook:    wh,
 		run:        r,
 		url:        wh.w.RequestURL,
+		host:       hostKey(wh.w.RequestURL),
 		ignoreSSL:  wh.w.IgnoreSSLErrors,
 		doNotRetry: wh.w.DoNotRetry,
 		payload:    wh.payload,
@@ -238,14 +238,6 @@ func (d *dispatchRec) render() {
 			if !strings.EqualFold(k, "Host") {
 				d.header.Set(k, v)
 			}
-		}
-	}
-	// As an http.Client would, send the URL's userinfo as Basic auth,
-	// unless the template gave an Authorization header.
-	if strings.Contains(d.url, "@") && d.header.Get("Authorization") == "" {
-		if u, err := url.Parse(d.url); err == nil && u.User != nil {
-			password, _ := u.User.Password()
-			d.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
 		}
 	}
 	// The platform's own headers win over the template's (which Set

@@ -63,8 +63,12 @@
 // # Delivery
 //
 // Every event creates one dispatch per matching webhook (an ad-hoc webhook
-// fires at most once). A bounded pool of workers POSTs the rendered payload to
-// the webhook's requestUrl with the rendered headers, over which
+// fires at most once). Dispatches wait in a queue per receiver host
+// (host:port), each served by its own bounded set of workers (see
+// [WithDeliveryWorkers]), so that a receiver that hangs delays no other
+// host's calls. A worker POSTs the rendered payload to the webhook's
+// requestUrl (redirects are not followed; the URL's userinfo is sent as
+// Basic auth) with the rendered headers, over which
 // Content-Type: application/json, X-Apify-Webhook (the webhook's ID),
 // X-Apify-Webhook-Dispatch-Id and X-Apify-Request-Origin: WEBHOOK are set. A
 // 2xx response succeeds; any other status, a network error or a timeout is a

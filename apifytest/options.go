@@ -22,8 +22,9 @@ const (
 	// platform; shorter here, so that a receiver that hangs holds up a local
 	// run less).
 	DefaultDeliveryTimeout = 30 * time.Second
-	// DefaultDeliveryWorkers is the number of concurrent webhook calls:
-	// calls mostly wait for receivers, so there are more than cores.
+	// DefaultDeliveryWorkers is the number of concurrent webhook calls to
+	// one receiver host (host:port): calls mostly wait for receivers, so
+	// there are more than cores.
 	DefaultDeliveryWorkers = 32
 	// DefaultWebhookLimit is the number of webhooks a user may have.
 	DefaultWebhookLimit = 1000
@@ -136,7 +137,9 @@ func WithDeliveryTimeout(d time.Duration) Option {
 	}
 }
 
-// WithDeliveryWorkers sets how many webhook calls run at once.
+// WithDeliveryWorkers sets how many webhook calls to one receiver host
+// (host:port) run at once (DefaultDeliveryWorkers). Each host has a queue
+// of its own, so a receiver that hangs delays only the calls to its host.
 func WithDeliveryWorkers(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
