@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,9 @@ type dispatchRec struct {
 	header    http.Header
 	renderErr string // why the templates could not be rendered
 
-	attempts int // guarded by the server's lock
+	attempts int    // guarded by the server's lock
+	seq      uint64 // creation order among all records
+	depth    int    // the webhook calls that led to this one, this one included
 }
 
 // event is one event of a run: what its dispatches' template variables are
@@ -130,8 +133,9 @@ func (s *Server) fireLocked(r *runRec, typ client.EventType) []*dispatchRec {
 		}
 		if wh.w.IsAdHoc {
 			wh.fired = true
+			s.recountLocked(wh)
 		}
-		out = append(out, s.newDispatchLocked(wh, ev, r))
+		out = append(out, s.newDispatchLocked(wh, ev, r, r.depth+1))
 	}
 	for _, d := range out {
 		s.enqueueLocked(d)
@@ -141,7 +145,7 @@ func (s *Server) fireLocked(r *runRec, typ client.EventType) []*dispatchRec {
 
 // testDispatchLocked creates and queues a TEST dispatch of wh with a dummy
 // run as its resource (the run its condition names, when there is one).
-func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
+func (s *Server) testDispatchLocked(wh *webhookRec, depth int) *dispatchRec {
 	var run client.Run
 	if r, ok := s.runs[wh.w.Condition.ActorRunID]; ok && r.owner == wh.owner {
 		run = r.run
@@ -161,13 +165,14 @@ func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
 			run.ActID = newID()
 		}
 	}
-	d := s.newDispatchLocked(wh, newEvent(wh.owner, client.EventTest, run), nil)
+	d := s.newDispatchLocked(wh, newEvent(wh.owner, client.EventTest, run), nil, depth+1)
 	s.enqueueLocked(d)
 	return d
 }
 
-// newDispatchLocked creates a dispatch of event ev through wh.
-func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispatchRec {
+// newDispatchLocked creates a dispatch of event ev through wh, depth webhook
+// calls deep (see MaxChainDepth).
+func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec, depth int) *dispatchRec {
 	d := &dispatchRec{
 		owner:      wh.owner,
 		webhook:    wh,
@@ -179,6 +184,7 @@ func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispat
 		payload:    wh.payload,
 		headers:    wh.headers,
 		ev:         ev,
+		depth:      depth,
 		d: client.WebhookDispatch{
 			ID:        newID(),
 			UserID:    wh.owner.id,
@@ -193,9 +199,20 @@ func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispat
 			Calls: []client.WebhookCall{},
 		},
 	}
+	if msg := chainError(depth); msg != "" {
+		// Fails at its first attempt, without a call.
+		d.rendered, d.renderErr, d.ev = true, msg, nil
+	}
+	s.seq++
+	d.seq = s.seq
+	if r != nil {
+		r.dispatches = append(r.dispatches, d)
+		r.pending++
+	}
 	s.dispatches[d.d.ID] = d
 	s.allDisp = append(s.allDisp, d)
 	wh.owner.dispatches = append(wh.owner.dispatches, d)
+	wh.dispatches = append(wh.dispatches, d)
 	wh.w.Stats.TotalDispatches++
 	wh.w.LastDispatch = &client.WebhookLastDispatch{Status: client.DispatchActive}
 	wh.last = d
@@ -246,6 +263,7 @@ func (d *dispatchRec) render() {
 	d.header["X-Apify-Webhook"] = []string{d.d.WebhookID}
 	d.header["X-Apify-Webhook-Dispatch-Id"] = []string{d.d.ID}
 	d.header["X-Apify-Request-Origin"] = originHeader
+	d.header[ChainDepthHeader] = []string{strconv.Itoa(d.depth)}
 }
 
 // enqueueLocked hands d to the delivery workers, unless its run's
@@ -291,6 +309,12 @@ func (s *Server) settleLocked(d *dispatchRec, status client.DispatchStatus) {
 	s.active--
 	if s.active == 0 {
 		close(s.idle)
+	}
+	if r := d.run; r != nil {
+		r.pending--
+		s.runSettledLocked(r)
+	} else {
+		s.retainLocked(doneRec{test: d, at: time.Now()})
 	}
 }
 
@@ -386,14 +410,13 @@ func (s *Server) listDispatches(w http.ResponseWriter, r *http.Request, u *user,
 		return
 	}
 	s.mu.Lock()
-	var all []client.WebhookDispatch
-	for _, d := range u.dispatches {
-		if wh == nil || d.webhook == wh {
-			all = append(all, copyDispatch(d.d))
-		}
+	list := u.dispatches
+	if wh != nil {
+		list = wh.dispatches
 	}
+	out := page(list, p, func(d *dispatchRec) client.WebhookDispatch { return copyDispatch(d.d) })
 	s.mu.Unlock()
-	writeData(w, http.StatusOK, paginate(all, p))
+	writeData(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGetDispatch(w http.ResponseWriter, r *http.Request, u *user) {

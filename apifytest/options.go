@@ -28,6 +28,9 @@ const (
 	DefaultDeliveryWorkers = 32
 	// DefaultWebhookLimit is the number of webhooks a user may have.
 	DefaultWebhookLimit = 1000
+	// DefaultRetainedRuns is how many finished runs a Server keeps (see
+	// WithRetention).
+	DefaultRetainedRuns = 10_000
 	// DefaultIdleTimeout is how long a keep-alive connection may wait for
 	// its next request before the server closes it.
 	DefaultIdleTimeout = 2 * time.Minute
@@ -54,6 +57,8 @@ type config struct {
 	autoFinishAfter time.Duration
 	autoFinishAs    client.RunStatus
 	autoFinishSet   bool
+	retainRuns      int
+	retainAge       time.Duration
 	idleTimeout     time.Duration
 	bodyTimeout     time.Duration
 	errs            []error
@@ -68,6 +73,7 @@ func defaultConfig() config {
 		logger:       slog.New(slog.DiscardHandler),
 		addr:         "127.0.0.1:0",
 		webhookLimit: DefaultWebhookLimit,
+		retainRuns:   DefaultRetainedRuns,
 		idleTimeout:  DefaultIdleTimeout,
 		bodyTimeout:  DefaultBodyTimeout,
 	}
@@ -167,7 +173,9 @@ func WithAddr(addr string) Option {
 }
 
 // WithWebhookLimit sets how many webhooks (ad-hoc ones included) each user
-// may have at once; creating more is a 400 too-many-webhooks.
+// may have at once (DefaultWebhookLimit); creating more is a 400
+// too-many-webhooks. An ad-hoc webhook that has fired, or whose run has
+// ended, no longer counts.
 func WithWebhookLimit(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
@@ -193,6 +201,22 @@ func WithAutoFinish(d time.Duration, status client.RunStatus) Option {
 			return
 		}
 		c.autoFinishAfter, c.autoFinishAs, c.autoFinishSet = d, status, true
+	}
+}
+
+// WithRetention sets how long the server remembers what is done: at most
+// runs finished runs (DefaultRetainedRuns), each with its storages,
+// dispatches and ad-hoc webhooks, and as many settled test dispatches; and,
+// when maxAge is positive, none longer than maxAge after it was done. A run
+// is done when it has ended and its dispatches have settled; the oldest go
+// first, and an evicted run is a 404 like one that never existed.
+func WithRetention(runs int, maxAge time.Duration) Option {
+	return func(c *config) {
+		if runs <= 0 || maxAge < 0 {
+			c.fail("WithRetention: need a positive number of runs and a non-negative age, not %d and %v", runs, maxAge)
+			return
+		}
+		c.retainRuns, c.retainAge = runs, maxAge
 	}
 }
 

@@ -302,18 +302,20 @@ func parseBool(v, name string) (bool, *Error) {
 		Message: "Parameter " + name + " must be true, false, 1 or 0, not " + strconv.Quote(v)}
 }
 
-// paginate returns the page of items (oldest first) that p selects.
-func paginate[T any](items []T, p listParams) client.Page[T] {
+// page returns the page of items (oldest first) that p selects, each
+// turned into what the API shows by view: a list costs what it returns,
+// whatever the number of items.
+func page[R, T any](items []R, p listParams, view func(R) T) client.Page[T] {
 	total := len(items)
-	ordered := items
-	if p.desc {
-		ordered = make([]T, total)
-		for i, it := range items {
-			ordered[total-1-i] = it
-		}
-	}
 	start := min(p.offset, total)
 	end := min(start+p.limit, total)
-	page := append([]T{}, ordered[start:end]...)
-	return client.Page[T]{Total: total, Offset: p.offset, Limit: p.limit, Count: len(page), Desc: p.desc, Items: page}
+	out := make([]T, 0, end-start)
+	for i := start; i < end; i++ {
+		j := i
+		if p.desc {
+			j = total - 1 - i
+		}
+		out = append(out, view(items[j]))
+	}
+	return client.Page[T]{Total: total, Offset: p.offset, Limit: p.limit, Count: len(out), Desc: p.desc, Items: out}
 }

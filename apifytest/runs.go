@@ -72,6 +72,12 @@ type runRec struct {
 
 	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
 	held           []*dispatchRec // dispatches waiting for those
+
+	seq        uint64         // creation order among all records
+	depth      int            // the webhook calls that led to its start (see MaxChainDepth)
+	dispatches []*dispatchRec // oldest first
+	pending    int            // dispatches not yet settled
+	retained   bool           // done, and queued for eviction
 }
 
 // runView is a run as the API returns it.
@@ -169,6 +175,7 @@ type startParams struct {
 	origin      string
 	clientIP    string
 	userAgent   string
+	depth       int // of the webhook calls that led to the start
 }
 
 // startLocked creates a run of a (for task t, if not nil) owned by u, with
@@ -184,7 +191,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 			newHooks++
 		}
 	}
-	if len(u.webhooks)+newHooks > s.cfg.webhookLimit {
+	if u.counted+newHooks > s.cfg.webhookLimit {
 		return client.Run{}, &Error{StatusCode: http.StatusBadRequest, Type: typeTooManyWebhooks,
 			Message: "webhooks: the run's webhooks would exceed the limit of " + strconv.Itoa(s.cfg.webhookLimit) + " webhooks"}
 	}
@@ -232,6 +239,9 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	if t != nil {
 		r.run.ActorTaskID = t.id
 	}
+	s.seq++
+	r.seq = s.seq
+	r.depth = p.depth
 	s.runs[r.run.ID] = r
 	u.runs = append(u.runs, r)
 	for _, c := range p.webhooks {
@@ -380,6 +390,8 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	close(r.done)
 	ev, _ := status.Event()
 	s.fireLocked(r, ev)
+	s.runEndedLocked(r)
+	s.runSettledLocked(r)
 	s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
 }
 

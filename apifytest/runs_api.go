@@ -62,6 +62,7 @@ func parseStart(r *http.Request) (startParams, time.Duration, *Error) {
 		build:     q.Get("build"),
 		timeout:   DefaultRunTimeout,
 		userAgent: r.UserAgent(),
+		depth:     chainDepth(r),
 	}
 	if o := r.Header.Get("X-Apify-Request-Origin"); o != "" {
 		p.origin = o
@@ -270,12 +271,17 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, u *user)
 		return
 	}
 	s.mu.Lock()
-	var all []runView
-	for _, rr := range u.runs {
-		if status == "" || string(rr.run.Status) == status {
-			all = append(all, viewOf(copyRun(rr.run)))
+	runs := u.runs
+	if status != "" {
+		// Pointers only: the page alone is copied.
+		runs = nil
+		for _, rr := range u.runs {
+			if string(rr.run.Status) == status {
+				runs = append(runs, rr)
+			}
 		}
 	}
+	out := page(runs, p, func(rr *runRec) runView { return viewOf(copyRun(rr.run)) })
 	s.mu.Unlock()
-	writeData(w, http.StatusOK, paginate(all, p))
+	writeData(w, http.StatusOK, out)
 }

@@ -52,7 +52,9 @@ type Server struct {
 	dispatches map[string]*dispatchRec
 	allDisp    []*dispatchRec // every dispatch, oldest first
 	storages   map[string]*storage
-	seq        uint64        // the last webhook's creation number
+	seq        uint64        // the last record's creation number (webhooks, runs, dispatches)
+	done       []doneRec     // finished runs and test dispatches, oldest first, until evicted
+	evictTimer *time.Timer   // the next eviction by age
 	active     int           // dispatches not yet settled
 	idle       chan struct{} // closed while active == 0
 }
@@ -149,6 +151,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		if s.evictTimer != nil {
+			s.evictTimer.Stop()
+		}
 		for _, r := range s.runs {
 			if r.timer != nil {
 				r.timer.Stop()

@@ -19,6 +19,7 @@ type user struct {
 	username string
 
 	webhooks   []*webhookRec            // not deleted, oldest first
+	counted    int                      // webhooks that count toward the limit
 	watchers   map[string][]*webhookRec // watchKey → webhooks, oldest first
 	idemKeys   map[string]*webhookRec   // idempotency key → webhook
 	dispatches []*dispatchRec           // oldest first
