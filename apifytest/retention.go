@@ -102,6 +102,7 @@ func (s *Server) evictRunLocked(r *runRec) {
 	u := r.owner
 	delete(s.runs, r.run.ID)
 	u.runs = removeSeq(u.runs, r)
+	u.byStatus[r.run.Status] = removeSeq(u.byStatus[r.run.Status], r)
 	for _, id := range []string{r.run.DefaultKeyValueStoreID, r.run.DefaultDatasetID, r.run.DefaultRequestQueueID} {
 		delete(s.storages, id)
 	}
@@ -146,6 +147,16 @@ func removeSeq[T sequenced](list []T, x T) []T {
 		return list[1:]
 	}
 	return slices.Delete(list, i, i+1)
+}
+
+// insertSeq inserts x into list, ordered by creation number.
+func insertSeq[T sequenced](list []T, x T) []T {
+	n := len(list)
+	if n == 0 || list[n-1].seqNo() < x.seqNo() { // the usual case: the newest
+		return append(list, x)
+	}
+	i, _ := slices.BinarySearchFunc(list, x.seqNo(), func(e T, n uint64) int { return cmp.Compare(e.seqNo(), n) })
+	return slices.Insert(list, i, x)
 }
 
 // countsLocked reports whether w counts toward its owner's webhook limit:

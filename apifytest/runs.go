@@ -253,7 +253,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	}
 	created := s.fireLocked(r, client.EventActorRunCreated)
 	r.createdPending = len(created)
-	r.run.Status = client.StatusRunning
+	s.setStatusLocked(r, client.StatusRunning)
 	s.log.Info("apifytest: run started", "run", r.run.ID, "actor", a.id, "webhooks", len(p.webhooks))
 
 	if a.fn != nil {
@@ -273,6 +273,17 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 		r.timer = time.AfterFunc(p.timeout, func() { s.timeOut(r) })
 	}
 	return copyRun(r.run), nil
+}
+
+// setStatusLocked sets r's status, keeping its owner's index of runs by
+// status.
+func (s *Server) setStatusLocked(r *runRec, status client.RunStatus) {
+	u := r.owner
+	if old := r.run.Status; old != "" {
+		u.byStatus[old] = removeSeq(u.byStatus[old], r)
+	}
+	r.run.Status = status
+	u.byStatus[status] = insertSeq(u.byStatus[status], r)
 }
 
 // execute runs fn as run r and ends the run with its result.
@@ -355,7 +366,7 @@ func (s *Server) stopLocked(r *runRec, ending, ended client.RunStatus) {
 		return
 	}
 	if r.fnCancel != nil {
-		r.run.Status = ending
+		s.setStatusLocked(r, ending)
 		r.fnCancel()
 		return
 	}
@@ -372,7 +383,7 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 		return
 	}
 	t := now()
-	r.run.Status = status
+	s.setStatusLocked(r, status)
 	r.run.FinishedAt = &t
 	r.run.ExitCode = exitCode
 	r.run.Stats.DurationMillis = t.Sub(r.run.StartedAt).Milliseconds()

@@ -273,13 +273,7 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, u *user)
 	s.mu.Lock()
 	runs := u.runs
 	if status != "" {
-		// Pointers only: the page alone is copied.
-		runs = nil
-		for _, rr := range u.runs {
-			if string(rr.run.Status) == status {
-				runs = append(runs, rr)
-			}
-		}
+		runs = u.byStatus[client.RunStatus(status)]
 	}
 	out := page(runs, p, func(rr *runRec) runView { return viewOf(copyRun(rr.run)) })
 	s.mu.Unlock()

@@ -99,7 +99,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		}
 		ids[spec.id] = true
 		s.users[spec.token] = &user{id: spec.id, token: spec.token, username: "user-" + spec.id,
-			idemKeys: map[string]*webhookRec{}, watchers: map[string][]*webhookRec{}}
+			idemKeys: map[string]*webhookRec{}, watchers: map[string][]*webhookRec{},
+			byStatus: map[client.RunStatus][]*runRec{}}
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
