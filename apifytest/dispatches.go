@@ -385,8 +385,11 @@ func (s *Server) WaitDispatch(ctx context.Context, id string) (*client.WebhookDi
 	if err := s.waitFor(ctx, settled); err != nil {
 		return nil, err
 	}
-	out, _ := s.Dispatch(id)
-	return out, nil
+	// From d, which the retention may have evicted meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := copyDispatch(d.d)
+	return &out, nil
 }
 
 func (s *Server) handleListDispatches(w http.ResponseWriter, r *http.Request, u *user) {

@@ -76,6 +76,27 @@
 // doubling each time, up to the retry limit (the platform's 11 retries by
 // default) unless the webhook says doNotRetry.
 //
+// # Limits
+//
+// The server bounds what a client, a receiver or a loop of webhooks can make
+// it hold:
+//   - A request body is at most 9 MiB, compressed and decompressed (413);
+//     a body must arrive within [DefaultBodyTimeout] (408), an idle
+//     keep-alive connection is closed after [DefaultIdleTimeout] (see
+//     [WithConnectionTimeouts]), and a request with a wrong token is
+//     answered without its body being read.
+//   - A user has at most [DefaultWebhookLimit] webhooks ([WithWebhookLimit]);
+//     an ad-hoc webhook that has fired, or whose run has ended, no longer
+//     counts.
+//   - The server keeps [DefaultRetainedRuns] finished runs ([WithRetention]):
+//     past that, or past the retention's age, the oldest go with their
+//     storages, dispatches and ad-hoc webhooks.
+//   - A webhook call carries [ChainDepthHeader]; a run started, or a
+//     webhook tested, by such a call passes the depth on, and a dispatch
+//     more than [MaxChainDepth] calls deep fails without a call, so that
+//     webhooks calling the server itself in a loop stop.
+//   - Lists cost the page they return, whatever the number of records.
+//
 // # Control endpoints
 //
 // Outside /v2, for tests written in any language (they need the token too):

@@ -488,8 +488,11 @@ func (s *Server) WaitRun(ctx context.Context, runID string) (*client.Run, error)
 	if err := s.waitFor(ctx, r.done); err != nil {
 		return nil, err
 	}
-	run, _ := s.Run(runID)
-	return run, nil
+	// From r, which the retention may have evicted meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := copyRun(r.run)
+	return &run, nil
 }
 
 // envLocked returns the environment of run r.

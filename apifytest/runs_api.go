@@ -48,7 +48,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request, u *user, re
 		return
 	}
 	if wait > 0 {
-		run = s.waitForFinish(r.Context(), run.ID, wait)
+		run = s.waitForFinish(r.Context(), run, wait)
 	}
 	w.Header().Set("Location", s.URL+"/v2/actor-runs/"+run.ID)
 	writeData(w, http.StatusCreated, viewOf(run))
@@ -165,11 +165,14 @@ func decodeWebhooksParam(v string) ([]compiled, *Error) {
 	return out, nil
 }
 
-// waitForFinish waits up to d for run id to end, then returns it as it is.
-func (s *Server) waitForFinish(ctx context.Context, id string, d time.Duration) client.Run {
+// waitForFinish waits up to d for run to end, then returns it as it is.
+func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Duration) client.Run {
 	s.mu.Lock()
-	r := s.runs[id]
+	r, ok := s.runs[run.ID]
 	s.mu.Unlock()
+	if !ok {
+		return run // ended, and evicted since by the retention
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	// The server closing ends the wait too: a handler mounted elsewhere
@@ -203,7 +206,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	run, e := s.withRun(u, r.PathValue("id"), nil)
 	if e == nil && wait > 0 && !run.Status.Terminal() {
-		run = s.waitForFinish(r.Context(), run.ID, wait)
+		run = s.waitForFinish(r.Context(), run, wait)
 	}
 	respond(w, http.StatusOK, viewOf(run), e)
 }
