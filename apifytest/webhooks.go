@@ -26,7 +26,7 @@ type webhookRec struct {
 	dispatches []*dispatchRec         // oldest first
 	seq        uint64                 // creation order among all records
 	counted    bool                   // counts toward its owner's limit
-	deleted    bool
+	deleted    bool                   // removed by DELETE or by eviction
 }
 
 // watchKey says what w's condition watches, as its condition is matched
