@@ -315,3 +315,21 @@ func TestSlowHostDoesNotDelayOthers(t *testing.T) {
 		t.Errorf("%d calls to the hanging host at once, want at most %d", n, workers)
 	}
 }
+
+// TestDeliveryDoesNotFollowRedirects checks that a receiver's redirect is
+// a failed call, and the request goes nowhere else.
+func TestDeliveryDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	target := newReceiver(t)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryRetries(0))
+	deliverRun(t, srv, succeededHook(redirect.URL))
+	d := srv.Dispatches()[0]
+	if d.Status != client.DispatchFailed || len(d.Calls) != 1 || d.Calls[0].ResponseStatus != http.StatusTemporaryRedirect {
+		t.Errorf("dispatch %s with calls %+v, want FAILED with one 307", d.Status, d.Calls)
+	}
+	if n := len(target.requests()); n != 0 {
+		t.Errorf("the redirect target got %d calls", n)
+	}
+}
