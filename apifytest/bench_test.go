@@ -87,3 +87,35 @@ func BenchmarkBareClient(b *testing.B) {
 		b.Fatalf("receiver got %d calls, want %d", got.Load(), b.N)
 	}
 }
+
+// BenchmarkListRuns measures GET /v2/actor-runs?limit=1 with 50,000 runs:
+// a list costs what it returns, not what the user has.
+func BenchmarkListRuns(b *testing.B) {
+	srv := apifytest.NewTestServer(b, apifytest.WithRetention(100_000, 0))
+	for range 50_000 {
+		if _, err := srv.StartRun(context.Background(), "bench~list", nil, client.StartOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hc := &http.Client{}
+	for _, query := range []string{"limit=1", "limit=1&desc=1", "limit=1&offset=25000&status=RUNNING"} {
+		b.Run(query, func(b *testing.B) {
+			req, err := http.NewRequest("GET", srv.URL+"/v2/actor-runs?"+query, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+srv.Token)
+			for b.Loop() {
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}

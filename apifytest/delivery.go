@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,24 +22,32 @@ import (
 // maxResponseBody is how much of a receiver's response a call records.
 const maxResponseBody = 16 << 10
 
-// deliverer is the pool of workers that make webhook calls. Its queue never
-// blocks: API handlers and run transitions only append to it. Retries wait
-// on timers, not in workers.
+// deliverer makes webhook calls: a queue per receiver host (host:port),
+// each drained by up to cfg.workers goroutines of its own, so that a host
+// that hangs holds up only its own calls. Its queues never block: API
+// handlers and run transitions only append to them. Retries wait on
+// timers, not in goroutines.
 type deliverer struct {
 	s *Server
-	// Webhook calls go straight to a transport: redirects are not
-	// followed and there are no cookies. The one thing an http.Client
-	// would add, Basic auth from the URL's userinfo, render adds.
-	plain    *http.Transport
-	insecure *http.Transport // for webhooks with ignoreSslErrors
+	// Clients that follow no redirects and keep no cookies; like any
+	// http.Client, they send a URL's userinfo as Basic auth.
+	plain    *http.Client
+	insecure *http.Client // for webhooks with ignoreSslErrors
 
 	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []*dispatchRec
+	hosts  map[string]*hostQueue // by host:port; a queue goes when drained
 	closed bool
 	timers map[*time.Timer]struct{}
 
 	workers sync.WaitGroup
+}
+
+// hostQueue is the queue of calls to one host, and how many goroutines
+// drain it.
+type hostQueue struct {
+	key     string
+	queue   []*dispatchRec
+	workers int
 }
 
 func newDeliverer(s *Server) *deliverer {
@@ -46,36 +55,59 @@ func newDeliverer(s *Server) *deliverer {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   s.cfg.workers, // every worker may call the same receiver
+		MaxIdleConnsPerHost:   s.cfg.workers, // every worker of a host may call it at once
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
 	insecure := tr.Clone()
 	insecure.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the webhook asked for it (ignoreSslErrors)
-	d := &deliverer{
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &deliverer{
 		s:        s,
-		plain:    tr,
-		insecure: insecure,
+		plain:    &http.Client{Transport: tr, CheckRedirect: noRedirects},
+		insecure: &http.Client{Transport: insecure, CheckRedirect: noRedirects},
+		hosts:    map[string]*hostQueue{},
 		timers:   map[*time.Timer]struct{}{},
 	}
-	d.cond = sync.NewCond(&d.mu)
-	for range s.cfg.workers {
-		d.workers.Add(1)
-		go d.work()
-	}
-	return d
 }
 
-// push queues x for a call now.
+// hostKey returns the host:port that a webhook URL calls, which its
+// dispatches are queued by.
+func hostKey(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL // never: the URL was validated
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// push queues x for a call now, starting a goroutine for its host if it
+// has fewer than cfg.workers.
 func (d *deliverer) push(x *dispatchRec) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return
 	}
-	d.queue = append(d.queue, x)
-	d.cond.Signal()
+	hq := d.hosts[x.host]
+	if hq == nil {
+		hq = &hostQueue{key: x.host}
+		d.hosts[x.host] = hq
+	}
+	hq.queue = append(hq.queue, x)
+	if hq.workers < d.s.cfg.workers {
+		hq.workers++
+		d.workers.Add(1)
+		go d.work(hq)
+	}
 }
 
 // pushAfter queues x for a call after delay.
@@ -95,19 +127,21 @@ func (d *deliverer) pushAfter(delay time.Duration, x *dispatchRec) {
 	d.timers[t] = struct{}{}
 }
 
-// pop returns the next dispatch to call, waiting for one; false once closed.
-func (d *deliverer) pop() (*dispatchRec, bool) {
+// pop returns the next dispatch of hq to call; false, and the calling
+// goroutine is done, once hq is empty or the deliverer closed.
+func (d *deliverer) pop(hq *hostQueue) (*dispatchRec, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for len(d.queue) == 0 && !d.closed {
-		d.cond.Wait()
-	}
-	if d.closed {
+	if d.closed || len(hq.queue) == 0 {
+		hq.workers--
+		if hq.workers == 0 && !d.closed {
+			delete(d.hosts, hq.key)
+		}
 		return nil, false
 	}
-	x := d.queue[0]
-	d.queue[0] = nil
-	d.queue = d.queue[1:]
+	x := hq.queue[0]
+	hq.queue[0] = nil
+	hq.queue = hq.queue[1:]
 	return x, true
 }
 
@@ -120,23 +154,25 @@ func (d *deliverer) close() {
 		t.Stop()
 	}
 	d.timers = nil
-	d.queue = nil
-	d.cond.Broadcast()
+	for _, hq := range d.hosts {
+		hq.queue = nil
+	}
 	d.mu.Unlock()
 	d.workers.Wait()
 	d.plain.CloseIdleConnections()
 	d.insecure.CloseIdleConnections()
 }
 
-func (d *deliverer) work() {
+// work calls the dispatches of hq until it is empty.
+func (d *deliverer) work(hq *hostQueue) {
 	defer d.workers.Done()
-	// A context per worker keeps the workers' calls from contending for
-	// the server context's lock.
+	// A context per goroutine keeps the calls from contending for the
+	// server context's lock.
 	ctx, cancel := context.WithCancel(d.s.ctx)
 	defer cancel()
 	w := &worker{d: d, ctx: ctx}
 	for {
-		x, ok := d.pop()
+		x, ok := d.pop(hq)
 		if !ok {
 			return
 		}
@@ -224,12 +260,16 @@ func (w *worker) call(ctx context.Context, x *dispatchRec) (int, string, error) 
 		return 0, "", err
 	}
 	req.Header = x.header // never changed after the dispatch is rendered
-	rt := w.d.plain
+	hc := w.d.plain
 	if x.ignoreSSL {
-		rt = w.d.insecure
+		hc = w.d.insecure
 	}
-	resp, err := rt.RoundTrip(req)
+	resp, err := hc.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold secrets
+		}
 		return 0, "", err
 	}
 	defer resp.Body.Close()

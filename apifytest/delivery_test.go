@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,56 @@ func TestIgnoreSSLErrors(t *testing.T) {
 		if !ignore && !strings.Contains(d.Calls[0].ErrorMessage, "certificate") {
 			t.Errorf("error %q does not mention the certificate", d.Calls[0].ErrorMessage)
 		}
+	}
+}
+
+// TestSlowHostDoesNotDelayOthers checks that receivers that never answer
+// hold up only their own host: with more hanging calls than workers, a
+// healthy receiver on another port is called at once.
+func TestSlowHostDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var hanging atomic.Int64
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	healthy := newReceiver(t)
+	const workers = 4
+	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryWorkers(workers), apifytest.WithDeliveryTimeout(time.Hour))
+	hooks := make([]client.WebhookDefinition, 0, 4*workers+1)
+	for range 4 * workers {
+		hooks = append(hooks, succeededHook(hang.URL))
+	}
+	endRun(t, srv, append(hooks, succeededHook(healthy.URL))...)
+	select {
+	case <-healthy.arrived:
+	case <-time.After(10 * time.Second): // a bound: the call comes at once or after an hour
+		t.Fatal("the healthy receiver was not called while another host hung")
+	}
+	if n := hanging.Load(); n > workers {
+		t.Errorf("%d calls to the hanging host at once, want at most %d", n, workers)
+	}
+}
+
+// TestDeliveryDoesNotFollowRedirects checks that a receiver's redirect is
+// a failed call, and the request goes nowhere else.
+func TestDeliveryDoesNotFollowRedirects(t *testing.T) {
+	t.Parallel()
+	target := newReceiver(t)
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+	srv := apifytest.NewTestServer(t, apifytest.WithDeliveryRetries(0))
+	deliverRun(t, srv, succeededHook(redirect.URL))
+	d := srv.Dispatches()[0]
+	if d.Status != client.DispatchFailed || len(d.Calls) != 1 || d.Calls[0].ResponseStatus != http.StatusTemporaryRedirect {
+		t.Errorf("dispatch %s with calls %+v, want FAILED with one 307", d.Status, d.Calls)
+	}
+	if n := len(target.requests()); n != 0 {
+		t.Errorf("the redirect target got %d calls", n)
 	}
 }

@@ -3,10 +3,9 @@ package apifytest
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +27,7 @@ type dispatchRec struct {
 
 	// Fixed when the dispatch is created: the webhook as it was.
 	url        string
+	host       string // host:port, the delivery queue
 	ignoreSSL  bool
 	doNotRetry bool
 	payload    *payloadtemplate.Template
@@ -42,7 +42,9 @@ type dispatchRec struct {
 	header    http.Header
 	renderErr string // why the templates could not be rendered
 
-	attempts int // guarded by the server's lock
+	attempts int    // guarded by the server's lock
+	seq      uint64 // creation order among all records
+	depth    int    // the webhook calls that led to this one, this one included
 }
 
 // event is one event of a run: what its dispatches' template variables are
@@ -131,8 +133,9 @@ func (s *Server) fireLocked(r *runRec, typ client.EventType) []*dispatchRec {
 		}
 		if wh.w.IsAdHoc {
 			wh.fired = true
+			s.recountLocked(wh)
 		}
-		out = append(out, s.newDispatchLocked(wh, ev, r))
+		out = append(out, s.newDispatchLocked(wh, ev, r, r.depth+1))
 	}
 	for _, d := range out {
 		s.enqueueLocked(d)
@@ -142,7 +145,7 @@ func (s *Server) fireLocked(r *runRec, typ client.EventType) []*dispatchRec {
 
 // testDispatchLocked creates and queues a TEST dispatch of wh with a dummy
 // run as its resource (the run its condition names, when there is one).
-func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
+func (s *Server) testDispatchLocked(wh *webhookRec, depth int) *dispatchRec {
 	var run client.Run
 	if r, ok := s.runs[wh.w.Condition.ActorRunID]; ok && r.owner == wh.owner {
 		run = r.run
@@ -162,23 +165,26 @@ func (s *Server) testDispatchLocked(wh *webhookRec) *dispatchRec {
 			run.ActID = newID()
 		}
 	}
-	d := s.newDispatchLocked(wh, newEvent(wh.owner, client.EventTest, run), nil)
+	d := s.newDispatchLocked(wh, newEvent(wh.owner, client.EventTest, run), nil, depth+1)
 	s.enqueueLocked(d)
 	return d
 }
 
-// newDispatchLocked creates a dispatch of event ev through wh.
-func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispatchRec {
+// newDispatchLocked creates a dispatch of event ev through wh, depth webhook
+// calls deep (see MaxChainDepth).
+func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec, depth int) *dispatchRec {
 	d := &dispatchRec{
 		owner:      wh.owner,
 		webhook:    wh,
 		run:        r,
 		url:        wh.w.RequestURL,
+		host:       hostKey(wh.w.RequestURL),
 		ignoreSSL:  wh.w.IgnoreSSLErrors,
 		doNotRetry: wh.w.DoNotRetry,
 		payload:    wh.payload,
 		headers:    wh.headers,
 		ev:         ev,
+		depth:      depth,
 		d: client.WebhookDispatch{
 			ID:        newID(),
 			UserID:    wh.owner.id,
@@ -193,9 +199,20 @@ func (s *Server) newDispatchLocked(wh *webhookRec, ev *event, r *runRec) *dispat
 			Calls: []client.WebhookCall{},
 		},
 	}
+	if msg := chainError(depth); msg != "" {
+		// Fails at its first attempt, without a call.
+		d.rendered, d.renderErr, d.ev = true, msg, nil
+	}
+	s.seq++
+	d.seq = s.seq
+	if r != nil {
+		r.dispatches = append(r.dispatches, d)
+		r.pending++
+	}
 	s.dispatches[d.d.ID] = d
 	s.allDisp = append(s.allDisp, d)
 	wh.owner.dispatches = append(wh.owner.dispatches, d)
+	wh.dispatches = append(wh.dispatches, d)
 	wh.w.Stats.TotalDispatches++
 	wh.w.LastDispatch = &client.WebhookLastDispatch{Status: client.DispatchActive}
 	wh.last = d
@@ -240,20 +257,13 @@ func (d *dispatchRec) render() {
 			}
 		}
 	}
-	// As an http.Client would, send the URL's userinfo as Basic auth,
-	// unless the template gave an Authorization header.
-	if strings.Contains(d.url, "@") && d.header.Get("Authorization") == "" {
-		if u, err := url.Parse(d.url); err == nil && u.User != nil {
-			password, _ := u.User.Password()
-			d.header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
-		}
-	}
 	// The platform's own headers win over the template's (which Set
 	// stored under the same canonical names).
 	d.header["Content-Type"] = contentTypeHeader
 	d.header["X-Apify-Webhook"] = []string{d.d.WebhookID}
 	d.header["X-Apify-Webhook-Dispatch-Id"] = []string{d.d.ID}
 	d.header["X-Apify-Request-Origin"] = originHeader
+	d.header[ChainDepthHeader] = []string{strconv.Itoa(d.depth)}
 }
 
 // enqueueLocked hands d to the delivery workers, unless its run's
@@ -299,6 +309,12 @@ func (s *Server) settleLocked(d *dispatchRec, status client.DispatchStatus) {
 	s.active--
 	if s.active == 0 {
 		close(s.idle)
+	}
+	if r := d.run; r != nil {
+		r.pending--
+		s.runSettledLocked(r)
+	} else {
+		s.retainLocked(doneRec{test: d, at: time.Now()})
 	}
 }
 
@@ -369,8 +385,11 @@ func (s *Server) WaitDispatch(ctx context.Context, id string) (*client.WebhookDi
 	if err := s.waitFor(ctx, settled); err != nil {
 		return nil, err
 	}
-	out, _ := s.Dispatch(id)
-	return out, nil
+	// From d, which the retention may have evicted meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := copyDispatch(d.d)
+	return &out, nil
 }
 
 func (s *Server) handleListDispatches(w http.ResponseWriter, r *http.Request, u *user) {
@@ -394,14 +413,13 @@ func (s *Server) listDispatches(w http.ResponseWriter, r *http.Request, u *user,
 		return
 	}
 	s.mu.Lock()
-	var all []client.WebhookDispatch
-	for _, d := range u.dispatches {
-		if wh == nil || d.webhook == wh {
-			all = append(all, copyDispatch(d.d))
-		}
+	list := u.dispatches
+	if wh != nil {
+		list = wh.dispatches
 	}
+	out := page(list, p, func(d *dispatchRec) client.WebhookDispatch { return copyDispatch(d.d) })
 	s.mu.Unlock()
-	writeData(w, http.StatusOK, paginate(all, p))
+	writeData(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGetDispatch(w http.ResponseWriter, r *http.Request, u *user) {

@@ -41,10 +41,10 @@
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
 // accepted and created on first use. A run's input is its default key-value
-// store's INPUT record. Request bodies may be compressed with gzip or
-// deflate, or with brotli as the official JS client compresses every body of
-// 1 KiB or more; brotli is decoded with the zlib of the node executable on
-// PATH (present wherever that client runs), and is a 400 without it.
+// store's INPUT record. Request bodies may be compressed with gzip, deflate
+// or brotli (br, as the official JS client compresses every body of 1 KiB or
+// more). A body is at most 9 MiB, compressed and decompressed alike;
+// decompression stops at that limit, and a larger body is a 413.
 //
 // # Runs
 //
@@ -63,14 +63,39 @@
 // # Delivery
 //
 // Every event creates one dispatch per matching webhook (an ad-hoc webhook
-// fires at most once). A bounded pool of workers POSTs the rendered payload to
-// the webhook's requestUrl with the rendered headers, over which
+// fires at most once). Dispatches wait in a queue per receiver host
+// (host:port), each served by its own bounded set of workers (see
+// [WithDeliveryWorkers]), so that a receiver that hangs delays no other
+// host's calls. A worker POSTs the rendered payload to the webhook's
+// requestUrl (redirects are not followed; the URL's userinfo is sent as
+// Basic auth) with the rendered headers, over which
 // Content-Type: application/json, X-Apify-Webhook (the webhook's ID),
 // X-Apify-Webhook-Dispatch-Id and X-Apify-Request-Origin: WEBHOOK are set. A
 // 2xx response succeeds; any other status, a network error or a timeout is a
 // failed call recorded in the dispatch's calls and retried after the backoff,
 // doubling each time, up to the retry limit (the platform's 11 retries by
 // default) unless the webhook says doNotRetry.
+//
+// # Limits
+//
+// The server bounds what a client, a receiver or a loop of webhooks can make
+// it hold:
+//   - A request body is at most 9 MiB, compressed and decompressed (413);
+//     a body must arrive within [DefaultBodyTimeout] (408), an idle
+//     keep-alive connection is closed after [DefaultIdleTimeout] (see
+//     [WithConnectionTimeouts]), and a request with a wrong token is
+//     answered without its body being read.
+//   - A user has at most [DefaultWebhookLimit] webhooks ([WithWebhookLimit]);
+//     an ad-hoc webhook that has fired, or whose run has ended, no longer
+//     counts.
+//   - The server keeps [DefaultRetainedRuns] finished runs ([WithRetention]):
+//     past that, or past the retention's age, the oldest go with their
+//     storages, dispatches and ad-hoc webhooks.
+//   - A webhook call carries [ChainDepthHeader]; a run started, or a
+//     webhook tested, by such a call passes the depth on, and a dispatch
+//     more than [MaxChainDepth] calls deep fails without a call, so that
+//     webhooks calling the server itself in a loop stop.
+//   - Lists cost the page they return, whatever the number of records.
 //
 // # Control endpoints
 //

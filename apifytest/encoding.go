@@ -4,48 +4,70 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
-	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
+	"strconv"
 	"strings"
-	"time"
+
+	"github.com/andybalholm/brotli"
 )
 
-// decodeBody undoes a request body's Content-Encoding. gzip and deflate are
-// decoded in Go; br, which the official JS client applies to every body of
-// 1 KiB or more, with the zlib of the node executable on PATH, the one
-// brotli decoder at hand that the standard library lacks.
-func decodeBody(ctx context.Context, encoding string, body []byte) ([]byte, *Error) {
-	var r io.Reader
+// decodeBody undoes a request body's Content-Encoding: gzip, deflate, or br,
+// which the official JS client applies to every body of 1 KiB or more. The
+// decoded body is read through the body size limit and decoding stops there,
+// so that a small compressed bomb costs no more than limit bytes: it is a 413.
+func decodeBody(encoding string, body []byte) ([]byte, *Error) {
+	r, e := decoder(encoding, body)
+	if e != nil || r == nil {
+		return body, e
+	}
+	out, err := readLimited(r, maxBody)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
+			Message: "The decompressed payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+	case err != nil:
+		return nil, badEncoding(encoding, err)
+	}
+	return out, nil
+}
+
+// decoder returns a reader of body decoded from encoding, or nil for a body
+// that is not encoded.
+func decoder(encoding string, body []byte) (io.Reader, *Error) {
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity":
-		return body, nil
+		return nil, nil
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
 			return nil, badEncoding(encoding, err)
 		}
-		r = zr
+		return zr, nil
 	case "deflate":
-		r = flate.NewReader(bytes.NewReader(body))
+		return flate.NewReader(bytes.NewReader(body)), nil
 	case "br":
-		out, err := brotliDecode(ctx, body)
-		if err != nil {
-			return nil, badEncoding(encoding, err)
-		}
-		return out, nil
+		return brotli.NewReader(bytes.NewReader(body)), nil
 	default:
 		return nil, &Error{StatusCode: http.StatusUnsupportedMediaType, Type: "unsupported-content-encoding",
 			Message: fmt.Sprintf("Content-Encoding %q is not supported (use gzip, deflate or br)", encoding)}
 	}
-	out, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+}
+
+// errTooLarge is readLimited's error for a reader with more than limit bytes.
+var errTooLarge = errors.New("more bytes than the limit")
+
+// readLimited reads r to its end, reading at most limit+1 bytes from it:
+// errTooLarge if there are more than limit.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, badEncoding(encoding, err)
+		return nil, err
 	}
-	if len(out) > maxBody {
-		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge, Message: "The decompressed payload is too large"}
+	if int64(len(out)) > limit {
+		return nil, errTooLarge
 	}
 	return out, nil
 }
@@ -53,27 +75,4 @@ func decodeBody(ctx context.Context, encoding string, body []byte) ([]byte, *Err
 func badEncoding(encoding string, err error) *Error {
 	return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest,
 		Message: fmt.Sprintf("cannot decode the %s-encoded request body: %v", encoding, err)}
-}
-
-// brotliScript decompresses stdin to stdout with node's zlib.
-const brotliScript = `const z=require("zlib");const c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{try{process.stdout.write(z.brotliDecompressSync(Buffer.concat(c)))}catch(e){process.stderr.write(e.message);process.exit(1)}})`
-
-func brotliDecode(ctx context.Context, body []byte) ([]byte, error) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return nil, fmt.Errorf("decoding brotli needs node on PATH: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "-e", brotliScript)
-	cmd.Stdin = bytes.NewReader(body)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if out.Len() > maxBody {
-		return nil, fmt.Errorf("decompressed body larger than %d bytes", maxBody)
-	}
-	return out.Bytes(), nil
 }

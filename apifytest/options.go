@@ -22,11 +22,21 @@ const (
 	// platform; shorter here, so that a receiver that hangs holds up a local
 	// run less).
 	DefaultDeliveryTimeout = 30 * time.Second
-	// DefaultDeliveryWorkers is the number of concurrent webhook calls:
-	// calls mostly wait for receivers, so there are more than cores.
+	// DefaultDeliveryWorkers is the number of concurrent webhook calls to
+	// one receiver host (host:port): calls mostly wait for receivers, so
+	// there are more than cores.
 	DefaultDeliveryWorkers = 32
 	// DefaultWebhookLimit is the number of webhooks a user may have.
 	DefaultWebhookLimit = 1000
+	// DefaultRetainedRuns is how many finished runs a Server keeps (see
+	// WithRetention).
+	DefaultRetainedRuns = 10_000
+	// DefaultIdleTimeout is how long a keep-alive connection may wait for
+	// its next request before the server closes it.
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultBodyTimeout is how long a request may take to send its body;
+	// waiting for the response (waitForFinish) is not bounded by it.
+	DefaultBodyTimeout = time.Minute
 )
 
 // Option configures a Server.
@@ -47,6 +57,10 @@ type config struct {
 	autoFinishAfter time.Duration
 	autoFinishAs    client.RunStatus
 	autoFinishSet   bool
+	retainRuns      int
+	retainAge       time.Duration
+	idleTimeout     time.Duration
+	bodyTimeout     time.Duration
 	errs            []error
 }
 
@@ -59,6 +73,9 @@ func defaultConfig() config {
 		logger:       slog.New(slog.DiscardHandler),
 		addr:         "127.0.0.1:0",
 		webhookLimit: DefaultWebhookLimit,
+		retainRuns:   DefaultRetainedRuns,
+		idleTimeout:  DefaultIdleTimeout,
+		bodyTimeout:  DefaultBodyTimeout,
 	}
 }
 
@@ -126,7 +143,9 @@ func WithDeliveryTimeout(d time.Duration) Option {
 	}
 }
 
-// WithDeliveryWorkers sets how many webhook calls run at once.
+// WithDeliveryWorkers sets how many webhook calls to one receiver host
+// (host:port) run at once (DefaultDeliveryWorkers). Each host has a queue
+// of its own, so a receiver that hangs delays only the calls to its host.
 func WithDeliveryWorkers(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
@@ -154,7 +173,9 @@ func WithAddr(addr string) Option {
 }
 
 // WithWebhookLimit sets how many webhooks (ad-hoc ones included) each user
-// may have at once; creating more is a 400 too-many-webhooks.
+// may have at once (DefaultWebhookLimit); creating more is a 400
+// too-many-webhooks. An ad-hoc webhook that has fired, or whose run has
+// ended, no longer counts.
 func WithWebhookLimit(n int) Option {
 	return func(c *config) {
 		if n <= 0 {
@@ -180,6 +201,36 @@ func WithAutoFinish(d time.Duration, status client.RunStatus) Option {
 			return
 		}
 		c.autoFinishAfter, c.autoFinishAs, c.autoFinishSet = d, status, true
+	}
+}
+
+// WithRetention sets how long the server remembers what is done: at most
+// runs finished runs (DefaultRetainedRuns), each with its storages,
+// dispatches and ad-hoc webhooks, and as many settled test dispatches; and,
+// when maxAge is positive, none longer than maxAge after it was done. A run
+// is done when it has ended and its dispatches have settled; the oldest go
+// first, and an evicted run is a 404 like one that never existed.
+func WithRetention(runs int, maxAge time.Duration) Option {
+	return func(c *config) {
+		if runs <= 0 || maxAge < 0 {
+			c.fail("WithRetention: need a positive number of runs and a non-negative age, not %d and %v", runs, maxAge)
+			return
+		}
+		c.retainRuns, c.retainAge = runs, maxAge
+	}
+}
+
+// WithConnectionTimeouts sets how long an idle keep-alive connection stays
+// open (DefaultIdleTimeout) and how long a request may take to send its body
+// (DefaultBodyTimeout); a request past the latter is answered 400 and its
+// connection closed.
+func WithConnectionTimeouts(idle, body time.Duration) Option {
+	return func(c *config) {
+		if idle <= 0 || body <= 0 {
+			c.fail("WithConnectionTimeouts: timeouts must be positive, not %v and %v", idle, body)
+			return
+		}
+		c.idleTimeout, c.bodyTimeout = idle, body
 	}
 }
 

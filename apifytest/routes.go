@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,44 +22,89 @@ const maxBody = 9 << 20
 // apiHandler serves an authenticated request of user u.
 type apiHandler func(w http.ResponseWriter, r *http.Request, u *user)
 
+// route is an endpoint: a ServeMux pattern and its handler per method.
+type route struct {
+	pattern string
+	methods map[string]apiHandler
+}
+
+// routeTable lists the server's endpoints, as the package documentation
+// does (a test checks that they agree).
+func (s *Server) routeTable() []route {
+	return []route{
+		{"/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook}},
+		{"/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook}},
+		{"/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook}},
+		{"/v2/webhooks/{id}/dispatches", map[string]apiHandler{"GET": s.handleListWebhookDispatches}},
+		{"/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches}},
+		{"/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch}},
+
+		{"/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
+		{"/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
+		{"/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask}},
+		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
+		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun}},
+		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
+
+		{"/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")}},
+		{"/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
+			"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
+			"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
+		}},
+		{"/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")}},
+		{"/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems}},
+
+		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
+		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
+		{"/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle}},
+	}
+}
+
 // routes returns the server's handler: the API under /v2, the control
 // endpoints under /_apifytest, behind fault injection and authentication.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, methods map[string]apiHandler) {
-		mux.Handle(pattern, s.methods(methods))
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern, s.methods(rt.methods))
 	}
-	handle("/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook})
-	handle("/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook})
-	handle("/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook})
-	handle("/v2/webhooks/{id}/dispatches", map[string]apiHandler{"GET": s.handleListWebhookDispatches})
-	handle("/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches})
-	handle("/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch})
-
-	handle("/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
-	handle("/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor})
-	handle("/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask})
-	handle("/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns})
-	handle("/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun})
-	handle("/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun})
-
-	handle("/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")})
-	handle("/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
-		"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
-		"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
-	})
-	handle("/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")})
-	handle("/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems})
-
-	handle("/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish})
-	handle("/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort})
-	handle("/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle})
-
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
 			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})
 	})
-	return s.injectFaults(s.logRequests(mux))
+	return s.bodyDeadline(s.injectFaults(s.logRequests(mux)))
+}
+
+// bodyDeadline gives a request with a body cfg.bodyTimeout to send it: the
+// connection's read deadline, lifted once the body has been read, so that a
+// long poll that follows is not cut short.
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			// Not supported when the handler is mounted elsewhere: that
+			// server's own timeouts apply.
+			if rc.SetReadDeadline(time.Now().Add(s.cfg.bodyTimeout)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the connection's read deadline when its body ends.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // methods authenticates a request and serves it with the handler of its
@@ -73,17 +120,54 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 		h, ok := byMethod[r.Method]
 		if !ok {
 			w.Header().Set("Allow", allow)
+			if r.Body != nil && r.Body != http.NoBody {
+				w.Header().Set("Connection", "close")
+			}
 			writeError(w, &Error{StatusCode: http.StatusMethodNotAllowed, Type: typeMethod,
 				Message: "This API endpoint can only be accessed using the following HTTP methods: " + allow})
 			return
 		}
+		if e := checkQuery(r.URL.RawQuery); e != nil {
+			writeError(w, e)
+			return
+		}
 		u, err := s.authenticate(r)
 		if err != nil {
+			// Without reading the body: a client that sends a slow one
+			// with a wrong token is answered at once, and the
+			// connection closed.
+			if r.Body != nil && r.Body != http.NoBody {
+				w.Header().Set("Connection", "close")
+			}
 			writeError(w, err)
 			return
 		}
 		h(w, r, u)
 	})
+}
+
+// checkQuery returns a 400 naming the first parameter of a query string that
+// cannot be read (a bad percent-escape, a semicolon), which r.URL.Query
+// would silently drop.
+func checkQuery(raw string) *Error {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		key, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		} else if strings.Contains(pair, ";") {
+			err = errors.New("a semicolon is not a separator")
+		} else {
+			_, err = url.QueryUnescape(value)
+		}
+		if err != nil {
+			return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+				Message: "Parameter " + strconv.Quote(name) + " cannot be read: " + err.Error()}
+		}
+	}
+	return nil
 }
 
 // logRequests logs each request at debug level, without its query (which
@@ -112,15 +196,18 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // readBody reads a request body of at most maxBody bytes and undoes its
 // Content-Encoding.
 func readBody(r *http.Request) ([]byte, *Error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
-	}
-	if len(body) > maxBody {
+	body, err := readLimited(r.Body, maxBody)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
 			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, &Error{StatusCode: http.StatusRequestTimeout, Type: typeTimeout,
+			Message: "The request body was not sent within the body timeout"}
+	case err != nil:
+		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "cannot read the request body: " + err.Error()}
 	}
-	return decodeBody(r.Context(), r.Header.Get("Content-Encoding"), body)
+	return decodeBody(r.Header.Get("Content-Encoding"), body)
 }
 
 // readJSON decodes a request body holding a JSON object into v.
@@ -215,18 +302,20 @@ func parseBool(v, name string) (bool, *Error) {
 		Message: "Parameter " + name + " must be true, false, 1 or 0, not " + strconv.Quote(v)}
 }
 
-// paginate returns the page of items (oldest first) that p selects.
-func paginate[T any](items []T, p listParams) client.Page[T] {
+// page returns the page of items (oldest first) that p selects, each
+// turned into what the API shows by view: a list costs what it returns,
+// whatever the number of items.
+func page[R, T any](items []R, p listParams, view func(R) T) client.Page[T] {
 	total := len(items)
-	ordered := items
-	if p.desc {
-		ordered = make([]T, total)
-		for i, it := range items {
-			ordered[total-1-i] = it
-		}
-	}
 	start := min(p.offset, total)
 	end := min(start+p.limit, total)
-	page := append([]T{}, ordered[start:end]...)
-	return client.Page[T]{Total: total, Offset: p.offset, Limit: p.limit, Count: len(page), Desc: p.desc, Items: page}
+	out := make([]T, 0, end-start)
+	for i := start; i < end; i++ {
+		j := i
+		if p.desc {
+			j = total - 1 - i
+		}
+		out = append(out, view(items[j]))
+	}
+	return client.Page[T]{Total: total, Offset: p.offset, Limit: p.limit, Count: len(out), Desc: p.desc, Items: out}
 }

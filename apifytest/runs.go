@@ -54,6 +54,12 @@ type runRec struct {
 
 	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
 	held           []*dispatchRec // dispatches waiting for those
+
+	seq        uint64         // creation order among all records
+	depth      int            // the webhook calls that led to its start (see MaxChainDepth)
+	dispatches []*dispatchRec // oldest first
+	pending    int            // dispatches not yet settled
+	retained   bool           // done, and queued for eviction
 }
 
 // runView is a run as the API returns it.
@@ -152,6 +158,7 @@ type startParams struct {
 	origin      string
 	clientIP    string
 	userAgent   string
+	depth       int // of the webhook calls that led to the start
 }
 
 // startLocked creates a run of a (for task t, if not nil) owned by u, with
@@ -167,7 +174,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 			newHooks++
 		}
 	}
-	if len(u.webhooks)+newHooks > s.cfg.webhookLimit {
+	if u.counted+newHooks > s.cfg.webhookLimit {
 		return client.Run{}, &Error{StatusCode: http.StatusBadRequest, Type: typeTooManyWebhooks,
 			Message: "webhooks: the run's webhooks would exceed the limit of " + strconv.Itoa(s.cfg.webhookLimit) + " webhooks"}
 	}
@@ -215,6 +222,9 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	if t != nil {
 		r.run.ActorTaskID = t.id
 	}
+	s.seq++
+	r.seq = s.seq
+	r.depth = p.depth
 	s.runs[r.run.ID] = r
 	u.runs = append(u.runs, r)
 	for _, c := range p.webhooks {
@@ -226,7 +236,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	}
 	created := s.fireLocked(r, client.EventActorRunCreated)
 	r.createdPending = len(created)
-	r.run.Status = client.StatusRunning
+	s.setStatusLocked(r, client.StatusRunning)
 	s.log.Info("apifytest: run started", "run", r.run.ID, "actor", a.id, "webhooks", len(p.webhooks))
 
 	if a.fn != nil {
@@ -246,6 +256,17 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 		r.timer = time.AfterFunc(p.timeout, func() { s.timeOut(r) })
 	}
 	return copyRun(r.run), nil
+}
+
+// setStatusLocked sets r's status, keeping its owner's index of runs by
+// status.
+func (s *Server) setStatusLocked(r *runRec, status client.RunStatus) {
+	u := r.owner
+	if old := r.run.Status; old != "" {
+		u.byStatus[old] = removeSeq(u.byStatus[old], r)
+	}
+	r.run.Status = status
+	u.byStatus[status] = insertSeq(u.byStatus[status], r)
 }
 
 // execute runs fn as run r and ends the run with its result.
@@ -328,7 +349,7 @@ func (s *Server) stopLocked(r *runRec, ending, ended client.RunStatus) {
 		return
 	}
 	if r.fnCancel != nil {
-		r.run.Status = ending
+		s.setStatusLocked(r, ending)
 		r.fnCancel()
 		return
 	}
@@ -345,7 +366,7 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 		return
 	}
 	t := now()
-	r.run.Status = status
+	s.setStatusLocked(r, status)
 	r.run.FinishedAt = &t
 	r.run.ExitCode = exitCode
 	r.run.Stats.DurationMillis = t.Sub(r.run.StartedAt).Milliseconds()
@@ -363,6 +384,8 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	close(r.done)
 	ev, _ := status.Event()
 	s.fireLocked(r, ev)
+	s.runEndedLocked(r)
+	s.runSettledLocked(r)
 	s.log.Info("apifytest: run finished", "run", r.run.ID, "status", status)
 }
 
@@ -448,8 +471,11 @@ func (s *Server) WaitRun(ctx context.Context, runID string) (*client.Run, error)
 	if err := s.waitFor(ctx, r.done); err != nil {
 		return nil, err
 	}
-	run, _ := s.Run(runID)
-	return run, nil
+	// From r, which the retention may have evicted meanwhile.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := copyRun(r.run)
+	return &run, nil
 }
 
 // envLocked returns the environment of run r.

@@ -48,7 +48,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request, u *user, re
 		return
 	}
 	if wait > 0 {
-		run = s.waitForFinish(r.Context(), run.ID, wait)
+		run = s.waitForFinish(r.Context(), run, wait)
 	}
 	w.Header().Set("Location", s.URL+"/v2/actor-runs/"+run.ID)
 	writeData(w, http.StatusCreated, viewOf(run))
@@ -62,6 +62,7 @@ func parseStart(r *http.Request) (startParams, time.Duration, *Error) {
 		build:     q.Get("build"),
 		timeout:   DefaultRunTimeout,
 		userAgent: r.UserAgent(),
+		depth:     chainDepth(r),
 	}
 	if o := r.Header.Get("X-Apify-Request-Origin"); o != "" {
 		p.origin = o
@@ -164,11 +165,14 @@ func decodeWebhooksParam(v string) ([]compiled, *Error) {
 	return out, nil
 }
 
-// waitForFinish waits up to d for run id to end, then returns it as it is.
-func (s *Server) waitForFinish(ctx context.Context, id string, d time.Duration) client.Run {
+// waitForFinish waits up to d for run to end, then returns it as it is.
+func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Duration) client.Run {
 	s.mu.Lock()
-	r := s.runs[id]
+	r, ok := s.runs[run.ID]
 	s.mu.Unlock()
+	if !ok {
+		return run // ended, and evicted since by the retention
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	// The server closing ends the wait too: a handler mounted elsewhere
@@ -202,7 +206,7 @@ func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	run, e := s.withRun(u, r.PathValue("id"), nil)
 	if e == nil && wait > 0 && !run.Status.IsTerminal() {
-		run = s.waitForFinish(r.Context(), run.ID, wait)
+		run = s.waitForFinish(r.Context(), run, wait)
 	}
 	respond(w, http.StatusOK, viewOf(run), e)
 }
@@ -270,12 +274,11 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, u *user)
 		return
 	}
 	s.mu.Lock()
-	var all []runView
-	for _, rr := range u.runs {
-		if status == "" || string(rr.run.Status) == status {
-			all = append(all, viewOf(copyRun(rr.run)))
-		}
+	runs := u.runs
+	if status != "" {
+		runs = u.byStatus[client.RunStatus(status)]
 	}
+	out := page(runs, p, func(rr *runRec) runView { return viewOf(copyRun(rr.run)) })
 	s.mu.Unlock()
-	writeData(w, http.StatusOK, paginate(all, p))
+	writeData(w, http.StatusOK, out)
 }

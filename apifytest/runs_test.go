@@ -324,6 +324,13 @@ func TestStartRunBadWebhooksParam(t *testing.T) {
 			wantBadRequest(t, resp, tt.name+" "+path, tt.wantInMessage)
 		}
 	}
+	// A query that cannot be read, which Go's URL.Query drops silently.
+	for _, query := range []string{"webhooks=%%%", "webhooks=%zz", "timeout=10&webhooks=a%", "webhooks=" + b64("[]") + ";x=1", "we%zzbhooks=1"} {
+		for _, path := range []string{"/v2/acts/a~b/runs", "/v2/actor-tasks/a~t/runs"} {
+			resp := call(t, srv, srv.Token, "POST", path+"?"+query, nil)
+			wantBadRequest(t, resp, query+" "+path, "cannot be read")
+		}
+	}
 	var page client.Page[client.Run]
 	call(t, srv, srv.Token, "GET", "/v2/actor-runs", nil).data(t, &page)
 	if page.Total != 0 {

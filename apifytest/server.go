@@ -52,7 +52,9 @@ type Server struct {
 	dispatches map[string]*dispatchRec
 	allDisp    []*dispatchRec // every dispatch, oldest first
 	storages   map[string]*storage
-	seq        uint64        // the last webhook's creation number
+	seq        uint64        // the last record's creation number (webhooks, runs, dispatches)
+	done       []doneRec     // finished runs and test dispatches, oldest first, until evicted
+	evictTimer *time.Timer   // the next eviction by age
 	active     int           // dispatches not yet settled
 	idle       chan struct{} // closed while active == 0
 }
@@ -97,7 +99,8 @@ func NewServer(opts ...Option) (*Server, error) {
 		}
 		ids[spec.id] = true
 		s.users[spec.token] = &user{id: spec.id, token: spec.token, username: "user-" + spec.id,
-			idemKeys: map[string]*webhookRec{}, watchers: map[string][]*webhookRec{}}
+			idemKeys: map[string]*webhookRec{}, watchers: map[string][]*webhookRec{},
+			byStatus: map[client.RunStatus][]*runRec{}}
 	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -111,8 +114,11 @@ func NewServer(opts ...Option) (*Server, error) {
 	s.hs = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		IdleTimeout:       cfg.idleTimeout,
+		// No ReadTimeout: it would cancel long polls; bodies have a
+		// deadline of their own (see bodyDeadline).
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
 	}
 	s.deliverer = newDeliverer(s)
 	go func() {
@@ -146,6 +152,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		if s.evictTimer != nil {
+			s.evictTimer.Stop()
+		}
 		for _, r := range s.runs {
 			if r.timer != nil {
 				r.timer.Stop()

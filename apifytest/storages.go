@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-apify/actor/client"
 )
 
 // The default storages of runs, as far as Actors need them: key-value store
@@ -184,16 +186,15 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 			Message: "Parameter format: only json is supported here, not " + strconv.Quote(f)})
 		return
 	}
-	var items []json.RawMessage
+	var pg client.Page[json.RawMessage]
 	if e := s.withStorage(u, r.PathValue("id"), "dataset", func(st *storage) {
-		for _, it := range st.items {
-			items = append(items, it)
-		}
+		// Items are never changed once pushed: the page shares them.
+		pg = page(st.items, p, func(it []byte) json.RawMessage { return it })
 	}); e != nil {
 		writeError(w, e)
 		return
 	}
-	page := paginate(items, p)
+	page := pg
 	body, _ := json.Marshal(page.Items)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")

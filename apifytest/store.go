@@ -18,11 +18,13 @@ type user struct {
 	token    string
 	username string
 
-	webhooks   []*webhookRec            // not deleted, oldest first
-	watchers   map[string][]*webhookRec // watchKey → webhooks, oldest first
-	idemKeys   map[string]*webhookRec   // idempotency key → webhook
-	dispatches []*dispatchRec           // oldest first
-	runs       []*runRec                // oldest first
+	webhooks   []*webhookRec                  // not deleted, oldest first
+	counted    int                            // webhooks that count toward the limit
+	watchers   map[string][]*webhookRec       // watchKey → webhooks, oldest first
+	idemKeys   map[string]*webhookRec         // idempotency key → webhook
+	dispatches []*dispatchRec                 // oldest first
+	runs       []*runRec                      // oldest first
+	byStatus   map[client.RunStatus][]*runRec // runs by status, oldest first
 }
 
 // watch indexes w by what its condition watches, so that an event finds

@@ -16,14 +16,17 @@ import (
 
 // webhookRec is a webhook with its parsed templates.
 type webhookRec struct {
-	w       client.Webhook
-	owner   *user
-	idemKey string
-	payload *payloadtemplate.Template
-	headers *payloadtemplate.Template // nil without a headers template
-	fired   bool                      // an ad-hoc webhook that has dispatched
-	last    *dispatchRec              // the latest dispatch
-	seq     uint64                    // creation order among all webhooks
+	w          client.Webhook
+	owner      *user
+	idemKey    string
+	payload    *payloadtemplate.Template
+	headers    *payloadtemplate.Template // nil without a headers template
+	fired      bool                      // an ad-hoc webhook that has dispatched
+	last       *dispatchRec              // the latest dispatch
+	dispatches []*dispatchRec            // oldest first
+	seq        uint64                    // creation order among all records
+	counted    bool                      // counts toward its owner's limit
+	deleted    bool                      // removed by DELETE or by eviction
 }
 
 // watchKey says what w's condition watches, as its condition is matched
@@ -214,7 +217,7 @@ func (s *Server) createWebhookLocked(u *user, c compiled) (w *webhookRec, create
 	if e := s.resolveConditionLocked(u, &c.spec.condition); e != nil {
 		return nil, false, e
 	}
-	if len(u.webhooks) >= s.cfg.webhookLimit {
+	if u.counted >= s.cfg.webhookLimit {
 		return nil, false, &Error{StatusCode: http.StatusBadRequest, Type: typeTooManyWebhooks,
 			Message: "You have reached the limit of " + strconv.Itoa(s.cfg.webhookLimit) + " webhooks; delete some first"}
 	}
@@ -238,6 +241,7 @@ func (s *Server) createWebhookLocked(u *user, c compiled) (w *webhookRec, create
 	if c.spec.idemKey != "" {
 		u.idemKeys[c.spec.idemKey] = w
 	}
+	s.recountLocked(w)
 	return w, true, nil
 }
 
@@ -328,12 +332,9 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *u
 		return
 	}
 	s.mu.Lock()
-	all := make([]client.Webhook, len(u.webhooks))
-	for i, wh := range u.webhooks {
-		all[i] = copyWebhook(wh.w)
-	}
+	out := page(u.webhooks, p, func(wh *webhookRec) client.Webhook { return copyWebhook(wh.w) })
 	s.mu.Unlock()
-	writeData(w, http.StatusOK, paginate(all, p))
+	writeData(w, http.StatusOK, out)
 }
 
 func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request, u *user) {
@@ -382,6 +383,7 @@ func (s *Server) updateWebhookLocked(wh *webhookRec, in client.WebhookUpdate) (c
 	u.unwatch(wh)
 	wh.apply(c)
 	u.watch(wh)
+	s.recountLocked(wh)
 	wh.w.ModifiedAt = now()
 	return copyWebhook(wh.w), nil
 }
@@ -406,12 +408,9 @@ func (s *Server) deleteWebhookLocked(wh *webhookRec) {
 	delete(s.webhooks, wh.w.ID)
 	u := wh.owner
 	u.unwatch(wh)
-	for i, o := range u.webhooks {
-		if o == wh {
-			u.webhooks = append(u.webhooks[:i:i], u.webhooks[i+1:]...)
-			break
-		}
-	}
+	u.webhooks = removeSeq(u.webhooks, wh)
+	wh.deleted = true
+	s.recountLocked(wh)
 	if wh.idemKey != "" && u.idemKeys[wh.idemKey] == wh {
 		delete(u.idemKeys, wh.idemKey)
 	}
@@ -419,6 +418,6 @@ func (s *Server) deleteWebhookLocked(wh *webhookRec) {
 
 func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request, u *user) {
 	var out client.WebhookDispatch
-	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out = copyDispatch(s.testDispatchLocked(wh).d) })
+	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out = copyDispatch(s.testDispatchLocked(wh, chainDepth(r)).d) })
 	respond(w, http.StatusCreated, out, e)
 }

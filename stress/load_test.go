@@ -70,7 +70,8 @@ func TestLoad(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	srv, err := apifytest.NewServer(apifytest.WithWebhookLimit(4 * loadClients * loadMaxIterations))
+	srv, err := apifytest.NewServer(apifytest.WithWebhookLimit(4*loadClients*loadMaxIterations),
+		apifytest.WithRetention(loadClients*loadMaxIterations, 0)) // every run is checked at the end
 	if err != nil {
 		t.Fatal(err)
 	}
