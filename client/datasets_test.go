@@ -176,7 +176,10 @@ func TestDatasetValidation(t *testing.T) {
 		{"bad new name", func() error { _, err := c.UpdateDataset(ctx, "d", StorageUpdate{Name: &bad}); return err }, "StorageUpdate.Name"},
 		{"bad access", func() error { _, err := c.UpdateDataset(ctx, "d", StorageUpdate{GeneralAccess: "PUBLIC"}); return err }, "StorageUpdate.GeneralAccess"},
 		{"bad ownership", func() error { _, err := c.ListDatasets(ctx, StorageListOptions{Ownership: "mine"}); return err }, "StorageListOptions.Ownership"},
-		{"negative offset", func() error { _, err := c.ListDatasets(ctx, StorageListOptions{ListOptions: ListOptions{Offset: -1}}); return err }, "ListOptions.Offset"},
+		{"negative offset", func() error {
+			_, err := c.ListDatasets(ctx, StorageListOptions{ListOptions: ListOptions{Offset: -1}})
+			return err
+		}, "ListOptions.Offset"},
 		{"items nil", func() error { return c.PushItems(ctx, "d", nil) }, "items is nil"},
 		{"item not encodable", func() error { return c.PushItems(ctx, "d", []any{map[string]int{}, map[string]any{"f": func() {}}}) }, "items[1]: encoding as JSON"},
 		{"item not an object", func() error { return c.PushItems(ctx, "d", []any{map[string]int{}, map[string]int{}, 7}) }, "items[2]: a dataset item must be a JSON object, not a number"},

@@ -25,7 +25,10 @@ func TestKeyValueStoreRequests(t *testing.T) {
 			Header: http.Header{"Content-Type": {"application/json"}}}},
 		{"delete", func(c *Client) error { return c.DeleteKeyValueStore(ctx, "s1") },
 			recorded{Method: "DELETE", Path: "/v2/key-value-stores/s1"}},
-		{"list", func(c *Client) error { _, err := c.ListKeyValueStores(ctx, StorageListOptions{Ownership: SharedWithMe}); return err },
+		{"list", func(c *Client) error {
+			_, err := c.ListKeyValueStores(ctx, StorageListOptions{Ownership: SharedWithMe})
+			return err
+		},
 			recorded{Method: "GET", Path: "/v2/key-value-stores", Query: "ownership=sharedWithMe"}},
 		{"get record", func(c *Client) error {
 			rec, err := c.GetRecord(ctx, "s1", "OUTPUT")

@@ -33,7 +33,10 @@ func TestRequestQueueRequests(t *testing.T) {
 			recorded{Method: "GET", Path: "/v2/request-queues/q1"}},
 		{"delete", func(c *Client) error { return c.DeleteRequestQueue(ctx, "q1") },
 			recorded{Method: "DELETE", Path: "/v2/request-queues/q1"}},
-		{"list", func(c *Client) error { _, err := c.ListRequestQueues(ctx, StorageListOptions{Unnamed: true}); return err },
+		{"list", func(c *Client) error {
+			_, err := c.ListRequestQueues(ctx, StorageListOptions{Unnamed: true})
+			return err
+		},
 			recorded{Method: "GET", Path: "/v2/request-queues", Query: "unnamed=1"}},
 		{"add with the URL as unique key", func(c *Client) error {
 			reg, err := queue(c).AddRequest(ctx, Request{URL: "https://a.test/x", UserData: json.RawMessage(`{"label":"START"}`)}, RequestOptions{Forefront: true})
@@ -135,7 +138,10 @@ func TestRequestQueueValidation(t *testing.T) {
 		want string
 	}{
 		{"empty queue ID", func() error { _, err := c.RequestQueue("").Head(ctx, 1); return err }, "request queue ID is empty"},
-		{"add with an ID", func() error { _, err := q.AddRequest(ctx, Request{ID: "x", URL: "https://a.test"}, RequestOptions{}); return err }, "Request.ID: a new request must not have an ID"},
+		{"add with an ID", func() error {
+			_, err := q.AddRequest(ctx, Request{ID: "x", URL: "https://a.test"}, RequestOptions{})
+			return err
+		}, "Request.ID: a new request must not have an ID"},
 		{"add without URL", func() error { _, err := q.AddRequest(ctx, Request{}, RequestOptions{}); return err }, "Request.URL is empty"},
 		{"relative URL", func() error { _, err := q.AddRequest(ctx, Request{URL: "page"}, RequestOptions{}); return err }, "not an absolute URL"},
 		{"batch item invalid", func() error {
@@ -146,8 +152,14 @@ func TestRequestQueueValidation(t *testing.T) {
 			_, err := q.AddRequests(ctx, []Request{{URL: "https://a.test", Payload: strings.Repeat("x", MaxPayloadBytes)}}, RequestOptions{})
 			return err
 		}, "requests[0]: 9437252 bytes of JSON exceed"},
-		{"update without ID", func() error { _, err := q.UpdateRequest(ctx, Request{URL: "https://a.test", UniqueKey: "k"}, RequestOptions{}); return err }, "Request.ID: client: request ID is empty"},
-		{"update without unique key", func() error { _, err := q.UpdateRequest(ctx, Request{ID: "r", URL: "https://a.test"}, RequestOptions{}); return err }, "unique key are required"},
+		{"update without ID", func() error {
+			_, err := q.UpdateRequest(ctx, Request{URL: "https://a.test", UniqueKey: "k"}, RequestOptions{})
+			return err
+		}, "Request.ID: client: request ID is empty"},
+		{"update without unique key", func() error {
+			_, err := q.UpdateRequest(ctx, Request{ID: "r", URL: "https://a.test"}, RequestOptions{})
+			return err
+		}, "unique key are required"},
 		{"mark nil handled", func() error { return q.MarkHandled(ctx, nil) }, "the request is nil"},
 		{"head limit", func() error { _, err := q.Head(ctx, 1001); return err }, "limit 1001"},
 		{"lock limit", func() error { _, err := q.LockHead(ctx, time.Second, 26); return err }, "limit 26"},
