@@ -353,7 +353,8 @@ func (o ItemsOptions) query() (url.Values, error) {
 // ListItems returns one page of a dataset's items (GET
 // /v2/datasets/{id}/items?format=json), each decoded into a T (a struct,
 // map[string]any, json.RawMessage...). Page.Total is the number of items in
-// the dataset, Page.Count the number returned.
+// the dataset (-1 if the platform did not say), Page.Count the number
+// returned, which filters and unwinding make differ from Limit.
 //
 // The response is read whole, up to 64 MiB; use a Limit, or AllItems, for
 // large datasets.

@@ -415,3 +415,29 @@ func TestAllItemsStopsAtError(t *testing.T) {
 		t.Errorf("yielded %d times, want once", n)
 	}
 }
+
+// BenchmarkPushItems pushes 100,000 small items (about 6 MB of JSON, one
+// request) to a loopback server that reads and discards the body.
+func BenchmarkPushItems(b *testing.B) {
+	srv := newBenchServer(b, `{}`)
+	c, err := New(WithBaseURL(srv), WithToken(testToken))
+	if err != nil {
+		b.Fatal(err)
+	}
+	type item struct {
+		URL   string `json:"url"`
+		Title string `json:"title"`
+		N     int    `json:"n"`
+	}
+	items := make([]item, 100_000)
+	for i := range items {
+		items[i] = item{URL: fmt.Sprintf("https://example.com/page/%d", i), Title: "A page title", N: i}
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.PushItems(ctx, "d1", items); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -32,6 +32,8 @@ func fakeStorage() *httptest.Server {
 			fmt.Fprint(w, `[{"title":"Go","stars":5},{"title":"Apify","stars":4}]`)
 		case strings.HasSuffix(r.URL.Path, "/head/lock"):
 			fmt.Fprint(w, `{"data":{"limit":1,"lockSecs":60,"items":[{"id":"R1","url":"https://example.com/","uniqueKey":"https://example.com/"}]}}`)
+		case strings.HasPrefix(r.URL.Path, "/v2/request-queues/") && r.Method == http.MethodGet:
+			fmt.Fprint(w, `{"data":{"id":"R1","url":"https://example.com/","uniqueKey":"https://example.com/","userData":{"label":"START"}}}`)
 		case strings.HasPrefix(r.URL.Path, "/v2/request-queues/"):
 			fmt.Fprint(w, `{"data":{"requestId":"R1","wasAlreadyPresent":false,"wasAlreadyHandled":false}}`)
 		default:
@@ -81,8 +83,8 @@ func ExampleClient_PushItems() {
 	// Apify 4
 }
 
-// A crawler loop: add a request, take it from the head with a lock, and mark
-// it handled.
+// A crawler loop: add a request, take it from the head with a lock, read it
+// whole, and mark it handled.
 func ExampleRequestQueueClient_LockHead() {
 	srv := fakeStorage()
 	defer srv.Close()
@@ -106,9 +108,14 @@ func ExampleRequestQueueClient_LockHead() {
 		fmt.Println(err)
 		return
 	}
-	for _, r := range head.Items {
+	for _, h := range head.Items {
+		r, err := q.GetRequest(ctx, h.ID) // head items lack the user data
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
 		// ... fetch r.URL ...
-		if err := q.MarkHandled(ctx, &r); err != nil {
+		if err := q.MarkHandled(ctx, r); err != nil {
 			fmt.Println(err)
 			return
 		}
@@ -118,6 +125,7 @@ func ExampleRequestQueueClient_LockHead() {
 	// platform: POST /v2/request-queues/Q1/requests {"uniqueKey":"https://example.com/","url":"https://example.com/","userData":{"label":"START"}}
 	// added R1 already present: false
 	// platform: POST /v2/request-queues/Q1/head/lock
+	// platform: GET /v2/request-queues/Q1/requests/R1
 	// platform: PUT /v2/request-queues/Q1/requests/R1 R1 handled: true
 	// handled R1 true
 }

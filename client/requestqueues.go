@@ -392,8 +392,11 @@ func (q *RequestQueueClient) requestPath(requestID, sub string) (string, error) 
 // UpdateRequest replaces a request of the queue with r, found by r.ID (PUT
 // /v2/request-queues/{id}/requests/{requestId}). Setting r.HandledAt marks
 // it handled: it leaves the head of the queue and its lock, if any, is
-// released. Send the request as read, with every field, as the platform
-// replaces it whole.
+// released. The platform replaces the request whole, so send it with every
+// field as GetRequest returns it: the items of Head and LockHead carry only
+// the ID, unique key, URL, method and retry count, and updating one of them
+// would drop the request's user data and headers. r.LockExpiresAt is not
+// sent.
 func (q *RequestQueueClient) UpdateRequest(ctx context.Context, r Request, o RequestOptions) (*RequestRegistration, error) {
 	path, err := q.requestPath(r.ID, "")
 	if err != nil {
@@ -402,6 +405,7 @@ func (q *RequestQueueClient) UpdateRequest(ctx context.Context, r Request, o Req
 	if r.URL == "" || r.UniqueKey == "" {
 		return nil, fmt.Errorf("client: Request: the URL and the unique key are required to update a request")
 	}
+	r.LockExpiresAt = nil
 	body, err := jsonBody("Request", r)
 	if err != nil {
 		return nil, err
@@ -413,7 +417,8 @@ func (q *RequestQueueClient) UpdateRequest(ctx context.Context, r Request, o Req
 }
 
 // MarkHandled marks a request handled now, unless r.HandledAt is already
-// set, with UpdateRequest, and sets r.HandledAt.
+// set, with UpdateRequest, and sets r.HandledAt. r must be the whole request,
+// as GetRequest returns it (see UpdateRequest).
 func (q *RequestQueueClient) MarkHandled(ctx context.Context, r *Request) error {
 	if r == nil {
 		return fmt.Errorf("client: MarkHandled: the request is nil")
@@ -423,7 +428,6 @@ func (q *RequestQueueClient) MarkHandled(ctx context.Context, r *Request) error 
 		now := time.Now().UTC()
 		u.HandledAt = &now
 	}
-	u.LockExpiresAt = nil
 	if _, err := q.UpdateRequest(ctx, u, RequestOptions{}); err != nil {
 		return err
 	}

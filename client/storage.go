@@ -78,14 +78,14 @@ func (o StorageListOptions) query() (url.Values, error) {
 // StorageUpdate changes a storage's name or general access. Nil fields are
 // left as they are.
 type StorageUpdate struct {
-	// Name is the new name; an empty name makes the storage unnamed.
+	// Name is the new name.
 	Name *string `json:"name,omitempty"`
 	// GeneralAccess is the new access level.
 	GeneralAccess GeneralAccess `json:"generalAccess,omitempty"`
 }
 
 func (u StorageUpdate) validate() error {
-	if u.Name != nil && *u.Name != "" {
+	if u.Name != nil {
 		if err := validateStorageName("StorageUpdate.Name", *u.Name); err != nil {
 			return err
 		}
