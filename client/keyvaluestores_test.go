@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,6 +180,22 @@ func TestRecordRetries(t *testing.T) {
 				t.Errorf("requests = %+v, want the same request twice", reqs)
 			}
 		})
+	}
+}
+
+// TestRecordExistsGivesUp: a HEAD that keeps failing ends with the status,
+// not with a failure to read a body a HEAD response does not have.
+func TestRecordExistsGivesUp(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	c := newTestClient(t, api.srv.URL, WithMaxRetries(2))
+	_, err := c.RecordExists(t.Context(), "s1", "k")
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadGateway || ae.Attempts != 3 {
+		t.Errorf("error = %v, want a 502 *APIError after 3 attempts", err)
 	}
 }
 

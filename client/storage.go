@@ -249,7 +249,7 @@ func (c *Client) doRaw(ctx context.Context, r *request, stream bool) (*rawRespon
 		req.Header["Content-Type"] = []string{r.contentType}
 	}
 	out := &rawResponse{}
-	req.SetResponseHandler(func(resp *http.Response) error {
+	handle := func(resp *http.Response) error {
 		out.header = resp.Header
 		switch {
 		case r.method == http.MethodHead:
@@ -262,7 +262,8 @@ func (c *Client) doRaw(ctx context.Context, r *request, stream bool) (*rawRespon
 			return nil
 		}
 		return st.readBody(resp)
-	})
+	}
+	req.SetResponseHandler(handle)
 	hc := c.http
 	if r.longPoll > 0 && c.attemptTO > 0 {
 		cp := *c.http
@@ -290,8 +291,8 @@ func (c *Client) doRaw(ctx context.Context, r *request, stream bool) (*rawRespon
 		return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: st.reached}
 	}
 	if !st.read {
-		out.header = resp.Header
-		if err := st.readBody(resp); err != nil {
+		// The retries ran out on a retryable status: the body is still unread.
+		if err := handle(resp); err != nil {
 			return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: true}
 		}
 	}
