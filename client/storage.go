@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -97,8 +96,10 @@ func (u StorageUpdate) validate() error {
 	return fmt.Errorf("client: StorageUpdate.GeneralAccess: %q is not a known access level", u.GeneralAccess)
 }
 
-// validateStorageName checks a storage name the way the platform does: 1 to
-// 63 letters, digits and hyphens, not starting or ending with a hyphen.
+// validateStorageName checks a storage name: 1 to 63 characters (the
+// platform's limit), letters, digits and hyphens, not starting or ending
+// with a hyphen (what the platform accepts in names, which also travel in
+// paths as "username~name").
 func validateStorageName(field, name string) error {
 	switch {
 	case name == "":
@@ -119,7 +120,7 @@ func validateStorageName(field, name string) error {
 // storageID checks the ID (or "username~name") of a storage and escapes it
 // for a path. A "username/name" is accepted as well.
 func storageID(field, id string) (string, error) {
-	if strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if hasCTL(id) {
 		return "", fmt.Errorf("client: %s contains control characters", field)
 	}
 	return actorPathID(field, id)
