@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -555,4 +556,95 @@ func (q *RequestQueueClient) UnlockRequests(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return res.UnlockedCount, nil
+}
+
+// RequestState selects requests by state in ListRequests.
+type RequestState string
+
+// The states ListRequests can select.
+const (
+	RequestLocked  RequestState = "locked"
+	RequestPending RequestState = "pending"
+)
+
+// maxRequestsPage is the largest page of ListRequests.
+const maxRequestsPage = 10000
+
+// RequestsOptions select a page of a queue's requests. The zero value lists
+// every request from the first, in pages of the platform's default size.
+type RequestsOptions struct {
+	// Cursor continues from the page that returned it as NextCursor.
+	Cursor string
+	// Limit is the number of requests per page, at most 10000.
+	Limit int
+	// States keeps only the requests in any of these states.
+	States []RequestState
+}
+
+// RequestsPage is one page of a queue's requests.
+type RequestsPage struct {
+	Items      []Request `json:"items"`
+	Limit      int       `json:"limit"`
+	Cursor     string    `json:"cursor,omitempty"`
+	NextCursor string    `json:"nextCursor,omitempty"`
+}
+
+// ListRequests returns one page of the queue's requests, handled or not
+// (GET /v2/request-queues/{id}/requests).
+func (q *RequestQueueClient) ListRequests(ctx context.Context, o RequestsOptions) (*RequestsPage, error) {
+	path, err := q.path("/requests")
+	if err != nil {
+		return nil, err
+	}
+	query := q.query()
+	if o.Limit < 0 || o.Limit > maxRequestsPage {
+		return nil, fmt.Errorf("client: RequestsOptions.Limit: %d is not between 0 and %d", o.Limit, maxRequestsPage)
+	}
+	if o.Limit > 0 {
+		query.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if hasCTL(o.Cursor) {
+		return nil, fmt.Errorf("client: RequestsOptions.Cursor contains control characters")
+	}
+	if o.Cursor != "" {
+		query.Set("cursor", o.Cursor)
+	}
+	var states []string
+	for i, s := range o.States {
+		if s != RequestLocked && s != RequestPending {
+			return nil, fmt.Errorf("client: RequestsOptions.States[%d]: %q is neither %q nor %q", i, s, RequestLocked, RequestPending)
+		}
+		states = append(states, string(s))
+	}
+	if len(states) > 0 {
+		query.Set("filter", strings.Join(states, ","))
+	}
+	return doData[RequestsPage](ctx, q.c, &request{method: "GET", path: path, query: query, policy: retryIdempotent})
+}
+
+// AllRequests iterates over the queue's requests from o.Cursor on, page by
+// page. An error ends the iteration after being yielded.
+func (q *RequestQueueClient) AllRequests(ctx context.Context, o RequestsOptions) iter.Seq2[Request, error] {
+	return func(yield func(Request, error) bool) {
+		for {
+			p, err := q.ListRequests(ctx, o)
+			if err != nil {
+				yield(Request{}, err)
+				return
+			}
+			for _, r := range p.Items {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if p.NextCursor == "" || len(p.Items) == 0 {
+				return
+			}
+			if p.NextCursor == o.Cursor {
+				yield(Request{}, fmt.Errorf("client: listing requests of %s: the platform's next cursor does not advance", q.id))
+				return
+			}
+			o.Cursor = p.NextCursor
+		}
+	}
 }

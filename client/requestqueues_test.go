@@ -325,3 +325,46 @@ func TestMarkHandled(t *testing.T) {
 		t.Errorf("sent %v, want handledAt %v and no lockExpiresAt", sent, r.HandledAt)
 	}
 }
+
+func TestAllRequests(t *testing.T) {
+	t.Parallel()
+	pages := []string{
+		`{"data":{"items":[{"id":"r1","url":"https://a.test/1","uniqueKey":"1"},{"id":"r2","url":"https://a.test/2","uniqueKey":"2"}],"limit":2,"nextCursor":"c2"}}`,
+		`{"data":{"items":[{"id":"r3","url":"https://a.test/3","uniqueKey":"3"}],"limit":2,"cursor":"c2"}}`,
+	}
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, pages[min(n, 1)]) })
+	c := newTestClient(t, api.srv.URL)
+	q, err := c.RequestQueue("q1").WithClientKey("ck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for r, err := range q.AllRequests(t.Context(), RequestsOptions{Limit: 2, States: []RequestState{RequestPending, RequestLocked}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r.ID)
+	}
+	if diff := cmp.Diff([]string{"r1", "r2", "r3"}, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	var queries []string
+	for _, r := range api.requests() {
+		queries = append(queries, r.Method+" "+r.Path+"?"+r.Query)
+	}
+	want := []string{
+		"GET /v2/request-queues/q1/requests?clientKey=ck&filter=pending%2Clocked&limit=2",
+		"GET /v2/request-queues/q1/requests?clientKey=ck&cursor=c2&filter=pending%2Clocked&limit=2",
+	}
+	if diff := cmp.Diff(want, queries); diff != "" {
+		t.Errorf("requests sent (-want +got):\n%s", diff)
+	}
+	for _, o := range []RequestsOptions{{Limit: 10001}, {States: []RequestState{"handled"}}, {Cursor: "a\nb"}} {
+		if _, err := q.ListRequests(t.Context(), o); err == nil {
+			t.Errorf("ListRequests(%+v) = nil error, want one", o)
+		}
+	}
+	if n := api.count(); n != 2 {
+		t.Errorf("sent %d requests, want 2", n)
+	}
+}
