@@ -1,0 +1,428 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const datasetsPath = "/v2/datasets"
+
+// Dataset is a dataset as the platform returns it, alone or in a list.
+type Dataset struct {
+	ID                  string          `json:"id"`
+	Name                string          `json:"name,omitempty"`
+	Title               string          `json:"title,omitempty"`
+	UserID              string          `json:"userId"`
+	Username            string          `json:"username,omitempty"`
+	CreatedAt           time.Time       `json:"createdAt"`
+	ModifiedAt          time.Time       `json:"modifiedAt"`
+	AccessedAt          time.Time       `json:"accessedAt"`
+	ItemCount           int             `json:"itemCount"`
+	CleanItemCount      int             `json:"cleanItemCount"`
+	ActID               string          `json:"actId,omitempty"`
+	ActRunID            string          `json:"actRunId,omitempty"`
+	Fields              []string        `json:"fields,omitempty"`
+	Schema              json.RawMessage `json:"schema,omitempty"`
+	ConsoleURL          string          `json:"consoleUrl,omitempty"`
+	ItemsPublicURL      string          `json:"itemsPublicUrl,omitempty"`
+	URLSigningSecretKey string          `json:"urlSigningSecretKey,omitempty"`
+	GeneralAccess       GeneralAccess   `json:"generalAccess,omitempty"`
+	Stats               *DatasetStats   `json:"stats,omitempty"`
+}
+
+// DatasetStats are a dataset's usage counters.
+type DatasetStats struct {
+	ReadCount     int64 `json:"readCount"`
+	WriteCount    int64 `json:"writeCount"`
+	StorageBytes  int64 `json:"storageBytes,omitempty"`
+	InflatedBytes int64 `json:"inflatedBytes,omitempty"`
+}
+
+// GetOrCreateDataset returns the caller's dataset called name, creating it
+// if there is none (POST /v2/datasets?name=). An empty name creates a new
+// unnamed dataset on every call; such a creation is retried only when the
+// platform cannot have received it.
+func (c *Client) GetOrCreateDataset(ctx context.Context, name string) (*Dataset, error) {
+	return getOrCreate[Dataset](ctx, c, datasetsPath, "dataset name", name)
+}
+
+// GetDataset returns a dataset (GET /v2/datasets/{id}). id is a dataset ID or
+// "username~name". A dataset that does not exist is an *APIError for which
+// IsNotFound is true. The item counts lag a few seconds behind pushes.
+func (c *Client) GetDataset(ctx context.Context, id string) (*Dataset, error) {
+	p, err := storageID("dataset ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doData[Dataset](ctx, c, &request{method: "GET", path: datasetsPath + "/" + p, policy: retryIdempotent})
+}
+
+// UpdateDataset renames a dataset or changes its general access (PUT
+// /v2/datasets/{id}) and returns it as stored.
+func (c *Client) UpdateDataset(ctx context.Context, id string, u StorageUpdate) (*Dataset, error) {
+	p, err := storageID("dataset ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return updateStorage[Dataset](ctx, c, datasetsPath+"/"+p, u)
+}
+
+// DeleteDataset deletes a dataset and its items (DELETE /v2/datasets/{id}).
+// A 404 after a retry counts as success, as in DeleteWebhook.
+func (c *Client) DeleteDataset(ctx context.Context, id string) error {
+	p, err := storageID("dataset ID", id)
+	if err != nil {
+		return err
+	}
+	return deleteResource(ctx, c, datasetsPath+"/"+p, nil)
+}
+
+// ListDatasets returns one page of the caller's datasets (GET /v2/datasets).
+func (c *Client) ListDatasets(ctx context.Context, o StorageListOptions) (*Page[Dataset], error) {
+	return listStorages[Dataset](ctx, c, datasetsPath, o)
+}
+
+// AllDatasets iterates over the caller's datasets from o.Offset on, page by
+// page. An error ends the iteration after being yielded.
+func (c *Client) AllDatasets(ctx context.Context, o StorageListOptions) iter.Seq2[Dataset, error] {
+	return allStorages[Dataset](ctx, c, datasetsPath, o)
+}
+
+// PushError is the error of a PushItems call that failed after sending part
+// of the items. The items were sent in order, in batches:
+//
+//   - items[:Stored] were stored by the platform;
+//   - items[Stored:Stored+Failed] were in the batch that failed: when
+//     MayHaveStored is true the platform may have stored them all (a batch is
+//     stored whole or not at all), otherwise it certainly did not;
+//   - the items after them were not sent.
+//
+// Pushing the items from Stored on again is safe when MayHaveStored is false;
+// when it is true it may store the failed batch twice.
+type PushError struct {
+	Stored        int
+	Failed        int
+	MayHaveStored bool
+	Err           error
+}
+
+// Error describes what was stored and why the push stopped.
+func (e *PushError) Error() string {
+	maybe := "were not stored"
+	if e.MayHaveStored {
+		maybe = "may have been stored"
+	}
+	return fmt.Sprintf("%v (items before %d were stored; the %d items from %d on %s; later items were not sent)",
+		e.Err, e.Stored, e.Failed, e.Stored, maybe)
+}
+
+// Unwrap returns the cause, such as an *APIError.
+func (e *PushError) Unwrap() error { return e.Err }
+
+// PushItems appends items to a dataset (POST /v2/datasets/{id}/items).
+//
+// items is one item or a slice or array of items. Each item must encode as
+// a JSON object; a []byte or json.RawMessage is taken as one item already
+// encoded. All items are encoded before anything is sent, so an item that
+// cannot be encoded, is not an object, or is alone larger than the request
+// limit (MaxPayloadBytes, with the brackets of the array) is an error naming
+// its index, and nothing is sent. The items then go in as few requests as
+// the limit allows, in order.
+//
+// An empty slice sends nothing. Storing items is not idempotent, so a batch
+// is retried only when the platform cannot have received it. A failed
+// request is a *PushError saying which items were stored.
+func (c *Client) PushItems(ctx context.Context, datasetID string, items any) error {
+	p, err := storageID("dataset ID", datasetID)
+	if err != nil {
+		return err
+	}
+	enc, err := encodeItems(items)
+	if err != nil {
+		return err
+	}
+	path := datasetsPath + "/" + p + "/items"
+	stored := 0
+	for _, b := range enc.batches(MaxPayloadBytes, 0) {
+		_, err := c.do(ctx, &request{
+			method: "POST", path: path, body: enc.body(b), contentType: "application/json",
+			policy: retryUnlessReceived,
+		})
+		if err != nil {
+			return &PushError{Stored: stored, Failed: b.n, MayHaveStored: mayHaveReached(err), Err: err}
+		}
+		stored += b.n
+	}
+	return nil
+}
+
+// encodedItems are items encoded as JSON, back to back and separated by
+// commas: buf[ends[i-1]+1 : ends[i]] is item i (with ends[-1] = -1).
+type encodedItems struct {
+	buf  []byte
+	ends []int
+}
+
+// batch is a run of items, [from, from+n), sent in one request.
+type batch struct{ from, n int }
+
+// encodeItems encodes items, checking that each is an object that fits in a
+// request alone.
+func encodeItems(items any) (*encodedItems, error) {
+	e := &encodedItems{}
+	var w bytes.Buffer
+	je := json.NewEncoder(&w)
+	je.SetEscapeHTML(false)
+	add := func(i int, v any) error {
+		if w.Len() > 0 {
+			w.WriteByte(',')
+		}
+		start := w.Len()
+		if err := je.Encode(v); err != nil {
+			return fmt.Errorf("client: items[%d]: encoding as JSON: %w", i, err)
+		}
+		w.Truncate(w.Len() - 1) // the newline Encode adds
+		item := w.Bytes()[start:]
+		if len(item) == 0 || item[0] != '{' {
+			return fmt.Errorf("client: items[%d]: a dataset item must be a JSON object, not %s", i, jsonKind(item))
+		}
+		if n := len(item) + 2; n > MaxPayloadBytes {
+			return fmt.Errorf("client: items[%d]: %d bytes of JSON exceed the platform's request limit of %d bytes", i, n, MaxPayloadBytes)
+		}
+		e.ends = append(e.ends, w.Len())
+		return nil
+	}
+	switch v := items.(type) {
+	case nil:
+		return nil, fmt.Errorf("client: items is nil")
+	case json.RawMessage:
+		if err := add(0, v); err != nil {
+			return nil, err
+		}
+	case []byte:
+		if err := add(0, json.RawMessage(v)); err != nil {
+			return nil, err
+		}
+	default:
+		rv := reflect.ValueOf(items)
+		if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+			if err := add(0, items); err != nil {
+				return nil, err
+			}
+			break
+		}
+		for i := range rv.Len() {
+			if err := add(i, rv.Index(i).Interface()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	e.buf = w.Bytes()
+	return e, nil
+}
+
+// jsonKind names the kind of JSON value that starts b, for errors.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// start returns where item i begins in buf.
+func (e *encodedItems) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return e.ends[i-1] + 1
+}
+
+// batches splits the items into runs whose JSON array, "[" + items joined
+// by "," + "]", is at most limit bytes, and of at most maxN items unless
+// maxN is 0.
+func (e *encodedItems) batches(limit, maxN int) []batch {
+	var out []batch
+	for from := 0; from < len(e.ends); {
+		n := 1
+		for from+n < len(e.ends) && (maxN == 0 || n < maxN) && e.ends[from+n]-e.start(from)+2 <= limit {
+			n++
+		}
+		out = append(out, batch{from, n})
+		from += n
+	}
+	return out
+}
+
+// body returns the JSON array of the items of b.
+func (e *encodedItems) body(b batch) []byte {
+	items := e.buf[e.start(b.from):e.ends[b.from+b.n-1]]
+	out := make([]byte, 0, len(items)+2)
+	out = append(out, '[')
+	out = append(out, items...)
+	return append(out, ']')
+}
+
+// ItemsOptions select and shape the items of a dataset. The zero value
+// returns every item as stored, oldest first.
+type ItemsOptions struct {
+	// Offset is the number of items to skip.
+	Offset int
+	// Limit is the maximum number of items to return; 0 means no limit for
+	// ListItems and pages of 1000 items for AllItems.
+	Limit int
+	// Desc returns the newest items first.
+	Desc bool
+	// Fields keeps only these fields of each item, in this order.
+	Fields []string
+	// Omit removes these fields from each item.
+	Omit []string
+	// Unwind expands these fields in order: an array field becomes one item
+	// per element merged with its parent, an object field is merged with its
+	// parent.
+	Unwind []string
+	// Flatten turns these nested object fields into "parent.child" fields.
+	Flatten []string
+	// Clean skips empty items and hidden fields (those starting with "#");
+	// it is SkipHidden and SkipEmpty together.
+	Clean bool
+	// SkipHidden removes the hidden fields, those starting with "#".
+	SkipHidden bool
+	// SkipEmpty skips empty items. With Clean or SkipEmpty a page may hold
+	// fewer items than Limit.
+	SkipEmpty bool
+}
+
+func (o ItemsOptions) query() (url.Values, error) {
+	if o.Offset < 0 {
+		return nil, fmt.Errorf("client: ItemsOptions.Offset: %d is negative", o.Offset)
+	}
+	if o.Limit < 0 {
+		return nil, fmt.Errorf("client: ItemsOptions.Limit: %d is negative", o.Limit)
+	}
+	q := url.Values{"format": {"json"}}
+	if o.Offset > 0 {
+		q.Set("offset", strconv.Itoa(o.Offset))
+	}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	for _, f := range []struct {
+		name   string
+		fields []string
+	}{{"fields", o.Fields}, {"omit", o.Omit}, {"unwind", o.Unwind}, {"flatten", o.Flatten}} {
+		if len(f.fields) == 0 {
+			continue
+		}
+		for i, name := range f.fields {
+			if name == "" || strings.ContainsAny(name, ",") || hasCTL(name) {
+				return nil, fmt.Errorf("client: ItemsOptions.%s%s[%d]: %q is empty or has a comma or control characters",
+					strings.ToUpper(f.name[:1]), f.name[1:], i, name)
+			}
+		}
+		q.Set(f.name, strings.Join(f.fields, ","))
+	}
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"desc", o.Desc}, {"clean", o.Clean}, {"skipHidden", o.SkipHidden}, {"skipEmpty", o.SkipEmpty}} {
+		if f.on {
+			q.Set(f.name, "1")
+		}
+	}
+	return q, nil
+}
+
+// ListItems returns one page of a dataset's items (GET
+// /v2/datasets/{id}/items?format=json), each decoded into a T (a struct,
+// map[string]any, json.RawMessage...). Page.Total is the number of items in
+// the dataset (-1 if the platform did not say), Page.Count the number
+// returned, which filters and unwinding make differ from Limit.
+//
+// The response is read whole, up to 64 MiB; use a Limit, or AllItems, for
+// large datasets.
+func ListItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsOptions) (*Page[T], error) {
+	p, err := storageID("dataset ID", datasetID)
+	if err != nil {
+		return nil, err
+	}
+	q, err := o.query()
+	if err != nil {
+		return nil, err
+	}
+	r := &request{method: "GET", path: datasetsPath + "/" + p + "/items", query: q, policy: retryIdempotent}
+	resp, err := c.doRaw(ctx, r, false)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page[T]{Offset: o.Offset, Limit: o.Limit, Desc: o.Desc}
+	if err := json.Unmarshal(resp.body, &page.Items); err != nil {
+		return nil, fmt.Errorf("client: %s %s: decoding the items: %w", r.method, r.path, err)
+	}
+	page.Count = len(page.Items)
+	page.Total = -1
+	for name, dst := range map[string]*int{
+		"X-Apify-Pagination-Total": &page.Total, "X-Apify-Pagination-Offset": &page.Offset,
+		"X-Apify-Pagination-Limit": &page.Limit,
+	} {
+		if n, err := strconv.Atoi(resp.header.Get(name)); err == nil && n >= 0 {
+			*dst = n
+		}
+	}
+	if d, err := strconv.ParseBool(resp.header.Get("X-Apify-Pagination-Desc")); err == nil {
+		page.Desc = d
+	}
+	return page, nil
+}
+
+// defaultItemsPage is the page size of AllItems when o.Limit is 0.
+const defaultItemsPage = 1000
+
+// AllItems iterates over a dataset's items from o.Offset on, fetching pages
+// of o.Limit items (1000 when 0) as it goes, each decoded into a T. Filters
+// apply to each page; paging counts stored items, so skipped and unwound
+// items do not shift it. An error ends the iteration after being yielded.
+func AllItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsOptions) iter.Seq2[T, error] {
+	if o.Limit == 0 {
+		o.Limit = defaultItemsPage
+	}
+	return func(yield func(T, error) bool) {
+		for {
+			p, err := ListItems[T](ctx, c, datasetID, o)
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range p.Items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			// The platform pages over stored items: the next page starts
+			// o.Limit stored items further, however many survived the
+			// filters or came out of an unwind.
+			o.Offset += o.Limit
+			if p.Total >= 0 && o.Offset >= p.Total || p.Total < 0 && len(p.Items) == 0 {
+				return
+			}
+		}
+	}
+}
