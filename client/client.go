@@ -333,14 +333,22 @@ type request struct {
 	contentType string     // of body
 	policy      retryPolicy
 	longPoll    time.Duration // how long the platform may hold the response
+	anyType     bool          // accept a response of any media type (a record), not only JSON
+	stream      bool          // hand a 2xx body to the caller unread, in response.stream
 }
 
-var acceptJSON = []string{"application/json"}
+var (
+	acceptJSON = []string{"application/json"}
+	acceptAny  = []string{"*/*"}
+)
 
-// response is a finished API call: the status and the whole body.
+// response is a finished API call: the status, the headers and the whole
+// body, or the unread body when the request asked for a stream.
 type response struct {
 	status   int
+	header   http.Header
 	body     []byte
+	stream   io.ReadCloser // the caller closes it
 	attempts int
 }
 
@@ -376,6 +384,9 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	// request. The keys are in canonical form.
 	req.Header["User-Agent"] = c.uaHeader
 	req.Header["Accept"] = acceptJSON
+	if r.anyType {
+		req.Header["Accept"] = acceptAny
+	}
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth
 	}
@@ -386,7 +397,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 			req.Header["Content-Type"] = []string{r.contentType}
 		}
 	}
-	req.SetResponseHandler(st.readBody)
+	req.SetResponseHandler(st.handle)
 
 	hc := c.http
 	if r.longPoll > 0 {
@@ -417,12 +428,12 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	}
 	if !st.read {
 		// The retries ran out on a retryable status: the body is still unread.
-		if err := st.readBody(resp); err != nil {
+		if err := st.handle(resp); err != nil {
 			return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts,
 				Err: c.redactorFor(r).redactErr(sanitize(err)), reached: true}
 		}
 	}
-	out := &response{status: resp.StatusCode, body: st.body, attempts: st.attempts}
+	out := &response{status: resp.StatusCode, header: resp.Header, body: st.body, stream: st.stream, attempts: st.attempts}
 	if out.status < 200 || out.status > 299 {
 		return nil, newAPIError(r.method, r.path, out, c.redactorFor(r))
 	}
@@ -439,6 +450,7 @@ type call struct {
 	waiting   bool        // between attempts, in the backoff
 	lastErr   error       // of the latest attempt, for logging
 	body      []byte
+	stream    io.ReadCloser // the unread 2xx body of a streamed request
 	read      bool
 }
 
@@ -447,6 +459,21 @@ func (s *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, i int) {
 	s.connected.Store(false)
 	s.reached, s.waiting = false, false
 	s.lastErr = nil
+}
+
+// handle takes the response that will not be retried: a HEAD's has no body,
+// a streamed request's 2xx body is kept unread, any other body is read.
+func (s *call) handle(resp *http.Response) error {
+	switch {
+	case s.r.method == http.MethodHead:
+		resp.Body.Close()
+		s.body, s.read = nil, true
+		return nil
+	case s.r.stream && resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		s.stream, s.read = resp.Body, true
+		return nil
+	}
+	return s.readBody(resp)
 }
 
 // readBody reads and closes the body of a response that will not be retried.

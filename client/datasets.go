@@ -368,7 +368,7 @@ func ListItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsO
 		return nil, err
 	}
 	r := &request{method: "GET", path: datasetsPath + "/" + p + "/items", query: q, policy: retryIdempotent}
-	resp, err := c.doRaw(ctx, r, false)
+	resp, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 // Package client is a client of the Apify API v2 for what the Actor SDK
-// needs: webhooks and their dispatches, and Actor and task runs (start, call,
-// wait, abort, status message) with ad-hoc webhooks.
+// needs: webhooks and their dispatches; Actor and task runs (start, call,
+// wait, abort, status message) with ad-hoc webhooks; and the storages —
+// datasets (PushItems, ListItems, AllItems), key-value stores and their
+// records, and request queues (Client.RequestQueue).
 //
 // One type defines a webhook, WebhookDefinition: the body of CreateWebhook
 // (with the condition that binds it), an item of StartOptions.Webhooks, and

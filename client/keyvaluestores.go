@@ -236,7 +236,7 @@ func (c *Client) GetRecord(ctx context.Context, storeID, key string) (*Record, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.doRaw(ctx, &request{method: "GET", path: path, query: recordQuery, policy: retryIdempotent}, false)
+	resp, err := c.do(ctx, &request{method: "GET", path: path, query: recordQuery, policy: retryIdempotent, anyType: true})
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (c *Client) OpenRecord(ctx context.Context, storeID, key string) (*RecordRe
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.doRaw(ctx, &request{method: "GET", path: path, query: recordQuery, policy: retryIdempotent}, true)
+	resp, err := c.do(ctx, &request{method: "GET", path: path, query: recordQuery, policy: retryIdempotent, anyType: true, stream: true})
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +284,7 @@ func (c *Client) RecordExists(ctx context.Context, storeID, key string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	_, err = c.doRaw(ctx, &request{method: "HEAD", path: path, policy: retryIdempotent}, false)
+	_, err = c.do(ctx, &request{method: "HEAD", path: path, policy: retryIdempotent, anyType: true})
 	switch {
 	case err == nil:
 		return true, nil

@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"time"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // MaxPayloadBytes is the platform's limit on the body of a request, 9 MiB
@@ -199,109 +195,6 @@ func allStorages[T any](ctx context.Context, c *Client, path string, o StorageLi
 			}
 		}
 	}
-}
-
-// rawResponse is a 2xx response whose headers matter: a record, a page of
-// dataset items.
-type rawResponse struct {
-	header http.Header
-	body   []byte        // the whole body, unless streamed
-	stream io.ReadCloser // the body, when the request asked for a stream
-}
-
-// doRaw sends r like do, but keeps the response's headers and, with stream,
-// hands the body of a 2xx response to the caller unread (the caller closes
-// it). Error bodies are read and bounded as in do. HEAD responses have no
-// body.
-//
-// It repeats what do does around retryablehttp because do keeps neither the
-// headers nor the body's stream.
-func (c *Client) doRaw(ctx context.Context, r *request, stream bool) (*rawResponse, error) {
-	if c == nil || c.http == nil {
-		return nil, &unsentError{errors.New("client: the Client was not made by New or NewFromEnv")}
-	}
-	if ctx == nil {
-		return nil, &unsentError{errors.New("client: nil context")}
-	}
-	u := c.baseURL + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	st := &call{c: c, r: r}
-	if r.policy == retryUnlessReceived {
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			GotConn: func(httptrace.GotConnInfo) { st.connected.Store(true) },
-		})
-	}
-	var body any
-	if r.body != nil {
-		body = r.body
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
-	if err != nil {
-		return nil, &unsentError{fmt.Errorf("client: %s %s: %w", r.method, r.path, sanitize(err))}
-	}
-	req.Header["User-Agent"] = c.uaHeader
-	req.Header["Accept"] = []string{"*/*"}
-	if c.auth != nil {
-		req.Header["Authorization"] = c.auth
-	}
-	if r.body != nil {
-		req.Header["Content-Type"] = []string{r.contentType}
-	}
-	out := &rawResponse{}
-	handle := func(resp *http.Response) error {
-		out.header = resp.Header
-		switch {
-		case r.method == http.MethodHead:
-			resp.Body.Close()
-			st.body, st.read = nil, true
-			return nil
-		case stream && resp.StatusCode >= 200 && resp.StatusCode <= 299:
-			out.stream = resp.Body
-			st.read = true
-			return nil
-		}
-		return st.readBody(resp)
-	}
-	req.SetResponseHandler(handle)
-	hc := c.http
-	if r.longPoll > 0 && c.attemptTO > 0 {
-		cp := *c.http
-		cp.Timeout = c.attemptTO + r.longPoll
-		hc = &cp
-	}
-	rc := &retryablehttp.Client{
-		HTTPClient:     hc,
-		RetryWaitMin:   c.minBackoff,
-		RetryWaitMax:   c.maxBackoff,
-		RetryMax:       c.maxRetries,
-		RequestLogHook: st.beforeAttempt,
-		CheckRetry:     st.checkRetry,
-		Backoff:        st.backoff,
-		ErrorHandler:   st.giveUp,
-	}
-	resp, err := rc.Do(req)
-	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, &canceledError{method: r.method, path: r.path, err: ctxErr, reached: !st.waiting && st.reached}
-		}
-		return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: st.reached}
-	}
-	if !st.read {
-		// The retries ran out on a retryable status: the body is still unread.
-		if err := handle(resp); err != nil {
-			return nil, &TransportError{Method: r.method, Path: r.path, Attempts: st.attempts, Err: sanitize(err), reached: true}
-		}
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newAPIError(r.method, r.path, &response{status: resp.StatusCode, body: st.body, attempts: st.attempts})
-	}
-	out.body = st.body
-	return out, nil
 }
 
 // jsonBody encodes v as the JSON body of a request; what names v in errors.
