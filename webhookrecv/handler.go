@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 )
 
 // maxDispatchIDLen bounds the dispatch IDs kept by a Deduper.
@@ -168,18 +169,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // process runs the function and, when the dispatch is claimed, ends the
-// claim: complete on success, release on failure.
+// claim: complete on success, release on failure — also when the function
+// ends its goroutine (runtime.Goexit, as t.FailNow does), which no recover
+// sees: a deferred release then keeps redeliveries from meeting 409 for ever.
 func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, log *slog.Logger, claimed bool) {
 	// The claim must end even when the platform hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	if err := h.call(r.Context(), d); err != nil {
-		if claimed {
-			if rerr := h.dedup.Release(ctx, d.DispatchID); rerr != nil {
-				log.ErrorContext(ctx, "releasing the dispatch failed", "err", rerr)
-			}
+	returned := false
+	defer func() {
+		if returned {
+			return
 		}
-		log.ErrorContext(ctx, "webhook processing failed; the platform will retry", "err", err)
-		writeJSON(w, http.StatusInternalServerError, "error", "processing failed; retry later")
+		h.fail(ctx, w, d, log, claimed, errors.New("webhookrecv: the handler's function ended its goroutine (runtime.Goexit)"))
+		// The server sends nothing of a response whose handler does not
+		// return: flush it so the platform sees the 500.
+		_ = http.NewResponseController(w).Flush()
+	}()
+	err := h.call(r.Context(), d)
+	returned = true
+	if err != nil {
+		h.fail(ctx, w, d, log, claimed, err)
 		return
 	}
 	if claimed {
@@ -190,6 +199,18 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, l
 	}
 	log.InfoContext(ctx, "webhook accepted")
 	writeJSON(w, http.StatusOK, "status", "accepted")
+}
+
+// fail releases a claimed dispatch the function failed to process, logs
+// err and answers 500, so that the platform retries.
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, d *Delivery, log *slog.Logger, claimed bool, err error) {
+	if claimed {
+		if rerr := h.dedup.Release(ctx, d.DispatchID); rerr != nil {
+			log.ErrorContext(ctx, "releasing the dispatch failed", "err", rerr)
+		}
+	}
+	log.ErrorContext(ctx, "webhook processing failed; the platform will retry", "err", err)
+	writeJSON(w, http.StatusInternalServerError, "error", "processing failed; retry later")
 }
 
 // call runs the function, turning a panic into an error that carries the
@@ -217,8 +238,10 @@ func (h *Handler) logger() *slog.Logger {
 
 func writeJSON(w http.ResponseWriter, status int, key, value string) {
 	b, _ := json.Marshal(map[string]string{key: value}) // cannot fail for strings
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
