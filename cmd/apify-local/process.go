@@ -30,7 +30,7 @@ func (e *commandError) ExitCode() int { return e.code }
 // the command is still running after grace. When the command exits, whatever
 // it left running in its group is killed, as the platform's container stops
 // with its main process; output that such leftovers hold open gets at most
-// grace (a second at least) to drain when stdout or stderr is not a file.
+// grace (100 ms at least) to drain when stdout or stderr is not a file.
 //
 // It returns the exit code as a shell reports it (128+N for signal N), and
 // the error that ends the run: nil for exit code 0 on its own; one carrying
@@ -42,7 +42,7 @@ func execute(ctx context.Context, command, env []string, grace time.Duration, st
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	cmd.WaitDelay = max(grace, time.Second)
+	cmd.WaitDelay = max(grace, 100*time.Millisecond)
 	startInGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(stderr, "apify-local: cannot run %s: %v\n", command[0], err)

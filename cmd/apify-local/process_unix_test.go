@@ -95,7 +95,7 @@ func TestRunStopsProcessGroup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			code, stdout, stderr := runLocal(t.Context(), "run", "--timeout", "2s", "--grace", tt.grace, "--", sh, "-c", tt.script)
+			code, stdout, stderr := runLocal(t.Context(), "run", "--timeout", "500ms", "--grace", tt.grace, "--", sh, "-c", tt.script)
 			fields := strings.Fields(stdout.String())
 			if len(fields) != 2 {
 				t.Fatalf("stdout %q, want the background process's ID and ready\nstderr:\n%s", stdout, stderr)
@@ -136,7 +136,7 @@ func TestRunCleanExitAfterSIGTERM(t *testing.T) {
 		wantEvent  string
 		wantStatus string
 	}{
-		{"timeout", []string{"--timeout", "1s"}, false, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
+		{"timeout", []string{"--timeout", "500ms"}, false, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
 		{"API abort", nil, true, "ACTOR.RUN.ABORTED", "ABORTED"},
 	}
 	for _, tt := range tests {

@@ -217,7 +217,7 @@ func TestRunEndedBySignal(t *testing.T) {
 		wantEvent  string
 		wantStatus string
 	}{
-		{"timeout", []string{"--timeout", "2s", "--grace", "5s", "--", goActor, "-sleep", "1m"}, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
+		{"timeout", []string{"--timeout", "500ms", "--grace", "5s", "--", goActor, "-sleep", "1m"}, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
 		{"killed", []string{"--", sh, "-c", "kill -TERM $$"}, "ACTOR.RUN.ABORTED", "ABORTED"},
 	}
 	for _, tt := range tests {
