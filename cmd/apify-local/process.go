@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,6 +26,20 @@ type commandError struct {
 func (e *commandError) Error() string { return e.err.Error() }
 func (e *commandError) Unwrap() error { return e.err }
 func (e *commandError) ExitCode() int { return e.code }
+
+// running holds the processes of the commands running, whose groups
+// killRunning kills.
+var running sync.Map // *os.Process → the command's name
+
+// killRunning kills the process group of every command running: it is
+// apify-local's last act when a second signal ends it at once, since a
+// command's own group does not get the terminal's signals.
+func killRunning() {
+	running.Range(func(p, _ any) bool {
+		_ = kill(p.(*os.Process))
+		return true
+	})
+}
 
 // execute runs the command with env in a process group of its own until it
 // exits or ctx ends. When ctx ends, the group gets SIGTERM, and SIGKILL if
@@ -48,6 +64,8 @@ func execute(ctx context.Context, command, env []string, grace time.Duration, st
 		fmt.Fprintf(stderr, "apify-local: cannot run %s: %v\n", command[0], err)
 		return startFailedCode, &commandError{startFailedCode, err}
 	}
+	running.Store(cmd.Process, command[0])
+	defer running.Delete(cmd.Process)
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 

@@ -183,3 +183,48 @@ func TestRunCleanExitAfterSIGTERM(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondSignalEndsAtOnce runs apify-local as a process (the test
+// binary) and interrupts it twice while COMMAND ignores SIGINT and SIGTERM:
+// the first signal aborts the run, the second ends apify-local at once and
+// kills COMMAND's process group, which the terminal's signals do not reach.
+func TestSecondSignalEndsAtOnce(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("needs a POSIX shell")
+	}
+	cmd := exec.Command(os.Args[0], "run", "--grace", "1m", "--", sh, "-c", `trap "" INT TERM; sleep 100 & echo "$! ready"; wait`)
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	stdout, stderr := newSyncBuffer("ready\n"), newSyncBuffer("interrupted; aborting run")
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.WaitDelay = 5 * time.Second // should COMMAND's group outlive apify-local
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	f := readyLine(t, stdout, stderr)
+	if len(f) != 1 {
+		t.Fatalf("ready line %q, want the background process's ID", f)
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stderr.seen:
+	case <-time.After(time.Minute):
+		t.Fatalf("the first SIGINT did not abort the run\nstderr:\n%s", stderr)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("apify-local: %v, exit code %d, want 130 (SIGINT)\nstderr:\n%s", err, code, stderr)
+	}
+	waitGone(t, pid)
+}

@@ -22,7 +22,13 @@ import (
 // goActor is the path of testdata/goactor, built once by TestMain.
 var goActor string
 
+// asMainEnv, set to 1, makes the test binary apify-local itself.
+const asMainEnv = "APIFY_LOCAL_TEST_AS_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+	}
 	dir, err := os.MkdirTemp("", "apify-local-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
