@@ -25,13 +25,19 @@ run, starts COMMAND with the run's environment (APIFY_API_BASE_URL,
 APIFY_TOKEN, ACTOR_RUN_ID, APIFY_IS_AT_HOME=1, ...), and ends the run when
 COMMAND ends: exit code 0 is SUCCEEDED, any other FAILED, running past
 --timeout TIMED-OUT, and a signal (to COMMAND, or to apify-local, which
-aborts the run) ABORTED. COMMAND runs in a process group of its own: a
-timeout or an abort sends the group SIGTERM, then SIGKILL after --grace,
-and whatever COMMAND leaves running when it exits is killed, as the
-platform's container stops with its main process. The run's webhooks —
-those COMMAND adds for its own run, and --webhook ones — then fire;
-apify-local waits up to --wait for their deliveries and prints one line per
-dispatch to stderr, with a URL's password and query values as xxxxx:
+aborts the run) ABORTED; the exit code recorded is COMMAND's own, 0 for a
+clean exit after SIGTERM.
+
+COMMAND runs in a process group of its own: a timeout or an abort sends
+the group SIGTERM, then SIGKILL after --grace, and whatever COMMAND leaves
+running when it exits is killed, as the platform's container stops with
+its main process. A second signal to apify-local ends it at once, and
+COMMAND's group with it.
+
+The run's webhooks — those COMMAND adds for its own run, and --webhook
+ones — then fire; apify-local waits up to --wait for their deliveries and
+prints one line per dispatch to stderr, a URL's password and query values
+as xxxxx:
 
   apify-local: dispatch ACTOR.RUN.SUCCEEDED http://127.0.0.1:8080/hook SUCCEEDED 200 (1 attempt)
 
