@@ -15,10 +15,10 @@ import (
 const maxDispatchIDLen = 256
 
 // Func processes one delivery. Returning nil tells the platform the delivery
-// is done; an error, a panic or runtime.Goexit makes the handler answer 500 so the platform
-// retries. The context is the request's: it ends when the platform gives up
-// waiting, and the function should then return, since redeliveries of the
-// dispatch are answered 409 for as long as it runs.
+// is done; an error, a panic or runtime.Goexit makes the handler answer 500
+// so the platform retries. The context is the request's: it ends when the
+// platform gives up waiting, and the function should then return, since
+// redeliveries of the dispatch are answered 409 for as long as it runs.
 type Func func(ctx context.Context, d *Delivery) error
 
 // Options configure a [Handler]. Only Secret is required.
@@ -52,8 +52,8 @@ type Options struct {
 //     running the function again;
 //   - 409 when the same dispatch is being processed right now, so the
 //     platform tries again later;
-//   - 500 when the function failed, panicked or ended its goroutine, or the Deduper failed, so the
-//     platform retries.
+//   - 500 when the function failed, panicked or ended its goroutine, or the
+//     Deduper failed, so the platform retries.
 //
 // A request without [HeaderDispatchID] (made by hand; the platform always
 // sends it) runs the function every time. Error bodies are {"error":"..."};
