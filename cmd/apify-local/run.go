@@ -41,8 +41,9 @@ as xxxxx:
 
   apify-local: dispatch ACTOR.RUN.SUCCEEDED http://127.0.0.1:8080/hook SUCCEEDED 200 (1 attempt)
 
-COMMAND's stdin, stdout and stderr are apify-local's; apify-local's own
-lines go to stderr, prefixed "apify-local:". It exits with COMMAND's exit
+COMMAND's stdin, stdout and stderr are apify-local's (outside the
+terminal's foreground group, COMMAND cannot read a terminal: redirect its
+stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It exits with COMMAND's exit
 code (128+N when a signal N ended it), 1 when the run ended without one,
 and 2 for a usage error.
 
