@@ -43,9 +43,9 @@ as xxxxx:
 
 COMMAND's stdin, stdout and stderr are apify-local's (outside the
 terminal's foreground group, COMMAND cannot read a terminal: redirect its
-stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It exits with COMMAND's exit
-code (128+N when a signal N ended it), 1 when the run ended without one,
-and 2 for a usage error.
+stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It
+exits with COMMAND's exit code (128+N when a signal N ended it), 1 when the
+run ended without one, and 2 for a usage error.
 
 Flags:
 `
