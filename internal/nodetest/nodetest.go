@@ -99,8 +99,8 @@ func install(npm, dir string, pkgs []string, retry bool) error {
 	}
 	if fi, err := os.Stat(failed); err == nil && !retry && time.Since(fi.ModTime()) < FailedRetryAfter {
 		why, _ := os.ReadFile(failed)
-		return fmt.Errorf("npm install %s failed %v ago, not retried for %v (remove %s to retry now): %s",
-			strings.Join(pkgs, " "), time.Since(fi.ModTime()).Round(time.Second), FailedRetryAfter, failed, why)
+		return fmt.Errorf("not retried for %v after it failed %v ago (remove %s to retry now): %s",
+			FailedRetryAfter, time.Since(fi.ModTime()).Round(time.Second), failed, why)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -110,10 +110,11 @@ func install(npm, dir string, pkgs []string, retry bool) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// Few and short retries: without the registry, npm's defaults take
-	// over a minute to give up.
+	// Few, short retries and a bounded wait per request: without the
+	// registry, npm's defaults take over a minute to give up (five when
+	// the network drops packets).
 	args := append([]string{"install", "--no-audit", "--no-fund", "--loglevel=error",
-		"--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000",
+		"--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000", "--fetch-timeout=30000",
 		"--prefix", dir}, pkgs...)
 	out, err := exec.CommandContext(ctx, npm, args...).CombinedOutput()
 	if err != nil {

@@ -79,7 +79,7 @@ func TestInstallDecides(t *testing.T) {
 		{name: "no node", path: empty, pkg: "a@1", wantSkip: "node not found"},
 		{name: "no node, required", path: empty, require: "1", pkg: "a@1", wantFail: "node not found"},
 		{name: "npm fails", path: bin, npmExit: "1", pkg: "a@1", wantSkip: "npm install a@1: exit status 1", wantCalls: 1},
-		{name: "npm failed lately", path: bin, npmExit: "1", pkg: "a@1", wantSkip: "not retried", wantCalls: 1},
+		{name: "npm failed lately", path: bin, npmExit: "1", pkg: "a@1", wantSkip: "not retried for 10m0s after it failed", wantCalls: 1},
 		{name: "npm fails, required", path: bin, npmExit: "1", require: "1", pkg: "a@1", wantFail: "npm install a@1: exit status 1", wantCalls: 2},
 		{name: "npm succeeds", path: bin, npmExit: "0", pkg: "b@1", wantCalls: 3},
 		{name: "installed", path: bin, npmExit: "1", pkg: "b@1", wantCalls: 3},
