@@ -31,8 +31,9 @@ const (
 )
 
 // loadDuration is ACTOR_LOAD_SECONDS if set, else 30 s with
-// ACTOR_LONG_TESTS=1 (as in .ci/run), else 2 s: a short run by default,
-// which still has every client through a few hundred iterations at once.
+// ACTOR_LONG_TESTS=1 (as in .ci/run) without -short, else 2 s: a short run
+// by default, in which the 200 clients still go through about a thousand
+// iterations at once.
 func loadDuration(t *testing.T) time.Duration {
 	if v := os.Getenv(loadSecondsEnv); v != "" {
 		secs, err := strconv.ParseFloat(v, 64)
