@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // startLocal runs apify-local with args in process in its own goroutine;
