@@ -411,6 +411,38 @@ func TestRetryWait(t *testing.T) {
 	})
 }
 
+// backoffSignal is a slog.Handler that closes entered when the client logs
+// that it is about to wait before a retry.
+type backoffSignal struct {
+	once    sync.Once
+	entered chan struct{}
+}
+
+func newBackoffSignal() *backoffSignal { return &backoffSignal{entered: make(chan struct{})} }
+
+func (b *backoffSignal) logger() *slog.Logger { return slog.New(b) }
+
+// wait waits until the client has entered the backoff, or fails the test
+// after a minute.
+func (b *backoffSignal) wait(t *testing.T) {
+	select {
+	case <-b.entered:
+	case <-time.After(time.Minute):
+		t.Error("the client never logged that it would retry")
+	}
+}
+
+func (b *backoffSignal) Enabled(context.Context, slog.Level) bool { return true }
+func (b *backoffSignal) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *backoffSignal) WithGroup(string) slog.Handler            { return b }
+
+func (b *backoffSignal) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "apify: retrying request" {
+		b.once.Do(func() { close(b.entered) })
+	}
+	return nil
+}
+
 // TestCancelDuringBackoff: a context cancelled while the client waits to
 // retry ends the call, even with an hour-long backoff, and a start cancelled
 // there did not start a run.
@@ -420,13 +452,11 @@ func TestCancelDuringBackoff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t, statuses(t, 503))
-			c := newTestClient(t, api.srv.URL, WithBackoff(time.Hour, time.Hour))
+			backoff := newBackoffSignal()
+			c := newTestClient(t, api.srv.URL, WithBackoff(time.Hour, time.Hour), WithLogger(backoff.logger()))
 			ctx, cancel := context.WithCancel(t.Context())
 			go func() {
-				for api.count() == 0 {
-					time.Sleep(time.Millisecond)
-				}
-				time.Sleep(10 * time.Millisecond) // let the client enter the backoff
+				backoff.wait(t)
 				cancel()
 			}()
 			err := retryCalls[name](ctx, c)
@@ -446,17 +476,15 @@ func TestCancelDuringBackoff(t *testing.T) {
 // TestCancelDuringBackoffIsPrompt measures the time from cancel to return.
 func TestCancelDuringBackoffIsPrompt(t *testing.T) {
 	t.Parallel()
-	entered := make(chan struct{})
 	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 503, `{}`)
-		close(entered)
 	})
-	c := newTestClient(t, api.srv.URL, WithBackoff(time.Hour, time.Hour))
+	backoff := newBackoffSignal()
+	c := newTestClient(t, api.srv.URL, WithBackoff(time.Hour, time.Hour), WithLogger(backoff.logger()))
 	ctx, cancel := context.WithCancel(t.Context())
 	var cancelledAt atomic.Int64
 	go func() {
-		<-entered
-		time.Sleep(20 * time.Millisecond)
+		backoff.wait(t)
 		cancelledAt.Store(time.Now().UnixNano())
 		cancel()
 	}()

@@ -43,15 +43,17 @@ func TestWaitForRun(t *testing.T) {
 // deadline, and a context that ends returns the run as last seen.
 func TestWaitForRunDeadline(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+	second := make(chan struct{}) // the second poll has arrived
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			close(second)
+		}
 		writeJSON(w, 200, `{"data":{"id":"run1","status":"RUNNING"}}`)
 	})
 	c := newTestClient(t, api.srv.URL, WithBackoff(20*time.Millisecond, 20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(t.Context(), 5500*time.Millisecond)
 	go func() {
-		for api.count() < 2 {
-			time.Sleep(time.Millisecond)
-		}
+		<-second
 		cancel()
 	}()
 	run, err := c.WaitForRun(ctx, "run1")

@@ -11,8 +11,9 @@
 //     EncodeWebhooks (and actor.DecodeWebhooks, which forwards), with its
 //     corpus in testdata/fuzz;
 //   - load_test.go: 200 concurrent clients against one local platform for
-//     30 seconds (3 with -short; ACTOR_LOAD_SECONDS overrides), then checks
-//     that nothing was lost and that every goroutine ended after Close.
+//     2 seconds (30 with ACTOR_LONG_TESTS=1, as in .ci/run;
+//     ACTOR_LOAD_SECONDS overrides), then checks that nothing was lost and
+//     that every goroutine ended after Close.
 //
 // Run them with `go test ./stress/...`, and fuzz with
 // `go test -fuzz=FuzzDecodeWebhooks ./stress/`.

@@ -8,16 +8,17 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 )
 
 // maxDispatchIDLen bounds the dispatch IDs kept by a Deduper.
 const maxDispatchIDLen = 256
 
 // Func processes one delivery. Returning nil tells the platform the delivery
-// is done; an error or a panic makes the handler answer 500 so the platform
-// retries. The context is the request's: it ends when the platform gives up
-// waiting, and the function should then return, since redeliveries of the
-// dispatch are answered 409 for as long as it runs.
+// is done; an error, a panic or runtime.Goexit makes the handler answer 500
+// so the platform retries. The context is the request's: it ends when the
+// platform gives up waiting, and the function should then return, since
+// redeliveries of the dispatch are answered 409 for as long as it runs.
 type Func func(ctx context.Context, d *Delivery) error
 
 // Options configure a [Handler]. Only Secret is required.
@@ -51,8 +52,8 @@ type Options struct {
 //     running the function again;
 //   - 409 when the same dispatch is being processed right now, so the
 //     platform tries again later;
-//   - 500 when the function failed or panicked, or the Deduper failed, so the
-//     platform retries.
+//   - 500 when the function failed, panicked or ended its goroutine, or the
+//     Deduper failed, so the platform retries.
 //
 // A request without [HeaderDispatchID] (made by hand; the platform always
 // sends it) runs the function every time. Error bodies are {"error":"..."};
@@ -168,18 +169,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // process runs the function and, when the dispatch is claimed, ends the
-// claim: complete on success, release on failure.
+// claim: complete on success, release on failure — also when the function
+// ends its goroutine (runtime.Goexit, as t.FailNow does), which no recover
+// sees: a deferred release then keeps redeliveries from meeting 409 for ever.
 func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, log *slog.Logger, claimed bool) {
 	// The claim must end even when the platform hung up meanwhile.
 	ctx := context.WithoutCancel(r.Context())
-	if err := h.call(r.Context(), d); err != nil {
-		if claimed {
-			if rerr := h.dedup.Release(ctx, d.DispatchID); rerr != nil {
-				log.ErrorContext(ctx, "releasing the dispatch failed", "err", rerr)
-			}
+	returned := false
+	defer func() {
+		if returned {
+			return
 		}
-		log.ErrorContext(ctx, "webhook processing failed; the platform will retry", "err", err)
-		writeJSON(w, http.StatusInternalServerError, "error", "processing failed; retry later")
+		h.fail(ctx, w, d, log, claimed, errors.New("webhookrecv: the handler's function ended its goroutine (runtime.Goexit)"))
+		// The server sends nothing of a response whose handler does not
+		// return: flush it so the platform sees the 500.
+		_ = http.NewResponseController(w).Flush()
+	}()
+	err := h.call(r.Context(), d)
+	returned = true
+	if err != nil {
+		h.fail(ctx, w, d, log, claimed, err)
 		return
 	}
 	if claimed {
@@ -190,6 +199,18 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, l
 	}
 	log.InfoContext(ctx, "webhook accepted")
 	writeJSON(w, http.StatusOK, "status", "accepted")
+}
+
+// fail releases a claimed dispatch the function failed to process, logs
+// err and answers 500, so that the platform retries.
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, d *Delivery, log *slog.Logger, claimed bool, err error) {
+	if claimed {
+		if rerr := h.dedup.Release(ctx, d.DispatchID); rerr != nil {
+			log.ErrorContext(ctx, "releasing the dispatch failed", "err", rerr)
+		}
+	}
+	log.ErrorContext(ctx, "webhook processing failed; the platform will retry", "err", err)
+	writeJSON(w, http.StatusInternalServerError, "error", "processing failed; retry later")
 }
 
 // call runs the function, turning a panic into an error that carries the
@@ -217,8 +238,10 @@ func (h *Handler) logger() *slog.Logger {
 
 func writeJSON(w http.ResponseWriter, status int, key, value string) {
 	b, _ := json.Marshal(map[string]string{key: value}) // cannot fail for strings
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ type recorder struct {
 	deliveries []*webhookrecv.Delivery
 	fail       []error // consumed one per call; nil entries succeed
 	panicNext  bool
+	goexitNext bool // end the goroutine, as t.FailNow does
 }
 
 func (r *recorder) fn(_ context.Context, d *webhookrecv.Delivery) error {
@@ -38,6 +40,10 @@ func (r *recorder) fn(_ context.Context, d *webhookrecv.Delivery) error {
 	if r.panicNext {
 		r.panicNext = false
 		panic("boom")
+	}
+	if r.goexitNext {
+		r.goexitNext = false
+		runtime.Goexit()
 	}
 	if len(r.fail) > 0 {
 		err := r.fail[0]
@@ -242,17 +248,19 @@ func TestHandlerRedeliveries(t *testing.T) {
 		name      string
 		fail      []error
 		panics    bool
+		goexits   bool
 		want      []answer
 		wantCalls int
 	}{
 		{name: "redelivery after success is recognised", want: []answer{accepted, duplicate, duplicate}, wantCalls: 1},
 		{name: "retry after failure runs again", fail: []error{errors.New("x"), errors.New("y")}, want: []answer{failed, failed, accepted, duplicate}, wantCalls: 3},
 		{name: "retry after panic runs again", panics: true, want: []answer{failed, accepted, duplicate}, wantCalls: 2},
+		{name: "retry after runtime.Goexit runs again", goexits: true, want: []answer{failed, accepted, duplicate}, wantCalls: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rec := &recorder{fail: tt.fail, panicNext: tt.panics}
+			rec := &recorder{fail: tt.fail, panicNext: tt.panics, goexitNext: tt.goexits}
 			srv := newServer(t, rec.fn, webhookrecv.Options{})
 			var got []answer
 			for range tt.want {

@@ -33,13 +33,25 @@ Run "apify-local run -h" or "apify-local serve -h" for the flags of each.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM ends ctx (apify-local then aborts the run
+	// and stops COMMAND); a second one ends apify-local at once, and
+	// COMMAND's process group with it.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-ctx.Done()
-		stop() // a second signal gets the default behaviour: it ends apify-local at once
+		<-sigs
+		cancel()
+		sig := <-sigs
+		killRunning()
+		code := 1
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		os.Exit(code)
 	}()
 	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel()
 	os.Exit(code)
 }
 

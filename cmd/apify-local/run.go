@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
@@ -25,18 +24,28 @@ Runs COMMAND as a run of an Actor on a local Apify platform: creates the
 run, starts COMMAND with the run's environment (APIFY_API_BASE_URL,
 APIFY_TOKEN, ACTOR_RUN_ID, APIFY_IS_AT_HOME=1, ...), and ends the run when
 COMMAND ends: exit code 0 is SUCCEEDED, any other FAILED, running past
---timeout TIMED-OUT (COMMAND gets SIGTERM, then SIGKILL after --grace), and
-a signal (to COMMAND, or to apify-local, which aborts the run) ABORTED. The
-run's webhooks — those COMMAND adds for its own run, and --webhook ones —
-then fire; apify-local waits up to --wait for their deliveries and prints
-one line per dispatch to stderr:
+--timeout TIMED-OUT, and a signal (to COMMAND, or to apify-local, which
+aborts the run) ABORTED; the exit code recorded is COMMAND's own, 0 for a
+clean exit after SIGTERM.
+
+COMMAND runs in a process group of its own: a timeout or an abort sends
+the group SIGTERM, then SIGKILL after --grace, and whatever COMMAND leaves
+running when it exits is killed, as the platform's container stops with
+its main process. A second signal to apify-local ends it at once, and
+COMMAND's group with it.
+
+The run's webhooks — those COMMAND adds for its own run, and --webhook
+ones — then fire; apify-local waits up to --wait for their deliveries and
+prints one line per dispatch to stderr, a URL's password and query values
+as xxxxx:
 
   apify-local: dispatch ACTOR.RUN.SUCCEEDED http://127.0.0.1:8080/hook SUCCEEDED 200 (1 attempt)
 
-COMMAND's stdin, stdout and stderr are apify-local's; apify-local's own
-lines go to stderr, prefixed "apify-local:". It exits with COMMAND's exit
-code (128+N when a signal N ended it), 1 when the run ended without one,
-and 2 for a usage error.
+COMMAND's stdin, stdout and stderr are apify-local's (outside the
+terminal's foreground group, COMMAND cannot read a terminal: redirect its
+stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It
+exits with COMMAND's exit code (128+N when a signal N ended it), 1 when the
+run ended without one, and 2 for a usage error.
 
 Flags:
 `
@@ -87,6 +96,11 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.BoolVar(&f.verbose, "verbose", false, "log the API server's requests, runs and deliveries to stderr")
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
+	}
+	for _, w := range f.webhooks {
+		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return f, nil, fmt.Errorf("--webhook: %s is not an absolute http or https URL", redactURL(w))
+		}
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -233,6 +247,31 @@ func waitForRun(ctx context.Context, srv *apifytest.Server, runID string, stderr
 	return end
 }
 
+// redacted stands in for a secret part of a printed URL.
+const redacted = "xxxxx"
+
+// redactURL returns rawURL fit to print: the password of its userinfo and
+// the values of its query, where receivers keep their secrets, are
+// replaced by xxxxx (a query parameter without a value entirely).
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(a URL that cannot be parsed)"
+	}
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			if key, _, ok := strings.Cut(p, "="); ok {
+				params[i] = key + "=" + redacted
+			} else if p != "" {
+				params[i] = redacted
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	return u.Redacted()
+}
+
 func exitCodeText(code *int) string {
 	if code == nil {
 		return "none"
@@ -240,12 +279,12 @@ func exitCodeText(code *int) string {
 	return fmt.Sprint(*code)
 }
 
-// dispatchLine describes a dispatch in one line: event, URL, status, the
-// last response or error, and the number of attempts.
+// dispatchLine describes a dispatch in one line: event, URL (redacted),
+// status, the last response or error, and the number of attempts.
 func dispatchLine(d client.WebhookDispatch) string {
-	url := ""
+	target := ""
 	if d.Webhook != nil {
-		url = d.Webhook.RequestURL
+		target = redactURL(d.Webhook.RequestURL)
 	}
 	last := ""
 	if n := len(d.Calls); n > 0 {
@@ -260,52 +299,7 @@ func dispatchLine(d client.WebhookDispatch) string {
 	if len(d.Calls) == 1 {
 		attempts = "attempt"
 	}
-	return fmt.Sprintf("dispatch %s %s %s%s (%d %s)", d.EventType, url, d.Status, last, len(d.Calls), attempts)
-}
-
-// startFailedCode is COMMAND's exit code when it cannot be started, as in
-// shells.
-const startFailedCode = 127
-
-// commandError is COMMAND's failure with the exit code it records.
-type commandError struct {
-	code int
-	err  error
-}
-
-func (e *commandError) Error() string { return e.err.Error() }
-func (e *commandError) Unwrap() error { return e.err }
-func (e *commandError) ExitCode() int { return e.code }
-
-// execute runs the command with env until it exits or ctx ends (then it gets
-// SIGTERM, and SIGKILL after grace). It returns the exit code as a shell
-// reports it, and the error that ends the run: nil for exit code 0, one
-// wrapping apifytest.ErrAborted when a signal that apify-local did not send
-// ended it, else an error carrying the exit code.
-func execute(ctx context.Context, command, env []string, grace time.Duration, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	cmd := exec.CommandContext(ctx, command[0], command[1:]...)
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	cmd.Cancel = func() error { return terminate(cmd.Process) }
-	cmd.WaitDelay = grace
-	err := cmd.Run()
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		fmt.Fprintf(stderr, "apify-local: cannot run %s: %v\n", command[0], err)
-		return startFailedCode, &commandError{startFailedCode, err}
-	}
-	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		code := 128 + int(ws.Signal())
-		err := &commandError{code, fmt.Errorf("%s was ended by signal %v", command[0], ws.Signal())}
-		if ctx.Err() == nil {
-			return code, fmt.Errorf("%w: %w", apifytest.ErrAborted, err)
-		}
-		return code, err
-	}
-	return ee.ExitCode(), &commandError{ee.ExitCode(), fmt.Errorf("%s exited with code %d", command[0], ee.ExitCode())}
+	return fmt.Sprintf("dispatch %s %s %s%s (%d %s)", d.EventType, target, d.Status, last, len(d.Calls), attempts)
 }
 
 // platformEnvPrefixes name the variables the platform sets: inherited ones

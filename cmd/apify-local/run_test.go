@@ -22,7 +22,13 @@ import (
 // goActor is the path of testdata/goactor, built once by TestMain.
 var goActor string
 
+// asMainEnv, set to 1, makes the test binary apify-local itself.
+const asMainEnv = "APIFY_LOCAL_TEST_AS_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+	}
 	dir, err := os.MkdirTemp("", "apify-local-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -217,7 +223,7 @@ func TestRunEndedBySignal(t *testing.T) {
 		wantEvent  string
 		wantStatus string
 	}{
-		{"timeout", []string{"--timeout", "2s", "--grace", "5s", "--", goActor, "-sleep", "1m"}, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
+		{"timeout", []string{"--timeout", "500ms", "--grace", "5s", "--", goActor, "-sleep", "1m"}, "ACTOR.RUN.TIMED_OUT", "TIMED-OUT"},
 		{"killed", []string{"--", sh, "-c", "kill -TERM $$"}, "ACTOR.RUN.ABORTED", "ABORTED"},
 	}
 	for _, tt := range tests {
@@ -306,6 +312,7 @@ func TestRunUsage(t *testing.T) {
 		{"bad input", []string{"run", "--input", "{not json", "--", "x"}, 2, "neither a file nor JSON"},
 		{"help", []string{"run", "-h"}, 0, "Usage: apify-local run"},
 		{"not found", []string{"run", "--", filepath.Join(dir, "no-such-program")}, 127, "cannot run"},
+		{"bad webhook", []string{"run", "--webhook", "ftp://u:pw@h/?k=secret", "--", "x"}, 2, "--webhook: ftp://u:xxxxx@h/?k=xxxxx is not an absolute http or https URL"},
 		{"no subcommand", nil, 2, "Usage:"},
 		{"unknown subcommand", []string{"fly"}, 2, "unknown command"},
 		{"bad serve flag", []string{"serve", "--finish-status", "RUNNING"}, 2, "not a terminal run status"},
@@ -320,6 +327,48 @@ func TestRunUsage(t *testing.T) {
 	code, stdout, stderr := runLocal(t.Context(), "run", "--input", inputFile, "--", goActor)
 	if code != 0 || !strings.Contains(stdout.String(), `input: {"from":"file"}`) {
 		t.Errorf("--input FILE: %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"http://127.0.0.1:8080/hook", "http://127.0.0.1:8080/hook"},
+		{"http://user:pass@127.0.0.1/hook", "http://user:xxxxx@127.0.0.1/hook"},
+		{"http://user@127.0.0.1/hook", "http://user@127.0.0.1/hook"},
+		{"http://127.0.0.1/hook?secret=abc&token=x%20y&flag", "http://127.0.0.1/hook?secret=xxxxx&token=xxxxx&xxxxx"},
+		{"http://127.0.0.1/hook?a=1&&b=", "http://127.0.0.1/hook?a=xxxxx&&b=xxxxx"},
+		{"https://u:p@127.0.0.1/h?s=1#frag", "https://u:xxxxx@127.0.0.1/h?s=xxxxx#frag"},
+		{"http://127.0.0.1/%zz?s=1", "(a URL that cannot be parsed)"},
+	}
+	for _, tt := range tests {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestRunRedactsDispatchURL checks that the dispatch lines keep a
+// webhook's userinfo password and query values to themselves.
+func TestRunRedactsDispatchURL(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	hook := strings.Replace(rc.URL, "http://", "http://user:hunter2@", 1) + "/hook?secret=s3cr3t"
+	code, _, stderr := runLocal(t.Context(), "run", "--webhook", hook, "--", goActor)
+	if code != 0 {
+		t.Fatalf("exit code %d\nstderr:\n%s", code, stderr)
+	}
+	if len(rc.hooks()) != 1 {
+		t.Fatalf("receiver got %d calls, want 1\nstderr:\n%s", len(rc.hooks()), stderr)
+	}
+	want := "apify-local: dispatch ACTOR.RUN.SUCCEEDED " + strings.Replace(rc.URL, "http://", "http://user:xxxxx@", 1) + "/hook?secret=xxxxx SUCCEEDED 200 (1 attempt)\n"
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	for _, secret := range []string{"hunter2", "s3cr3t"} {
+		if strings.Contains(stderr.String(), secret) {
+			t.Errorf("stderr holds %q:\n%s", secret, stderr)
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package nodetest gives tests access to the official Node.js packages that serve
 // as reference implementations and interop peers: it finds node and npm, installs
 // pinned npm packages once per machine into a cache directory, and skips the test
-// when node or npm is missing — or fails it when ACTOR_REQUIRE_NODE=1, as in CI.
+// when node or npm is missing or the installation fails — or fails it when
+// ACTOR_REQUIRE_NODE=1, as in CI.
 package nodetest
 
 import (
@@ -51,8 +52,12 @@ func Node(tb testing.TB) string {
 // every test on this machine and returns that directory: scripts run with it
 // as their working directory, or with NODE_PATH set to dir/node_modules, can
 // require the packages. The first call downloads them from the npm registry;
-// later calls, in any process, reuse them. Without node or npm the test is
-// skipped (failed under ACTOR_REQUIRE_NODE=1).
+// later calls, in any process, reuse them. Without node or npm, or when the
+// installation fails (no access to the registry, say), the test is skipped
+// with the reason (failed under ACTOR_REQUIRE_NODE=1). A failed installation
+// is not tried again for FailedRetryAfter, so that one go test ./... on a
+// machine without the registry pays for it once (under ACTOR_REQUIRE_NODE=1
+// it is always tried).
 func Install(tb testing.TB, pkgs ...string) string {
 	tb.Helper()
 	lookPath(tb, "node")
@@ -65,51 +70,80 @@ func Install(tb testing.TB, pkgs ...string) string {
 		base = os.TempDir()
 	}
 	dir := filepath.Join(base, "go-apify-actor-node", hex.EncodeToString(sum[:8]))
-	done := filepath.Join(dir, ".installed")
+	if err := install(npm, dir, sorted, os.Getenv(RequireEnv) == "1"); err != nil {
+		unavailable(tb, "nodetest: %v", err)
+	}
+	return dir
+}
 
+// FailedRetryAfter is how long a failed installation is not tried again.
+const FailedRetryAfter = 10 * time.Minute
+
+// install installs pkgs into dir with npm unless that is done, or failed
+// less than FailedRetryAfter ago (unless retry).
+func install(npm, dir string, pkgs []string, retry bool) error {
+	done := filepath.Join(dir, ".installed")
+	failed := dir + ".failed"
 	installMu.Lock()
 	defer installMu.Unlock()
 	if _, err := os.Stat(done); err == nil {
-		return dir
+		return nil
 	}
 	unlock, err := lockDir(dir + ".lock")
 	if err != nil {
-		tb.Fatalf("nodetest: %v", err)
+		return err
 	}
 	defer unlock()
 	if _, err := os.Stat(done); err == nil {
-		return dir
+		return nil
+	}
+	if fi, err := os.Stat(failed); err == nil && !retry && time.Since(fi.ModTime()) < FailedRetryAfter {
+		why, _ := os.ReadFile(failed)
+		return fmt.Errorf("not retried for %v after it failed %v ago (remove %s to retry now): %s",
+			FailedRetryAfter, time.Since(fi.ModTime()).Round(time.Second), failed, why)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatalf("nodetest: %v", err)
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"private":true}`), 0o644); err != nil {
-		tb.Fatalf("nodetest: %v", err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := append([]string{"install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", dir}, sorted...)
+	// Few, short retries and a bounded wait per request: without the
+	// registry, npm's defaults take over a minute to give up (five when
+	// the network drops packets).
+	args := append([]string{"install", "--no-audit", "--no-fund", "--loglevel=error",
+		"--fetch-retries=1", "--fetch-retry-mintimeout=1000", "--fetch-retry-maxtimeout=5000", "--fetch-timeout=30000",
+		"--prefix", dir}, pkgs...)
 	out, err := exec.CommandContext(ctx, npm, args...).CombinedOutput()
 	if err != nil {
-		tb.Fatalf("nodetest: npm install %s: %v\n%s", strings.Join(sorted, " "), err, out)
+		err = fmt.Errorf("npm install %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+		_ = os.WriteFile(failed, []byte(err.Error()), 0o644)
+		return err
 	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		tb.Fatalf("nodetest: %v", err)
+	_ = os.Remove(failed)
+	return os.WriteFile(done, nil, 0o644)
+}
+
+// unavailable skips the test for want of node or its packages, or fails it
+// under ACTOR_REQUIRE_NODE=1.
+func unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv(RequireEnv) == "1" {
+		tb.Fatalf("%s (node tests are required: %s=1)", msg, RequireEnv)
 	}
-	return dir
+	tb.Skipf("skipping: %s (set %s=1 to make this a failure)", msg, RequireEnv)
 }
 
 func lookPath(tb testing.TB, name string) string {
 	tb.Helper()
 	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
+	if err != nil {
+		unavailable(tb, "%s not found (install Node.js to run this test): %v", name, err)
 	}
-	if os.Getenv(RequireEnv) == "1" {
-		tb.Fatalf("%s is required (%s=1) but not found: %v", name, RequireEnv, err)
-	}
-	tb.Skipf("skipping: %s not found (install Node.js to run this test): %v", name, err)
-	return ""
+	return p
 }
 
 // lockDir takes an inter-process lock by creating a directory, waiting while
