@@ -37,6 +37,10 @@ another status, through the control endpoints (they need the token too):
                                          waits until no webhook dispatch is ACTIVE
                                          (200, or 408 when the timeout passes)
 
+Finished runs are remembered up to --retain-runs (and --retain-for); older
+ones are forgotten with their storages and dispatches, so a long-lived server
+does not grow without bound.
+
 Flags:
 `
 
@@ -55,6 +59,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	retries := fs.Int("retries", apifytest.DefaultDeliveryRetries, "retries of a failed webhook call")
 	retryBase := fs.Duration("retry-base", apifytest.DefaultDeliveryBackoff, "delay before the first retry of a webhook call, doubling for each further one")
 	deliveryTimeout := fs.Duration("delivery-timeout", apifytest.DefaultDeliveryTimeout, "timeout of one webhook call")
+	retainRuns := fs.Int("retain-runs", apifytest.DefaultRetainedRuns, "how many finished runs (with their storages, dispatches and ad-hoc webhooks) the server remembers")
+	retainFor := fs.Duration("retain-for", 0, "also forget finished runs older than this; 0 means by count only")
 	verbose := fs.Bool("verbose", false, "log requests, runs and deliveries to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,9 +86,14 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		apifytest.WithDeliveryRetries(*retries),
 		apifytest.WithDeliveryBackoff(*retryBase),
 		apifytest.WithDeliveryTimeout(*deliveryTimeout),
+		apifytest.WithRetention(*retainRuns, *retainFor),
 	}
 	if *token != "" {
 		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
+	}
+	if *retainRuns < 1 || *retainFor < 0 {
+		fmt.Fprintf(stderr, "apify-local serve: --retain-runs must be at least 1 and --retain-for not negative, not %d and %v\n", *retainRuns, *retainFor)
+		return 2
 	}
 	status := client.RunStatus(strings.ToUpper(*finishStatus))
 	if !status.IsTerminal() {

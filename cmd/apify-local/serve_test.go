@@ -140,3 +140,39 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRetention checks that serve forgets finished runs past
+// --retain-runs, and refuses a retention it cannot keep.
+func TestServeRetention(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "--retain-runs", "1", "--finish-after", "0")
+	ctx := t.Context()
+	var ids []string
+	for range 2 {
+		run, err := s.client.StartActor(ctx, "janedoe~kept", nil, client.StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, run.ID)
+		if code := s.control(t, "/_apifytest/runs/"+run.ID+"/finish", ""); code != http.StatusOK {
+			t.Fatalf("finish: %d", code)
+		}
+		if code := s.control(t, "/_apifytest/wait-idle?timeout=10", ""); code != http.StatusOK {
+			t.Fatalf("wait-idle: %d", code)
+		}
+	}
+	if _, err := s.client.GetRun(ctx, ids[1]); err != nil {
+		t.Errorf("the newest run: %v", err)
+	}
+	if _, err := s.client.GetRun(ctx, ids[0]); !client.IsNotFound(err) {
+		t.Errorf("the oldest run past --retain-runs 1: got %v, want a 404", err)
+	}
+
+	var stderr strings.Builder
+	if code := runMain(ctx, []string{"serve", "--retain-runs", "0"}, nil, io.Discard, &stderr); code != 2 {
+		t.Errorf("--retain-runs 0: exit %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "--retain-runs must be at least 1") {
+		t.Errorf("--retain-runs 0: stderr %q does not say what is wrong", stderr.String())
+	}
+}
