@@ -199,7 +199,7 @@ func (q *RequestQueue) metadata() any {
 // nextOrder returns a new orderNo: the time in milliseconds, made larger than
 // any given before so that order survives a restart, negated for the forefront.
 func (q *RequestQueue) nextOrder(forefront bool) int64 {
-	n := max(time.Now().UnixMilli(), q.lastOrder+1)
+	n := max(q.s.now().UnixMilli(), q.lastOrder+1)
 	q.lastOrder = n
 	if forefront {
 		return -n
@@ -378,7 +378,7 @@ func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*R
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	now := time.Now()
+	now := q.s.now()
 	for id, e := range q.locked {
 		if now.After(e.lockedUntil) {
 			delete(q.locked, id)
@@ -404,7 +404,7 @@ func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*R
 // releases its lock.
 func (q *RequestQueue) MarkHandled(ctx context.Context, r *Request) error {
 	if r.HandledAt == nil {
-		now := time.Now()
+		now := q.s.now()
 		r.HandledAt = &now
 	}
 	_, err := q.Update(ctx, *r, AddOptions{})

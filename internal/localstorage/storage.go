@@ -73,6 +73,8 @@ type Storage struct {
 	sets    map[string]*Dataset
 	queues  map[string]*RequestQueue
 	flushes []func() error
+
+	now func() time.Time // the clock of request locks and order numbers; tests replace it
 }
 
 // New opens the storage directory dir, creating it when missing; with
@@ -84,7 +86,7 @@ func New(ctx context.Context, dir string, opts *Options) (*Storage, error) {
 	if dir == "" {
 		return nil, invalid("dir", "is empty")
 	}
-	s := &Storage{dir: dir, kvs: map[string]*KeyValueStore{}, sets: map[string]*Dataset{}, queues: map[string]*RequestQueue{}}
+	s := &Storage{dir: dir, kvs: map[string]*KeyValueStore{}, sets: map[string]*Dataset{}, queues: map[string]*RequestQueue{}, now: time.Now}
 	if opts != nil {
 		s.opts = *opts
 	}
