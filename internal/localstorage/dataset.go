@@ -157,7 +157,7 @@ func (d *Dataset) Push(ctx context.Context, items ...json.RawMessage) error {
 		}
 		d.buf.Reset()
 		// Tab indentation, as crawlee writes items (JSON.stringify(item, null, '\t')).
-		if err = json.Indent(&d.buf, it, "", "\t"); err != nil {
+		if err = json.Indent(&d.buf, bytes.TrimSpace(it), "", "\t"); err != nil {
 			break
 		}
 		if err = writeFileAtomic(d.dir, itemFile(d.meta.ItemCount+1), d.buf.Bytes(), d.s.opts.Durable); err != nil {

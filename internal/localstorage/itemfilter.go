@@ -20,8 +20,8 @@ const (
 // act on top-level fields only. The zero value returns items unchanged.
 type ItemFilter struct {
 	// Unwind lists fields to unwind, in order. An array field makes one item
-	// per element: an object element is merged into the item (its fields
-	// win), any other element replaces the field. An object field is merged
+	// per element: an object element is merged into the item as
+	// JavaScript's {...item, ...element} merges, any other element replaces the field. An object field is merged
 	// into the item. A missing field, an empty array or any other value
 	// leaves the item as it is.
 	Unwind []string
@@ -147,11 +147,19 @@ func unwind(o []field, name string) [][]field {
 	return [][]field{o}
 }
 
-// merge returns parent's fields followed by child's, a child field replacing
-// the parent's field of the same name.
+// merge returns parent with child's fields merged in, as JavaScript's
+// {...parent, ...child} does: a child field replaces the parent's field of
+// the same name in its place, the others follow.
 func merge(parent, child []field) []field {
-	out := remove(parent, func(fl field) bool { return index(child, fl.key) >= 0 })
-	return append(out, child...)
+	out := append([]field(nil), parent...)
+	for _, fl := range child {
+		if i := index(out, fl.key); i >= 0 {
+			out[i].val = fl.val
+		} else {
+			out = append(out, fl)
+		}
+	}
+	return out
 }
 
 func index(o []field, key string) int {
