@@ -9,7 +9,7 @@
 //	datasets/{name}/000000001.json           one item per file, nine digits from 1
 //	datasets/{name}/__metadata__.json        id, name, itemCount and timestamps
 //	key_value_stores/{name}/{key}.{ext}      the record, extension from its content type
-//	key_value_stores/{name}/{key}.__metadata__.json   key, contentType, extension, size
+//	key_value_stores/{name}/{key}.__metadata__.json   contentType, when the extension does not give it
 //	key_value_stores/{name}/__metadata__.json
 //	request_queues/{name}/{id}.json          one request per file, crawlee's shape
 //	request_queues/{name}/__metadata__.json  counts and timestamps

@@ -268,7 +268,9 @@ func (kv *KeyValueStore) Get(ctx context.Context, key string) (*Record, error) {
 
 // Set writes the record key with the value and content type; an empty content
 // type is application/octet-stream. The file is {key}.{ext} with the
-// extension crawlee gives the content type, next to {key}.__metadata__.json.
+// extension crawlee gives the content type; {key}.__metadata__.json is
+// written next to it only when the extension does not give the content type
+// back (crawlee writes none, and reads the type from the extension).
 func (kv *KeyValueStore) Set(ctx context.Context, key string, value []byte, contentType string) error {
 	if err := kv.check(ctx); err != nil {
 		return err
@@ -291,25 +293,43 @@ func (kv *KeyValueStore) Set(ctx context.Context, key string, value []byte, cont
 		return invalid("key", "is %d characters; local files allow at most %d, as %q must fit a 255-byte file name", len(key), maxFileName-len(recordMetadataSuffix), metaFile)
 	}
 	size := int64(len(value))
-	meta, err := json.Marshal(recordMetadata{Key: key, ContentType: contentType, Extension: ext, Size: &size})
-	if err != nil {
-		return err
+	// Like crawlee, write no record metadata when the extension gives the
+	// content type back; otherwise it keeps the exact type (a charset, an
+	// unknown type stored as .bin).
+	needMeta := contentTypeFor(ext) != contentType
+	var meta []byte
+	if needMeta {
+		var err error
+		if meta, err = json.Marshal(recordMetadata{Key: key, ContentType: contentType, Extension: ext, Size: &size}); err != nil {
+			return err
+		}
 	}
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
-	// The record metadata goes first: a kill between the two writes leaves
-	// the old value described by the new metadata only when both differ in
-	// content type, and the next Set repairs it.
-	if err := writeFileAtomic(kv.dir, metaFile, meta, kv.s.opts.Durable); err != nil {
-		return fmt.Errorf("localstorage: %w", err)
+	old, hadOld := kv.records[key]
+	// The metadata goes first: a kill between the two writes can leave the
+	// old value described by the new metadata, which the next Set repairs;
+	// it never leaves a value without its content type.
+	if needMeta {
+		if err := writeFileAtomic(kv.dir, metaFile, meta, kv.s.opts.Durable); err != nil {
+			return fmt.Errorf("localstorage: %w", err)
+		}
 	}
 	if err := writeFileAtomic(kv.dir, file, value, kv.s.opts.Durable); err != nil {
 		return fmt.Errorf("localstorage: %w", err)
 	}
-	if old, ok := kv.records[key]; ok && old.file != file {
+	if hadOld && old.file != file {
 		if err := os.Remove(filepath.Join(kv.dir, old.file)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("localstorage: %w", err)
 		}
+	}
+	if !needMeta {
+		if hadOld && old.metaFile != "" {
+			if err := os.Remove(filepath.Join(kv.dir, old.metaFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("localstorage: %w", err)
+			}
+		}
+		metaFile = ""
 	}
 	kv.records[key] = kvEntry{file: file, metaFile: metaFile, contentType: contentType, size: size}
 	kv.meta.ModifiedAt = jsTime(time.Now())

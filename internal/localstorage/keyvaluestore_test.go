@@ -80,10 +80,13 @@ func TestKeyValueStoreFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := "testdata/jsstorage/key_value_stores/default/"
-	for _, r := range []struct{ key, ct, file string }{
-		{"note", "text/plain", "note.txt"},
-		{"page", "text/html", "page.html"},
-		{"blob", "application/octet-stream", "blob.bin"},
+	for _, r := range []struct {
+		key, ct, file string
+		meta          bool // the extension does not give the content type back
+	}{
+		{"note", "text/plain", "note.txt", true},
+		{"page", "text/html", "page.html", true},
+		{"blob", "application/octet-stream", "blob.bin", false},
 	} {
 		want, err := os.ReadFile(golden + r.file)
 		if err != nil {
@@ -98,6 +101,12 @@ func TestKeyValueStoreFormat(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", r.file, diff)
+		}
+		if !r.meta {
+			if _, err := os.Stat(filepath.Join(kv.dir, r.key+recordMetadataSuffix)); !os.IsNotExist(err) {
+				t.Errorf("%s: record metadata written (%v), want none: the extension gives the content type", r.key, err)
+			}
+			continue
 		}
 		// Crawlee writes the same fields, as a JSON string of the object.
 		gm, err := readRecordMetadata(golden + r.key + recordMetadataSuffix)
