@@ -234,3 +234,61 @@ func TestInteropJS(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestInteropPurge purges the same tree with Go and with the JS SDK's start
+// (Actor.init with purging on) and compares what is left.
+func TestInteropPurge(t *testing.T) {
+	t.Parallel()
+	modules := nodetest.Install(t, nodetest.Apify)
+	node := nodetest.Node(t)
+	tree := []string{
+		"key_value_stores/default/INPUT.json",
+		"key_value_stores/default/INPUT.bin",
+		"key_value_stores/default/INPUT",
+		"key_value_stores/default/OUTPUT.json",
+		"key_value_stores/default/OUTPUT.__metadata__.json",
+		"key_value_stores/named/STATE.json",
+		"datasets/default/000000001.json",
+		"datasets/results/000000001.json",
+		"request_queues/default/Lc4KTFBEGzPqcr0.json",
+		"request_queues/crawl/Lc4KTFBEGzPqcr0.json",
+	}
+	goDir, jsDir := t.TempDir(), t.TempDir()
+	for _, f := range tree {
+		writeFile(t, filepath.Join(goDir, f), "{}")
+		writeFile(t, filepath.Join(jsDir, f), "{}")
+	}
+	s, err := New(t.Context(), goDir, &Options{Purge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	script := filepath.Join(t.TempDir(), "purge.cjs")
+	src := `const { Actor } = require('apify'); (async () => { await Actor.init(); await Actor.openDataset(); await new Promise((r) => setTimeout(r, 200)); await Actor.exit({ exit: false }); })().catch((e) => { console.error(e); process.exit(1); });`
+	if err := os.WriteFile(script, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(modules, "node_modules"),
+		EnvCrawleeStorageDir+"="+jsDir, EnvCrawleePurgeOnStart+"=1", "APIFY_LOG_LEVEL=WARNING")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	// Crawlee removes the renamed directories in the background and writes
+	// no metadata by default: compare the data files only.
+	data := func(dir string) []string {
+		var out []string
+		for _, f := range files(t, dir) {
+			if !strings.Contains(f, "__CRAWLEE_TEMPORARY") && !strings.Contains(f, "__OLD") && !strings.HasSuffix(f, "/"+metadataFile) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(data(jsDir), data(goDir)); diff != "" {
+		t.Errorf("files left by purging, JS (-) and Go (+):\n%s", diff)
+	}
+}
