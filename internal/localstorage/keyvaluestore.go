@@ -248,22 +248,29 @@ func (kv *KeyValueStore) Get(ctx context.Context, key string) (*Record, error) {
 	if err := ValidateKey(key); err != nil {
 		return nil, err
 	}
-	kv.mu.Lock()
-	e, ok := kv.records[key]
-	kv.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
-	}
 	// Files are replaced by rename, never rewritten in place, so reading
-	// outside the lock sees a whole old or a whole new value.
-	b, err := readFileLimit(filepath.Join(kv.dir, e.file), "record "+key, kv.s.opts.MaxValueBytes)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
+	// outside the lock sees a whole old or a whole new value. A Set that
+	// changes the extension removes the old file; the second try reads the
+	// new one.
+	for try := 0; ; try++ {
+		kv.mu.Lock()
+		e, ok := kv.records[key]
+		kv.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
+		}
+		b, err := readFileLimit(filepath.Join(kv.dir, e.file), "record "+key, kv.s.opts.MaxValueBytes)
+		if errors.Is(err, os.ErrNotExist) && try == 0 {
+			continue
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("localstorage: %w", err)
+		}
+		return &Record{Key: key, Value: b, ContentType: e.contentType}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("localstorage: %w", err)
-	}
-	return &Record{Key: key, Value: b, ContentType: e.contentType}, nil
 }
 
 // Set writes the record key with the value and content type; an empty content

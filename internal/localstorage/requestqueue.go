@@ -386,18 +386,18 @@ func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*R
 			heap.Push(&q.pending, e)
 		}
 	}
-	for q.pending.Len() > 0 {
-		e := q.pending[0]
-		r, err := q.readRequest(e.id)
-		if err != nil {
-			return nil, err
-		}
-		heap.Pop(&q.pending)
-		e.lockedUntil = now.Add(lockFor)
-		q.locked[e.id] = e
-		return r, nil
+	if q.pending.Len() == 0 {
+		return nil, nil
 	}
-	return nil, nil
+	e := q.pending[0]
+	r, err := q.readRequest(e.id)
+	if err != nil {
+		return nil, err
+	}
+	heap.Pop(&q.pending)
+	e.lockedUntil = now.Add(lockFor)
+	q.locked[e.id] = e
+	return r, nil
 }
 
 // MarkHandled marks r handled, setting its HandledAt to now when unset, and
