@@ -27,6 +27,11 @@ const { Actor } = require('apify');
 	const out = {};
 	out.record = await Actor.getValue('FROM_GO');
 	out.text = await Actor.getValue('GO_TEXT');
+	out.html = await Actor.getValue('GO_HTML');
+	const custom = await Actor.getValue('GO_CUSTOM');
+	out.custom = Buffer.isBuffer(custom) ? custom.toString('hex') : custom;
+	out.keys = [];
+	await (await Actor.openKeyValueStore()).forEachKey((k) => { out.keys.push(k); });
 	out.items = (await (await Actor.openDataset()).getData()).items;
 	const rq = await Actor.openRequestQueue('go-queue');
 	out.info = await rq.getInfo();
@@ -71,6 +76,14 @@ func TestInteropJS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := kv.Set(ctx, "GO_TEXT", []byte("héllo"), "text/plain; charset=utf-8"); err != nil {
+		t.Fatal(err)
+	}
+	// These two get a record metadata file: the extension alone would give
+	// text/html; charset=utf-8 and application/octet-stream.
+	if err := kv.Set(ctx, "GO_HTML", []byte("<p>hi</p>"), "text/html"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Set(ctx, "GO_CUSTOM", []byte{0xca, 0xfe}, "application/x-custom"); err != nil {
 		t.Fatal(err)
 	}
 	d, err := s.Dataset(ctx, "")
@@ -125,6 +138,9 @@ func TestInteropJS(t *testing.T) {
 	var out struct {
 		Record  any
 		Text    string
+		HTML    string
+		Custom  string
+		Keys    []string
 		Items   []any
 		Info    struct{ PendingRequestCount, HandledRequestCount, TotalRequestCount int }
 		Fetched []struct {
@@ -142,6 +158,13 @@ func TestInteropJS(t *testing.T) {
 	}
 	if out.Text != "héllo" {
 		t.Errorf("JS read GO_TEXT = %q", out.Text)
+	}
+	if out.HTML != "<p>hi</p>" || out.Custom != "cafe" {
+		t.Errorf("JS read GO_HTML %q, GO_CUSTOM %q", out.HTML, out.Custom)
+	}
+	sort.Strings(out.Keys)
+	if diff := cmp.Diff([]string{"FROM_GO", "GO_CUSTOM", "GO_HTML", "GO_TEXT"}, out.Keys); diff != "" {
+		t.Errorf("JS listed keys (-want +got):\n%s", diff)
 	}
 	wantItems := []any{map[string]any{"go": 1.0}, map[string]any{"go": 2.0, "nested": map[string]any{"a": []any{true}}}, map[string]any{"go": 3.0}}
 	if diff := cmp.Diff(wantItems, out.Items); diff != "" {
