@@ -1,6 +1,7 @@
 package localstorage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,22 +27,42 @@ const maxFileName = 255
 // one, never a part. With durable it syncs the file before the rename and the
 // directory after it, so the write also survives a power loss.
 func writeFileAtomic(dir, name string, data []byte, durable bool) error {
-	tmp := filepath.Join(dir, fmt.Sprintf("%s%d-%d", tempPrefix, os.Getpid(), tempCounter.Add(1)))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp, _, err := writeTemp(dir, bytes.NewReader(data), int64(len(data)), "", durable)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	return commitTemp(tmp, dir, name, durable)
+}
+
+// writeTemp copies r into a new temporary file in dir and returns its path
+// and size. More than limit bytes fail with a *FieldError on field, and the
+// temporary file is removed.
+func writeTemp(dir string, r io.Reader, limit int64, field string, durable bool) (string, int64, error) {
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%d-%d", tempPrefix, os.Getpid(), tempCounter.Add(1)))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	if err == nil && n > limit {
+		err = &FieldError{Field: field, Reason: fmt.Sprintf("is over the limit of %d bytes", limit), Err: ErrTooLarge}
+	}
 	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
 	if err != nil {
+		os.Remove(tmp)
+		return "", 0, err
+	}
+	return tmp, n, nil
+}
+
+// commitTemp renames the temporary file tmp to dir/name.
+func commitTemp(tmp, dir, name string, durable bool) error {
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp)
 		return err
 	}

@@ -13,6 +13,8 @@ var (
 	ErrInvalid = errors.New("localstorage: invalid argument")
 	// ErrTooLarge reports a value over a size limit; the error is a *FieldError.
 	ErrTooLarge = errors.New("localstorage: too large")
+	// ErrNotLocked reports a lock call on a request this process has not locked.
+	ErrNotLocked = errors.New("localstorage: request is not locked")
 	// ErrClosed reports a call on a Storage after Close.
 	ErrClosed = errors.New("localstorage: storage is closed")
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -242,34 +243,76 @@ func (kv *KeyValueStore) check(ctx context.Context) error {
 
 // Get returns the record key, or an error matching ErrNotFound.
 func (kv *KeyValueStore) Get(ctx context.Context, key string) (*Record, error) {
-	if err := kv.check(ctx); err != nil {
+	rc, info, err := kv.GetReader(ctx, key)
+	if err != nil {
 		return nil, err
+	}
+	defer rc.Close()
+	if info.Size > int64(kv.s.opts.MaxValueBytes) {
+		return nil, tooLarge("record "+key, int(min(info.Size, 1<<62)), kv.s.opts.MaxValueBytes)
+	}
+	b := make([]byte, 0, info.Size+1)
+	for {
+		n, err := rc.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if len(b) > kv.s.opts.MaxValueBytes {
+			return nil, tooLarge("record "+key, len(b), kv.s.opts.MaxValueBytes)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("localstorage: %w", err)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+	return &Record{Key: key, Value: b, ContentType: info.ContentType}, nil
+}
+
+// RecordInfo describes a record without its value.
+type RecordInfo struct {
+	Key         string
+	ContentType string
+	Size        int64
+}
+
+// GetReader returns the record key's value as a stream, which the caller
+// closes, or an error matching ErrNotFound. Values of any size are served:
+// the limit applies to Get, which holds the value in memory.
+func (kv *KeyValueStore) GetReader(ctx context.Context, key string) (io.ReadCloser, RecordInfo, error) {
+	if err := kv.check(ctx); err != nil {
+		return nil, RecordInfo{}, err
 	}
 	if err := ValidateKey(key); err != nil {
-		return nil, err
+		return nil, RecordInfo{}, err
 	}
-	// Files are replaced by rename, never rewritten in place, so reading
-	// outside the lock sees a whole old or a whole new value. A Set that
-	// changes the extension removes the old file; the second try reads the
-	// new one.
+	// Files are replaced by rename, never rewritten in place, so an open
+	// file reads a whole old or a whole new value. A Set that changes the
+	// extension removes the old file; the second try opens the new one.
 	for try := 0; ; try++ {
 		kv.mu.Lock()
 		e, ok := kv.records[key]
 		kv.mu.Unlock()
 		if !ok {
-			return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
+			return nil, RecordInfo{}, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
 		}
-		b, err := readFileLimit(filepath.Join(kv.dir, e.file), "record "+key, kv.s.opts.MaxValueBytes)
+		f, err := os.Open(filepath.Join(kv.dir, e.file))
 		if errors.Is(err, os.ErrNotExist) && try == 0 {
 			continue
 		}
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
+			return nil, RecordInfo{}, fmt.Errorf("record %q in key-value store %q: %w", key, kv.name, ErrNotFound)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("localstorage: %w", err)
+			return nil, RecordInfo{}, fmt.Errorf("localstorage: %w", err)
 		}
-		return &Record{Key: key, Value: b, ContentType: e.contentType}, nil
+		info := RecordInfo{Key: key, ContentType: e.contentType, Size: e.size}
+		if fi, err := f.Stat(); err == nil {
+			info.Size = fi.Size()
+		}
+		return f, info, nil
 	}
 }
 
@@ -279,14 +322,21 @@ func (kv *KeyValueStore) Get(ctx context.Context, key string) (*Record, error) {
 // written next to it only when the extension does not give the content type
 // back (crawlee writes none, and reads the type from the extension).
 func (kv *KeyValueStore) Set(ctx context.Context, key string, value []byte, contentType string) error {
+	if len(value) > kv.s.opts.MaxValueBytes {
+		return tooLarge("value of record "+key, len(value), kv.s.opts.MaxValueBytes)
+	}
+	return kv.SetReader(ctx, key, bytes.NewReader(value), contentType)
+}
+
+// SetReader is Set with the value streamed from r, which is read to its end
+// before the store is locked; more than the size limit fails with
+// ErrTooLarge and stores nothing.
+func (kv *KeyValueStore) SetReader(ctx context.Context, key string, r io.Reader, contentType string) error {
 	if err := kv.check(ctx); err != nil {
 		return err
 	}
 	if err := ValidateKey(key); err != nil {
 		return err
-	}
-	if len(value) > kv.s.opts.MaxValueBytes {
-		return tooLarge("value of record "+key, len(value), kv.s.opts.MaxValueBytes)
 	}
 	if contentType == "" {
 		contentType = "application/octet-stream"
@@ -299,30 +349,34 @@ func (kv *KeyValueStore) Set(ctx context.Context, key string, value []byte, cont
 	if len(metaFile) > maxFileName || len(file) > maxFileName {
 		return invalid("key", "is %d characters; local files allow at most %d, as %q must fit a 255-byte file name", len(key), maxFileName-len(recordMetadataSuffix), metaFile)
 	}
-	size := int64(len(value))
+	tmp, size, err := writeTemp(kv.dir, r, int64(kv.s.opts.MaxValueBytes), "value of record "+key, kv.s.opts.Durable)
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return err
+		}
+		return fmt.Errorf("localstorage: %w", err)
+	}
 	// Like crawlee, write no record metadata when the extension gives the
 	// content type back; otherwise it keeps the exact type (a charset, an
 	// unknown type stored as .bin).
 	needMeta := contentTypeFor(ext) != contentType
-	var meta []byte
-	if needMeta {
-		var err error
-		if meta, err = json.Marshal(recordMetadata{Key: key, ContentType: contentType, Extension: ext, Size: &size}); err != nil {
-			return err
-		}
-	}
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
 	old, hadOld := kv.records[key]
-	// The metadata goes first: a kill between the two writes can leave the
+	// The metadata goes first: a kill between the two renames can leave the
 	// old value described by the new metadata, which the next Set repairs;
 	// it never leaves a value without its content type.
 	if needMeta {
-		if err := writeFileAtomic(kv.dir, metaFile, meta, kv.s.opts.Durable); err != nil {
+		meta, err := json.Marshal(recordMetadata{Key: key, ContentType: contentType, Extension: ext, Size: &size})
+		if err == nil {
+			err = writeFileAtomic(kv.dir, metaFile, meta, kv.s.opts.Durable)
+		}
+		if err != nil {
+			os.Remove(tmp)
 			return fmt.Errorf("localstorage: %w", err)
 		}
 	}
-	if err := writeFileAtomic(kv.dir, file, value, kv.s.opts.Durable); err != nil {
+	if err := commitTemp(tmp, kv.dir, file, kv.s.opts.Durable); err != nil {
 		return fmt.Errorf("localstorage: %w", err)
 	}
 	if hadOld && old.file != file {

@@ -2,6 +2,7 @@ package localstorage
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -337,5 +338,43 @@ func TestLeftoverTempFile(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"__metadata__.json"}, files(t, d2.dir)); diff != "" {
 		t.Errorf("dataset files (-want +got):\n%s", diff)
+	}
+}
+
+func TestKeyValueStoreStreams(t *testing.T) {
+	t.Parallel()
+	s, err := New(t.Context(), t.TempDir(), &Options{MaxValueBytes: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	kv, err := s.KeyValueStore(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 1001)
+	if err := kv.SetReader(t.Context(), "big", strings.NewReader(big), "text/plain"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("SetReader over the limit = %v, want ErrTooLarge", err)
+	}
+	if diff := cmp.Diff([]string{"__metadata__.json"}, files(t, kv.dir)); diff != "" {
+		t.Errorf("a refused SetReader left files (-want +got):\n%s", diff)
+	}
+	if err := kv.SetReader(t.Context(), "ok", strings.NewReader(big[:1000]), "image/png"); err != nil {
+		t.Fatal(err)
+	}
+	rc, info, err := kv.GetReader(t.Context(), "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != big[:1000] || info != (RecordInfo{Key: "ok", ContentType: "image/png", Size: 1000}) {
+		t.Errorf("GetReader = %d bytes, %+v", len(b), info)
+	}
+	if _, _, err := kv.GetReader(t.Context(), "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetReader(missing) = %v, want ErrNotFound", err)
 	}
 }

@@ -366,15 +366,32 @@ func (q *RequestQueue) readRequest(id string) (*Request, error) {
 	return &r, nil
 }
 
+// MaxLockHeadLimit is the most requests LockHead locks at once, as in crawlee.
+const MaxLockHeadLimit = 25
+
 // FetchNext locks the request at the head of the queue for lockFor and
 // returns it, or returns nil when no request is pending and unlocked. A lock
 // expires after lockFor: the request is pending again.
 func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*Request, error) {
+	rs, err := q.LockHead(ctx, 1, lockFor)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// LockHead locks up to limit requests from the head of the queue for lockFor
+// and returns them in queue order: forefront requests first, newest first,
+// then the others, oldest first.
+func (q *RequestQueue) LockHead(ctx context.Context, limit int, lockFor time.Duration) ([]*Request, error) {
 	if err := q.check(ctx); err != nil {
 		return nil, err
 	}
 	if lockFor <= 0 {
 		return nil, invalid("lockFor", "is %v, must be positive", lockFor)
+	}
+	if limit <= 0 || limit > MaxLockHeadLimit {
+		return nil, invalid("limit", "is %d, must be 1 to %d", limit, MaxLockHeadLimit)
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -386,18 +403,84 @@ func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*R
 			heap.Push(&q.pending, e)
 		}
 	}
-	if q.pending.Len() == 0 {
-		return nil, nil
+	var out []*Request
+	for len(out) < limit && q.pending.Len() > 0 {
+		e := q.pending[0]
+		r, err := q.readRequest(e.id)
+		if err != nil {
+			return out, err
+		}
+		heap.Pop(&q.pending)
+		e.lockedUntil = now.Add(lockFor)
+		q.locked[e.id] = e
+		out = append(out, r)
 	}
-	e := q.pending[0]
-	r, err := q.readRequest(e.id)
+	return out, nil
+}
+
+// ProlongLock extends the lock on request id by lockFor (locking it from now
+// when its lock has expired) and returns when the lock now ends. A handled
+// request, or one not locked by this process, fails with ErrNotLocked.
+func (q *RequestQueue) ProlongLock(ctx context.Context, id string, lockFor time.Duration) (time.Time, error) {
+	if err := q.check(ctx); err != nil {
+		return time.Time{}, err
+	}
+	if lockFor <= 0 {
+		return time.Time{}, invalid("lockFor", "is %v, must be positive", lockFor)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, err := q.lockedEntry(id)
 	if err != nil {
-		return nil, err
+		return time.Time{}, err
 	}
-	heap.Pop(&q.pending)
-	e.lockedUntil = now.Add(lockFor)
-	q.locked[e.id] = e
-	return r, nil
+	base := e.lockedUntil
+	if now := q.s.now(); now.After(base) {
+		base = now
+	}
+	e.lockedUntil = base.Add(lockFor)
+	return e.lockedUntil, nil
+}
+
+// Unlock releases the lock on request id, putting it back at the tail of the
+// queue (its head with forefront), as crawlee does; a request that is not
+// locked fails with ErrNotLocked.
+func (q *RequestQueue) Unlock(ctx context.Context, id string, opts AddOptions) error {
+	if err := q.check(ctx); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, err := q.lockedEntry(id)
+	if err != nil {
+		return err
+	}
+	r, err := q.readRequest(id)
+	if err != nil {
+		return err
+	}
+	order := q.nextOrder(opts.Forefront)
+	if err := q.write(r, order); err != nil {
+		return err
+	}
+	delete(q.locked, id)
+	e.lockedUntil, e.orderNo = time.Time{}, order
+	heap.Push(&q.pending, e)
+	q.touch()
+	return q.w.changed()
+}
+
+// lockedEntry returns the entry of a request locked by this process; q.mu
+// must be held.
+func (q *RequestQueue) lockedEntry(id string) (*rqEntry, error) {
+	e, ok := q.entries[id]
+	if !ok {
+		return nil, fmt.Errorf("request %q in request queue %q: %w", id, q.name, ErrNotFound)
+	}
+	if _, ok := q.locked[id]; !ok {
+		return nil, fmt.Errorf("request %q in request queue %q: %w", id, q.name, ErrNotLocked)
+	}
+	return e, nil
 }
 
 // MarkHandled marks r handled, setting its HandledAt to now when unset, and

@@ -287,3 +287,64 @@ func TestRequestQueueBadInput(t *testing.T) {
 		t.Errorf("Add(big) = %v, want ErrTooLarge", err)
 	}
 }
+
+func TestRequestQueueLocks(t *testing.T) {
+	t.Parallel()
+	s := newStorage(t)
+	q, clock := newQueue(t, s, "")
+	var reqs []Request
+	for _, u := range []string{"https://x.test/1", "https://x.test/2", "https://x.test/3"} {
+		reqs = append(reqs, Request{URL: u, UniqueKey: u})
+	}
+	if _, err := q.AddBatch(t.Context(), reqs, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []int{0, -1, MaxLockHeadLimit + 1} {
+		if _, err := q.LockHead(t.Context(), bad, time.Minute); !errors.Is(err, ErrInvalid) {
+			t.Errorf("LockHead(%d) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	locked, err := q.LockHead(t.Context(), 2, time.Minute)
+	if err != nil || len(locked) != 2 || locked[0].URL != "https://x.test/1" || locked[1].URL != "https://x.test/2" {
+		t.Fatalf("LockHead(2) = %v, %v", locked, err)
+	}
+	id1, id3 := locked[0].ID, RequestID("https://x.test/3")
+	if _, err := q.ProlongLock(t.Context(), id3, time.Minute); !errors.Is(err, ErrNotLocked) {
+		t.Errorf("ProlongLock of an unlocked request = %v, want ErrNotLocked", err)
+	}
+	if err := q.Unlock(t.Context(), id3, AddOptions{}); !errors.Is(err, ErrNotLocked) {
+		t.Errorf("Unlock of an unlocked request = %v, want ErrNotLocked", err)
+	}
+	if _, err := q.ProlongLock(t.Context(), "nosuchrequest00", time.Minute); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ProlongLock of a missing request = %v, want ErrNotFound", err)
+	}
+	until, err := q.ProlongLock(t.Context(), id1, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := clock.t.Add(time.Minute + time.Hour); !until.Equal(want) {
+		t.Errorf("ProlongLock ends %v, want %v", until, want)
+	}
+	// Past the first lock, request 2's lock has expired; request 1's has not.
+	clock.t = clock.t.Add(2 * time.Minute)
+	got, err := q.LockHead(t.Context(), 25, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, r := range got {
+		urls = append(urls, r.URL)
+	}
+	if diff := cmp.Diff([]string{"https://x.test/2", "https://x.test/3"}, urls); diff != "" {
+		t.Errorf("LockHead after expiry (-want +got):\n%s", diff)
+	}
+	// Unlocking to the forefront puts request 1 at the head, on disk too.
+	if err := q.Unlock(t.Context(), id1, AddOptions{Forefront: true}); err != nil {
+		t.Fatal(err)
+	}
+	q2, _ := newQueue(t, reopen(t, s), "")
+	r, err := q2.FetchNext(t.Context(), time.Minute)
+	if err != nil || r == nil || r.ID != id1 {
+		t.Errorf("after Unlock to the forefront and a restart, FetchNext = %v, %v; want request 1", r, err)
+	}
+}
