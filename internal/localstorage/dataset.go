@@ -122,13 +122,13 @@ func (d *Dataset) Info(ctx context.Context) (DatasetInfo, error) {
 }
 
 func (d *Dataset) check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d.s.isClosed() {
-		return ErrClosed
-	}
-	return nil
+	return d.s.checkUsable(ctx, &d.mu, d.w, "dataset", d.name)
+}
+
+// Drop deletes the dataset and everything in it. Later calls on it fail
+// with ErrNotFound; opening the name again creates an empty one.
+func (d *Dataset) Drop(ctx context.Context) error {
+	return drop(ctx, d.s, d.s.sets, datasetsDir, d.name, &d.mu, d.w)
 }
 
 // Push appends items, each a JSON object (as the platform and crawlee

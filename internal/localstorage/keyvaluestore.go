@@ -232,13 +232,13 @@ func (kv *KeyValueStore) Info(ctx context.Context) (KeyValueStoreInfo, error) {
 }
 
 func (kv *KeyValueStore) check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if kv.s.isClosed() {
-		return ErrClosed
-	}
-	return nil
+	return kv.s.checkUsable(ctx, &kv.mu, kv.w, "key-value store", kv.name)
+}
+
+// Drop deletes the key-value store and everything in it. Later calls on it fail
+// with ErrNotFound; opening the name again creates an empty one.
+func (kv *KeyValueStore) Drop(ctx context.Context) error {
+	return drop(ctx, kv.s, kv.s.kvs, keyValueStoresDir, kv.name, &kv.mu, kv.w)
 }
 
 // Get returns the record key, or an error matching ErrNotFound.

@@ -74,9 +74,10 @@ type metadataWriter struct {
 	encode   func() any  // returns the metadata; called with mu held
 	onError  func(error) // reports a failed background write
 
-	dirty bool
-	last  time.Time
-	timer *time.Timer
+	dirty   bool
+	dropped bool // the storage was dropped: nothing more is written
+	last    time.Time
+	timer   *time.Timer
 }
 
 // changed records a change; mu must be held.
@@ -108,7 +109,7 @@ func (w *metadataWriter) flush() error {
 }
 
 func (w *metadataWriter) writeLocked() error {
-	if !w.dirty {
+	if !w.dirty || w.dropped {
 		return nil
 	}
 	b, err := json.MarshalIndent(w.encode(), "", "\t")

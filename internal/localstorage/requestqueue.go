@@ -234,13 +234,13 @@ func (q *RequestQueue) write(r *Request, orderNo int64) error {
 }
 
 func (q *RequestQueue) check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if q.s.isClosed() {
-		return ErrClosed
-	}
-	return nil
+	return q.s.checkUsable(ctx, &q.mu, q.w, "request queue", q.name)
+}
+
+// Drop deletes the request queue and everything in it. Later calls on it fail
+// with ErrNotFound; opening the name again creates an empty one.
+func (q *RequestQueue) Drop(ctx context.Context) error {
+	return drop(ctx, q.s, q.s.queues, requestQueuesDir, q.name, &q.mu, q.w)
 }
 
 // Name returns the queue's name ("default" for the default queue).

@@ -235,6 +235,49 @@ func open[T any](ctx context.Context, s *Storage, cache map[string]*T, sub, name
 	return v, nil
 }
 
+// checkUsable returns ctx's error, ErrClosed after Close, or an error
+// matching ErrNotFound once the storage was dropped.
+func (s *Storage) checkUsable(ctx context.Context, mu *sync.Mutex, w *metadataWriter, kind, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.isClosed() {
+		return ErrClosed
+	}
+	mu.Lock()
+	dropped := w.dropped
+	mu.Unlock()
+	if dropped {
+		return fmt.Errorf("%s %q was dropped: %w", kind, name, ErrNotFound)
+	}
+	return nil
+}
+
+// drop deletes a storage's directory and forgets its open instance; opening
+// the name again creates an empty storage.
+func drop[T any](ctx context.Context, s *Storage, cache map[string]*T, sub, name string, mu *sync.Mutex, w *metadataWriter) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	delete(cache, name)
+	mu.Lock()
+	w.dropped = true
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	mu.Unlock()
+	if err := removeDir(filepath.Join(s.dir, sub), name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("localstorage: %w", err)
+	}
+	return nil
+}
+
 func (s *Storage) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -279,5 +280,53 @@ func TestMetadataCoalesced(t *testing.T) {
 	}
 	if m.ItemCount != 3 {
 		t.Errorf("itemCount after Close = %d, want 3", m.ItemCount)
+	}
+}
+
+func TestDrop(t *testing.T) {
+	t.Parallel()
+	s, err := New(t.Context(), t.TempDir(), &Options{MetadataInterval: 1 << 40}) // a pending metadata write must not bring the directory back
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	d, _ := s.Dataset(ctx, "gone")
+	kv, _ := s.KeyValueStore(ctx, "gone")
+	q, _ := s.RequestQueue(ctx, "gone")
+	if err := d.Push(ctx, json.RawMessage(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Set(ctx, "k", []byte("v"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Add(ctx, Request{URL: "https://x.test/", UniqueKey: "u"}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, drop := range []func(context.Context) error{d.Drop, kv.Drop, q.Drop} {
+		if err := drop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := files(t, s.Path()); len(got) != 0 {
+		t.Errorf("files after Drop: %v", got)
+	}
+	if err := d.Push(ctx, json.RawMessage(`{}`)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Push after Drop = %v, want ErrNotFound", err)
+	}
+	if _, err := kv.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get after Drop = %v, want ErrNotFound", err)
+	}
+	if _, err := q.FetchNext(ctx, time.Minute); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FetchNext after Drop = %v, want ErrNotFound", err)
+	}
+	d2, err := s.Dataset(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := d2.Info(ctx); info.ItemCount != 0 {
+		t.Errorf("reopened dataset has %d items, want 0", info.ItemCount)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after Drop: %v", err)
 	}
 }
