@@ -82,7 +82,7 @@ func (d *Dataset) flush() error {
 func (d *Dataset) load() error {
 	now := jsTime(time.Now())
 	d.meta = datasetMetadata{ID: newID(), Name: d.name, AccessedAt: now, CreatedAt: now, ModifiedAt: now}
-	if _, err := readMetadata(d.dir, &d.meta); err != nil {
+	if _, err := readMetadata(d.dir, &d.meta, d.s.log); err != nil {
 		return err
 	}
 	d.meta.Name, d.meta.AccessedAt = d.name, now

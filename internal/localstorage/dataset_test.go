@@ -53,7 +53,7 @@ func TestDatasetFormat(t *testing.T) {
 		t.Errorf("metadata keys (-want +got):\n%s", diff)
 	}
 	var m datasetMetadata
-	if _, err := readMetadata(d.dir, &m); err != nil {
+	if _, err := readMetadata(d.dir, &m, s.log); err != nil {
 		t.Fatal(err)
 	}
 	if m.ItemCount != 3 || m.Name != "default" || len(m.ID) != 36 {
@@ -208,7 +208,7 @@ func TestDatasetBadItems(t *testing.T) {
 }
 
 // TestDatasetRestart checks that items on disk count even when the metadata
-// lags behind them, as after a kill.
+// lags behind them or is cut short, as after a kill.
 func TestDatasetRestart(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
@@ -223,6 +223,7 @@ func TestDatasetRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(d.dir, "000000003.json"), "{\n\t\"i\": 3\n}") // written, metadata not yet
+	writeFile(t, filepath.Join(d.dir, metadataFile), `{"id":"x","itemCou`)   // and crawlee cut its metadata short
 	s2 := reopen(t, s)
 	d2, err := s2.Dataset(t.Context(), "")
 	if err != nil {

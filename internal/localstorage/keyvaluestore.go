@@ -115,7 +115,7 @@ func (kv *KeyValueStore) flush() error {
 func (kv *KeyValueStore) load() error {
 	now := jsTime(time.Now())
 	kv.meta = kvMetadata{ID: newID(), Name: kv.name, AccessedAt: now, CreatedAt: now, ModifiedAt: now, UserID: "1"}
-	if _, err := readMetadata(kv.dir, &kv.meta); err != nil {
+	if _, err := readMetadata(kv.dir, &kv.meta, kv.s.log); err != nil {
 		return err
 	}
 	kv.meta.Name, kv.meta.AccessedAt = kv.name, now

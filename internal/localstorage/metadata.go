@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -44,18 +45,23 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// readMetadata decodes dir/__metadata__.json into v; a missing or empty file
-// leaves v as it is and reports false.
-func readMetadata(dir string, v any) (bool, error) {
-	b, err := readFileLimit(filepath.Join(dir, metadataFile), metadataFile, 1<<20)
+// readMetadata decodes dir/__metadata__.json into v and reports whether it
+// did. A missing or empty file leaves v as it is; so does one that does not
+// parse (crawlee writes it in place, so a kill can cut it short), with a
+// warning: everything in it but the id and timestamps is rebuilt from the
+// data files.
+func readMetadata(dir string, v any, log *slog.Logger) (bool, error) {
+	path := filepath.Join(dir, metadataFile)
+	b, err := readFileLimit(path, metadataFile, 1<<20)
 	if os.IsNotExist(err) || (err == nil && len(b) == 0) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("localstorage: %w", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("localstorage: %s: %w", filepath.Join(dir, metadataFile), err)
+		log.Warn("localstorage: ignoring unreadable metadata", "file", path, "err", err)
+		return false, nil
 	}
 	return true, nil
 }

@@ -118,7 +118,7 @@ func (q *RequestQueue) flush() error {
 func (q *RequestQueue) load(ctx context.Context) error {
 	now := jsTime(time.Now())
 	q.meta = rqMetadata{ID: newID(), Name: q.name, AccessedAt: now, CreatedAt: now, ModifiedAt: now, UserID: "1"}
-	if _, err := readMetadata(q.dir, &q.meta); err != nil {
+	if _, err := readMetadata(q.dir, &q.meta, q.s.log); err != nil {
 		return err
 	}
 	q.meta.Name, q.meta.AccessedAt = q.name, now

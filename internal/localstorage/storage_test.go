@@ -275,7 +275,7 @@ func TestMetadataCoalesced(t *testing.T) {
 		t.Fatal(err)
 	}
 	var m datasetMetadata
-	if _, err := readMetadata(d.dir, &m); err != nil {
+	if _, err := readMetadata(d.dir, &m, s.log); err != nil {
 		t.Fatal(err)
 	}
 	if m.ItemCount != 3 {
