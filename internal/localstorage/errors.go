@@ -27,10 +27,12 @@ type FieldError struct {
 	Err    error // ErrInvalid or ErrTooLarge
 }
 
+// Error returns "localstorage: field: reason".
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("localstorage: %s: %s", e.Field, e.Reason)
 }
 
+// Unwrap returns ErrInvalid or ErrTooLarge.
 func (e *FieldError) Unwrap() error { return e.Err }
 
 func invalid(field, format string, args ...any) error {
