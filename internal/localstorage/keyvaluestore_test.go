@@ -378,3 +378,36 @@ func TestKeyValueStoreStreams(t *testing.T) {
 		t.Errorf("GetReader(missing) = %v, want ErrNotFound", err)
 	}
 }
+
+// TestKeyValueStoreReadsPython opens records as crawlee-python's file-system
+// client writes them: the value under the bare key, snake_case metadata.
+func TestKeyValueStoreReadsPython(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	kvDir := filepath.Join(dir, "key_value_stores", "default")
+	writeFile(t, filepath.Join(kvDir, "INPUT"), `{"q":1}`)
+	writeFile(t, filepath.Join(kvDir, "INPUT.__metadata__.json"), `{"key": "INPUT", "content_type": "application/json; charset=utf-8", "size": 7}`)
+	writeFile(t, filepath.Join(kvDir, "data.json"), `[1]`)
+	writeFile(t, filepath.Join(kvDir, "data.json.__metadata__.json"), `{"key": "data.json", "content_type": "application/json", "size": 3}`)
+	s, err := New(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	kv, err := s.KeyValueStore(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Record{
+		{Key: "INPUT", ContentType: "application/json; charset=utf-8", Value: []byte(`{"q":1}`)},
+		{Key: "data.json", ContentType: "application/json", Value: []byte(`[1]`)},
+	} {
+		got, err := kv.Get(t.Context(), want.Key)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", want.Key, err)
+		}
+		if diff := cmp.Diff(want, *got); diff != "" {
+			t.Errorf("Get(%q) (-want +got):\n%s", want.Key, diff)
+		}
+	}
+}
