@@ -43,7 +43,13 @@ func writeTemp(dir string, r io.Reader, limit int64, field string, durable bool)
 	if err != nil {
 		return "", 0, err
 	}
-	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	var n int64
+	if br, ok := r.(*bytes.Reader); ok && br.Size() <= limit {
+		// One write, no copy buffer: the path of every Set and Push.
+		n, err = br.WriteTo(f)
+	} else {
+		n, err = io.Copy(f, io.LimitReader(r, limit+1))
+	}
 	if err == nil && n > limit {
 		err = &FieldError{Field: field, Reason: fmt.Sprintf("is over the limit of %d bytes", limit), Err: ErrTooLarge}
 	}
