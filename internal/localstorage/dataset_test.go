@@ -1,0 +1,239 @@
+package localstorage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func items(t *testing.T, d *Dataset, opts ItemsOptions) []string {
+	t.Helper()
+	var out []string
+	for it, err := range d.Items(t.Context(), opts) {
+		if err != nil {
+			t.Fatalf("Items(%+v): %v", opts, err)
+		}
+		out = append(out, string(it))
+	}
+	return out
+}
+
+// TestDatasetFormat checks the files against those crawlee wrote for the
+// same items (testdata/jsstorage).
+func TestDatasetFormat(t *testing.T) {
+	t.Parallel()
+	s := newStorage(t)
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Push(t.Context(),
+		json.RawMessage(`{"url":"https://example.com/","title":"Example <&>","n":1,"nested":{"a":[1,2],"e":[],"o":{}}}`),
+		json.RawMessage(`{"i":2}`), json.RawMessage(` {"i": 3} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := "testdata/jsstorage/datasets/default/"
+	if diff := cmp.Diff(files(t, golden), files(t, d.dir)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	for _, f := range []string{"000000001.json", "000000002.json", "000000003.json"} {
+		want, _ := os.ReadFile(golden + f)
+		got, _ := os.ReadFile(filepath.Join(d.dir, f))
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", f, diff)
+		}
+	}
+	if diff := cmp.Diff(jsonKeys(t, golden+metadataFile), jsonKeys(t, filepath.Join(d.dir, metadataFile))); diff != "" {
+		t.Errorf("metadata keys (-want +got):\n%s", diff)
+	}
+	var m datasetMetadata
+	if _, err := readMetadata(d.dir, &m, s.log); err != nil {
+		t.Fatal(err)
+	}
+	if m.ItemCount != 3 || m.Name != "default" || len(m.ID) != 36 {
+		t.Errorf("metadata = %+v", m)
+	}
+}
+
+func TestDatasetReadsJS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	copyDir(t, "testdata/jsstorage", dir)
+	s, err := New(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"url":"https://example.com/","title":"Example <&>","n":1,"nested":{"a":[1,2],"e":[],"o":{}}}`, `{"i":2}`, `{"i":3}`}
+	if diff := cmp.Diff(want, items(t, d, ItemsOptions{})); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
+	info, err := d.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ID != "be319503-92a4-4b85-9f7d-bcf6058a0b06" || info.ItemCount != 3 {
+		t.Errorf("Info = %+v", info)
+	}
+	// Pushing continues the numbering.
+	if err := d.Push(t.Context(), json.RawMessage(`{"i":4}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(d.dir, "000000004.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestDatasetItems(t *testing.T) {
+	t.Parallel()
+	s := newStorage(t)
+	d, err := s.Dataset(t.Context(), "results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if err := d.Push(t.Context(), json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		opts ItemsOptions
+		want []string
+	}{
+		{"all", ItemsOptions{}, []string{`{"i":1}`, `{"i":2}`, `{"i":3}`, `{"i":4}`, `{"i":5}`}},
+		{"offset limit", ItemsOptions{Offset: 1, Limit: 2}, []string{`{"i":2}`, `{"i":3}`}},
+		{"desc", ItemsOptions{Desc: true, Limit: 2}, []string{`{"i":5}`, `{"i":4}`}},
+		{"desc offset", ItemsOptions{Desc: true, Offset: 3}, []string{`{"i":2}`, `{"i":1}`}},
+		{"offset past end", ItemsOptions{Offset: 9}, nil},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, items(t, d, tt.opts)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	for _, bad := range []ItemsOptions{{Offset: -1}, {Limit: -1}, {Filter: ItemFilter{Fields: []string{""}}}} {
+		for _, err := range d.Items(t.Context(), bad) {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("Items(%+v) = %v, want ErrInvalid", bad, err)
+			}
+		}
+	}
+}
+
+func TestItemFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		item   string
+		filter ItemFilter
+		want   []string
+	}{
+		{"none", `{ "b": 1, "a": [1, 2] }`, ItemFilter{}, []string{`{"b":1,"a":[1,2]}`}},
+		{"fields in given order", `{"a":1,"b":2,"c":3}`, ItemFilter{Fields: []string{"c", "a", "x"}}, []string{`{"c":3,"a":1}`}},
+		{"omit", `{"a":1,"b":2,"c":3}`, ItemFilter{Omit: []string{"b"}}, []string{`{"a":1,"c":3}`}},
+		{"skip hidden", `{"#debug":1,"a":2}`, ItemFilter{SkipHidden: true}, []string{`{"a":2}`}},
+		{"skip empty", `{}`, ItemFilter{SkipEmpty: true}, []string{}},
+		{"clean drops hidden-only", `{"#x":1}`, ItemFilter{Clean: true}, []string{}},
+		{"hidden kept without clean", `{"#x":1}`, ItemFilter{SkipEmpty: true}, []string{`{"#x":1}`}},
+		{"unwind array of objects", `{"id":1,"offers":[{"p":1},{"p":2,"id":9}]}`, ItemFilter{Unwind: []string{"offers"}},
+			[]string{`{"id":1,"p":1}`, `{"id":9,"p":2}`}},
+		{"unwind array of scalars", `{"id":1,"tags":["a","b"]}`, ItemFilter{Unwind: []string{"tags"}},
+			[]string{`{"id":1,"tags":"a"}`, `{"id":1,"tags":"b"}`}},
+		{"unwind object", `{"id":1,"meta":{"x":true}}`, ItemFilter{Unwind: []string{"meta"}}, []string{`{"id":1,"x":true}`}},
+		{"unwind missing", `{"id":1}`, ItemFilter{Unwind: []string{"meta"}}, []string{`{"id":1}`}},
+		{"unwind scalar", `{"id":1,"meta":5}`, ItemFilter{Unwind: []string{"meta"}}, []string{`{"id":1,"meta":5}`}},
+		{"unwind empty array", `{"id":1,"a":[]}`, ItemFilter{Unwind: []string{"a"}}, []string{`{"id":1,"a":[]}`}},
+		{"unwind twice", `{"a":[{"b":[1,2]}]}`, ItemFilter{Unwind: []string{"a", "b"}}, []string{`{"b":1}`, `{"b":2}`}},
+		{"unwind then fields", `{"id":1,"o":[{"p":1,"q":2}]}`, ItemFilter{Unwind: []string{"o"}, Fields: []string{"p"}}, []string{`{"p":1}`}},
+		{"no html escaping", `{"a<":"<&>"}`, ItemFilter{Omit: []string{"x"}}, []string{`{"a<":"<&>"}`}},
+	}
+	for _, tt := range tests {
+		got, err := tt.filter.apply([]byte(tt.item))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		gs := []string{}
+		for _, g := range got {
+			gs = append(gs, string(g))
+		}
+		if diff := cmp.Diff(tt.want, gs); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestDatasetBadItems(t *testing.T) {
+	t.Parallel()
+	s, err := New(t.Context(), t.TempDir(), &Options{MaxValueBytes: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		bad   string
+		want  error
+		field string
+	}{
+		{`[1]`, ErrInvalid, "items[1]"},
+		{`"s"`, ErrInvalid, "items[1]"},
+		{`{"a":`, ErrInvalid, "items[1]"},
+		{``, ErrInvalid, "items[1]"},
+		{`{"a":"12345678901234567890"}`, ErrTooLarge, "items[1]"},
+	}
+	for _, tt := range tests {
+		err := d.Push(t.Context(), json.RawMessage(`{"ok":1}`), json.RawMessage(tt.bad))
+		var fe *FieldError
+		if !errors.Is(err, tt.want) || !errors.As(err, &fe) || fe.Field != tt.field {
+			t.Errorf("Push(%q) = %v, want %v on %s", tt.bad, err, tt.want, tt.field)
+		}
+	}
+	if diff := cmp.Diff([]string{"__metadata__.json"}, files(t, d.dir)); diff != "" {
+		t.Errorf("a refused push wrote files (-want +got):\n%s", diff)
+	}
+}
+
+// TestDatasetRestart checks that items on disk count even when the metadata
+// lags behind them or is cut short, as after a kill.
+func TestDatasetRestart(t *testing.T) {
+	t.Parallel()
+	s := newStorage(t)
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Push(t.Context(), json.RawMessage(`{"i":1}`), json.RawMessage(`{"i":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(d.dir, "000000003.json"), "{\n\t\"i\": 3\n}") // written, metadata not yet
+	writeFile(t, filepath.Join(d.dir, metadataFile), `{"id":"x","itemCou`)   // and crawlee cut its metadata short
+	s2 := reopen(t, s)
+	d2, err := s2.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d2.Push(t.Context(), json.RawMessage(`{"i":4}`)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`{"i":1}`, `{"i":2}`, `{"i":3}`, `{"i":4}`}
+	if diff := cmp.Diff(want, items(t, d2, ItemsOptions{})); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
+}
