@@ -54,6 +54,10 @@ type Actor struct {
 	pendingMu sync.Mutex
 	pending   int
 	idle      chan struct{} // closed when pending drops to zero
+
+	ev events   // platform events (events.go)
+	st states   // persisted states (state.go)
+	rs restarts // reboots and metamorphs (restart.go)
 }
 
 // Option configures an [Actor] made by [New].
@@ -200,6 +204,9 @@ func (a *Actor) initLocked(ctx context.Context) error {
 			return fmt.Errorf("actor: init: %w", err)
 		}
 		a.client = c
+	}
+	if err := a.startEvents(ctx, env); err != nil {
+		return err
 	}
 	a.initialized = true
 	a.log().InfoContext(ctx, "Actor initialized",
@@ -354,10 +361,14 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	ctx, cancelBound := a.exitBound(ctx)
+	defer cancelBound()
+	a.closeEvents(ctx)
 
 	if n := a.waitIdle(ctx); n > 0 {
 		a.log().WarnContext(ctx, "exiting with requests still pending", "pending", n, "error", ctx.Err())
 	}
+	restarting := a.awaitRestart(ctx, &opts)
 	msg := opts.StatusMessage
 	if msg == "" {
 		a.mu.Lock()
@@ -367,7 +378,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	if msg == "" {
 		msg = fmt.Sprintf("Actor finished with exit code %d", opts.ExitCode)
 	}
-	if a.Env().IsAtHome {
+	if a.Env().IsAtHome && !restarting {
 		if err := a.setStatusMessage(ctx, msg, true); err != nil {
 			a.log().WarnContext(ctx, "cannot set the final status message", "error", err)
 		}
@@ -407,7 +418,9 @@ func (a *Actor) Main(fn func(ctx context.Context) error) {
 		a.Fail(ctx, err)
 		return
 	}
-	panicMsg, err := a.call(ctx, fn)
+	ctx, release := a.workContext(ctx)
+	defer release()
+	panicMsg, err := a.runWork(ctx, fn)
 	switch {
 	case panicMsg != "":
 		a.Exit(ctx, ExitOptions{ExitCode: ExitCodePanic, StatusMessage: panicMsg})
@@ -416,7 +429,7 @@ func (a *Actor) Main(fn func(ctx context.Context) error) {
 		if errors.As(context.Cause(ctx), &sig) && errors.Is(err, context.Canceled) && !errors.As(err, &sig) {
 			err = fmt.Errorf("%w: %w", sig, err)
 		}
-		a.Fail(ctx, err)
+		a.Fail(ctx, explainCancel(ctx, err))
 	default:
 		a.Exit(ctx, ExitOptions{})
 	}

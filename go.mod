@@ -3,6 +3,7 @@ module github.com/go-apify/actor
 go 1.24
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/google/go-cmp v0.7.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
 )
