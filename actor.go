@@ -337,15 +337,23 @@ type ExitOptions struct {
 	Timeout time.Duration
 }
 
-// Exit ends the run: it waits for the requests the Actor has in flight, on
-// the platform sets the final (terminal) status message, logs one line and
-// ends the process with opts.ExitCode — through the function given to
+// Exit ends the run: it emits a last [PersistState] and waits for its
+// handlers (which saves the states of [UseState]), waits for the requests
+// the Actor has in flight, on the platform sets the final (terminal) status
+// message, logs one line and ends the process with opts.ExitCode — through the function given to
 // [WithExitFunc], if any, after which Exit returns. opts.Timeout bounds the
 // waiting; ctx is not allowed to cut it short (only its values are used),
 // because a run whose work was canceled must still end properly. Failures on
 // the way are logged and never keep the process alive. Only the first call
 // of Exit, Fail or the end of Main does this; later calls log a warning and
 // return.
+//
+// While the run restarts — after a [Migrating] event or an accepted
+// [Actor.Reboot] or [Actor.Metamorph] — Exit sets no final status message
+// (the run goes on), on a migration asks the platform to reboot at once to
+// hasten the restart (as the JS SDK does), and waits to be stopped for up
+// to APIFY_METAMORPH_AFTER_SLEEP_MILLIS (five minutes by default); a
+// process still alive then exits with opts.ExitCode, or 1 instead of 0.
 func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	a.mu.Lock()
 	already := a.exited
@@ -403,10 +411,18 @@ func (a *Actor) Fail(ctx context.Context, err error) {
 
 // Main runs fn as the whole Actor: it calls Init, then fn, then Exit with
 // exit code 0 when fn returns nil, or Fail with fn's error. A panic in fn
-// (on Main's goroutine) ends the run with [ExitCodePanic] and a status
+// (on fn's own goroutine) ends the run with [ExitCodePanic] and a status
 // message naming the panic. SIGINT and SIGTERM (see [WithSignals]) cancel
 // fn's context, with a cause naming the signal; a second signal gets the
 // default behaviour and so kills the process.
+//
+// A [Migrating] event cancels fn's context with [ErrMigrating] as cause,
+// and an [Aborting] event with [ErrAborting]. After a migration (or an
+// accepted [Actor.Reboot] or [Actor.Metamorph]) the run goes on in another
+// process, so whatever fn returns, Exit never ends this one with code 0
+// (which would end the run as SUCCEEDED). After an abort, Main waits 15
+// seconds at most for fn to return and bounds Exit so that the process
+// ends before the platform kills it, 30 seconds after the event.
 func (a *Actor) Main(fn func(ctx context.Context) error) {
 	ctx, stop := a.signalContext(context.Background())
 	defer stop()
