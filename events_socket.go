@@ -98,8 +98,8 @@ func dialEvents(ctx context.Context, rawURL string) (*websocket.Conn, error) {
 // above says.
 func (a *Actor) readEvents(ctx context.Context, rawURL, host string, conn *websocket.Conn) {
 	var (
-		quickDrops int           // connections in a row that dropped before healthyConnection
-		wait       time.Duration // the last backoff; 0 after a healthy connection
+		quickDrops int // connections in a row that dropped before healthyConnection
+		attempt    int // backoffs since the last healthy connection
 	)
 	for {
 		opened := time.Now()
@@ -116,14 +116,15 @@ func (a *Actor) readEvents(ctx context.Context, rawURL, host string, conn *webso
 		}
 		a.log().WarnContext(ctx, "the events websocket dropped; reconnecting", "host", host, "code", int(code), "error", err)
 		if time.Since(opened) >= healthyConnection {
-			quickDrops, wait = 0, 0
+			quickDrops, attempt = 0, 0
 		} else {
 			quickDrops++
 		}
 		backOff := quickDrops > 1 // the first quick drop reconnects at once, as a healthy one does
 		for {
 			if backOff {
-				wait = nextBackoff(wait)
+				wait := backoffWait(attempt)
+				attempt++
 				if !sleepCtx(ctx, wait) {
 					return
 				}
@@ -144,16 +145,18 @@ func (a *Actor) readEvents(ctx context.Context, rawURL, host string, conn *webso
 	}
 }
 
-// nextBackoff returns the wait after prev: a random part of backoffFirst
-// at first, then backoffMin growing by backoffFactor up to backoffMax.
-func nextBackoff(prev time.Duration) time.Duration {
-	switch {
-	case prev <= 0:
+// backoffWait returns the wait before reconnection attempt n (from 0), as
+// the Python SDK's websockets library does: a random part of backoffFirst,
+// then backoffMin growing by backoffFactor up to backoffMax.
+func backoffWait(n int) time.Duration {
+	if n <= 0 {
 		return time.Duration(rand.Int64N(int64(backoffFirst)) + 1)
-	case prev < backoffMin:
-		return backoffMin
 	}
-	return min(time.Duration(float64(prev)*backoffFactor), backoffMax)
+	d := backoffMin
+	for i := 1; i < n && d < backoffMax; i++ {
+		d = time.Duration(float64(d) * backoffFactor)
+	}
+	return min(d, backoffMax)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
