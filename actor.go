@@ -176,8 +176,11 @@ func (a *Actor) log() *slog.Logger {
 // Init reads the environment ([Environment]), builds the API client and logs one
 // line saying where the Actor runs. A second call logs a warning and does
 // nothing. Methods that need the environment or the client call Init
-// themselves when it has not been called. The error reports a client that
-// cannot be built, such as a bad APIFY_API_BASE_URL.
+// themselves when it has not been called. Init also starts the platform
+// events (see [Actor.OnMigrating]): the SDK's persistState timer, and on the
+// platform the events websocket. The error reports a client that cannot be
+// built, such as a bad APIFY_API_BASE_URL, or an events websocket that
+// cannot be connected to.
 func (a *Actor) Init(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
