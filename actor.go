@@ -343,8 +343,8 @@ type ExitOptions struct {
 // Exit ends the run: it emits a last [PersistState] and waits for its
 // handlers (which saves the states of [UseState]), waits for the requests
 // the Actor has in flight, on the platform sets the final (terminal) status
-// message, logs one line and ends the process with opts.ExitCode — through the function given to
-// [WithExitFunc], if any, after which Exit returns. opts.Timeout bounds the
+// message, logs one line and ends the process with opts.ExitCode — through
+// the function given to [WithExitFunc], if any, after which Exit returns. opts.Timeout bounds the
 // waiting; ctx is not allowed to cut it short (only its values are used),
 // because a run whose work was canceled must still end properly. Failures on
 // the way are logged and never keep the process alive. Only the first call
