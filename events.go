@@ -152,7 +152,7 @@ func addHandler[E any](a *Actor, kind eventKind, h func(context.Context, E)) fun
 // timer, the socket and what the events said about the run.
 type events struct {
 	mu        sync.Mutex
-	ctx       context.Context // of the handlers; canceled by close
+	ctx       context.Context // of the handlers; canceled by closeEvents
 	cancel    context.CancelFunc
 	listeners []*listener
 	closed    bool
@@ -300,9 +300,10 @@ func safeCall(ctx context.Context, log *slog.Logger, call func(context.Context, 
 	call(ctx, v)
 }
 
-// callDirectly runs the handlers of kind with v on the calling goroutine's
-// behalf, concurrently, and waits for them or for ctx. Reboot and Metamorph
-// use it: emitting and waiting would deadlock when they are called from a
+// callDirectly calls the handlers of each event in vs (a PersistState or a
+// Migrating) itself, all concurrently, and waits for them or for ctx,
+// instead of going through their mailboxes: Reboot and Metamorph use it,
+// since emitting and waiting would deadlock when they are called from a
 // handler.
 func (e *events) callDirectly(ctx context.Context, log *slog.Logger, vs ...any) {
 	var wg sync.WaitGroup
@@ -328,8 +329,8 @@ func (e *events) callDirectly(ctx context.Context, log *slog.Logger, vs ...any) 
 	}
 }
 
-// start begins the persistState timer and, on the platform with an events
-// URL, connects the socket. Init calls it with a.mu held.
+// startEvents begins the persistState timer and, on the platform with an
+// events URL, connects the socket. Init calls it with a.mu held.
 func (a *Actor) startEvents(ctx context.Context, env Environment) error {
 	e := &a.ev
 	e.mu.Lock()
