@@ -491,6 +491,13 @@ func TestMain_Migrating(t *testing.T) {
 			a, rec, _ := newActor(p.env())
 			started := make(chan struct{})
 			causes := make(chan error, 1)
+			migratingPersist := make(chan struct{})
+			var once sync.Once
+			a.OnPersistState(func(_ context.Context, e actor.PersistState) {
+				if e.IsMigrating {
+					once.Do(func() { close(migratingPersist) })
+				}
+			})
 			mainDone := make(chan struct{})
 			go func() {
 				defer close(mainDone)
@@ -509,6 +516,7 @@ func TestMain_Migrating(t *testing.T) {
 			receive(t, started)
 			send(t, p.conn(t), `{"name":"migrating","data":{"timeRemainingSecs":30}}`)
 			receive(t, mainDone)
+			receive(t, migratingPersist) // the SDK's persistState with isMigrating
 			if err := receive(t, causes); !errors.Is(err, actor.ErrMigrating) {
 				t.Errorf("cause = %v, want ErrMigrating", err)
 			}
