@@ -36,7 +36,8 @@ import (
 //     other handlers.
 //   - The context a handler gets is canceled when the Actor exits (after the
 //     final PersistState has been handled or the exit timeout has passed) or
-//     when the handler is removed.
+//     when the handler is removed. A handler may call Exit (as the JS SDK
+//     does on aborting) with that context; Exit then does not wait for it.
 //
 // A panic in a handler is recovered and logged.
 
@@ -196,7 +197,8 @@ func (e *events) add(a *Actor, kind eventKind, call func(context.Context, any)) 
 		return func() {}
 	}
 	l := &listener{kind: kind, call: call, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	l.ctx, l.cancel = context.WithCancel(e.ctx)
+	lctx, cancel := context.WithCancel(e.ctx)
+	l.ctx, l.cancel = context.WithValue(lctx, listenerKey{}, l), cancel
 	e.listeners = append(e.listeners, l)
 	go l.run(a.log())
 	return sync.OnceFunc(func() {
@@ -275,8 +277,16 @@ func (l *listener) run(log *slog.Logger) {
 	}
 }
 
+// listenerKey marks the context a handler gets with its listener, so that
+// Exit called from a handler does not wait for that handler to return.
+type listenerKey struct{}
+
 // wait waits until the handler has handled what it was given, or ctx ends.
+// It does not wait when ctx is the handler's own (Exit from the handler).
 func (l *listener) wait(ctx context.Context) {
+	if self, _ := ctx.Value(listenerKey{}).(*listener); self == l {
+		return
+	}
 	l.mu.Lock()
 	idle := l.idle
 	l.mu.Unlock()

@@ -549,3 +549,27 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestEvents_ExitFromHandler: a handler that ends the run does not wait for
+// itself.
+func TestEvents_ExitFromHandler(t *testing.T) {
+	t.Parallel()
+	p := newEventPlatform(t)
+	a, rec, _ := newActor(p.env())
+	exited := make(chan struct{})
+	a.OnAborting(func(ctx context.Context, _ actor.Aborting) {
+		a.Exit(ctx, actor.ExitOptions{ExitCode: 3})
+		close(exited)
+	})
+	a.OnPersistState(func(ctx context.Context, _ actor.PersistState) {
+		a.Exit(ctx, actor.ExitOptions{ExitCode: 4}) // the second Exit returns at once
+	})
+	if err := a.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	send(t, p.conn(t), `{"name":"aborting"}`)
+	receive(t, exited)
+	if diff := cmp.Diff([]int{3}, rec.got()); diff != "" {
+		t.Errorf("exit codes (-want +got):\n%s", diff)
+	}
+}
