@@ -88,6 +88,11 @@ func dialEvents(ctx context.Context, rawURL string) (*websocket.Conn, error) {
 		resp.Body.Close()
 	}
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// Not the URL, which a *url.Error shows.
+			return nil, fmt.Errorf("websocket handshake: %w", ue.Err)
+		}
 		return nil, err
 	}
 	conn.SetReadLimit(maxEventFrameBytes)

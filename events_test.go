@@ -296,15 +296,31 @@ func TestEvents_ReadLimit(t *testing.T) {
 	a.Exit(t.Context(), actor.ExitOptions{})
 }
 
+// TestEvents_InitFailsWithoutSocket: as in the Python SDK, Init fails when
+// the first connection cannot be made; the error never shows the URL.
 func TestEvents_InitFailsWithoutSocket(t *testing.T) {
 	t.Parallel()
 	p := newEventPlatform(t)
-	vars := p.env()
-	vars["ACTOR_EVENTS_WEBSOCKET_URL"] = "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/no-socket-here"
-	a, _, _ := newActor(vars)
-	err := a.Init(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "ACTOR_EVENTS_WEBSOCKET_URL") {
-		t.Errorf("Init error = %v, want one naming ACTOR_EVENTS_WEBSOCKET_URL", err)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct{ name, url string }{
+		{"no websocket there", "ws" + strings.TrimPrefix(p.srv.URL, "http") + "/no-socket-here?key=s3cr3t"},
+		{"nothing listening", "ws" + strings.TrimPrefix(closed.URL, "http") + "/events?key=s3cr3t"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := p.env()
+			vars["ACTOR_EVENTS_WEBSOCKET_URL"] = tc.url
+			a, _, _ := newActor(vars)
+			err := a.Init(t.Context())
+			if err == nil || !strings.Contains(err.Error(), "ACTOR_EVENTS_WEBSOCKET_URL") {
+				t.Errorf("Init error = %v, want one naming ACTOR_EVENTS_WEBSOCKET_URL", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("Init error %q shows the URL", err)
+			}
+		})
 	}
 }
 
