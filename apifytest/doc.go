@@ -38,6 +38,7 @@
 //	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
 //	GET    /v2/key-value-stores/{id}       GET /v2/datasets/{id}
 //	GET, POST /v2/datasets/{id}/items
+//	POST   /v2/actor-runs/{id}/charge
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
 // accepted and created on first use. A run's input is its default key-value
@@ -59,6 +60,24 @@
 // platform, the last status message the Actor set stays when its run ends,
 // terminal or not; a run without one gets a terminal message that names how
 // it ended.
+//
+// # Charging
+//
+// A server made [WithPricing] prices every run it starts as a run of a
+// pay-per-event (or other) Actor: the run has the pricingInfo, empty
+// chargedEventCounts and, when the start gives maxTotalChargeUsd or the
+// pricing a default, options.maxTotalChargeUsd; its process gets
+// APIFY_ACTOR_PRICING_INFO, APIFY_CHARGED_ACTOR_EVENT_COUNTS (the counts
+// when the process starts) and ACTOR_MAX_TOTAL_CHARGE_USD, as the official
+// SDKs read them. POST /v2/actor-runs/{id}/charge ({"eventName", "count"},
+// answered 201 {}) adds count to the event's chargedEventCounts; with an
+// idempotency-key header, once per key and run: a repeated key is answered
+// 201 and charges nothing. It refuses a run that is not pay-per-event, an
+// event not in the pricing, the synthetic apify-* events (which the
+// platform charges from dataset writes) and a finished run. As on the
+// platform, the API does not refuse a charge past the maximum total charge;
+// the run is then aborted (the official JS SDK charges one event more than
+// the budget allows so that the platform ends the run).
 //
 // # Delivery
 //

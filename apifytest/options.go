@@ -61,6 +61,7 @@ type config struct {
 	retainAge       time.Duration
 	idleTimeout     time.Duration
 	bodyTimeout     time.Duration
+	pricing         *pricing // WithPricing (charging.go)
 	errs            []error
 }
 

@@ -45,6 +45,7 @@ func (s *Server) routeTable() []route {
 		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
 		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun}},
 		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
+		{"/v2/actor-runs/{id}/charge", map[string]apiHandler{"POST": s.handleChargeRun}},
 
 		{"/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")}},
 		{"/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{

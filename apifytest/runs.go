@@ -50,6 +50,7 @@ type runRec struct {
 	done  chan struct{} // closed when the run reaches a terminal status
 
 	fnCancel context.CancelFunc // cancels a running ActorFunc
+	charging *runCharging       // pay-per-event state (charging.go), nil without
 	timer    *time.Timer        // timeout or automatic finish
 
 	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
@@ -158,7 +159,8 @@ type startParams struct {
 	origin      string
 	clientIP    string
 	userAgent   string
-	depth       int // of the webhook calls that led to the start
+	depth       int     // of the webhook calls that led to the start
+	maxCharge   float64 // maxTotalChargeUsd; 0: the pricing's
 }
 
 // startLocked creates a run of a (for task t, if not nil) owned by u, with
@@ -219,6 +221,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 		},
 	}
 	r.run.Stats.InputBodyLen = len(p.input)
+	s.priceLocked(r, p.maxCharge)
 	if t != nil {
 		r.run.ActorTaskID = t.id
 	}
@@ -515,5 +518,5 @@ func (r *runRec) envLocked(baseURL string) []string {
 		at := isoTime(run.StartedAt.Add(time.Duration(run.Options.TimeoutSecs) * time.Second))
 		env = append(env, "ACTOR_TIMEOUT_AT="+at, "APIFY_TIMEOUT_AT="+at)
 	}
-	return env
+	return append(env, r.chargingEnvLocked()...)
 }
