@@ -136,10 +136,14 @@ func (p Pricing) compile() (*pricing, error) {
 }
 
 // WithPricing prices every run the server starts with p: see [Pricing] and
-// the package documentation's section on charging. Invalid pricing makes
-// NewServer fail.
+// the package documentation's section on charging. The zero Pricing prices
+// nothing; invalid pricing makes NewServer fail.
 func WithPricing(p Pricing) Option {
 	return func(c *config) {
+		if p.Info == nil && p.MaxTotalChargeUSD == 0 {
+			c.pricing = nil
+			return
+		}
 		compiled, err := p.compile()
 		if err != nil {
 			c.errs = append(c.errs, err)

@@ -1,0 +1,23 @@
+// An Actor written with the official JS SDK (apify) that charges, for the
+// charging tests. Argument: the directory holding node_modules/apify. It
+// prints, as JSON, what each Actor.charge returned.
+const path = require('path');
+const { Actor } = require(path.join(process.argv[2], 'node_modules', 'apify'));
+
+(async () => {
+    await Actor.init();
+    const results = [];
+    for (let i = 0; i < 3; i++) {
+        results.push(await Actor.charge({ eventName: 'page' }));
+    }
+    results.push(await Actor.charge({ eventName: 'result', count: 4 }));
+    // More than the budget allows: the SDK charges what fits and one more.
+    results.push(await Actor.charge({ eventName: 'page', count: 10 }));
+    results.push(await Actor.charge({ eventName: 'page' }));
+    console.log(JSON.stringify({
+        results,
+        charged: Actor.getChargingManager().getChargedEventCount('page'),
+        max: Actor.getChargingManager().getMaxTotalChargeUsd(),
+    }));
+    await Actor.exit();
+})();
