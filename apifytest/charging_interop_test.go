@@ -51,8 +51,9 @@ func TestJSSDKCharge(t *testing.T) {
 			EventChargeLimitReached bool
 			ChargedCount            int
 		}
-		Charged int
-		Max     float64
+		Charged  int
+		Max      float64
+		Platform map[string]int // the run's chargedEventCounts, as the SDK read it
 	}
 	// The SDK logs to stdout too: the output is the last line.
 	lines := strings.Split(strings.TrimSpace(string(stdout)), "\n")
@@ -69,6 +70,9 @@ func TestJSSDKCharge(t *testing.T) {
 	}
 	if out.Max != 2.5 || out.Charged != 5 {
 		t.Errorf("the SDK's max %v and page count %d, want 2.5 and 5", out.Max, out.Charged)
+	}
+	if diff := cmp.Diff(map[string]int{"page": 5, "result": 4}, out.Platform); diff != "" {
+		t.Errorf("chargedEventCounts read by the SDK (-want +got):\n%s", diff)
 	}
 	got, _ := srv.Run(run.ID)
 	if diff := cmp.Diff(map[string]int{"page": 5, "result": 4}, got.ChargedEventCounts); diff != "" {

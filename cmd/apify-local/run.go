@@ -65,6 +65,7 @@ type runFlags struct {
 	webhooks        stringList
 	addr            string
 	verbose         bool
+	pricing         pricingFlag
 }
 
 // stringList is a repeatable string flag.
@@ -94,6 +95,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.Var(&f.webhooks, "webhook", "`URL` of an ad-hoc webhook for the run's end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED); repeatable")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address of the API server")
 	fs.BoolVar(&f.verbose, "verbose", false, "log the API server's requests, runs and deliveries to stderr")
+	fs.Var(&f.pricing, "pricing", pricingUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
 	}
@@ -175,6 +177,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		apifytest.WithDeliveryRetries(f.retries),
 		apifytest.WithDeliveryBackoff(f.retryBase),
 		apifytest.WithDeliveryTimeout(f.deliveryTimeout),
+		apifytest.WithPricing(f.pricing.pricing),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
