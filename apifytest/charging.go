@@ -30,6 +30,7 @@ const (
 	PricingFree                = "FREE"
 	maxPricingBytes            = 1 << 20
 	maxChargeKeysPerRun        = 100_000
+	maxChargeCount             = 1_000_000_000 // per request; a run's counts stay far from overflowing
 	maxChargeIdempotencyKeyLen = 4096
 	// chargePrecision is the precision totals are compared with, as the JS
 	// SDK rounds them (to 6 decimal places).
@@ -231,8 +232,8 @@ func (s *Server) handleChargeRun(w http.ResponseWriter, r *http.Request, u *user
 	case in.Count == nil:
 		writeError(w, badRequest("count: is required"))
 		return
-	case *in.Count < 1:
-		writeError(w, badRequest("count: must be a positive integer, not %d", *in.Count))
+	case *in.Count < 1 || *in.Count > maxChargeCount:
+		writeError(w, badRequest("count: must be an integer from 1 to %d, not %d", maxChargeCount, *in.Count))
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")

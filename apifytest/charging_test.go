@@ -144,6 +144,48 @@ func TestChargePastLimitAborts(t *testing.T) {
 	}
 }
 
+// The maxTotalChargeUsd parameter of a run start wins over the pricing's
+// default; a maximum of 0 or less is refused.
+func TestChargeMaxParameter(t *testing.T) {
+	t.Parallel()
+	srv := pricedServer(t, 2.5)
+	tests := []struct {
+		param      string
+		wantStatus int
+		wantMax    float64
+	}{
+		{"0.7", http.StatusCreated, 0.7},
+		{"", http.StatusCreated, 2.5},
+		{"0", http.StatusBadRequest, 0},
+		{"lots", http.StatusBadRequest, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.param, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/v2/acts/me~ppe/runs?maxTotalChargeUsd="+tc.param, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+srv.Token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Data client.Run }
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
+			}
+			if m := body.Data.Options.MaxTotalChargeUSD; tc.wantMax != 0 && (m == nil || *m != tc.wantMax) {
+				t.Errorf("options.maxTotalChargeUsd = %v, want %v", m, tc.wantMax)
+			}
+		})
+	}
+}
+
 func TestChargeRefused(t *testing.T) {
 	t.Parallel()
 	srv := pricedServer(t, 0)
