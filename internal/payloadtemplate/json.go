@@ -1,0 +1,265 @@
+package payloadtemplate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// JSON is a JSON value checked, compacted and indexed once so that many
+// renders can look into it: put it among a render's variables (the local
+// platform passes each run this way, indexed once per event and shared by
+// all the event's webhooks). Writing it is a copy of its text; a dot path
+// into it finds each member in the index, without scanning the text again.
+// It is immutable and safe for concurrent use.
+type JSON struct {
+	text  string // compact
+	nodes []jsonNode
+	items []jsonItem
+}
+
+// jsonNode is an object or array of a JSON value: its members or elements,
+// items[from:to].
+type jsonNode struct {
+	from, to int32
+	array    bool
+}
+
+// jsonItem is a member of an object (name decoded) or an element of an
+// array: its value is text[from:to], node the index of its own node if it
+// is an object or array, else -1.
+type jsonItem struct {
+	name     string
+	from, to int32
+	node     int32
+}
+
+// rawRef is a value inside a JSON: text[from:to], node as in jsonItem.
+type rawRef struct {
+	j        *JSON
+	from, to int32
+	node     int32
+}
+
+func (r rawRef) text() string { return r.j.text[r.from:r.to] }
+
+// IndexJSON checks raw as one JSON value (with json.Compact: up to 10,000
+// levels deep, UTF-8 not checked), compacts it and indexes it.
+func IndexJSON(raw []byte) (*JSON, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, err
+	}
+	if buf.Len() > math.MaxInt32 {
+		return nil, fmt.Errorf("JSON value of %d bytes is over the limit of %d", buf.Len(), math.MaxInt32)
+	}
+	j := &JSON{text: buf.String()}
+	j.index()
+	return j, nil
+}
+
+// index records the objects and arrays of j.text, which is compact and
+// valid, with a stack rather than recursion. The items of a container are
+// gathered in pending while it is open and then moved to j.items, so that
+// each container's lie side by side.
+func (j *JSON) index() {
+	type open struct {
+		node    int32
+		pending int // where its items start in pending
+	}
+	var stack []open
+	var pending []jsonItem
+	s := j.text
+	// item opens the item of the member or element at s[i].
+	item := func(i int) int {
+		if j.nodes[stack[len(stack)-1].node].array {
+			pending = append(pending, jsonItem{from: int32(i), node: -1})
+			return i
+		}
+		end, escaped, _ := stringEnd(s, i)
+		name := s[i+1 : end-1]
+		if escaped {
+			name = unquote(s[i:end])
+		}
+		pending = append(pending, jsonItem{name: name, from: int32(end + 1), node: -1})
+		return end + 1 // after the colon
+	}
+	for i := 0; i < len(s); {
+		switch c := s[i]; c {
+		case '{', '[':
+			node := int32(len(j.nodes))
+			j.nodes = append(j.nodes, jsonNode{array: c == '['})
+			if len(stack) > 0 {
+				pending[len(pending)-1].node = node
+			}
+			stack = append(stack, open{node, len(pending)})
+			if i++; s[i] != c+2 { // '}' follows '{' by two, as ']' follows '['
+				i = item(i)
+			}
+			continue
+		case ',':
+			i = item(i + 1)
+			continue
+		case '}', ']':
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n := &j.nodes[top.node]
+			n.from = int32(len(j.items))
+			j.items = append(j.items, pending[top.pending:]...)
+			n.to = int32(len(j.items))
+			pending = pending[:top.pending]
+			i++
+		case '"':
+			i, _, _ = stringEnd(s, i)
+		default: // a number, true, false or null
+			for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' {
+				i++
+			}
+		}
+		if len(stack) > 0 { // a value ended: the last pending item's
+			pending[len(pending)-1].to = int32(i)
+		}
+	}
+}
+
+// root is the whole value as a rawRef; null as an empty one.
+func (j *JSON) root() rawRef {
+	if j.text == "null" {
+		return rawRef{}
+	}
+	node := int32(-1)
+	if len(j.nodes) > 0 {
+		node = 0
+	}
+	return rawRef{j: j, from: 0, to: int32(len(j.text)), node: node}
+}
+
+// step returns the member of r named key, the element at index (a
+// canonical array index or -1), or an array's length (as a float64 in v);
+// ok is false for undefined. A step into anything else gives null.
+func (r rawRef) step(key string, index int) (v any, next rawRef, ok bool) {
+	if r.node < 0 {
+		return nil, rawRef{}, true
+	}
+	n := r.j.nodes[r.node]
+	items := r.j.items[n.from:n.to]
+	switch {
+	case n.array && index >= 0 && index < len(items):
+		return nil, r.j.ref(&items[index]), true
+	case n.array && key == "length":
+		return float64(len(items)), rawRef{}, true
+	case n.array:
+		return nil, rawRef{}, false
+	}
+	for k := len(items) - 1; k >= 0; k-- { // JSON.parse keeps the last of a name
+		if items[k].name == key {
+			return nil, r.j.ref(&items[k]), true
+		}
+	}
+	return nil, rawRef{}, false
+}
+
+// ref returns item it as a value; a null goes on as a Go nil (r.j nil).
+func (j *JSON) ref(it *jsonItem) rawRef {
+	if j.text[it.from] == 'n' {
+		return rawRef{}
+	}
+	return rawRef{j: j, from: it.from, to: it.to, node: it.node}
+}
+
+// stringEnd returns the end of the JSON string starting at b[i] (a quote);
+// ok is false when it is not closed or holds a control character or a bad
+// escape.
+func stringEnd[T string | []byte](b T, i int) (end int, escaped, ok bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, true
+		case c < 0x20:
+			return 0, false, false
+		case c == '\\':
+			if i+1 >= len(b) {
+				return 0, false, false
+			}
+			escaped = true
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i++
+			case 'u':
+				if _, ok := hex4(b, i+2); !ok {
+					return 0, false, false
+				}
+				i += 5
+			default:
+				return 0, false, false
+			}
+		}
+	}
+	return 0, false, false
+}
+
+func hex4[T string | []byte](b T, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var v rune
+	for _, c := range []byte(string(b[i : i+4])) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | rune(c)
+	}
+	return v, true
+}
+
+// numberEnd returns the end of the JSON number at b[i], or -1.
+func numberEnd[T string | []byte](b T, i int) int {
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return -1
+		}
+	}
+	return i
+}
+
+// unquote decodes a JSON string literal that has been checked.
+func unquote[T string | []byte](lit T) string {
+	var s string
+	_ = json.Unmarshal([]byte(lit), &s)
+	return s
+}
