@@ -228,7 +228,7 @@ func BenchmarkPayloadTemplateNumbers(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			buf := make([]byte, 0, 32)
 			for b.Loop() {
-				buf = appendNumber(buf[:0], bc.f, 64)
+				buf = appendNumber(buf[:0], bc.f)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // JSON is a JSON value checked, compacted and indexed once so that many
@@ -78,7 +79,7 @@ func (j *JSON) index() {
 			pending = append(pending, jsonItem{from: int32(i), node: -1})
 			return i
 		}
-		end, escaped, _ := stringEnd(s, i)
+		end, escaped := quoteEnd(s, i)
 		name := s[i+1 : end-1]
 		if escaped {
 			name = unquote(s[i:end])
@@ -112,7 +113,7 @@ func (j *JSON) index() {
 			pending = pending[:top.pending]
 			i++
 		case '"':
-			i, _, _ = stringEnd(s, i)
+			i, _ = quoteEnd(s, i)
 		default: // a number, true, false or null
 			for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' {
 				i++
@@ -169,60 +170,28 @@ func (j *JSON) ref(it *jsonItem) rawRef {
 	return rawRef{j: j, from: it.from, to: it.to, node: it.node}
 }
 
-// stringEnd returns the end of the JSON string starting at b[i] (a quote);
-// ok is false when it is not closed or holds a control character or a bad
-// escape.
-func stringEnd[T string | []byte](b T, i int) (end int, escaped, ok bool) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, escaped, true
-		case c < 0x20:
-			return 0, false, false
-		case c == '\\':
-			if i+1 >= len(b) {
-				return 0, false, false
-			}
-			escaped = true
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
-			case 'u':
-				if _, ok := hex4(b, i+2); !ok {
-					return 0, false, false
-				}
-				i += 5
-			default:
-				return 0, false, false
-			}
+// quoteEnd returns the end of the valid JSON string at s[i], and whether
+// it has an escape.
+func quoteEnd(s string, i int) (end int, escaped bool) {
+	for i++; s[i] != '"'; i++ {
+		if s[i] == '\\' {
+			i, escaped = i+1, true
 		}
 	}
-	return 0, false, false
+	return i + 1, escaped
 }
 
-func hex4[T string | []byte](b T, i int) (rune, bool) {
-	if i+4 > len(b) {
+// hex4 reads the four hexadecimal digits of a \u escape at s[i].
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
 		return 0, false
 	}
-	var v rune
-	for _, c := range []byte(string(b[i : i+4])) {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		v = v<<4 | rune(c)
-	}
-	return v, true
+	v, err := strconv.ParseUint(s[i:i+4], 16, 16)
+	return rune(v), err == nil
 }
 
 // numberEnd returns the end of the JSON number at b[i], or -1.
-func numberEnd[T string | []byte](b T, i int) int {
+func numberEnd(b string, i int) int {
 	digits := func() bool {
 		j := i
 		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
@@ -258,7 +227,7 @@ func numberEnd[T string | []byte](b T, i int) int {
 }
 
 // unquote decodes a JSON string literal that has been checked.
-func unquote[T string | []byte](lit T) string {
+func unquote(lit string) string {
 	var s string
 	_ = json.Unmarshal([]byte(lit), &s)
 	return s

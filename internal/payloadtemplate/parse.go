@@ -16,8 +16,8 @@ type frame struct {
 	obj  bool
 	open int // offset of the '{' or '['
 	// With interpolation, an object's members may be left out at render
-	// time: id is its index in scanner.objects, sep the index in
-	// scanner.ops of its latest separator op.
+	// time: id is its flag, sep the index in scanner.ops of its latest
+	// separator op.
 	id, sep int
 }
 
@@ -28,14 +28,14 @@ type scanner struct {
 	interp   bool
 	headers  bool // record the top-level members
 	allowed  []string
-	ops      []op // in order; separators hold their object's id as flag
+	ops      []op // in order
 	pos      int  // where the text after the last op starts
 	paths    []path
 	segs     []seg
 	pathIDs  map[string]int32 // index of each path name in paths, once there are many
 	parts    []part
 	matches  []match  // interpolate: the placeholders of one string
-	objects  []bool   // interpolate: per object id, it has a member whose value may be left out
+	objects  int      // interpolate: objects so far; each has a flag at render time
 	stack    []frame
 	members  []member // headers: of the top-level object
 	strErr   *Error   // first unknown variable inside a string
@@ -56,7 +56,10 @@ func parse(text string, o Options, what string) (*Template, error) {
 	}
 	n := strings.Count(text, "{{") + 1
 	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
-		ops: make([]op, 0, n), paths: make([]path, 0, n)}
+		ops: make([]op, 0, n), paths: make([]path, 0, n), segs: make([]seg, 0, 3*n)}
+	if s.interp {
+		s.parts, s.matches, s.stack = make([]part, 0, 2*n), make([]match, 0, 8), make([]frame, 0, 8)
+	}
 	if s.allowed == nil {
 		s.allowed = defaultVariables
 	}
@@ -70,13 +73,16 @@ func parse(text string, o Options, what string) (*Template, error) {
 	i := skipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.members = s.finishMembers()
-	t.ops, t.tail, t.nFlags = s.finishOps()
+	t.ops, t.tail, t.nFlags = s.ops, text[s.pos:], s.objects
 	return t, nil
 }
 
 // finishMembers marks the members that a later member of the same name
 // overrides (JSON keeps the last).
 func (s *scanner) finishMembers() []member {
+	if len(s.members) == 0 {
+		return nil
+	}
 	seen := make(map[string]bool, len(s.members))
 	for i := len(s.members) - 1; i >= 0; i-- {
 		m := &s.members[i]
@@ -223,8 +229,8 @@ func (s *scanner) scan() *Error {
 				s.stack = append(s.stack, frame{obj: true, open: i})
 				if s.interp {
 					top := &s.stack[len(s.stack)-1]
-					top.id = len(s.objects)
-					s.objects = append(s.objects, false)
+					top.id = s.objects
+					s.objects++
 					s.separator(top, i+1, i+1)
 				}
 				i, next = i+1, stKeyOrClose
@@ -307,10 +313,9 @@ func (s *scanner) emit(o op, at, next int) {
 }
 
 // separator appends the op for the '{' or ',' of object f that comes before
-// a member, with interpolation: if the object has a member whose value may
-// be left out, Render writes its commas. The text up to at is literal, and
-// next is where the member starts. The op's flag is the object's id until
-// finishOps.
+// a member, with interpolation, where a member may be left out: Render
+// writes the commas. The text up to at is literal, and next is where the
+// member starts.
 func (s *scanner) separator(f *frame, at, next int) {
 	f.sep = len(s.ops)
 	s.emit(op{kind: opSep, flag: int32(f.id)}, at, next)
@@ -604,7 +609,6 @@ func (s *scanner) interpolate(start, end int, escaped bool) bool {
 		// A member's value: the member is left out when it is undefined.
 		// Its separator is the last op: a member name makes none.
 		top := &s.stack[len(s.stack)-1]
-		s.objects[top.id] = true
 		o := &s.ops[top.sep]
 		o.kind, o.slot, o.aux = opMember, sl, span{int32(s.pos), int32(start)}
 		s.pos = end
@@ -688,42 +692,4 @@ func unescape(e byte) byte {
 		return '\t'
 	}
 	return e // " \ /
-}
-
-// finishOps returns the ops with the flags of the objects that have a
-// member whose value may be left out, and without the separators of the
-// others: their text goes to the next op.
-func (s *scanner) finishOps() (_ []op, tail string, nFlags int) {
-	if len(s.objects) == 0 { // no separators: always without interpolation
-		return s.ops, s.src[s.pos:], 0
-	}
-	flags := make([]int32, len(s.objects))
-	for id, dynamic := range s.objects {
-		flags[id] = -1
-		if dynamic {
-			flags[id] = int32(nFlags)
-			nFlags++
-		}
-	}
-	ops := s.ops[:0] // filtered in place
-	carry := int32(-1) // where the text of the separators dropped since the last op starts
-	for _, o := range s.ops {
-		if o.kind == opSep || o.kind == opMember {
-			if o.flag = flags[o.flag]; o.flag < 0 {
-				if carry < 0 {
-					carry = o.lit.from
-				}
-				continue
-			}
-		}
-		if carry >= 0 {
-			o.lit.from, carry = carry, -1
-		}
-		ops = append(ops, o)
-	}
-	pos := s.pos
-	if carry >= 0 {
-		pos = int(carry)
-	}
-	return ops, s.src[pos:], nFlags
 }

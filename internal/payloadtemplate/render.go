@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -14,16 +13,16 @@ import (
 	"unicode/utf8"
 )
 
-// Rendering of a parsed template: literal text and the JSON of values
-// appended into one buffer, written as JSON.stringify writes them.
+// Rendering: the literal text and the JSON of values appended into one
+// buffer, written as JSON.stringify writes them.
 
 // state is the scratch space of one render, pooled so that a render
-// allocates little beyond its body.
+// allocates only its body.
 type state struct {
 	buf    []byte
 	values []value // per path, its value once resolved in this render
 	flags  []bool
-	pairs  []pair     // stack of the members of the maps being written
+	pairs  []pair     // the members of the large maps being written
 	raws   []rawEntry // json.RawMessage values indexed in this render
 	limit  int        // the most bytes the body may have
 }
@@ -49,13 +48,13 @@ type value struct {
 
 var statePool = sync.Pool{New: func() any { return new(state) }}
 
-// maxPooled is the largest scratch space, in bytes of body or elements, a
-// state keeps in the pool; a large render's is left to the collector.
+// maxPooled is the most bytes of body a pooled state keeps, and 1/64 of the
+// most elements of its other scratch space.
 const maxPooled = 256 << 10
 
 func (st *state) release() {
 	if cap(st.buf) > maxPooled || max(cap(st.values), cap(st.pairs), cap(st.raws)) > maxPooled/64 {
-		return
+		return // a large render's scratch space is left to the collector
 	}
 	clear(st.values)
 	clear(st.pairs[:cap(st.pairs)])
@@ -90,9 +89,12 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 		b = append(b, t.str(o.lit)...)
 		var v *value
 		switch o.kind {
-		case opRaw:
+		case opRaw: // missing or falsy values (null, false, "", 0) become null
 			if v, err = t.value(st, o.slot, vars); err == nil {
-				b, err = t.appendRaw(b, v, o.slot, st)
+				start := len(b)
+				if b, err = t.appendValue(b, v, o.slot, st); err == nil && falsyJSON(b[start:]) {
+					b = append(b[:start], "null"...)
+				}
 			}
 		case opExact:
 			if v, err = t.value(st, o.slot, vars); err == nil {
@@ -121,51 +123,25 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 				if p.path < 0 {
 					continue
 				}
-				if v, err = t.value(st, p.slot, vars); err != nil {
-					break
+				if v, err = t.value(st, p.slot, vars); err == nil {
+					b, err = st.appendCoerced(b, v)
 				}
-				if b, err = st.appendCoercedValue(b, v); err != nil {
-					err = t.valueError(p.slot, err)
-					break
+				if err != nil {
+					return nil, t.valueError(p.slot, err)
 				}
 			}
 			b = append(b, '"')
 		}
 		if err == nil && len(b) > st.limit {
-			err = t.valueError(o.slot, errTooLarge)
+			err = errTooLarge
 		}
 		if err != nil {
-			return nil, err
+			return nil, t.valueError(o.slot, err)
 		}
 	}
 	b = append(b, t.tail...)
 	if len(b) > st.limit {
 		return nil, t.valueError(slot{at: int32(len(t.text) - len(t.tail)), path: -1}, errTooLarge)
-	}
-	return b, nil
-}
-
-// appendRaw writes the value of a placeholder outside strings: null when it
-// is missing or falsy.
-func (t *Template) appendRaw(b []byte, v *value, sl slot, st *state) ([]byte, error) {
-	truthy := -1 // raw JSON: decided by its text
-	if v.raw.j == nil {
-		truthy = truthiness(v.v)
-	}
-	switch {
-	case !v.ok, truthy == 0:
-		return append(b, "null"...), nil
-	case truthy == 1:
-		return t.appendValue(b, v, sl, st)
-	}
-	// Decide by the encoding: falsy values encode as null, false, "" or 0.
-	start := len(b)
-	b, err := t.appendValue(b, v, sl, st)
-	if err != nil {
-		return nil, err
-	}
-	if falsyJSON(b[start:]) {
-		b = append(b[:start], "null"...)
 	}
 	return b, nil
 }
@@ -178,13 +154,10 @@ func (t *Template) appendValue(b []byte, v *value, sl slot, st *state) ([]byte, 
 	if !v.ok {
 		return append(b, "null"...), nil
 	}
-	b, err := st.appendJSON(b, v.v, 0)
-	if err != nil {
-		return nil, t.valueError(sl, err)
-	}
-	return b, nil
+	return st.appendJSON(b, v.v, 0)
 }
 
+// valueError turns err into an *Error about the placeholder at sl.
 func (t *Template) valueError(sl slot, err error) error {
 	var te *Error
 	if errors.As(err, &te) {
@@ -194,25 +167,22 @@ func (t *Template) valueError(sl slot, err error) error {
 	if sl.path >= 0 {
 		name = t.paths[sl.path].name
 	}
+	kind, reason := err, fmt.Sprintf("cannot encode the value of {{%s}}: %v", shorten(name), err)
 	if err == errTooLarge {
-		reason := fmt.Sprintf("the rendered body is over the limit of %d bytes (MaxBodyBytes)", t.maxBody)
+		kind, reason = ErrBodyTooLarge, fmt.Sprintf("the rendered body is over the limit of %d bytes (MaxBodyBytes)", t.maxBody)
 		if name != "" {
 			reason += fmt.Sprintf(" at {{%s}}", shorten(name))
 		}
-		e := t.newError(ErrBodyTooLarge, int(sl.at), reason, "")
-		e.Variable = name
-		return e
 	}
-	e := t.newError(err, int(sl.at), fmt.Sprintf("cannot encode the value of {{%s}}: %v", shorten(name), err), "")
+	e := t.newError(kind, int(sl.at), reason, "")
 	e.Variable = name
 	return e
 }
 
 // value returns the value of the path of sl, resolved once per render: a
-// template may use a path many times, and the variables do not change
-// while it renders. It follows the path's segments as the platform does,
-// in a loop: a step into anything that is not an object or array gives
-// null, and so does a step from undefined.
+// template may use a path many times. It follows the path's segments in a
+// loop: a step from undefined, or into anything that is not an object or
+// array, gives null.
 func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error) {
 	r := &st.values[sl.path]
 	if r.done {
@@ -229,14 +199,14 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 		}
 		var err error
 		if v, raw, ok, err = st.step(v, raw, sg); err != nil {
-			return nil, t.valueError(sl, err)
+			return nil, err
 		}
 	}
 	switch v.(type) {
 	case *JSON, json.RawMessage: // the value itself is raw JSON; null goes on as nil
 		var err error
 		if raw, err = st.asRaw(v); err != nil {
-			return nil, t.valueError(sl, err)
+			return nil, err
 		}
 		v = nil
 	}
@@ -265,28 +235,26 @@ func (st *state) step(v any, raw rawRef, sg seg) (any, rawRef, bool, error) {
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
 			return nil, rawRef{}, true, nil
-		case *JSON, json.RawMessage:
+		default: // *JSON, json.RawMessage, or any Go value, by its JSON
 			var err error
-			if raw, err = st.asRaw(x); err != nil {
+			if raw, err = st.asRaw(x); err == nil && raw.j == nil {
+				raw, err = st.asRaw(marshaled(x))
+			}
+			if err != nil {
 				return nil, rawRef{}, false, err
 			}
-			if raw.j == nil { // a nil one: null
+			if raw.j == nil { // null
 				return nil, rawRef{}, true, nil
 			}
 			continue
-		default:
-			var err error
-			if v, err = normalize(v); err != nil {
-				return nil, rawRef{}, false, err
-			}
-			continue // step into the decoded value
 		}
 		return v, rawRef{}, ok, nil
 	}
 }
 
 // asRaw returns v as a value inside a JSON if it is a *JSON or a
-// json.RawMessage (indexed once per render); else an empty rawRef.
+// json.RawMessage (indexed once per render); else, or for null, an empty
+// rawRef.
 func (st *state) asRaw(v any) (rawRef, error) {
 	switch x := v.(type) {
 	case *JSON:
@@ -310,8 +278,21 @@ func (st *state) asRaw(v any) (rawRef, error) {
 			st.raws = append(st.raws, rawEntry{&x[0], len(x), j})
 		}
 		return j.root(), nil
+	case error:
+		return rawRef{}, x
 	}
 	return rawRef{}, nil
+}
+
+// marshaled returns v encoded with encoding/json, or the error.
+func marshaled(v any) any {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
 }
 
 // lookup is a step into a map. A nil map is null, as encoding/json writes it.
@@ -338,69 +319,11 @@ func index[E any](a []E, sg seg) (any, bool) {
 	return nil, false
 }
 
-// normalize turns a Go value that is not one of the types encoding/json
-// decodes into by itself into one, by encoding and decoding it.
-func normalize(v any) (any, error) {
-	raw, err := marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("invalid JSON: more after the value")
-	}
-	return out, nil
-}
-
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
-}
-
-// truthiness tells whether JavaScript would take v as true (1) or false
-// (0), or -1 when only v's encoding tells.
-func truthiness(v any) int {
-	t := false
-	switch x := v.(type) {
-	case nil:
-	case bool:
-		t = x
-	case string:
-		t = x != ""
-	case float64:
-		t = x != 0 && !math.IsNaN(x)
-	case int:
-		t = x != 0
-	case int64:
-		t = x != 0
-	case map[string]any:
-		t = x != nil
-	case []any:
-		t = x != nil
-	default:
-		return -1
-	}
-	if t {
-		return 1
-	}
-	return 0
-}
-
 // falsyJSON tells whether JavaScript would take the value encoded in b as
 // false: null, false, "" or a number equal to zero.
-func falsyJSON[T string | []byte](b T) bool {
+func falsyJSON(b []byte) bool {
 	switch {
-	case len(b) == 0, b[0] == 'n', b[0] == 'f':
+	case b[0] == 'n', b[0] == 'f':
 		return true
 	case b[0] == '"':
 		return len(b) == 2
@@ -423,20 +346,11 @@ func (st *state) appendJSON(b []byte, v any, depth int) ([]byte, error) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return append(b, "null"...), nil
 		}
-		return appendNumber(b, x, 64), nil
+		return appendNumber(b, x), nil
 	case nil:
 		return append(b, "null"...), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
-	case float32:
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return append(b, "null"...), nil
-		}
-		return appendNumber(b, float64(x), 32), nil
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
 	case json.Number:
 		if numberEnd(string(x), 0) != len(x) {
 			return nil, fmt.Errorf("json.Number %q is not a JSON number", string(x))
@@ -465,44 +379,54 @@ func (st *state) appendJSON(b []byte, v any, depth int) ([]byte, error) {
 			}
 		}
 		return append(b, ']'), nil
-	case *JSON, json.RawMessage:
-		r, err := st.asRaw(x)
-		if err != nil {
-			return nil, err
-		}
-		if r.j == nil {
-			return append(b, "null"...), nil
-		}
-		return append(b, r.text()...), nil
 	}
-	enc, err := marshal(v) // other ints, []string, structs, ...
+	r, err := st.asRaw(v) // *JSON, json.RawMessage
+	if err == nil && r.j == nil {
+		r, err = st.asRaw(marshaled(v))
+	}
 	if err != nil {
 		return nil, err
 	}
-	return append(b, enc...), nil
+	if r.j == nil {
+		return append(b, "null"...), nil
+	}
+	return append(b, r.text()...), nil
 }
 
 // appendMap appends m as an object with its keys sorted: Go maps have no
-// order, and a body must not change from one delivery to the next.
+// order, and a body must not change from one delivery to the next. The
+// members of a small map are gathered on the stack, those of a larger one
+// in st.pairs, and sorted by index: moving indexes costs no write barriers.
 func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return nil, errTooDeep
 	}
+	var smallPairs [smallMap]pair
+	var smallIdx [smallMap]int32
 	base := len(st.pairs)
-	for k, v := range m {
-		st.pairs = append(st.pairs, pair{k, v})
+	pairs, idx := smallPairs[:0], smallIdx[:0]
+	if len(m) > smallMap {
+		for k, v := range m {
+			st.pairs = append(st.pairs, pair{k, v})
+		}
+		pairs, idx = st.pairs[base:], make([]int32, 0, len(m)) // pairs stays valid if a map inside grows st.pairs
+	} else {
+		for k, v := range m {
+			pairs = append(pairs, pair{k, v})
+		}
 	}
-	pairs := st.pairs[base:] // stays valid if a map inside grows st.pairs
-	slices.SortFunc(pairs, func(p, q pair) int { return strings.Compare(p.key, q.key) })
+	for i := range pairs {
+		idx = append(idx, int32(i))
+	}
+	slices.SortFunc(idx, func(i, j int32) int { return strings.Compare(pairs[i].key, pairs[j].key) })
 	b = append(b, '{')
 	var err error
-	for i, p := range pairs {
-		if i > 0 {
+	for n, i := range idx {
+		if n > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, p.key)
-		b = append(b, ':')
-		if b, err = st.appendJSON(b, p.v, depth+1); err != nil {
+		b = append(appendString(b, pairs[i].key), ':')
+		if b, err = st.appendJSON(b, pairs[i].v, depth+1); err != nil {
 			return nil, err
 		}
 	}
@@ -510,77 +434,49 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 	return append(b, '}'), nil
 }
 
-// appendCoercedValue appends String(v) as JavaScript computes it, escaped
-// as JSON string content.
-func (st *state) appendCoercedValue(b []byte, v *value) ([]byte, error) {
+// smallMap is the most members of a map that appendMap sorts on the stack.
+const smallMap = 48
+
+// appendCoerced appends String(v) as JavaScript computes it, escaped as
+// JSON string content.
+func (st *state) appendCoerced(b []byte, v *value) ([]byte, error) {
 	if v.raw.j != nil {
 		return appendRawCoerced(b, v.raw), nil
 	}
-	if !v.ok {
-		return append(b, "undefined"...), nil
-	}
-	return st.appendCoerced(b, v.v, 0)
-}
-
-func (st *state) appendCoerced(b []byte, v any, depth int) ([]byte, error) {
-	switch x := v.(type) {
-	case string:
+	switch x := v.v.(type) {
+	case string: // the most common, first
 		return appendStringContent(b, x), nil
 	case nil:
+		if !v.ok {
+			return append(b, "undefined"...), nil
+		}
 		return append(b, "null"...), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
 	case float64:
-		return appendNumber(b, x, 64), nil
-	case float32:
-		return appendNumber(b, float64(x), 32), nil
-	case json.Number:
-		if numberEnd(string(x), 0) != len(x) {
-			return nil, fmt.Errorf("json.Number %q is not a JSON number", string(x))
-		}
-		f, _ := strconv.ParseFloat(string(x), 64) // out of range gives ±Inf, as in JavaScript
-		return appendNumber(b, f, 64), nil
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return st.appendJSON(b, x, depth)
-	case map[string]any, map[string]string:
+		return appendNumber(b, x), nil
+	case map[string]any:
 		return append(b, "[object Object]"...), nil
-	case []any:
-		if depth > maxDepth {
-			return nil, errTooDeep
-		}
-		var err error
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if e == nil {
-				continue // join writes null and undefined as nothing
-			}
-			if b, err = st.appendCoerced(b, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
-	case *JSON, json.RawMessage:
-		r, err := st.asRaw(x)
-		if err != nil || r.j == nil {
-			return append(b, "null"...), err
-		}
-		return appendRawCoerced(b, r), nil
 	}
-	n, err := normalize(v)
+	// Any other value by its JSON, as the reference has it decoded.
+	start := len(b)
+	b, err := st.appendJSON(b, v.v, 0)
 	if err != nil {
 		return nil, err
 	}
-	return st.appendCoerced(b, n, depth+1)
+	j, err := IndexJSON(b[start:])
+	if err != nil {
+		return nil, err
+	}
+	return appendRawCoerced(b[:start], j.root()), nil
 }
 
 // appendRawCoerced is appendCoerced for a value inside a JSON. An array is
 // joined as Array.prototype.join does (elements with commas, null as
 // nothing, arrays inside joined too), with a stack instead of recursion.
 func appendRawCoerced(b []byte, r rawRef) []byte {
-	text := r.text()
-	switch text[0] {
+	if r.j == nil {
+		return append(b, "null"...)
+	}
+	switch text := r.text(); text[0] {
 	case '"':
 		if s := text[1 : len(text)-1]; strings.IndexByte(s, '\\') < 0 && utf8.ValidString(s) {
 			return append(b, s...) // holds nothing that needs escaping
@@ -614,30 +510,32 @@ func appendRawCoerced(b []byte, r rawRef) []byte {
 			}
 		}
 		return b
+	default:
+		f, _ := strconv.ParseFloat(text, 64) // out of range gives ±Inf, as in JavaScript
+		return appendNumber(b, f)
 	}
-	f, _ := strconv.ParseFloat(text, 64) // out of range gives ±Inf, as in JavaScript
-	return appendNumber(b, f, 64)
 }
 
 // appendNumber appends f as JavaScript's Number.prototype.toString writes
-// it: the shortest digits that read back as f (of a float32, when bits is
-// 32), in fixed notation from 1e-6 up to 1e21, else as d.ddde±x.
-func appendNumber(b []byte, f float64, bits int) []byte {
+// it: the shortest digits that read back as f, in fixed notation from 1e-6
+// up to 1e21, else as d.ddde±x.
+func appendNumber(b []byte, f float64) []byte {
 	switch a := math.Abs(f); {
 	case math.IsNaN(f):
 		return append(b, "NaN"...)
-	case math.IsInf(f, 1):
+	case math.IsInf(f, 0):
+		if f < 0 {
+			b = append(b, '-')
+		}
 		return append(b, "Infinity"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Infinity"...)
 	case f == 0:
 		return append(b, '0') // -0 too
 	case a < 1<<53 && a == math.Trunc(a):
 		return strconv.AppendInt(b, int64(f), 10)
 	case a >= 1e-6 && a < 1e21:
-		return strconv.AppendFloat(b, f, 'f', -1, bits)
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
 	}
-	b = strconv.AppendFloat(b, f, 'e', -1, bits)
+	b = strconv.AppendFloat(b, f, 'e', -1, 64)
 	// Go writes two exponent digits at least, JavaScript no leading zero.
 	if n := len(b); b[n-2] == '0' && (b[n-3] == '-' || b[n-3] == '+') {
 		b = append(b[:n-2], b[n-1])
@@ -655,15 +553,12 @@ var stringSafe = func() (t [256]bool) {
 }()
 
 func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendStringContent(b, s)
-	return append(b, '"')
+	return append(appendStringContent(append(b, '"'), s), '"')
 }
 
 // appendStringContent escapes s as JSON.stringify does; invalid UTF-8
 // becomes U+FFFD.
 func appendStringContent(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -672,32 +567,21 @@ func appendStringContent(b []byte, s string) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size != 1 {
 				i += size
 				continue
 			}
 		}
 		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
+		switch {
+		case c >= utf8.RuneSelf:
+			b = append(b, `\ufffd`...)
+		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
+		case strings.IndexByte("\b\f\n\r\t", c) >= 0:
+			b = append(b, '\\', "bfnrt"[strings.IndexByte("\b\f\n\r\t", c)])
 		default:
-			if c >= utf8.RuneSelf {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
+			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
 		}
 		i++
 		start = i

@@ -375,10 +375,9 @@ func (t *Template) checkHeadersShape() error {
 		case 'o':
 			return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, valueKind(t.text[m.valueAt:])), "header values must be strings")
 		case 's':
-			if end, _, ok := stringEnd(t.text, m.valueAt); ok {
-				if s := unquote(t.text[m.valueAt:end]); badHeaderValueAt(s) >= 0 {
-					return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has a value with control character %U", m.key, rune(s[badHeaderValueAt(s)])), "")
-				}
+			end, _ := quoteEnd(t.text, m.valueAt)
+			if s := unquote(t.text[m.valueAt:end]); badHeaderValueAt(s) >= 0 {
+				return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has a value with control character %U", m.key, rune(s[badHeaderValueAt(s)])), "")
 			}
 		}
 	}

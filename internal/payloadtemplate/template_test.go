@@ -894,7 +894,7 @@ func TestPayloadTemplateNumbers(t *testing.T) {
 		{math.NaN(), "NaN"}, {math.Inf(1), "Infinity"}, {math.Inf(-1), "-Infinity"},
 	}
 	for _, tt := range tests {
-		if got := string(appendNumber(nil, tt.f, 64)); got != tt.want {
+		if got := string(appendNumber(nil, tt.f)); got != tt.want {
 			t.Errorf("%v: got %s, want %s", tt.f, got, tt.want)
 		}
 	}
@@ -1067,7 +1067,7 @@ func TestPayloadTemplateNumberPaths(t *testing.T) {
 			return
 		}
 		for _, f := range []float64{f, -f} {
-			if got, want := string(appendNumber(nil, f, 64)), string(jsNumberString(nil, f, 64)); got != want {
+			if got, want := string(appendNumber(nil, f)), string(jsNumberString(nil, f, 64)); got != want {
 				t.Errorf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
 			}
 		}
