@@ -21,25 +21,25 @@ var ErrInvalidVariable = payloadtemplate.ErrInvalidVariable
 // header names to string values, or that renders to something else.
 var ErrInvalidHeaders = payloadtemplate.ErrInvalidHeaders
 
-// TemplateOptions configures how a payload or headers template is parsed.
-// The zero value is the platform's default: placeholders inside strings are
-// left alone and the platform's variables are allowed.
-type TemplateOptions struct {
-	// InterpolateStrings replaces {{name}} placeholders inside JSON string
-	// values too (shouldInterpolateStrings on the platform). A string that
-	// is exactly one placeholder takes the variable's value with its own
-	// type; a placeholder among other text is replaced by the value
-	// converted to a string as JavaScript does.
-	InterpolateStrings bool
-	// AllowedVariables lists the variable names a placeholder may start
-	// with. Nil means the platform's list: userId, createdAt, eventType,
-	// eventData, resource and globals.
-	AllowedVariables []string
-}
+// ErrBodyTooLarge reports a render that would write more than its limit
+// (TemplateOptions.MaxBodyBytes, 10 MiB by default).
+var ErrBodyTooLarge = payloadtemplate.ErrBodyTooLarge
 
-func (o TemplateOptions) internal() payloadtemplate.Options {
-	return payloadtemplate.Options{InterpolateStrings: o.InterpolateStrings, AllowedVariables: o.AllowedVariables}
-}
+// TemplateOptions configures how a payload or headers template is parsed
+// and rendered. The zero value is the platform's default: placeholders
+// inside strings are left alone, the platform's variables (userId,
+// createdAt, eventType, eventData, resource, globals) are allowed, and a
+// render writes at most 10 MiB. Its fields:
+//   - InterpolateStrings replaces {{name}} placeholders inside JSON string
+//     values too (shouldInterpolateStrings on the platform). A string that
+//     is exactly one placeholder takes the variable's value with its own
+//     type; a placeholder among other text is replaced by the value
+//     converted to a string as JavaScript does.
+//   - AllowedVariables lists the variable names a placeholder may start
+//     with; nil means the platform's list.
+//   - MaxBodyBytes is the most bytes a render may write (0: 10 MiB); a
+//     render that would write more fails with ErrBodyTooLarge.
+type TemplateOptions = payloadtemplate.Options
 
 // TemplateError reports a problem in a payload or headers template, or with a
 // value while rendering one: its Offset, Line and Column (counted from 1,
@@ -60,9 +60,10 @@ type PayloadTemplate struct {
 // starts with. Errors are *TemplateError values wrapping ErrInvalidJSON or
 // ErrInvalidVariable. As on the platform, variable errors of placeholders
 // outside strings come first, then syntax errors, then variable errors of
-// placeholders inside strings.
+// placeholders inside strings. A template may be 1 MiB long at most, and a
+// placeholder's name (between the braces) 4 KiB.
 func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
-	t, err := payloadtemplate.Parse(text, opts.internal())
+	t, err := payloadtemplate.Parse(text, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, 
 // valid header names and whose values are strings, null or placeholders.
 // Errors about the shape wrap ErrInvalidHeaders.
 func ParseHeadersTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
-	t, err := payloadtemplate.ParseHeaders(text, opts.internal())
+	t, err := payloadtemplate.ParseHeaders(text, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func ParseHeadersTemplate(text string, opts TemplateOptions) (*PayloadTemplate, 
 
 // RenderPayloadTemplate parses text and renders it with vars in one step.
 func RenderPayloadTemplate(text string, vars map[string]any, opts TemplateOptions) ([]byte, error) {
-	t, err := payloadtemplate.Parse(text, opts.internal())
+	t, err := payloadtemplate.Parse(text, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 )
 
@@ -190,40 +191,15 @@ func hex4(s string, i int) (rune, bool) {
 	return rune(v), err == nil
 }
 
-// numberEnd returns the end of the JSON number at b[i], or -1.
-func numberEnd(b string, i int) int {
-	digits := func() bool {
-		j := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		return i > j
+// numberRE matches a JSON number.
+var numberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`)
+
+// numberEnd returns the end of the JSON number at s[i], or -1.
+func numberEnd(s string, i int) int {
+	if m := numberRE.FindStringIndex(s[i:]); m != nil {
+		return i + m[1]
 	}
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			return -1
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return -1
-		}
-	}
-	return i
+	return -1
 }
 
 // unquote decodes a JSON string literal that has been checked.

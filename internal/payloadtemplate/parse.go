@@ -34,8 +34,8 @@ type scanner struct {
 	segs     []seg
 	pathIDs  map[string]int32 // index of each path name in paths, once there are many
 	parts    []part
-	matches  []match  // interpolate: the placeholders of one string
-	objects  int      // interpolate: objects so far; each has a flag at render time
+	matches  []match // interpolate: the placeholders of one string
+	objects  int     // interpolate: objects so far; each has a flag at render time
 	stack    []frame
 	members  []member // headers: of the top-level object
 	strErr   *Error   // first unknown variable inside a string
@@ -381,15 +381,8 @@ func (s *scanner) checkName(name string, at int) *Error {
 
 // shorten returns name cut to 40 characters for a message.
 func shorten(name string) string {
-	if utf8.RuneCountInString(name) <= 40 {
-		return name
-	}
-	n := 0
-	for i := range name {
-		if n == 40 {
-			return name[:i] + "…"
-		}
-		n++
+	if r := []rune(name); len(r) > 40 {
+		return string(r[:40]) + "…"
 	}
 	return name
 }
@@ -434,20 +427,11 @@ func (s *scanner) addPath(name string) int32 {
 // arrayIndex returns k as a JavaScript array index (canonical decimal below
 // 2^32-1), or -1.
 func arrayIndex(k string) int {
-	if k == "" || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+	n, err := strconv.ParseUint(k, 10, 32)
+	if err != nil || n == math.MaxUint32 || strconv.FormatUint(n, 10) != k {
 		return -1
 	}
-	n := 0
-	for i := 0; i < len(k); i++ {
-		if k[i] < '0' || k[i] > '9' {
-			return -1
-		}
-		n = n*10 + int(k[i]-'0')
-	}
-	if n >= math.MaxUint32 {
-		return -1
-	}
-	return n
+	return int(n)
 }
 
 // stringPlain marks the bytes scanString passes over without a second
@@ -645,7 +629,11 @@ func (s *scanner) matchEscaped(i, j int) {
 			units = append(units, u)
 			i += 6
 		case c == '\\':
-			units = append(units, unit{c: unescape(src[i+1]), at: i})
+			u := unit{c: src[i+1], at: i}
+			if k := strings.IndexByte("bfnrt", u.c); k >= 0 {
+				u.c = "\b\f\n\r\t"[k]
+			}
+			units = append(units, u)
 			i += 2
 		case c < utf8.RuneSelf:
 			units = append(units, unit{c: c, at: i})
@@ -676,20 +664,4 @@ func (s *scanner) matchEscaped(i, j int) {
 		}
 		u++
 	}
-}
-
-func unescape(e byte) byte {
-	switch e {
-	case 'b':
-		return '\b'
-	case 'f':
-		return '\f'
-	case 'n':
-		return '\n'
-	case 'r':
-		return '\r'
-	case 't':
-		return '\t'
-	}
-	return e // " \ /
 }

@@ -300,7 +300,7 @@ func (t *Template) RenderHeaders(vars map[string]any) (map[string]string, error)
 	if err != nil {
 		return nil, err
 	}
-	var rendered map[string]any
+	var rendered map[string]json.RawMessage
 	if err := json.Unmarshal(out, &rendered); err != nil {
 		// Render writes valid JSON; a failure here is a bug worth reporting.
 		return nil, t.newError(ErrInvalidHeaders, 0, fmt.Sprintf("rendered headers are not a JSON object: %v", err), "")
@@ -308,20 +308,17 @@ func (t *Template) RenderHeaders(vars map[string]any) (map[string]string, error)
 	headers := make(map[string]string, len(rendered))
 	for i := range t.members {
 		m := &t.members[i]
-		if m.shadowed {
-			continue
-		}
-		v, ok := rendered[m.key]
-		if !ok || v == nil {
+		v := string(rendered[m.key])
+		if m.shadowed || v == "" || v == "null" {
 			continue
 		}
 		if err := t.checkHeaderName(m); err != nil {
 			return nil, err
 		}
-		s, ok := v.(string)
-		if !ok {
-			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to %s", m.key, jsonKind(v)), "header values must be strings")
+		if v[0] != '"' {
+			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to %s", m.key, valueKind(v)), "header values must be strings")
 		}
+		s := unquote(v)
 		if i := badHeaderValueAt(s); i >= 0 {
 			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to a value with control character %U", m.key, rune(s[i])), "")
 		}
@@ -422,20 +419,6 @@ func badHeaderValueAt(s string) int {
 		}
 	}
 	return -1
-}
-
-func jsonKind(v any) string {
-	switch v.(type) {
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a number"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("a %T", v)
 }
 
 func (t *Template) newError(kind error, offset int, reason, hint string) *Error {
