@@ -126,6 +126,9 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 				if v, err = t.value(st, p.slot, vars); err == nil {
 					b, err = st.appendCoerced(b, v)
 				}
+				if err == nil && len(b) > st.limit {
+					err = errTooLarge
+				}
 				if err != nil {
 					return nil, t.valueError(p.slot, err)
 				}

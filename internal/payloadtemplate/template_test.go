@@ -35,6 +35,10 @@ var tmplReferencePackages = []string{nodetest.Utilities, nodetest.Consts}
 var tmplUpdateConformance = flag.Bool("update-template-conformance", false,
 	"regenerate testdata/templates/conformance.json from cases.json by running the reference over node")
 
+// longTests reports whether the long variants of tests run: with
+// ACTOR_LONG_TESTS=1 in the environment.
+func longTests() bool { return os.Getenv("ACTOR_LONG_TESTS") == "1" }
+
 // renderText parses text and renders it with vars in one step.
 func renderText(text string, vars map[string]any, o Options) ([]byte, error) {
 	t, err := Parse(text, o)
@@ -1078,7 +1082,11 @@ func TestPayloadTemplateNumberPaths(t *testing.T) {
 		check(math.Nextafter(f, math.Inf(1)))
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for range 200_000 {
+	n := 20_000
+	if longTests() {
+		n = 1_000_000
+	}
+	for range n {
 		check(math.Float64frombits(r.Uint64()))                                // every exponent alike
 		check(math.Pow(10, r.Float64()*32-9) * (0.5 + r.Float64()))            // around fixed notation
 		check(math.Round(r.Float64()*1e6) / math.Pow(10, float64(r.IntN(12)))) // few decimals
@@ -1193,9 +1201,8 @@ func tmplCheckKeyOrder(body []byte) error {
 }
 
 // TestPayloadTemplateMapOrder checks that maps are written with their keys
-// sorted, by each way appendMap sorts them (on the stack, by insertion in
-// the pooled space, with slices.SortFunc), nested, and with keys that tie
-// on their first eight bytes or differ in padding.
+// sorted, small (on the stack) and large, nested, and with keys that tie on
+// their first bytes or differ in padding; more with ACTOR_LONG_TESTS=1.
 func TestPayloadTemplateMapOrder(t *testing.T) {
 	t.Parallel()
 	tmpl, err := Parse(`{{resource}}`, Options{})
@@ -1221,8 +1228,12 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 		}
 		return m
 	}
-	for _, n := range []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200, 256, 257, 400} {
-		for range 10 {
+	sizes, rounds := []int{0, 1, 2, 17, 48, 49, 257}, 2
+	if longTests() {
+		sizes, rounds = []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200, 256, 257, 400}, 10
+	}
+	for _, n := range sizes {
+		for range rounds {
 			m := randomMap(n, 2)
 			out, err := tmpl.Render(map[string]any{"resource": m})
 			if err != nil {
