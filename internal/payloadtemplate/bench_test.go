@@ -262,3 +262,19 @@ func BenchmarkPayloadTemplateItems(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndexJSON indexes a run of about 3 KB, as the local platform does
+// once per event.
+func BenchmarkIndexJSON(b *testing.B) {
+	raw, err := json.Marshal(tmplBenchVars(b)["resource"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := IndexJSON(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
+	"strings"
 )
 
 // JSON is a JSON value checked, compacted and indexed once so that many
@@ -46,18 +46,25 @@ type rawRef struct {
 
 func (r rawRef) text() string { return r.j.text[r.from:r.to] }
 
-// IndexJSON checks raw as one JSON value (with json.Compact: up to 10,000
-// levels deep, UTF-8 not checked), compacts it and indexes it.
+// IndexJSON checks raw as one JSON value (with the template scanner,
+// without placeholders; UTF-8 is not checked, as encoding/json does not),
+// compacts it if it has whitespace outside strings, and indexes it.
 func IndexJSON(raw []byte) (*JSON, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(raw))
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, err
+	if len(raw) > math.MaxInt32 {
+		return nil, fmt.Errorf("JSON value of %d bytes is over the limit of %d", len(raw), math.MaxInt32)
 	}
-	if buf.Len() > math.MaxInt32 {
-		return nil, fmt.Errorf("JSON value of %d bytes is over the limit of %d", buf.Len(), math.MaxInt32)
+	s := scanner{src: string(raw), raw: true}
+	if err := s.scan(); err != nil {
+		return nil, fmt.Errorf("invalid JSON at byte %d: %s", err.Offset, err.Reason)
 	}
-	j := &JSON{text: buf.String()}
+	j := &JSON{text: s.src}
+	if s.spaced {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, err
+		}
+		j.text = buf.String()
+	}
 	j.index()
 	return j, nil
 }
@@ -71,9 +78,11 @@ func (j *JSON) index() {
 		node    int32
 		pending int // where its items start in pending
 	}
-	var stack []open
-	var pending []jsonItem
 	s := j.text
+	n := strings.Count(s, ",") + 2 // at least the items, and their pending
+	var stack []open
+	pending := make([]jsonItem, 0, n)
+	j.items, j.nodes = make([]jsonItem, 0, n), make([]jsonNode, 0, n/4)
 	// item opens the item of the member or element at s[i].
 	item := func(i int) int {
 		if j.nodes[stack[len(stack)-1].node].array {
@@ -191,15 +200,38 @@ func hex4(s string, i int) (rune, bool) {
 	return rune(v), err == nil
 }
 
-// numberRE matches a JSON number.
-var numberRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`)
-
 // numberEnd returns the end of the JSON number at s[i], or -1.
 func numberEnd(s string, i int) int {
-	if m := numberRE.FindStringIndex(s[i:]); m != nil {
-		return i + m[1]
+	digits := func() bool { // at least one
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i > j
 	}
-	return -1
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else if !digits() {
+		return -1
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return -1
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		if i++; i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return -1
+		}
+	}
+	return i
 }
 
 // unquote decodes a JSON string literal that has been checked.

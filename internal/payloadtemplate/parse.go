@@ -27,6 +27,8 @@ type scanner struct {
 	what     string
 	interp   bool
 	headers  bool // record the top-level members
+	raw      bool // IndexJSON: plain JSON, no placeholders, any bytes in strings
+	spaced   bool // whitespace was skipped
 	allowed  []string
 	ops      []op // in order
 	pos      int  // where the text after the last op starts
@@ -163,7 +165,9 @@ func (s *scanner) scan() *Error {
 	st := stValue
 	i := 0
 	for {
-		i = skipWS(src, i)
+		if j := skipWS(src, i); j > i {
+			i, s.spaced = j, true
+		}
 		if i >= len(src) && (st != stAfter || len(s.stack) > 0) {
 			return s.unclosed()
 		}
@@ -190,7 +194,9 @@ func (s *scanner) scan() *Error {
 			if err != nil {
 				return err
 			}
-			i = skipWS(src, end)
+			if i = skipWS(src, end); i > end {
+				s.spaced = true
+			}
 			if i >= len(src) || src[i] != ':' {
 				return s.syntaxError(i, false, "expected ':' after a member name, found "+s.found(i), "")
 			}
@@ -219,7 +225,7 @@ func (s *scanner) scan() *Error {
 			memberValue := s.headers && len(s.stack) == 1 && s.stack[0].obj
 			kind, next := byte('o'), stAfter
 			switch {
-			case c == '{' && strings.HasPrefix(src[i:], "{{"):
+			case c == '{' && !s.raw && strings.HasPrefix(src[i:], "{{"):
 				end, err := s.placeholder(i)
 				if err != nil {
 					return err
@@ -415,7 +421,7 @@ func (s *scanner) addPath(name string) int32 {
 	switch {
 	case s.pathIDs != nil:
 		s.pathIDs[name] = id
-	case len(s.paths) > 16: // past a few, a map finds names sooner
+	case len(s.paths) > 64: // past a few dozen, a map finds names sooner
 		s.pathIDs = make(map[string]int32, 2*len(s.paths))
 		for i := range s.paths {
 			s.pathIDs[s.paths[i].name] = int32(i)
@@ -427,6 +433,9 @@ func (s *scanner) addPath(name string) int32 {
 // arrayIndex returns k as a JavaScript array index (canonical decimal below
 // 2^32-1), or -1.
 func arrayIndex(k string) int {
+	if k == "" || k[0] < '0' || k[0] > '9' { // and spare ParseUint's error value
+		return -1
+	}
 	n, err := strconv.ParseUint(k, 10, 32)
 	if err != nil || n == math.MaxUint32 || strconv.FormatUint(n, 10) != k {
 		return -1
@@ -502,7 +511,7 @@ func (s *scanner) scanString(i int, match bool) (end int, brace, escaped bool, e
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
-			if r == utf8.RuneError && size == 1 {
+			if r == utf8.RuneError && size == 1 && !s.raw {
 				return 0, false, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
 			}
 			i += size
