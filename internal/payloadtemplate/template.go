@@ -8,7 +8,6 @@ package payloadtemplate
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -88,18 +87,12 @@ type Options struct {
 	MaxBodyBytes int
 }
 
-// Limits on templates. No real template comes near them; they keep a
-// hostile one from taking the process's memory or time.
+// Limits that no real template comes near; they keep a hostile one from
+// taking a process's memory or time.
 const (
-	// MaxTemplateBytes is the longest template Parse takes: 1 MiB.
-	MaxTemplateBytes = 1 << 20
-	// MaxPlaceholderBytes is the longest name a placeholder may have
-	// between its braces, as in {{resource.a.b}}: 4 KiB, which also
-	// bounds a path to 2,048 segments.
-	MaxPlaceholderBytes = 4 << 10
-	// DefaultMaxBodyBytes is the most bytes a render writes unless
-	// Options.MaxBodyBytes says otherwise: 10 MiB.
-	DefaultMaxBodyBytes = 10 << 20
+	MaxTemplateBytes    = 1 << 20  // the longest template Parse takes
+	MaxPlaceholderBytes = 4 << 10  // the longest name between a placeholder's braces (so at most 2,048 segments)
+	DefaultMaxBodyBytes = 10 << 20 // the most bytes a render writes unless Options.MaxBodyBytes says otherwise
 )
 
 // Error reports a problem in a payload or headers template, or with a
@@ -156,9 +149,8 @@ type Template struct {
 	segs    []seg  // of all paths
 	nFlags  int
 	maxBody int
-	// Of a headers template: its top-level members.
-	topObject bool
-	members   []member
+	topObject bool     // the top level is an object
+	members   []member // of a headers template's top-level object
 }
 
 type opKind uint8
@@ -172,9 +164,8 @@ const (
 	opNull                      // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
 )
 
-// span is a piece of the template's text, text[from:to], or a range of
-// parts. Ops hold spans rather than strings: the garbage collector has
-// nothing to scan in them.
+// span is text[from:to] of the template, or a range of parts: without
+// pointers, the garbage collector has nothing to scan in ops.
 type span struct{ from, to int32 }
 
 func (t *Template) str(s span) string { return t.text[s.from:s.to] }
@@ -217,14 +208,6 @@ type seg struct {
 	index int
 }
 
-// member is a member of a headers template's top-level object.
-type member struct {
-	key      string // decoded member name
-	keyAt    int
-	valueAt  int
-	value    byte // 's' string, 'n' null, 'p' placeholder or interpolated string, 'o' anything else
-	shadowed bool // a later member has the same name (JSON keeps the last)
-}
 
 // Parse parses and validates a payload template: its JSON syntax with
 // every placeholder read as a value, and the variable each placeholder
@@ -282,143 +265,6 @@ func (t *Template) Render(vars map[string]any) ([]byte, error) {
 	}
 	st.buf = buf
 	return bytes.Clone(buf), nil // the body is allocated once, at its size
-}
-
-// RenderHeaders renders a headers template and returns its headers. The
-// template's top level must be an object; a member whose value renders to
-// null, or to nothing, is left out; any other value that is not a string
-// is an error naming the header, and so is a name that is not a valid
-// header name or a value with a control character. Which headers the
-// platform overrides (host, Content-Type, X-Apify-Webhook,
-// X-Apify-Webhook-Dispatch-Id, X-Apify-Request-Origin) is up to the
-// sender.
-func (t *Template) RenderHeaders(vars map[string]any) (map[string]string, error) {
-	if !t.topObject {
-		return nil, t.headersTopError()
-	}
-	out, err := t.Render(vars)
-	if err != nil {
-		return nil, err
-	}
-	var rendered map[string]json.RawMessage
-	if err := json.Unmarshal(out, &rendered); err != nil {
-		// Render writes valid JSON; a failure here is a bug worth reporting.
-		return nil, t.newError(ErrInvalidHeaders, 0, fmt.Sprintf("rendered headers are not a JSON object: %v", err), "")
-	}
-	headers := make(map[string]string, len(rendered))
-	for i := range t.members {
-		m := &t.members[i]
-		v := string(rendered[m.key])
-		if m.shadowed || v == "" || v == "null" {
-			continue
-		}
-		if err := t.checkHeaderName(m); err != nil {
-			return nil, err
-		}
-		if v[0] != '"' {
-			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to %s", m.key, valueKind(v)), "header values must be strings")
-		}
-		s := unquote(v)
-		if i := badHeaderValueAt(s); i >= 0 {
-			return nil, t.headerError(m, m.valueAt, fmt.Sprintf("header %q renders to a value with control character %U", m.key, rune(s[i])), "")
-		}
-		headers[m.key] = s
-	}
-	return headers, nil
-}
-
-func (t *Template) headersTopError() *Error {
-	i := skipWS(t.text, 0)
-	found := "nothing"
-	if i < len(t.text) {
-		switch c := t.text[i]; {
-		case strings.HasPrefix(t.text[i:], "{{"):
-			found = "a placeholder"
-		case c == '"':
-			found = "a string"
-		case c == 'n':
-			found = "null"
-		default:
-			found = valueKind(t.text[i:])
-		}
-	}
-	return t.newError(ErrInvalidHeaders, i, "the top level must be a JSON object of header names to values, found "+found, "")
-}
-
-// valueKind describes the object, array, boolean or number literal at the
-// start of text (those a member's value 'o' stands for).
-func valueKind(text string) string {
-	switch text[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	}
-	return "a number"
-}
-
-func (t *Template) checkHeadersShape() error {
-	if !t.topObject {
-		return t.headersTopError()
-	}
-	for i := range t.members {
-		m := &t.members[i]
-		if err := t.checkHeaderName(m); err != nil {
-			return err
-		}
-		switch m.value {
-		case 'o':
-			return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has %s value", m.key, valueKind(t.text[m.valueAt:])), "header values must be strings")
-		case 's':
-			end, _ := quoteEnd(t.text, m.valueAt)
-			if s := unquote(t.text[m.valueAt:end]); badHeaderValueAt(s) >= 0 {
-				return t.headerError(m, m.valueAt, fmt.Sprintf("header %q has a value with control character %U", m.key, rune(s[badHeaderValueAt(s)])), "")
-			}
-		}
-	}
-	return nil
-}
-
-func (t *Template) checkHeaderName(m *member) *Error {
-	if m.key == "" {
-		return t.newError(ErrInvalidHeaders, m.keyAt, "empty header name", "")
-	}
-	for i := 0; i < len(m.key); i++ {
-		if !tokenChar(m.key[i]) {
-			r, _ := utf8.DecodeRuneInString(m.key[i:]) // the character, not its first byte
-			return t.headerError(m, m.keyAt, fmt.Sprintf("header name %q has %q, which header names cannot contain", m.key, r), "header names are letters, digits and !#$%&'*+-.^_`|~")
-		}
-	}
-	return nil
-}
-
-// headerError is newError for a problem with the header of member m: it
-// wraps ErrInvalidHeaders and names the header.
-func (t *Template) headerError(m *member, offset int, reason, hint string) *Error {
-	e := t.newError(ErrInvalidHeaders, offset, reason, hint)
-	e.Header = m.key
-	return e
-}
-
-func tokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-// badHeaderValueAt returns the index of the first byte an HTTP header
-// value cannot hold (a control character other than tab), or -1.
-func badHeaderValueAt(s string) int {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return i
-		}
-	}
-	return -1
 }
 
 func (t *Template) newError(kind error, offset int, reason, hint string) *Error {
