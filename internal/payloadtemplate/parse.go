@@ -190,7 +190,7 @@ func (s *scanner) scan() *Error {
 				return s.syntaxError(i, false, "expected a member name in double quotes, found "+s.found(i), "")
 			}
 			keyAt := i
-			end, _, escaped, err := s.scanString(i, false)
+			end, escaped, err := s.scanString(i, false)
 			if err != nil {
 				return err
 			}
@@ -245,12 +245,12 @@ func (s *scanner) scan() *Error {
 				i, next = i+1, stValueOrClose
 			case c == '"':
 				s.matches = s.matches[:0]
-				end, brace, escaped, err := s.scanString(i, s.interp)
+				end, _, err := s.scanString(i, s.interp)
 				if err != nil {
 					return err
 				}
 				kind = 's'
-				if s.interp && brace && s.interpolate(i, end, escaped) {
+				if s.interp && s.interpolate(i, end) {
 					kind = 'p'
 				}
 				i = end
@@ -461,12 +461,10 @@ var nameChars = func() (t [256]bool) {
 	return t
 }()
 
-// scanString checks the JSON string starting at i and returns its end;
-// brace reports whether it holds a '{', written or escaped, and escaped
-// whether it holds an escape. With match, it appends the placeholders in
-// its bytes to s.matches; they are the string's placeholders unless it is
-// escaped.
-func (s *scanner) scanString(i int, match bool) (end int, brace, escaped bool, err *Error) {
+// scanString checks the JSON string starting at i and returns its end, and
+// whether it holds an escape. With match, it appends the placeholders in its
+// decoded characters to s.matches.
+func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Error) {
 	src := s.src
 	start := i
 	for i++; ; {
@@ -474,67 +472,113 @@ func (s *scanner) scanString(i int, match bool) (end int, brace, escaped bool, e
 			i++
 		}
 		if i >= len(src) {
-			return 0, false, false, s.unterminated(start)
+			return 0, false, s.unterminated(start)
 		}
-		switch c := src[i]; {
+		c := src[i]
+		if match && (c == '{' || c == '\\') {
+			if m, ok := s.placeholderAt(i); ok {
+				s.matches = append(s.matches, m)
+				i = m.end
+				continue
+			}
+		}
+		switch {
 		case c == '"':
-			return i + 1, brace, escaped, nil
+			return i + 1, escaped, nil
 		case c == '\\':
 			if i+1 >= len(src) {
-				return 0, false, false, s.unterminated(start)
+				return 0, false, s.unterminated(start)
 			}
 			escaped = true
 			switch src[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				v, ok := hex4(src, i+2)
-				if !ok {
-					return 0, false, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
+				if _, ok := hex4(src, i+2); !ok {
+					return 0, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
 				}
-				brace = brace || v == '{'
 				i += 6
 			default:
-				return 0, false, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
+				return 0, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
 			}
 		case c < 0x20:
-			return 0, false, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
+			return 0, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
 		case c == '{':
-			brace = true
-			if match {
-				if m, ok := s.placeholderAt(i); ok {
-					s.matches = append(s.matches, m)
-					i = m.end
-					continue
-				}
-			}
 			i++
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
 			if r == utf8.RuneError && size == 1 && !s.raw {
-				return 0, false, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
+				return 0, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
 			}
 			i += size
 		}
 	}
 }
 
-// placeholderAt matches {{name}} at the '{' at i inside a string, in the
-// template's bytes. The closing "}}" cannot be the string's closing quote,
-// so it lies inside the string.
-func (s *scanner) placeholderAt(i int) (match, bool) {
+// charAt decodes the character of a JSON string at s.src[i]: its byte if
+// it is ASCII (0 if not, or if it is a bad escape), and where the next
+// character starts.
+func (s *scanner) charAt(i int) (byte, int) {
 	src := s.src
-	if i+1 >= len(src) || src[i+1] != '{' {
+	switch c := src[i]; {
+	case c >= utf8.RuneSelf:
+		_, size := utf8.DecodeRuneInString(src[i:])
+		return 0, i + size
+	case c != '\\':
+		return c, i + 1
+	case i+1 >= len(src):
+	case src[i+1] == 'u':
+		if v, ok := hex4(src, i+2); ok && v < utf8.RuneSelf {
+			return byte(v), i + 6
+		}
+	case strings.IndexByte(`"\/`, src[i+1]) >= 0:
+		return src[i+1], i + 2
+	case strings.IndexByte("bfnrt", src[i+1]) >= 0:
+		return "\b\f\n\r\t"[strings.IndexByte("bfnrt", src[i+1])], i + 2
+	}
+	return 0, i + 1
+}
+
+// placeholderAt matches {{name}} at s.src[i] inside a string, in its
+// decoded characters, as the platform matches the decoded string:
+// "\u007b{x}}" is {{x}}. The closing "}}" cannot be the string's closing
+// quote, so it lies inside the string.
+func (s *scanner) placeholderAt(i int) (match, bool) {
+	n := len(s.src)
+	c, j := s.charAt(i)
+	if c != '{' || j >= n {
 		return match{}, false
 	}
-	v := i + 2
-	for v < len(src) && nameChars[src[v]] {
-		v++
-	}
-	if v == i+2 || !strings.HasPrefix(src[v:], "}}") {
+	if c, j = s.charAt(j); c != '{' {
 		return match{}, false
 	}
-	return match{at: i, end: v + 2, name: src[i+2 : v]}, true
+	from, to, plain := j, j, true
+	for to < n {
+		c, next := s.charAt(to)
+		if !nameChars[c] {
+			break
+		}
+		plain, to = plain && next == to+1, next
+	}
+	if to == from || to >= n {
+		return match{}, false
+	}
+	if c, j = s.charAt(to); c != '}' || j >= n {
+		return match{}, false
+	}
+	if c, j = s.charAt(j); c != '}' {
+		return match{}, false
+	}
+	name := s.src[from:to]
+	if !plain { // decode it
+		var b []byte
+		for k := from; k < to; {
+			c, k = s.charAt(k)
+			b = append(b, c)
+		}
+		name = string(b)
+	}
+	return match{at: i, end: j, name: name}, true
 }
 
 func (s *scanner) unterminated(start int) *Error {
@@ -574,16 +618,10 @@ func (s *scanner) lexical(i int, inString bool) *Error {
 	return nil
 }
 
-// interpolate records a slot for the placeholders {{name}} of the decoded
-// string [start, end) (quotes included); it reports whether there are any.
-// In a string without escapes, each character is its byte, and s.matches
-// holds the placeholders scanString found; a string with escapes is
-// matched again, decoded.
-func (s *scanner) interpolate(start, end int, escaped bool) bool {
-	if escaped {
-		s.matches = s.matches[:0]
-		s.matchEscaped(start+1, end-1)
-	}
+// interpolate records a slot for the placeholders of the string [start,
+// end) (quotes included) that scanString found; it reports whether there
+// are any.
+func (s *scanner) interpolate(start, end int) bool {
 	matches := s.matches
 	if len(matches) == 0 {
 		return false
@@ -615,62 +653,4 @@ func (s *scanner) interpolate(start, end int, escaped bool) bool {
 	s.parts = append(s.parts, part{lit: span{int32(prev), int32(end - 1)}, slot: slot{path: -1}})
 	s.emit(op{kind: opPartial, slot: slot{at: int32(start)}, aux: span{int32(from), int32(len(s.parts))}}, start, end)
 	return true
-}
-
-// matchEscaped finds the placeholders in src[i:j], the content of a string
-// with escapes, in its decoded characters: "\u007b{x}}" is {{x}}.
-func (s *scanner) matchEscaped(i, j int) {
-	type unit struct {
-		c  byte // the decoded character if ASCII, else 0
-		at int  // template offset of its first byte
-	}
-	src := s.src
-	var units []unit
-	for i < j {
-		c := src[i]
-		switch {
-		case c == '\\' && src[i+1] == 'u':
-			v, _ := hex4(src, i+2)
-			u := unit{at: i}
-			if v < utf8.RuneSelf {
-				u.c = byte(v)
-			}
-			units = append(units, u)
-			i += 6
-		case c == '\\':
-			u := unit{c: src[i+1], at: i}
-			if k := strings.IndexByte("bfnrt", u.c); k >= 0 {
-				u.c = "\b\f\n\r\t"[k]
-			}
-			units = append(units, u)
-			i += 2
-		case c < utf8.RuneSelf:
-			units = append(units, unit{c: c, at: i})
-			i++
-		default:
-			_, size := utf8.DecodeRuneInString(src[i:])
-			units = append(units, unit{at: i})
-			i += size
-		}
-	}
-	units = append(units, unit{at: j}) // the closing quote
-	n := len(units) - 1
-	for u := 0; u+1 < n; {
-		if units[u].c == '{' && units[u+1].c == '{' {
-			v := u + 2
-			for v < n && nameChars[units[v].c] {
-				v++
-			}
-			if v > u+2 && v+1 < n && units[v].c == '}' && units[v+1].c == '}' {
-				b := make([]byte, 0, v-u-2)
-				for _, x := range units[u+2 : v] {
-					b = append(b, x.c)
-				}
-				s.matches = append(s.matches, match{at: units[u].at, end: units[v+2].at, name: string(b)})
-				u = v + 2
-				continue
-			}
-		}
-		u++
-	}
 }

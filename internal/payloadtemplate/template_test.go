@@ -1093,35 +1093,6 @@ func TestPayloadTemplateNumberPaths(t *testing.T) {
 	}
 }
 
-// TestPayloadTemplateInStringMatches checks the placeholders that scanString
-// finds in the bytes of strings without escapes against those matchEscaped
-// finds in their decoded characters.
-func TestPayloadTemplateInStringMatches(t *testing.T) {
-	t.Parallel()
-	r := rand.New(rand.NewPCG(5, 6))
-	pieces := []string{"{", "}", "{{", "}}", "a", "Z", "0", ".", " ", "é", "-", "resource", "userId", "{{{", "}}}"}
-	for range 20_000 {
-		var sb strings.Builder
-		sb.WriteByte('"')
-		for range r.IntN(12) {
-			sb.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		sb.WriteByte('"')
-		text := sb.String()
-		s := &scanner{src: text}
-		end, _, escaped, err := s.scanString(0, true)
-		if err != nil || escaped || end != len(text) {
-			t.Fatalf("scanString(%s) = %d, %v, %v", text, end, escaped, err)
-		}
-		inBytes := slices.Clone(s.matches)
-		s.matches = s.matches[:0]
-		s.matchEscaped(1, len(text)-1)
-		if !slices.Equal(inBytes, s.matches) {
-			t.Fatalf("placeholders of %s: scanString found %v, matchEscaped %v", text, inBytes, s.matches)
-		}
-	}
-}
-
 // TestPayloadTemplateShadowedMembers checks which members of a top-level
 // object a later one of the same name overrides, with few and many members
 // (filter, map) and names written with escapes.
