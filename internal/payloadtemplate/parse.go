@@ -554,11 +554,15 @@ func (s *scanner) placeholderAt(i int) (match, bool) {
 	}
 	from, to, plain := j, j, true
 	for to < n {
+		if nameChars[s.src[to]] { // most names are only these
+			to++
+			continue
+		}
 		c, next := s.charAt(to)
 		if !nameChars[c] {
 			break
 		}
-		plain, to = plain && next == to+1, next
+		plain, to = false, next
 	}
 	if to == from || to >= n {
 		return match{}, false
