@@ -19,6 +19,7 @@ type JSON struct {
 	text  string // compact
 	nodes []jsonNode
 	items []jsonItem
+	names []string // decoded names with escapes
 }
 
 // jsonNode is an object or array of a JSON value: its members or elements,
@@ -28,13 +29,15 @@ type jsonNode struct {
 	array    bool
 }
 
-// jsonItem is a member of an object (name decoded) or an element of an
-// array: its value is text[from:to], node the index of its own node if it
-// is an object or array, else -1.
+// jsonItem is a member of an object or an element of an array: its name
+// is text[name:nameEnd], or names[name] if nameEnd < 0 (it has escapes);
+// its value is text[from:to], node the index of its own node if it is an
+// object or array, else -1. Without pointers, items cost the collector
+// nothing.
 type jsonItem struct {
-	name     string
-	from, to int32
-	node     int32
+	name, nameEnd int32
+	from, to      int32
+	node          int32
 }
 
 // rawRef is a value inside a JSON: text[from:to], node as in jsonItem.
@@ -90,11 +93,12 @@ func (j *JSON) index() {
 			return i
 		}
 		end, escaped := quoteEnd(s, i)
-		name := s[i+1 : end-1]
+		it := jsonItem{name: int32(i + 1), nameEnd: int32(end - 1), from: int32(end + 1), node: -1}
 		if escaped {
-			name = unquote(s[i:end])
+			it.name, it.nameEnd = int32(len(j.names)), -1
+			j.names = append(j.names, unquote(s[i:end]))
 		}
-		pending = append(pending, jsonItem{name: name, from: int32(end + 1), node: -1})
+		pending = append(pending, it)
 		return end + 1 // after the colon
 	}
 	for i := 0; i < len(s); {
@@ -165,7 +169,7 @@ func (r rawRef) step(key string, index int) (v any, next rawRef, ok bool) {
 		return nil, rawRef{}, false
 	}
 	for k := len(items) - 1; k >= 0; k-- { // JSON.parse keeps the last of a name
-		if items[k].name == key {
+		if it := &items[k]; it.nameEnd >= 0 && r.j.text[it.name:it.nameEnd] == key || it.nameEnd < 0 && r.j.names[it.name] == key {
 			return nil, r.j.ref(&items[k]), true
 		}
 	}
@@ -183,12 +187,16 @@ func (j *JSON) ref(it *jsonItem) rawRef {
 // quoteEnd returns the end of the valid JSON string at s[i], and whether
 // it has an escape.
 func quoteEnd(s string, i int) (end int, escaped bool) {
-	for i++; s[i] != '"'; i++ {
-		if s[i] == '\\' {
-			i, escaped = i+1, true
+	for end = i + 1; ; end++ {
+		end += strings.IndexByte(s[end:], '"')
+		k := end
+		for s[k-1] == '\\' {
+			k--
+		}
+		if (end-k)%2 == 0 { // the quote is not escaped
+			return end + 1, strings.IndexByte(s[i:end], '\\') >= 0
 		}
 	}
-	return i + 1, escaped
 }
 
 // hex4 reads the four hexadecimal digits of a \u escape at s[i].
