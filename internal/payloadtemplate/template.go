@@ -140,15 +140,15 @@ func (e *Error) Unwrap() error { return e.Err }
 // Template is a parsed payload or headers template. It is immutable and
 // safe for concurrent use.
 type Template struct {
-	text    string
-	what    string // "payload template" or "headers template"
-	ops     []op
-	parts   []part // of the ops' interpolated strings
-	tail    string // the text after the last op
-	paths   []path // in order of first use
-	segs    []seg  // of all paths
-	nFlags  int
-	maxBody int
+	text      string
+	what      string // "payload template" or "headers template"
+	ops       []op
+	parts     []part // of the ops' interpolated strings
+	tail      string // the text after the last op
+	paths     []path // in order of first use
+	segs      []seg  // of all paths
+	nFlags    int
+	maxBody   int
 	topObject bool     // the top level is an object
 	members   []member // of a headers template's top-level object
 }
@@ -207,7 +207,6 @@ type seg struct {
 	key   string
 	index int
 }
-
 
 // Parse parses and validates a payload template: its JSON syntax with
 // every placeholder read as a value, and the variable each placeholder
