@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"strings"
@@ -20,12 +21,14 @@ type JSON struct {
 	nodes []jsonNode
 	items []jsonItem
 	names []string // decoded names with escapes
+	slots []int32  // the objects' hash tables of member names (see hashNames)
 }
 
 // jsonNode is an object or array of a JSON value: its members or elements,
 // items[from:to].
 type jsonNode struct {
 	from, to int32
+	slots    int32 // of an object: where its hash table starts in JSON.slots
 	array    bool
 }
 
@@ -69,6 +72,7 @@ func IndexJSON(raw []byte) (*JSON, error) {
 		j.text = buf.String()
 	}
 	j.index()
+	j.hashNames()
 	return j, nil
 }
 
@@ -151,29 +155,86 @@ func (j *JSON) root() rawRef {
 	return rawRef{j: j, from: 0, to: int32(len(j.text)), node: node}
 }
 
-// step returns the member of r named key, the element at index (a
-// canonical array index or -1), or an array's length (as a float64 in v);
-// ok is false for undefined. A step into anything else gives null.
-func (r rawRef) step(key string, index int) (v any, next rawRef, ok bool) {
+// step returns the member of r named sg.key, the element at sg.index, or
+// an array's length (as a float64 in v); ok is false for undefined. A step
+// into anything else gives null.
+func (r rawRef) step(sg seg) (v any, next rawRef, ok bool) {
 	if r.node < 0 {
 		return nil, rawRef{}, true
 	}
 	n := r.j.nodes[r.node]
 	items := r.j.items[n.from:n.to]
 	switch {
-	case n.array && index >= 0 && index < len(items):
-		return nil, r.j.ref(&items[index]), true
-	case n.array && key == "length":
+	case n.array && sg.index >= 0 && sg.index < len(items):
+		return nil, r.j.ref(&items[sg.index]), true
+	case n.array && sg.key == "length":
 		return float64(len(items)), rawRef{}, true
-	case n.array:
+	case n.array || n.to == n.from:
 		return nil, rawRef{}, false
 	}
-	for k := len(items) - 1; k >= 0; k-- { // JSON.parse keeps the last of a name
-		if it := &items[k]; it.nameEnd >= 0 && r.j.text[it.name:it.nameEnd] == key || it.nameEnd < 0 && r.j.names[it.name] == key {
-			return nil, r.j.ref(&items[k]), true
+	// The member's slot in the object's hash table, by linear probing.
+	slots := r.j.slots[n.slots : n.slots+2*nextPow2(n.to-n.from)]
+	for p := sg.hash; ; p++ {
+		e := slots[p&uint32(len(slots)-1)]
+		if e == 0 {
+			return nil, rawRef{}, false
+		}
+		if it := &r.j.items[e-1]; r.j.name(it) == sg.key {
+			return nil, r.j.ref(it), true
 		}
 	}
-	return nil, rawRef{}, false
+}
+
+// name returns the decoded name of member it.
+func (j *JSON) name(it *jsonItem) string {
+	if it.nameEnd < 0 {
+		return j.names[it.name]
+	}
+	return j.text[it.name:it.nameEnd]
+}
+
+// hashSeed seeds the hashes of member names, in templates' paths and in
+// the tables of JSON objects.
+var hashSeed = maphash.MakeSeed()
+
+func nextPow2(n int32) int32 {
+	p := int32(1)
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// hashNames gives each object its hash table of member names, twice as
+// many slots as members (a power of two), each holding an item's index
+// plus one; of members with one name, the last, as JSON.parse keeps.
+func (j *JSON) hashNames() {
+	size := int32(0)
+	for _, n := range j.nodes {
+		if !n.array && n.to > n.from {
+			size += 2 * nextPow2(n.to-n.from)
+		}
+	}
+	j.slots = make([]int32, size)
+	size = 0
+	for i := range j.nodes {
+		n := &j.nodes[i]
+		if n.array || n.to == n.from {
+			continue
+		}
+		n.slots, size = size, size+2*nextPow2(n.to-n.from)
+		slots := j.slots[n.slots:size]
+		for k := n.from; k < n.to; k++ {
+			name := j.name(&j.items[k])
+			for p := uint32(maphash.String(hashSeed, name)); ; p++ {
+				e := &slots[p&uint32(len(slots)-1)]
+				if *e == 0 || j.name(&j.items[*e-1]) == name {
+					*e = k + 1
+					break
+				}
+			}
+		}
+	}
 }
 
 // ref returns item it as a value; a null goes on as a Go nil (r.j nil).

@@ -2,6 +2,7 @@ package payloadtemplate
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -410,7 +411,7 @@ func (s *scanner) addPath(name string) int32 {
 	from := len(s.segs)
 	for rest := name; ; {
 		key, after, more := strings.Cut(rest, ".")
-		s.segs = append(s.segs, seg{key: key, index: arrayIndex(key)})
+		s.segs = append(s.segs, seg{key: key, index: arrayIndex(key), hash: uint32(maphash.String(hashSeed, key))})
 		if !more {
 			break
 		}

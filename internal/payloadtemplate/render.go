@@ -26,6 +26,10 @@ type state struct {
 	order  []int32    // ... their indexes, sorted by key
 	raws   []rawEntry // json.RawMessage values indexed in this render
 	limit  int        // the most bytes the body may have
+	// The variable the last path resolved started with, and its value.
+	root             string
+	rootV            any
+	rootOK, rootDone bool
 }
 
 type pair struct {
@@ -57,6 +61,7 @@ func (st *state) release() {
 	if cap(st.buf) > maxPooled || max(cap(st.values), cap(st.pairs), cap(st.raws)) > maxPooled/64 {
 		return // a large render's scratch space is left to the collector
 	}
+	st.rootV = nil
 	clear(st.values)
 	clear(st.pairs[:cap(st.pairs)])
 	clear(st.raws)
@@ -83,7 +88,7 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 	}
 	flags := st.flags[:t.nFlags]
 	clear(flags)
-	st.limit = len(b) + t.maxBody
+	st.limit, st.rootDone = len(b)+t.maxBody, false
 	var err error
 	for i := range t.ops {
 		o := &t.ops[i]
@@ -194,7 +199,11 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 	}
 	p := t.paths[sl.path]
 	segs := t.segs[p.from:p.to]
-	v, ok := vars[segs[0].key]
+	if segs[0].key != st.root || !st.rootDone { // most paths start as the one before
+		st.root, st.rootDone = segs[0].key, true
+		st.rootV, st.rootOK = vars[st.root]
+	}
+	v, ok := st.rootV, st.rootOK
 	var raw rawRef
 	for _, sg := range segs[1:] {
 		if !ok {
@@ -223,7 +232,7 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 func (st *state) step(v any, raw rawRef, sg seg) (any, rawRef, bool, error) {
 	for {
 		if raw.j != nil {
-			v, raw, ok := raw.step(sg.key, sg.index)
+			v, raw, ok := raw.step(sg)
 			return v, raw, ok, nil
 		}
 		var ok bool

@@ -206,6 +206,7 @@ type path struct {
 type seg struct {
 	key   string
 	index int
+	hash  uint32 // of key, for the hash tables of JSON objects
 }
 
 // Parse parses and validates a payload template: its JSON syntax with
