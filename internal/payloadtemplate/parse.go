@@ -41,6 +41,7 @@ type scanner struct {
 	objects  int     // interpolate: objects so far; each has a flag at render time
 	stack    []frame
 	members  []member // headers: of the top-level object
+	okRoot   string   // the allowed variable checkName found last
 	strErr   *Error   // first unknown variable inside a string
 	resumeAt int      // where the lexical scan resumes after a syntax error
 	resumeIn bool     // ... and whether that is inside a string
@@ -59,7 +60,7 @@ func parse(text string, o Options, what string) (*Template, error) {
 	}
 	n := strings.Count(text, "{{") + 1
 	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
-		ops: make([]op, 0, n), paths: make([]path, 0, n), segs: make([]seg, 0, 3*n)}
+		ops: make([]op, 0, n), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
 	if s.interp {
 		s.parts, s.matches, s.stack = make([]part, 0, 2*n), make([]match, 0, 8), make([]frame, 0, 8)
 	}
@@ -364,7 +365,8 @@ func (s *scanner) checkName(name string, at int) *Error {
 		return e
 	}
 	root := rootOf(name)
-	if slices.Contains(s.allowed, root) {
+	if root == s.okRoot && root != "" || slices.Contains(s.allowed, root) {
+		s.okRoot = root // most placeholders start as the one before
 		return nil
 	}
 	reason := fmt.Sprintf("unknown variable %q", root)
@@ -409,13 +411,12 @@ func (s *scanner) addPath(name string) int32 {
 		}
 	}
 	from := len(s.segs)
-	for rest := name; ; {
-		key, after, more := strings.Cut(rest, ".")
-		s.segs = append(s.segs, seg{key: key, index: arrayIndex(key), hash: uint32(maphash.String(hashSeed, key))})
-		if !more {
-			break
+	for k, e := 0, 0; e <= len(name); e++ {
+		if e == len(name) || name[e] == '.' {
+			key := name[k:e]
+			s.segs = append(s.segs, seg{key: key, index: arrayIndex(key), hash: uint32(maphash.String(hashSeed, key))})
+			k = e + 1
 		}
-		rest = after
 	}
 	id := int32(len(s.paths))
 	s.paths = append(s.paths, path{name: name, from: int32(from), to: int32(len(s.segs))})
@@ -546,12 +547,15 @@ func (s *scanner) charAt(i int) (byte, int) {
 // quote, so it lies inside the string.
 func (s *scanner) placeholderAt(i int) (match, bool) {
 	n := len(s.src)
-	c, j := s.charAt(i)
-	if c != '{' || j >= n {
-		return match{}, false
-	}
-	if c, j = s.charAt(j); c != '{' {
-		return match{}, false
+	j := i + 2
+	if !strings.HasPrefix(s.src[i:], "{{") { // escaped, or no placeholder
+		var c byte
+		if c, j = s.charAt(i); c != '{' || j >= n {
+			return match{}, false
+		}
+		if c, j = s.charAt(j); c != '{' {
+			return match{}, false
+		}
 	}
 	from, to, plain := j, j, true
 	for to < n {
@@ -568,16 +572,20 @@ func (s *scanner) placeholderAt(i int) (match, bool) {
 	if to == from || to >= n {
 		return match{}, false
 	}
-	if c, j = s.charAt(to); c != '}' || j >= n {
-		return match{}, false
-	}
-	if c, j = s.charAt(j); c != '}' {
-		return match{}, false
+	if j = to + 2; !strings.HasPrefix(s.src[to:], "}}") {
+		var c byte
+		if c, j = s.charAt(to); c != '}' || j >= n {
+			return match{}, false
+		}
+		if c, j = s.charAt(j); c != '}' {
+			return match{}, false
+		}
 	}
 	name := s.src[from:to]
 	if !plain { // decode it
 		var b []byte
 		for k := from; k < to; {
+			var c byte
 			c, k = s.charAt(k)
 			b = append(b, c)
 		}
