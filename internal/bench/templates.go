@@ -237,11 +237,11 @@ func (b *bench) templateCases() ([]templateCase, error) {
 // per event, and the cost per placeholder from 50 to 5,000, which must not
 // grow.
 //
-// The 20-field and default rows per delivery are timed in pairs: each node
-// process times one case, and our render of it is timed right after, so
-// that both sides of a pair meet the machine in the same state (on a shared
-// machine the speed of both moves by a third from minute to minute). Their
-// ratio is the median of the pairs' ratios.
+// The rows of the 20-field and default templates are timed in pairs: each
+// node process times one case, and our three ways of it are timed right
+// after, so that both sides of a pair meet the machine in the same state (on
+// a shared machine the speed of both moves by a third from minute to
+// minute). Their ratio is the median of the pairs' ratios.
 func (b *bench) templates(ctx context.Context) ([]row, error) {
 	cases, err := b.templateCases()
 	if err != nil {
@@ -275,8 +275,14 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 			return err
 		}
 	}
-	js, paired, err := b.jsTemplates(ctx, node, cases, func(c templateCase) [2]goResult {
-		return [2]goResult{goBenchOnce(render(c, rawVars)), goBenchOnce(render(c, c.Vars))}
+	oneCall := func(c templateCase) func() error {
+		return func() error {
+			_, err := actor.RenderPayloadTemplate(c.Template, c.Vars, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
+			return err
+		}
+	}
+	js, paired, err := b.jsTemplates(ctx, node, cases, func(c templateCase) [3]goResult {
+		return [3]goResult{goBenchOnce(render(c, rawVars)), goBenchOnce(render(c, c.Vars)), goBenchOnce(oneCall(c))}
 	})
 	if err != nil {
 		return nil, err
@@ -284,8 +290,7 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 	var rows []row
 	perPlaceholder := map[string]float64{}
 	for _, c := range cases {
-		opts := actor.TemplateOptions{InterpolateStrings: c.Interpolate}
-		ours, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts)
+		ours, err := actor.RenderPayloadTemplate(c.Template, c.Vars, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
@@ -314,16 +319,18 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 			res := goBench(render(c, rawVars))
 			rows = append(rows, templateRow(c.Label+", per delivery: parsed when saved, run as JSON, indexed once per event", res, "", theirs.NsPerOp, c.DeliveryTarget))
 		}
-		renderOnly := goBench(render(c, c.Vars))
 		perPlaceholder[c.Name] = goBench(render(c, rawVars)).ns
-		oneCall := goBench(func() error {
-			_, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts)
-			return err
-		})
 		label := c.Label + ", one call: parse + render, run decoded"
-		rows = append(rows, templateRow(label, oneCall, " (render alone: "+duration(renderOnly.ns)+")", theirs.NsPerOp, c.Target))
+		if pairs := paired[c.Name]; len(pairs) > 0 {
+			rows = append(rows, pairedRow(label, pairs, 2, c.Target))
+			b.logf("templates: %s: one call: Go %s/op (%s), paired ratios %s", c.Name, duration(pairs.ours(2).ns), durations(pairs.goNs(2)), ratios(pairs.ratios(2)))
+			continue
+		}
+		renderOnly := goBench(render(c, c.Vars))
+		one := goBench(oneCall(c))
+		rows = append(rows, templateRow(label, one, " (render alone: "+duration(renderOnly.ns)+")", theirs.NsPerOp, c.Target))
 		b.logf("templates: %s: Go %s/op in one call (%d allocs; render of the parsed template %s/op), JS %s/op (median of %d processes: %s; %d runs)",
-			c.Name, duration(oneCall.ns), oneCall.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Processes, durations(theirs.PerProcess), theirs.Iterations)
+			c.Name, duration(one.ns), one.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Processes, durations(theirs.PerProcess), theirs.Iterations)
 	}
 	index := goBench(func() error {
 		_, err := payloadtemplate.IndexJSON(runJSON)
@@ -376,11 +383,11 @@ func pairedRow(label string, pairs timedPairs, k int, target float64) row {
 	return r
 }
 
-// timedPair is one node process's time for a case and ours, both ways,
+// timedPair is one node process's time for a case and ours, three ways,
 // timed right after it.
 type timedPair struct {
-	js  float64 // ns per operation
-	our [2]goResult
+	js  float64     // ns per operation
+	our [3]goResult // run as indexed JSON, run decoded, one call
 }
 
 type timedPairs []timedPair
@@ -485,7 +492,7 @@ type jsTemplateResult struct {
 // seconds per run) runs in the first round only. After each process that
 // timed a case with a delivery target, ours times our side of it; the pairs
 // are returned by case.
-func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase, ours func(templateCase) [2]goResult) (map[string]jsTemplateResult, map[string]timedPairs, error) {
+func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase, ours func(templateCase) [3]goResult) (map[string]jsTemplateResult, map[string]timedPairs, error) {
 	dir, err := os.MkdirTemp("", "apify-bench-templates-")
 	if err != nil {
 		return nil, nil, err
