@@ -63,7 +63,7 @@ func TestSmoke(t *testing.T) {
 	t.Logf("\n%s", table.String())
 
 	faults := fmt.Sprintf("%d AddWebhook calls, 30%% faults", b.cfg.FaultCalls)
-	wantRows := map[string]int{"template rendering": 8, "AddWebhook, ": 3, "delivery, ": 2, faults: 4}
+	wantRows := map[string]int{"template rendering": 11, "AddWebhook, ": 3, "delivery, ": 2, faults: 4}
 	seen := map[string]int{}
 	for _, r := range rows {
 		for prefix := range wantRows {
