@@ -159,7 +159,7 @@ const (
 	opRaw     opKind = iota + 1 // {{path}} outside strings
 	opExact                     // "{{path}}" in an array or at the top level
 	opMember                    // object member whose value is "{{path}}": left out when undefined
-	opSep                       // the '{' or ',' before a member, in an object with an opMember
+	opSep                       // with interpolation, the '{' or ',' before a member of an object
 	opPartial                   // a string with placeholders among text
 	opNull                      // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
 )
