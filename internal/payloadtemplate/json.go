@@ -61,7 +61,7 @@ func IndexJSON(raw []byte) (*JSON, error) {
 	}
 	s := scanner{src: string(raw), raw: true}
 	if err := s.scan(); err != nil {
-		return nil, fmt.Errorf("invalid JSON at byte %d: %s", err.Offset, err.Reason)
+		return nil, fmt.Errorf("invalid JSON at byte %d: %s", err.Offset, strings.ReplaceAll(err.Reason, "the template", "the value"))
 	}
 	j := &JSON{text: s.src}
 	if s.spaced {
