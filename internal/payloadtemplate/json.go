@@ -155,19 +155,19 @@ func (j *JSON) root() rawRef {
 	return rawRef{j: j, from: 0, to: int32(len(j.text)), node: node}
 }
 
-// step returns the member of r named sg.key, the element at sg.index, or
-// an array's length (as a float64 in v); ok is false for undefined. A step
-// into anything else gives null.
-func (r rawRef) step(sg seg) (v any, next rawRef, ok bool) {
+// step returns the member of r named key (segment sg), the element at
+// sg.index, or an array's length (as a float64 in v); ok is false for
+// undefined. A step into anything else gives null.
+func (r rawRef) step(key string, sg seg) (v any, next rawRef, ok bool) {
 	if r.node < 0 {
 		return nil, rawRef{}, true
 	}
 	n := r.j.nodes[r.node]
 	items := r.j.items[n.from:n.to]
 	switch {
-	case n.array && sg.index >= 0 && sg.index < len(items):
+	case n.array && sg.index >= 0 && int(sg.index) < len(items):
 		return nil, r.j.ref(&items[sg.index]), true
-	case n.array && sg.key == "length":
+	case n.array && key == "length":
 		return float64(len(items)), rawRef{}, true
 	case n.array || n.to == n.from:
 		return nil, rawRef{}, false
@@ -179,7 +179,7 @@ func (r rawRef) step(sg seg) (v any, next rawRef, ok bool) {
 		if e == 0 {
 			return nil, rawRef{}, false
 		}
-		if it := &r.j.items[e-1]; r.j.name(it) == sg.key {
+		if it := &r.j.items[e-1]; r.j.name(it) == key {
 			return nil, r.j.ref(it), true
 		}
 	}

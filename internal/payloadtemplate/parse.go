@@ -414,7 +414,7 @@ func (s *scanner) addPath(name string) int32 {
 	for k, e := 0, 0; e <= len(name); e++ {
 		if e == len(name) || name[e] == '.' {
 			key := name[k:e]
-			s.segs = append(s.segs, seg{key: key, index: arrayIndex(key), hash: uint32(maphash.String(hashSeed, key))})
+			s.segs = append(s.segs, seg{from: int32(k), to: int32(e), index: int32(arrayIndex(key)), hash: uint32(maphash.String(hashSeed, key))})
 			k = e + 1
 		}
 	}

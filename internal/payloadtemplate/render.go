@@ -199,8 +199,8 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 	}
 	p := t.paths[sl.path]
 	segs := t.segs[p.from:p.to]
-	if segs[0].key != st.root || !st.rootDone { // most paths start as the one before
-		st.root, st.rootDone = segs[0].key, true
+	if root := p.name[:segs[0].to]; root != st.root || !st.rootDone { // most paths start as the one before
+		st.root, st.rootDone = root, true
 		st.rootV, st.rootOK = vars[st.root]
 	}
 	v, ok := st.rootV, st.rootOK
@@ -211,7 +211,7 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 			continue
 		}
 		var err error
-		if v, raw, ok, err = st.step(v, raw, sg); err != nil {
+		if v, raw, ok, err = st.step(v, raw, p.name[sg.from:sg.to], sg); err != nil {
 			return nil, err
 		}
 	}
@@ -228,19 +228,19 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 }
 
 // step is one step of a path from v (or raw, if set) to the member named
-// sg.key, the element at sg.index, or an array's length.
-func (st *state) step(v any, raw rawRef, sg seg) (any, rawRef, bool, error) {
+// key (segment sg), the element at sg.index, or an array's length.
+func (st *state) step(v any, raw rawRef, key string, sg seg) (any, rawRef, bool, error) {
 	for {
 		if raw.j != nil {
-			v, raw, ok := raw.step(sg)
+			v, raw, ok := raw.step(key, sg)
 			return v, raw, ok, nil
 		}
 		var ok bool
 		switch x := v.(type) {
 		case map[string]any:
-			v, ok = lookup(x, sg.key)
+			v, ok = lookup(x, key)
 		case []any:
-			v, ok = index(x, sg)
+			v, ok = index(x, key, int(sg.index))
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
 			return nil, rawRef{}, true, nil
@@ -313,16 +313,16 @@ func lookup(m map[string]any, key string) (any, bool) {
 	return v, ok
 }
 
-// index is a step into a slice: its element at sg.index, or its length. A
+// index is a step into a slice: its element at i, or its length (key). A
 // nil slice is null, as encoding/json writes it.
-func index(a []any, sg seg) (any, bool) {
+func index(a []any, key string, i int) (any, bool) {
 	if a == nil {
 		return nil, true
 	}
-	if sg.index >= 0 && sg.index < len(a) {
-		return a[sg.index], true
+	if i >= 0 && i < len(a) {
+		return a[i], true
 	}
-	if sg.key == "length" {
+	if key == "length" {
 		return float64(len(a)), true
 	}
 	return nil, false

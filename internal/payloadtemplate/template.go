@@ -204,9 +204,9 @@ type path struct {
 // seg is a segment of a path: a member name, and the same as a canonical
 // array index (or -1).
 type seg struct {
-	key   string
-	index int
-	hash  uint32 // of key, for the hash tables of JSON objects
+	from, to int32  // the key is the path's name[from:to]
+	index    int32  // the key as an array index, or -1
+	hash     uint32 // of the key, for the hash tables of JSON objects
 }
 
 // Parse parses and validates a payload template: its JSON syntax with
@@ -239,7 +239,7 @@ func ParseHeaders(text string, o Options) (*Template, error) {
 func (t *Template) Variables() []string {
 	var roots []string
 	for _, p := range t.paths {
-		if r := t.segs[p.from].key; !slices.Contains(roots, r) {
+		if r := rootOf(p.name); !slices.Contains(roots, r) {
 			roots = append(roots, r)
 		}
 	}
