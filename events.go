@@ -389,7 +389,7 @@ func (a *Actor) startEvents(ctx context.Context, env Environment) error {
 // lookupFirst returns the first of the variables that is set and not empty.
 func (a *Actor) lookupFirst(names ...string) string {
 	for _, n := range names {
-		if v, ok := a.lookupEnv(n); ok && v != "" {
+		if v, ok := a.lookup(n); ok && v != "" {
 			return v
 		}
 	}

@@ -589,3 +589,19 @@ func TestEvents_ExitFromHandler(t *testing.T) {
 		t.Errorf("exit codes (-want +got):\n%s", diff)
 	}
 }
+
+// TestEvents_ProcessEnvironment: an Actor made without WithEnviron or
+// WithLookupEnv reads the events URL from the process environment (a nil
+// lookup once crashed Init on the platform). Not parallel: it sets the
+// process environment.
+func TestEvents_ProcessEnvironment(t *testing.T) {
+	p := newEventPlatform(t)
+	for name, value := range p.env() {
+		t.Setenv(name, value)
+	}
+	a := actor.New(actor.WithExitFunc(func(int) {}))
+	if err := a.Init(t.Context()); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	p.conn(t) // the socket from the process environment's URL
+}
