@@ -35,9 +35,39 @@
 //	POST   /v2/acts/{actorId}/runs         POST /v2/actors/{actorId}/runs
 //	POST   /v2/actor-tasks/{taskId}/runs   GET /v2/actor-runs
 //	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   POST /v2/actor-runs/{id}/abort
+//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
+//
+// and, for each storage, under its ID or "username~name" and as a run's
+// default storage (/v2/actor-runs/{runId}/dataset, /key-value-store and
+// /request-queue, with the same endpoints below them):
+//
+//	GET, PUT, DELETE /v2/datasets/{id}
+//	GET, HEAD, POST  /v2/datasets/{id}/items
+//	GET, PUT, DELETE /v2/key-value-stores/{id}
+//	GET              /v2/key-value-stores/{id}/keys
 //	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
-//	GET    /v2/key-value-stores/{id}       GET /v2/datasets/{id}
-//	GET, POST /v2/datasets/{id}/items
+//	GET, PUT, DELETE /v2/request-queues/{id}
+//	GET, POST        /v2/request-queues/{id}/requests
+//	POST, DELETE     /v2/request-queues/{id}/requests/batch
+//	POST             /v2/request-queues/{id}/requests/unlock
+//	GET, PUT, DELETE /v2/request-queues/{id}/requests/{requestId}
+//	PUT, DELETE      /v2/request-queues/{id}/requests/{requestId}/lock
+//	GET              /v2/request-queues/{id}/head
+//	POST             /v2/request-queues/{id}/head/lock
+//
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/dataset
+//	GET, HEAD, POST  /v2/actor-runs/{runId}/dataset/items
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/key-value-store
+//	GET              /v2/actor-runs/{runId}/key-value-store/keys
+//	GET, HEAD, PUT, POST, DELETE /v2/actor-runs/{runId}/key-value-store/records/{key}
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/request-queue
+//	GET, POST        /v2/actor-runs/{runId}/request-queue/requests
+//	POST, DELETE     /v2/actor-runs/{runId}/request-queue/requests/batch
+//	POST             /v2/actor-runs/{runId}/request-queue/requests/unlock
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/request-queue/requests/{requestId}
+//	PUT, DELETE      /v2/actor-runs/{runId}/request-queue/requests/{requestId}/lock
+//	GET              /v2/actor-runs/{runId}/request-queue/head
+//	POST             /v2/actor-runs/{runId}/request-queue/head/lock
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
 // accepted and created on first use. A run's input is its default key-value
