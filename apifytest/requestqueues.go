@@ -40,13 +40,13 @@ var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "O
 
 // queue is what a request queue holds.
 type queue struct {
-	byID     map[string]*queuedRequest
-	all      []*queuedRequest // in the order they were added
-	pending  []*queuedRequest // not handled, by order
-	handled  int
-	seq      uint64 // the last request's number
-	back     int64  // the order of the last request at the end
-	front    int64  // the order of the last request at the forefront
+	byID            map[string]*queuedRequest
+	all             []*queuedRequest // in the order they were added
+	pending         []*queuedRequest // not handled, by order
+	handled         int
+	seq             uint64 // the last request's number
+	back            int64  // the order of the last request at the end
+	front           int64  // the order of the last request at the forefront
 	clientKey       string // the first client key that used the queue
 	multipleClients bool
 }
