@@ -27,6 +27,9 @@ const (
 	// maxFieldNames is the most names a fields, omit, unwind or flatten
 	// parameter may list.
 	maxFieldNames = 1000
+	// noLimitHeader is the X-Apify-Pagination-Limit of a read without a
+	// limit, as on the platform.
+	noLimitHeader = "999999999999"
 	// maxFlattenDepth is how deep flatten goes; deeper values stay JSON.
 	maxFlattenDepth = 32
 )
@@ -177,6 +180,7 @@ type itemsQuery struct {
 	format                          string
 	fields, omit, unwind, flatten   []string
 	skipHidden, skipEmpty, noHeader bool
+	noLimit                         bool // none given
 	delimiter                       rune
 }
 
@@ -190,6 +194,7 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 	q := itemsQuery{format: strings.ToLower(v.Get("format")), delimiter: ','}
 	// The platform has no default limit: all the items, up to ours.
 	if v.Get("limit") == "" || v.Get("limit") == "0" {
+		q.noLimit = true
 		v.Set("limit", strconv.Itoa(maxItemsLimit))
 	}
 	lp, e := parseListValues(v, maxItemsLimit)
@@ -399,6 +404,11 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 		writeError(w, e)
 		return
 	}
+	if q.noLimit && total-q.offset > maxItemsLimit {
+		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+			Message: "The dataset has more than " + strconv.Itoa(maxItemsLimit) + " items after the offset, the local platform's most per read: give a limit"})
+		return
+	}
 	body, ct, e := q.render(selected)
 	if e != nil {
 		writeError(w, e)
@@ -409,7 +419,11 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Apify-Pagination-Total", strconv.Itoa(total))
 	h.Set("X-Apify-Pagination-Offset", strconv.Itoa(q.offset))
-	h.Set("X-Apify-Pagination-Limit", strconv.Itoa(q.limit))
+	limit := strconv.Itoa(q.limit)
+	if q.noLimit {
+		limit = noLimitHeader
+	}
+	h.Set("X-Apify-Pagination-Limit", limit)
 	h.Set("X-Apify-Pagination-Count", strconv.Itoa(len(selected)))
 	h.Set("X-Apify-Pagination-Desc", strconv.FormatBool(q.desc))
 	w.WriteHeader(http.StatusOK)

@@ -161,10 +161,13 @@ func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, u *user)
 		Items                 []keyView `json:"items"`
 		Count                 int       `json:"count"`
 		Limit                 int       `json:"limit"`
-		ExclusiveStartKey     string    `json:"exclusiveStartKey,omitempty"`
+		ExclusiveStartKey     *string   `json:"exclusiveStartKey"`
 		IsTruncated           bool      `json:"isTruncated"`
-		NextExclusiveStartKey string    `json:"nextExclusiveStartKey,omitempty"`
-	}{Items: []keyView{}, Limit: limit, ExclusiveStartKey: start}
+		NextExclusiveStartKey *string   `json:"nextExclusiveStartKey"` // null on the last page, as the JS client expects
+	}{Items: []keyView{}, Limit: limit}
+	if start != "" {
+		out.ExclusiveStartKey = &start
+	}
 	e := s.withStorageOf(u, kindKeyValueStore, r, func(st *storage) *Error {
 		keys := st.sortedKeysLocked()
 		from := 0
@@ -191,7 +194,7 @@ func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, u *user)
 	})
 	out.Count = len(out.Items)
 	if out.IsTruncated {
-		out.NextExclusiveStartKey = out.Items[len(out.Items)-1].Key
+		out.NextExclusiveStartKey = &out.Items[len(out.Items)-1].Key
 	}
 	respond(w, http.StatusOK, out, e)
 }
