@@ -34,7 +34,7 @@ func TestDatasetItems(t *testing.T) {
 		count                          string
 	}{
 		{name: "all", query: "",
-			want: `[{"b":1,"a":"x","#hidden":true,"tags":["t1","t2"],"geo":{"lat":1,"pos":{"x":2}}},{},{"#only":"hidden"},{"a":"y,\"q\"","tags":[{"name":"n1"},"t3"],"c":null},{"single":"object"}]`,
+			want:  `[{"b":1,"a":"x","#hidden":true,"tags":["t1","t2"],"geo":{"lat":1,"pos":{"x":2}}},{},{"#only":"hidden"},{"a":"y,\"q\"","tags":[{"name":"n1"},"t3"],"c":null},{"single":"object"}]`,
 			count: "5"},
 		{name: "offset limit", query: "?offset=1&limit=2", want: `[{},{"#only":"hidden"}]`, count: "2"},
 		{name: "desc", query: "?desc=1&limit=2", want: `[{"single":"object"},{"a":"y,\"q\"","tags":[{"name":"n1"},"t3"],"c":null}]`, count: "2"},

@@ -54,7 +54,7 @@ func TestJSClientStorageInterop(t *testing.T) {
 	var out struct {
 		DatasetAgain bool
 		Page         struct {
-			Items               []map[string]int
+			Items                []map[string]int
 			Total, Offset, Count int
 			Desc                 bool
 		}
@@ -73,21 +73,21 @@ func TestJSClientStorageInterop(t *testing.T) {
 			IsTruncated           bool
 			NextExclusiveStartKey *string
 		}
-		AllKeys              []string
-		AfterDelete          bool
-		Added, AddedAgain    client.RequestRegistration
-		Batch                struct{ Processed, Unprocessed int }
-		Head, Locked         head
-		Prolonged            struct{ LockExpiresAt time.Time }
-		Handled              client.RequestRegistration
-		HeadAfter            head
-		DeletedGone          bool
-		Unlocked             struct{ UnlockedCount int }
-		Listed               int
-		Queue                client.RequestQueue
-		RunItems             []map[string]bool
-		RunQueue             client.RequestQueue
-		RunID                string
+		AllKeys           []string
+		AfterDelete       bool
+		Added, AddedAgain client.RequestRegistration
+		Batch             struct{ Processed, Unprocessed int }
+		Head, Locked      head
+		Prolonged         struct{ LockExpiresAt time.Time }
+		Handled           client.RequestRegistration
+		HeadAfter         head
+		DeletedGone       bool
+		Unlocked          struct{ UnlockedCount int }
+		Listed            int
+		Queue             client.RequestQueue
+		RunItems          []map[string]bool
+		RunQueue          client.RequestQueue
+		RunID             string
 	}
 	if err := json.Unmarshal(stdout, &out); err != nil {
 		t.Fatalf("script output: %v\n%s", err, stdout)
