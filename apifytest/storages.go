@@ -350,7 +350,7 @@ func (s *Server) handleGetStorage(kind string) apiHandler {
 }
 
 // handleUpdateStorage serves PUT /v2/{kind}/{id}: a new name (unique among
-// the user's storages of the kind; null or "" removes it) or general
+// the user's storages of the kind; "" removes it) or general
 // access.
 func (s *Server) handleUpdateStorage(kind string) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, u *user) {
