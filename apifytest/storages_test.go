@@ -313,3 +313,30 @@ func TestListMismatchesFixed(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageRetention checks that the retention evicts the default
+// storages of a run, unless they were given a name.
+func TestStorageRetention(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t, apifytest.WithRetention(1, 0))
+	first := endRun(t, srv)
+	r := call(t, srv, srv.Token, "PUT", "/v2/datasets/"+first.DefaultDatasetID, map[string]string{"name": "kept"})
+	if r.status != http.StatusOK {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	endRun(t, srv) // evicts the first run
+	if _, ok := srv.Run(first.ID); ok {
+		t.Fatal("the first run was not evicted")
+	}
+	if r := call(t, srv, srv.Token, "GET", "/v2/key-value-stores/"+first.DefaultKeyValueStoreID, nil); r.status != http.StatusNotFound {
+		t.Errorf("evicted run's store: %d", r.status)
+	}
+	if r := call(t, srv, srv.Token, "GET", "/v2/datasets/~kept", nil); r.status != http.StatusOK {
+		t.Errorf("named dataset of an evicted run: %d", r.status)
+	}
+	var stores client.Page[storageJSON]
+	call(t, srv, srv.Token, "GET", "/v2/key-value-stores?unnamed=1", nil).data(t, &stores)
+	if stores.Total != 1 {
+		t.Errorf("stores after eviction: %d, want the second run's only", stores.Total)
+	}
+}
