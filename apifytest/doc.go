@@ -46,6 +46,7 @@
 //	GET, HEAD, POST  /v2/datasets/{id}/items
 //	GET, PUT, DELETE /v2/key-value-stores/{id}
 //	GET              /v2/key-value-stores/{id}/keys
+//	GET              /v2/key-value-stores/{id}/records
 //	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
 //	GET, PUT, DELETE /v2/request-queues/{id}
 //	GET, POST        /v2/request-queues/{id}/requests
@@ -60,6 +61,7 @@
 //	GET, HEAD, POST  /v2/actor-runs/{runId}/dataset/items
 //	GET, PUT, DELETE /v2/actor-runs/{runId}/key-value-store
 //	GET              /v2/actor-runs/{runId}/key-value-store/keys
+//	GET              /v2/actor-runs/{runId}/key-value-store/records
 //	GET, HEAD, PUT, POST, DELETE /v2/actor-runs/{runId}/key-value-store/records/{key}
 //	GET, PUT, DELETE /v2/actor-runs/{runId}/request-queue
 //	GET, POST        /v2/actor-runs/{runId}/request-queue/requests
@@ -103,7 +105,9 @@
 // platform), and Limit is 999999999999 for a read without one.
 //
 // Keys are listed in byte order, after exclusiveStartKey, those starting
-// with prefix; stores have no schema, so collection is refused.
+// with prefix; stores have no schema, so collection is refused. GET
+// .../records is the records (those starting with prefix) as a ZIP
+// archive, a file per record named by its key.
 //
 // A request's ID derives from its uniqueKey as on the platform and in
 // Crawlee (SHA-256, base64 without "+", "/" and "=", the first 15

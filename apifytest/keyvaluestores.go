@@ -1,6 +1,7 @@
 package apifytest
 
 import (
+	"archive/zip"
 	"net/http"
 	"slices"
 	"strconv"
@@ -197,4 +198,47 @@ func (s *Server) handleListKeys(w http.ResponseWriter, r *http.Request, u *user)
 		out.NextExclusiveStartKey = &out.Items[len(out.Items)-1].Key
 	}
 	respond(w, http.StatusOK, out, e)
+}
+
+// handleDownloadRecords serves GET /v2/key-value-stores/{id}/records: the
+// records (those starting with prefix) as a ZIP archive, one file per
+// record named by its key.
+func (s *Server) handleDownloadRecords(w http.ResponseWriter, r *http.Request, u *user) {
+	prefix := r.URL.Query().Get("prefix")
+	if r.URL.Query().Get("collection") != "" {
+		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+			Message: "Parameter collection needs a key-value store schema, and stores have none on the local platform"})
+		return
+	}
+	type file struct {
+		key   string
+		value []byte
+	}
+	var files []file
+	if e := s.withStorageOf(u, kindKeyValueStore, r, func(st *storage) *Error {
+		keys := st.sortedKeysLocked()
+		i, _ := slices.BinarySearch(keys, prefix)
+		for ; i < len(keys) && strings.HasPrefix(keys[i], prefix); i++ {
+			// Values are never changed, only replaced: the archive
+			// is written after the lock is released.
+			files = append(files, file{keys[i], st.records[keys[i]].value})
+		}
+		return nil
+	}); e != nil {
+		writeError(w, e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.WriteHeader(http.StatusOK)
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		fw, err := zw.Create(f.key)
+		if err != nil {
+			return // the client went away
+		}
+		if _, err := fw.Write(f.value); err != nil {
+			return
+		}
+	}
+	_ = zw.Close()
 }

@@ -1,6 +1,9 @@
 package apifytest_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -127,5 +130,55 @@ func TestKeysThroughClient(t *testing.T) {
 	}
 	if r := call(t, srv, srv.Token, "PUT", "/v2/key-value-stores/"+kv.ID+"/records/bad%20key", "x"); r.status != http.StatusBadRequest || r.errorOf(t).Type != "invalid-record-key" {
 		t.Errorf("bad key: %d %s", r.status, r.body)
+	}
+}
+
+// TestDownloadRecords downloads the records of a store, through its ID and
+// its run, as a ZIP archive.
+func TestDownloadRecords(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	ctx := ctxFor(t)
+	run, err := srv.StartRun(ctx, "me~zip", []byte(`{"in":1}`), client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client()
+	for k, v := range map[string]string{"img-1": "one", "img-2": "two", "other": "x"} {
+		if err := c.SetRecord(ctx, run.DefaultKeyValueStoreID, k, []byte(v), "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		path string
+		want map[string]string
+	}{
+		{"/v2/key-value-stores/" + run.DefaultKeyValueStoreID + "/records?prefix=img-", map[string]string{"img-1": "one", "img-2": "two"}},
+		{"/v2/actor-runs/" + run.ID + "/key-value-store/records", map[string]string{"INPUT": `{"in":1}`, "img-1": "one", "img-2": "two", "other": "x"}},
+	} {
+		r := call(t, srv, srv.Token, "GET", tc.path, nil)
+		if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("%s: %d %s", tc.path, r.status, r.body)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(r.body), int64(len(r.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[f.Name] = string(b)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.path, diff)
+		}
 	}
 }

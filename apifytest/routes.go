@@ -65,6 +65,7 @@ func (s *Server) routeTable() []route {
 			route{base.dataset + "/items", map[string]apiHandler{"GET": s.handleGetItems, "HEAD": s.handleGetItems, "POST": s.handlePushItems}},
 			route{base.store, s.storageMethods(kindKeyValueStore)},
 			route{base.store + "/keys", map[string]apiHandler{"GET": s.handleListKeys}},
+			route{base.store + "/records", map[string]apiHandler{"GET": s.handleDownloadRecords}},
 			route{base.store + "/records/{key}", map[string]apiHandler{
 				"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
 				"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
