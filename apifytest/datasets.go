@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The items of datasets: pushing them, and reading them back with the
@@ -253,21 +254,60 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 	return q, nil
 }
 
+// budget is what a read may still produce: bytes of output (as estimated
+// by cost) and items. Shaping charges it as it goes, so that unwinding a
+// long array of a large item stops at the limit instead of exhausting
+// memory.
+type budget struct{ bytes, items int }
+
+// charge takes o, to be written out, from the budget, or reports that it
+// is spent.
+func (b *budget) charge(o object) *Error {
+	b.items--
+	for _, f := range o {
+		b.bytes -= len(f.key) + len(f.val) + 4
+	}
+	return b.check()
+}
+
+// chargeMade takes o, made by unwinding, from the budget: what it holds in
+// memory, its fields (their keys and values are shared with the stored
+// item).
+func (b *budget) chargeMade(o object) *Error {
+	b.items--
+	b.bytes -= len(o) * int(unsafe.Sizeof(field{}))
+	return b.check()
+}
+
+func (b *budget) check() *Error {
+	if b.bytes < 0 || b.items < 0 {
+		return errTooLargeResponse
+	}
+	return nil
+}
+
 // shape turns one stored item into the items a read returns, appending
 // them to out.
-func (q itemsQuery) shape(item []byte, out []object) ([]object, error) {
+func (q itemsQuery) shape(item []byte, out []object, b *budget) ([]object, *Error) {
 	o, err := parseObject(item)
 	if err != nil {
-		return out, err
+		return out, &Error{StatusCode: http.StatusInternalServerError, Type: typeServerError, Message: "a stored item cannot be read: " + err.Error()}
 	}
 	objs := []object{o}
+	// Unwinding is charged to bound what it makes, then given back: the
+	// items are charged once, as they come out.
+	before := *b
 	for _, f := range q.unwind {
 		var next []object
 		for _, o := range objs {
-			next = unwind(o, f, next)
+			var e *Error
+			if next, e = unwind(o, f, next, b); e != nil {
+				return out, e
+			}
 		}
 		objs = next
 	}
+	*b = before
 	for _, o := range objs {
 		for _, f := range q.flatten {
 			o = flattenField(o, f)
@@ -296,6 +336,9 @@ func (q itemsQuery) shape(item []byte, out []object) ([]object, error) {
 		if q.skipEmpty && len(o) == 0 {
 			continue
 		}
+		if e := b.charge(o); e != nil {
+			return out, e
+		}
 		out = append(out, o)
 	}
 	return out, nil
@@ -304,44 +347,60 @@ func (q itemsQuery) shape(item []byte, out []object) ([]object, error) {
 // unwind appends to out the items that unwinding field f of o makes: one
 // per element of an array (an object element merged into o, any other set
 // as f), o merged with an object; o itself when f is missing, an empty
-// array or neither.
-func unwind(o object, f string, out []object) []object {
+// array or neither. Each item made is charged to b.
+func unwind(o object, f string, out []object, b *budget) ([]object, *Error) {
 	i := o.index(f)
 	if i < 0 {
-		return append(out, o)
+		return append(out, o), nil
 	}
 	v := bytes.TrimSpace(o[i].val)
 	switch {
 	case len(v) > 0 && v[0] == '{':
 		inner, err := parseObject(v)
 		if err != nil {
-			return append(out, o)
+			return append(out, o), nil
 		}
-		return append(out, merge(o.without(f), inner))
+		return append(out, merge(o.without(f), inner)), nil
 	case len(v) > 0 && v[0] == '[':
 		var elems []json.RawMessage
 		if json.Unmarshal(v, &elems) != nil || len(elems) == 0 {
-			return append(out, o)
+			return append(out, o), nil
 		}
 		for _, e := range elems {
 			e = bytes.TrimSpace(e)
+			var made object
 			if len(e) > 0 && e[0] == '{' {
 				if inner, err := parseObject(e); err == nil {
-					out = append(out, merge(o.without(f), inner))
-					continue
+					made = merge(o.without(f), inner)
 				}
 			}
-			out = append(out, append(object(nil), o...).set(f, e))
+			if made == nil {
+				made = append(object(nil), o...).set(f, e)
+			}
+			if err := b.chargeMade(made); err != nil {
+				return out, err
+			}
+			out = append(out, made)
 		}
-		return out
+		return out, nil
 	}
-	return append(out, o)
+	return append(out, o), nil
 }
 
-// merge returns o with the fields of inner set over its own.
+// merge returns o with the fields of inner set over its own: in their
+// place if o has them, else after.
 func merge(o, inner object) object {
+	at := make(map[string]int, len(o))
+	for i, f := range o {
+		at[f.key] = i
+	}
 	for _, f := range inner {
-		o = o.set(f.key, f.val)
+		if i, ok := at[f.key]; ok {
+			o[i].val = f.val
+		} else {
+			at[f.key] = len(o)
+			o = append(o, f)
+		}
 	}
 	return o
 }
@@ -436,21 +495,12 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
 	var objs []object
 	raw := !q.transforms() && q.format != "csv"
-	size := 0
 	if !raw {
+		b := &budget{bytes: maxItemsResponse, items: maxItemsLimit}
 		for _, it := range items {
-			before := len(objs)
-			var err error
-			if objs, err = q.shape(it, objs); err != nil {
-				return nil, "", &Error{StatusCode: http.StatusInternalServerError, Type: typeServerError, Message: "a stored item cannot be read: " + err.Error()}
-			}
-			for _, o := range objs[before:] {
-				for _, f := range o {
-					size += len(f.key) + len(f.val) + 4
-				}
-			}
-			if size > maxItemsResponse || len(objs) > maxItemsLimit {
-				return nil, "", errTooLargeResponse
+			var e *Error
+			if objs, e = q.shape(it, objs, b); e != nil {
+				return nil, "", e
 			}
 		}
 	}
@@ -475,7 +525,8 @@ func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
 		}
 		return buf, "application/jsonl; charset=utf-8", nil
 	case "csv":
-		return q.renderCSV(objs), "text/csv; charset=utf-8", nil
+		out, e := q.renderCSV(objs)
+		return out, "text/csv; charset=utf-8", e
 	}
 	buf = append(buf, '[')
 	for i := range n {
@@ -493,7 +544,7 @@ func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
 // renderCSV encodes objs as CSV: a header row of the union of their fields
 // in the order they first appear, then a row per item; a string is its
 // text, null and a missing field empty, any other value its JSON.
-func (q itemsQuery) renderCSV(objs []object) []byte {
+func (q itemsQuery) renderCSV(objs []object) ([]byte, *Error) {
 	var cols []string
 	index := map[string]int{}
 	for _, o := range objs {
@@ -510,6 +561,10 @@ func (q itemsQuery) renderCSV(objs []object) []byte {
 	if !q.noHeader {
 		_ = cw.Write(cols) // to a bytes.Buffer: cannot fail
 	}
+	// Sparse fields make rows of mostly empty cells: bounded too.
+	if len(cols) > 0 && len(objs) > maxItemsResponse/len(cols) {
+		return nil, errTooLargeResponse
+	}
 	row := make([]string, len(cols))
 	for _, o := range objs {
 		clear(row)
@@ -517,9 +572,12 @@ func (q itemsQuery) renderCSV(objs []object) []byte {
 			row[index[f.key]] = csvValue(f.val)
 		}
 		_ = cw.Write(row)
+		if buf.Len() > maxItemsResponse {
+			return nil, errTooLargeResponse
+		}
 	}
 	cw.Flush()
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 func csvValue(v json.RawMessage) string {

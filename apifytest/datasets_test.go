@@ -3,6 +3,7 @@ package apifytest_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/go-apify/actor/apifytest"
@@ -89,7 +90,7 @@ func TestDatasetItems(t *testing.T) {
 }
 
 // TestDatasetItemsErrors checks that bad pushes and reads are refused with
-// the reason, and nothing is stored.
+// the reason, and the refused pushes store nothing.
 func TestDatasetItemsErrors(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
@@ -114,11 +115,22 @@ func TestDatasetItemsErrors(t *testing.T) {
 	} {
 		wantBadRequest(t, call(t, srv, srv.Token, "GET", path+tc.query, nil), tc.name, tc.want)
 	}
+	// Unwinding an array of 300 elements under a 1 MB field would make a
+	// response of 300 MB: refused, without making it.
+	big := `{"pad":"` + strings.Repeat("x", 1<<20) + `","arr":[` + strings.TrimSuffix(strings.Repeat("0,", 300), ",") + `]}`
+	if r := call(t, srv, srv.Token, "POST", path, big); r.status != http.StatusCreated {
+		t.Fatalf("push big: %d %s", r.status, r.body)
+	}
+	wantBadRequest(t, call(t, srv, srv.Token, "GET", path+"?unwind=arr", nil), "unwind past the response limit", "smaller limit")
+	wantBadRequest(t, call(t, srv, srv.Token, "GET", path+"?unwind=arr&format=csv", nil), "csv unwind past the response limit", "smaller limit")
+	if r := call(t, srv, srv.Token, "GET", path+"?unwind=arr&fields=arr", nil); r.status != http.StatusOK || !strings.HasPrefix(string(r.body), `[{"arr":0},`) {
+		t.Errorf("unwind of small items: %d %.100s", r.status, r.body)
+	}
 	if r := call(t, srv, srv.Token, "GET", "/v2/datasets/NoSuchDataset1234/items", nil); r.status != http.StatusNotFound {
 		t.Errorf("missing dataset: %d", r.status)
 	}
 	p, err := client.ListItems[json.RawMessage](ctxFor(t), srv.Client(), ds.ID, client.ItemsOptions{})
-	if err != nil || p.Total != 0 {
+	if err != nil || p.Total != 1 {
 		t.Errorf("after refused pushes: %+v, %v", p, err)
 	}
 }
