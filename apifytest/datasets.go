@@ -178,16 +178,19 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 // itemsQuery is how a read shapes the items.
 type itemsQuery struct {
 	listParams
-	format                          string
-	fields, omit, unwind, flatten   []string
-	skipHidden, skipEmpty, noHeader bool
-	noLimit                         bool // none given
-	delimiter                       rune
+	format                        string
+	fields, omit, unwind, flatten []string
+	outputFields                  []string // the names of fields in the output
+	skipHidden, skipEmpty         bool
+	skipFailed                    bool // items with an errorInfo field
+	noHeader, bom, attachment     bool
+	noLimit                       bool // none given
+	delimiter                     rune
 }
 
 // transforms reports whether the items must be decoded to be shaped.
 func (q itemsQuery) transforms() bool {
-	return len(q.fields) > 0 || len(q.omit) > 0 || len(q.unwind) > 0 || len(q.flatten) > 0 || q.skipHidden || q.skipEmpty
+	return len(q.fields) > 0 || len(q.omit) > 0 || len(q.unwind) > 0 || len(q.flatten) > 0 || q.skipHidden || q.skipEmpty || q.skipFailed
 }
 
 func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
@@ -214,7 +217,7 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 	for _, p := range []struct {
 		name string
 		dst  *[]string
-	}{{"fields", &q.fields}, {"omit", &q.omit}, {"unwind", &q.unwind}, {"flatten", &q.flatten}} {
+	}{{"fields", &q.fields}, {"outputFields", &q.outputFields}, {"omit", &q.omit}, {"unwind", &q.unwind}, {"flatten", &q.flatten}} {
 		raw := v.Get(p.name)
 		if raw == "" {
 			continue
@@ -230,18 +233,37 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 			}
 		}
 	}
-	flags := map[string]*bool{"skipHidden": &q.skipHidden, "skipEmpty": &q.skipEmpty, "skipHeaderRow": &q.noHeader}
-	for _, name := range []string{"clean", "simplified", "skipHidden", "skipEmpty", "skipHeaderRow"} {
+	flags := map[string]*bool{"clean": nil, "simplified": nil, "skipHidden": &q.skipHidden, "skipEmpty": &q.skipEmpty,
+		"skipFailedPages": &q.skipFailed, "skipHeaderRow": &q.noHeader, "attachment": &q.attachment}
+	var clean, simplified bool
+	flags["clean"], flags["simplified"] = &clean, &simplified
+	for name, dst := range flags {
 		on, e := parseBool(v.Get(name), name)
 		if e != nil {
 			return q, e
 		}
-		switch name {
-		case "clean", "simplified": // simplified: the legacy clean
-			q.skipHidden, q.skipEmpty = q.skipHidden || on, q.skipEmpty || on
-		default:
-			*flags[name] = *flags[name] || on
+		*dst = on
+	}
+	if clean {
+		q.skipHidden, q.skipEmpty = true, true
+	}
+	if simplified { // the legacy Crawler's results
+		q.fields, q.unwind = []string{"url", "pageFunctionResult", "errorInfo"}, []string{"pageFunctionResult"}
+	}
+	if len(q.outputFields) > 0 && len(q.outputFields) != len(q.fields) {
+		return q, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+			Message: "Parameter outputFields must name as many fields as fields (" + strconv.Itoa(len(q.fields)) + "), not " + strconv.Itoa(len(q.outputFields))}
+	}
+	q.bom = q.format == "csv" // the platform's default
+	if b := v.Get("bom"); b != "" {
+		var e *Error
+		if q.bom, e = parseBool(b, "bom"); e != nil {
+			return q, e
 		}
+	}
+	if view := v.Get("view"); view != "" {
+		return q, &Error{StatusCode: http.StatusBadRequest, Type: "requested-dataset-view-does-not-exist",
+			Message: "Dataset view " + strconv.Quote(view) + " does not exist: datasets have no schema on the local platform"}
 	}
 	if d := v.Get("delimiter"); d != "" {
 		c, n := utf8.DecodeRuneInString(d)
@@ -293,6 +315,24 @@ func (q itemsQuery) shape(item []byte, out []object, b *budget) ([]object, *Erro
 	if err != nil {
 		return out, &Error{StatusCode: http.StatusInternalServerError, Type: typeServerError, Message: "a stored item cannot be read: " + err.Error()}
 	}
+	if q.skipFailed && o.index("errorInfo") >= 0 {
+		return out, nil
+	}
+	if len(q.fields) > 0 {
+		picked := make(object, 0, len(q.fields))
+		for j, f := range q.fields {
+			if i := o.index(f); i >= 0 {
+				picked = append(picked, o[i])
+				if len(q.outputFields) > 0 {
+					picked[len(picked)-1].key = q.outputFields[j]
+				}
+			}
+		}
+		o = picked
+	}
+	for _, f := range q.omit {
+		o = o.without(f)
+	}
 	objs := []object{o}
 	// Unwinding is charged to bound what it makes, then given back: the
 	// items are charged once, as they come out.
@@ -311,18 +351,6 @@ func (q itemsQuery) shape(item []byte, out []object, b *budget) ([]object, *Erro
 	for _, o := range objs {
 		for _, f := range q.flatten {
 			o = flattenField(o, f)
-		}
-		if len(q.fields) > 0 {
-			picked := make(object, 0, len(q.fields))
-			for _, f := range q.fields {
-				if i := o.index(f); i >= 0 {
-					picked = append(picked, o[i])
-				}
-			}
-			o = picked
-		}
-		for _, f := range q.omit {
-			o = o.without(f)
 		}
 		if q.skipHidden {
 			kept := o[:0:0]
@@ -475,6 +503,9 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 	}
 	h := w.Header()
 	h.Set("Content-Type", ct)
+	if q.attachment {
+		h.Set("Content-Disposition", "attachment; filename=items."+q.format)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Apify-Pagination-Total", strconv.Itoa(total))
 	h.Set("X-Apify-Pagination-Offset", strconv.Itoa(q.offset))
@@ -515,6 +546,9 @@ func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
 		return objs[i].appendJSON(buf)
 	}
 	var buf []byte
+	if q.bom {
+		buf = append(buf, "\ufeff"...)
+	}
 	switch q.format {
 	case "jsonl":
 		for i := range n {
@@ -556,6 +590,9 @@ func (q itemsQuery) renderCSV(objs []object) ([]byte, *Error) {
 		}
 	}
 	var buf bytes.Buffer
+	if q.bom {
+		buf.WriteString("\ufeff")
+	}
 	cw := csv.NewWriter(&buf)
 	cw.Comma = q.delimiter
 	if !q.noHeader {

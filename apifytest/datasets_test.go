@@ -45,13 +45,16 @@ func TestDatasetItems(t *testing.T) {
 		{name: "skipEmpty", query: "?skipEmpty=true&limit=3&fields=%23only", want: `[{"#only":"hidden"}]`, count: "3"},
 		{name: "clean", query: "?clean=1&limit=3&omit=tags,geo", want: `[{"b":1,"a":"x"}]`, count: "3"},
 		{name: "unwind array", query: "?unwind=tags&fields=a,tags,name", want: `[{"a":"x","tags":"t1"},{"a":"x","tags":"t2"},{},{},{"a":"y,\"q\"","name":"n1"},{"a":"y,\"q\"","tags":"t3"},{}]`, count: "5"},
-		{name: "unwind object", query: "?unwind=geo&limit=1&fields=lat,pos,b", want: `[{"lat":1,"pos":{"x":2},"b":1}]`, count: "1"},
+		{name: "unwind object", query: "?unwind=geo&limit=1&fields=b,geo", want: `[{"b":1,"lat":1,"pos":{"x":2}}]`, count: "1"},
+		{name: "omit then unwind", query: "?unwind=tags&limit=1&omit=tags", want: `[{"b":1,"a":"x","#hidden":true,"geo":{"lat":1,"pos":{"x":2}}}]`, count: "1"},
 		{name: "flatten", query: "?flatten=geo&limit=1&omit=tags", want: `[{"b":1,"a":"x","#hidden":true,"geo.lat":1,"geo.pos.x":2}]`, count: "1"},
+		{name: "outputFields", query: "?fields=a,b&outputFields=title,rank&limit=1", want: `[{"title":"x","rank":1}]`, count: "1"},
+		{name: "json with a BOM", query: "?fields=b&limit=1&bom=1", want: "\ufeff" + `[{"b":1}]`, count: "1"},
 		{name: "jsonl", query: "?format=jsonl&offset=3&fields=a", want: "{\"a\":\"y,\\\"q\\\"\"}\n{}\n", contentType: "application/jsonl; charset=utf-8", count: "2"},
 		{name: "csv", query: "?format=csv&skipEmpty=1&skipHidden=1",
-			want:        "b,a,tags,geo,c,single\n1,x,\"[\"\"t1\"\",\"\"t2\"\"]\",\"{\"\"lat\"\":1,\"\"pos\"\":{\"\"x\"\":2}}\",,\n,\"y,\"\"q\"\"\",\"[{\"\"name\"\":\"\"n1\"\"},\"\"t3\"\"]\",,,\n,,,,,object\n",
+			want:        "\ufeffb,a,tags,geo,c,single\n1,x,\"[\"\"t1\"\",\"\"t2\"\"]\",\"{\"\"lat\"\":1,\"\"pos\"\":{\"\"x\"\":2}}\",,\n,\"y,\"\"q\"\"\",\"[{\"\"name\"\":\"\"n1\"\"},\"\"t3\"\"]\",,,\n,,,,,object\n",
 			contentType: "text/csv; charset=utf-8", count: "5"},
-		{name: "csv without header, delimiter", query: "?format=csv&fields=a,b&limit=1&skipHeaderRow=1&delimiter=%3B", want: "x;1\n", contentType: "text/csv; charset=utf-8", count: "1"},
+		{name: "csv without header, delimiter", query: "?format=csv&fields=a,b&limit=1&skipHeaderRow=1&delimiter=%3B&bom=0", want: "x;1\n", contentType: "text/csv; charset=utf-8", count: "1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -82,10 +85,37 @@ func TestDatasetItems(t *testing.T) {
 		})
 	}
 
+	if r := call(t, srv, srv.Token, "GET", "/v2/datasets/"+ds.ID+"/items?attachment=1&format=jsonl&limit=1", nil); r.header.Get("Content-Disposition") != "attachment; filename=items.jsonl" {
+		t.Errorf("attachment: Content-Disposition %q", r.header.Get("Content-Disposition"))
+	}
 	var got storageJSON
 	call(t, srv, srv.Token, "GET", "/v2/datasets/"+ds.ID, nil).data(t, &got)
 	if *got.ItemCount != 5 || *got.CleanItemCount != 3 {
 		t.Errorf("itemCount %d, cleanItemCount %d; want 5 and 3", *got.ItemCount, *got.CleanItemCount)
+	}
+}
+
+// TestDatasetLegacyFilters checks the filters of the legacy Crawler's
+// results: skipFailedPages and simplified.
+func TestDatasetLegacyFilters(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	ds, err := srv.Client().GetOrCreateDataset(ctxFor(t), "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/v2/datasets/" + ds.ID + "/items"
+	if r := call(t, srv, srv.Token, "POST", path, `[{"url":"u1","pageFunctionResult":[{"a":1},{"a":2}],"x":1},{"url":"u2","errorInfo":"boom"}]`); r.status != http.StatusCreated {
+		t.Fatalf("push: %d %s", r.status, r.body)
+	}
+	for _, tc := range []struct{ query, want string }{
+		{"?skipFailedPages=1", `[{"url":"u1","pageFunctionResult":[{"a":1},{"a":2}],"x":1}]`},
+		{"?simplified=1", `[{"url":"u1","a":1},{"url":"u1","a":2},{"url":"u2","errorInfo":"boom"}]`},
+	} {
+		r := call(t, srv, srv.Token, "GET", path+tc.query, nil)
+		if diff := cmp.Diff(tc.want, string(r.body)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.query, diff)
+		}
 	}
 }
 
@@ -112,6 +142,8 @@ func TestDatasetItemsErrors(t *testing.T) {
 		{"offset", "?offset=x", "offset"},
 		{"bool", "?clean=maybe", "clean"},
 		{"delimiter", "?format=csv&delimiter=ab", "delimiter"},
+		{"outputFields", "?fields=a&outputFields=x,y", "outputFields"},
+		{"view", "?view=overview", "view"},
 	} {
 		wantBadRequest(t, call(t, srv, srv.Token, "GET", path+tc.query, nil), tc.name, tc.want)
 	}

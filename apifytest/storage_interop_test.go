@@ -106,7 +106,7 @@ func TestJSClientStorageInterop(t *testing.T) {
 	if len(out.Clean) != 1 || out.Clean[0]["#hidden"] != nil || out.AllCount != 101 {
 		t.Errorf("clean %v, all %d", out.Clean, out.AllCount)
 	}
-	if want := "n,text\n0,item item item item item \n1,item item item item item \n"; out.CSV != want {
+	if want := "\ufeffn,text\n0,item item item item item \n1,item item item item item \n"; out.CSV != want {
 		t.Errorf("csv %q, want %q", out.CSV, want)
 	}
 	if out.Dataset.ItemCount != 101 || out.Dataset.Name != "js-dataset" || out.Dataset.ConsoleURL == "" {
