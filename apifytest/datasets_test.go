@@ -88,6 +88,9 @@ func TestDatasetItems(t *testing.T) {
 	if r := call(t, srv, srv.Token, "GET", "/v2/datasets/"+ds.ID+"/items?attachment=1&format=jsonl&limit=1", nil); r.header.Get("Content-Disposition") != "attachment; filename=items.jsonl" {
 		t.Errorf("attachment: Content-Disposition %q", r.header.Get("Content-Disposition"))
 	}
+	if r := call(t, srv, srv.Token, "GET", "/v2/datasets/"+ds.ID+"/statistics", nil); r.status != http.StatusOK || string(r.body) != `{"data":{"fieldStatistics":null}}` {
+		t.Errorf("statistics: %d %s", r.status, r.body)
+	}
 	var got storageJSON
 	call(t, srv, srv.Token, "GET", "/v2/datasets/"+ds.ID, nil).data(t, &got)
 	if *got.ItemCount != 5 || *got.CleanItemCount != 3 {

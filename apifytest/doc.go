@@ -44,6 +44,7 @@
 //
 //	GET, PUT, DELETE /v2/datasets/{id}
 //	GET, HEAD, POST  /v2/datasets/{id}/items
+//	GET              /v2/datasets/{id}/statistics
 //	GET, PUT, DELETE /v2/key-value-stores/{id}
 //	GET              /v2/key-value-stores/{id}/keys
 //	GET              /v2/key-value-stores/{id}/records
@@ -59,6 +60,7 @@
 //
 //	GET, PUT, DELETE /v2/actor-runs/{runId}/dataset
 //	GET, HEAD, POST  /v2/actor-runs/{runId}/dataset/items
+//	GET              /v2/actor-runs/{runId}/dataset/statistics
 //	GET, PUT, DELETE /v2/actor-runs/{runId}/key-value-store
 //	GET              /v2/actor-runs/{runId}/key-value-store/keys
 //	GET              /v2/actor-runs/{runId}/key-value-store/records
@@ -100,7 +102,8 @@
 // starting with "#") and skipEmpty; clean is skipHidden and skipEmpty,
 // simplified is fields=url,pageFunctionResult,errorInfo with
 // unwind=pageFunctionResult. A view needs a schema, which datasets do not
-// have here: it is refused. The formats are json,
+// have here: it is refused, and statistics have no fieldStatistics. The
+// formats are json,
 // jsonl and csv: CSV's header row is the union of the fields in the order
 // they first appear, a string is its text, null and a missing field are
 // empty, and numbers, booleans, arrays and objects are their JSON;

@@ -63,6 +63,7 @@ func (s *Server) routeTable() []route {
 		routes = append(routes,
 			route{base.dataset, s.storageMethods(kindDataset)},
 			route{base.dataset + "/items", map[string]apiHandler{"GET": s.handleGetItems, "HEAD": s.handleGetItems, "POST": s.handlePushItems}},
+			route{base.dataset + "/statistics", map[string]apiHandler{"GET": s.handleDatasetStatistics}},
 			route{base.store, s.storageMethods(kindKeyValueStore)},
 			route{base.store + "/keys", map[string]apiHandler{"GET": s.handleListKeys}},
 			route{base.store + "/records", map[string]apiHandler{"GET": s.handleDownloadRecords}},
