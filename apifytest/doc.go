@@ -95,23 +95,22 @@
 // Dataset items are JSON objects. A read selects stored items by offset,
 // limit and desc, then shapes each, in this order: skipFailedPages (items
 // with errorInfo), fields (kept in the order given, renamed by
-// outputFields), omit, unwind (in order; an array field becomes one item
-// per element, an object element or object field merged into its parent;
-// a missing field, an empty array or any other value leaves the item as it
-// is), flatten ("a": {"b": 1} becomes "a.b": 1), skipHidden (fields
-// starting with "#") and skipEmpty; clean is skipHidden and skipEmpty,
-// simplified is fields=url,pageFunctionResult,errorInfo with
-// unwind=pageFunctionResult. A view needs a schema, which datasets do not
-// have here: it is refused, and statistics have no fieldStatistics. The
-// formats are json,
-// jsonl and csv: CSV's header row is the union of the fields in the order
-// they first appear, a string is its text, null and a missing field are
-// empty, and numbers, booleans, arrays and objects are their JSON;
-// delimiter and skipHeaderRow apply, and a CSV starts with a BOM unless
-// bom=0 (other formats only with bom=1), as on the platform; attachment=1
-// sets Content-Disposition. The X-Apify-Pagination-* headers
-// count stored items (Count before skipping and unwinding, as on the
-// platform), and Limit is 999999999999 for a read without one.
+// outputFields), omit, unwind (in order; an array field becomes one item per
+// element, an object element or object field merged into its parent; a
+// missing field, an empty array or any other value leaves the item as it
+// is), flatten ("a": {"b": 1} becomes "a.b": 1), skipHidden (fields starting
+// with "#") and skipEmpty; clean is skipHidden and skipEmpty, simplified is
+// fields=url,pageFunctionResult,errorInfo with unwind=pageFunctionResult. A
+// view needs a schema, which datasets do not have here: it is refused, and
+// statistics have no fieldStatistics. The formats are json, jsonl and csv:
+// CSV's header row is the union of the fields in the order they first
+// appear, a string is its text, null and a missing field are empty, and
+// numbers, booleans, arrays and objects are their JSON; delimiter and
+// skipHeaderRow apply, and a CSV starts with a BOM unless bom=0 (other
+// formats only with bom=1), as on the platform; attachment=1 sets
+// Content-Disposition. The X-Apify-Pagination-* headers count stored items
+// (Count before skipping and unwinding, as on the platform), and Limit is
+// 999999999999 for a read without one.
 //
 // Keys are listed in byte order, after exclusiveStartKey, those starting
 // with prefix; stores have no schema, so collection is refused. GET
