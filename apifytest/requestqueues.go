@@ -367,17 +367,24 @@ func (s *Server) handleBatchAddRequests(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 	}
+	type draft struct {
+		UniqueKey string `json:"uniqueKey"`
+		URL       string `json:"url"`
+		Method    string `json:"method"`
+	}
 	out := struct {
 		ProcessedRequests   []registration `json:"processedRequests"`
-		UnprocessedRequests []any          `json:"unprocessedRequests"`
-	}{[]registration{}, []any{}}
+		UnprocessedRequests []draft        `json:"unprocessedRequests"`
+	}{[]registration{}, []draft{}}
 	e = s.withQueue(u, r, c, func(st *storage, _ *queue) *Error {
 		for _, req := range reqs {
-			reg, e := s.addLocked(st, req, c.forefront)
-			if e != nil {
-				return e
+			// Past the storage limit, the rest are left unprocessed,
+			// as the platform leaves those it cannot add now.
+			if reg, e := s.addLocked(st, req, c.forefront); e != nil {
+				out.UnprocessedRequests = append(out.UnprocessedRequests, draft{req.uniqueKey, req.url, req.method})
+			} else {
+				out.ProcessedRequests = append(out.ProcessedRequests, reg)
 			}
-			out.ProcessedRequests = append(out.ProcessedRequests, reg)
 		}
 		return nil
 	})

@@ -254,8 +254,20 @@ func TestStorageLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PushItems(ctx, ds.ID, []map[string]string{{"x": strings.Repeat("y", 900)}}); err != nil {
+	if err := c.PushItems(ctx, ds.ID, []map[string]string{{"x": strings.Repeat("y", 800)}}); err != nil {
 		t.Errorf("after deleting the store: %v", err)
+	}
+	// A batch of requests past the limit: those that fit are added, the
+	// others left unprocessed.
+	q, err := c.GetOrCreateRequestQueue(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.RequestQueue(q.ID).AddRequests(ctx, []client.Request{
+		{URL: "https://example.com/1"}, {URL: "https://example.com/" + strings.Repeat("2", 200)},
+	}, client.RequestOptions{})
+	if err != nil || len(res.ProcessedRequests) != 1 || len(res.UnprocessedRequests) != 1 {
+		t.Errorf("batch past the limit: %+v, %v", res, err)
 	}
 }
 
