@@ -13,9 +13,9 @@ import (
 	"unsafe"
 )
 
-// The items of datasets: pushing them, and reading them back with the
-// platform's filters (fields, omit, unwind, flatten, skipHidden, skipEmpty,
-// clean) in JSON, JSON Lines or CSV.
+// The items of datasets: pushing them, and reading them back shaped by the
+// platform's filters (see the package documentation) in JSON, JSON Lines
+// or CSV.
 
 // Limits of dataset reads.
 const (
@@ -233,16 +233,19 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 			}
 		}
 	}
-	flags := map[string]*bool{"clean": nil, "simplified": nil, "skipHidden": &q.skipHidden, "skipEmpty": &q.skipEmpty,
-		"skipFailedPages": &q.skipFailed, "skipHeaderRow": &q.noHeader, "attachment": &q.attachment}
 	var clean, simplified bool
-	flags["clean"], flags["simplified"] = &clean, &simplified
-	for name, dst := range flags {
-		on, e := parseBool(v.Get(name), name)
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"clean", &clean}, {"simplified", &simplified}, {"skipHidden", &q.skipHidden}, {"skipEmpty", &q.skipEmpty},
+		{"skipFailedPages", &q.skipFailed}, {"skipHeaderRow", &q.noHeader}, {"attachment", &q.attachment},
+	} {
+		on, e := parseBool(v.Get(f.name), f.name)
 		if e != nil {
 			return q, e
 		}
-		*dst = on
+		*f.dst = on
 	}
 	if clean {
 		q.skipHidden, q.skipEmpty = true, true
