@@ -32,6 +32,12 @@ func recordKeyError(k string) *Error {
 		Message: "Record key " + strconv.Quote(k) + " contains invalid characters or is longer than 256 characters"}
 }
 
+// recordSize is what record rec under key counts toward the storage
+// limit: its key, content type and value, so that empty records count too.
+func recordSize(key string, rec kvRecord) int64 {
+	return int64(len(key) + len(rec.contentType) + len(rec.value))
+}
+
 func (s *Server) handleGetRecord(w http.ResponseWriter, r *http.Request, u *user) {
 	key := r.PathValue("key")
 	var rec kvRecord
@@ -73,10 +79,15 @@ func (s *Server) handlePutRecord(w http.ResponseWriter, r *http.Request, u *user
 	if e := s.withStorageOf(u, kindKeyValueStore, r, func(st *storage) *Error {
 		id = st.id
 		old, had := st.records[key]
-		if e := s.addBytesLocked(st, int64(len(body)-len(old.value))); e != nil {
+		rec := kvRecord{contentType: ct, value: body}
+		n := recordSize(key, rec)
+		if had {
+			n -= recordSize(key, old)
+		}
+		if e := s.addBytesLocked(st, n); e != nil {
 			return e
 		}
-		st.records[key] = kvRecord{contentType: ct, value: body}
+		st.records[key] = rec
 		if !had {
 			st.keysSorted = false
 		}
@@ -99,7 +110,7 @@ func (s *Server) handleDeleteRecord(w http.ResponseWriter, r *http.Request, u *u
 		if !had {
 			return nil // as before: deleting is idempotent
 		}
-		_ = s.addBytesLocked(st, -int64(len(old.value)))
+		_ = s.addBytesLocked(st, -recordSize(key, old))
 		delete(st.records, key)
 		st.keysSorted = false
 		st.modified = now()

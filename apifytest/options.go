@@ -227,8 +227,9 @@ func WithRetention(runs int, maxAge time.Duration) Option {
 const DefaultStorageLimit = 1 << 30
 
 // WithStorageLimit sets how many bytes the storages of one user may hold:
-// dataset items, record values and requests, as sent. A write past it is
-// refused with 403 limit-reached (DefaultStorageLimit).
+// dataset items and requests as sent, records with their keys and content
+// types. A write past it is refused with 403 limit-reached
+// (DefaultStorageLimit).
 func WithStorageLimit(bytes int64) Option {
 	return func(c *config) {
 		if bytes <= 0 {
