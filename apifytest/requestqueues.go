@@ -1,9 +1,11 @@
 package apifytest
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -193,26 +195,16 @@ func (q *queue) place(r *queuedRequest, forefront bool) {
 		q.back++
 		r.order = q.back
 	}
-	i, _ := slices.BinarySearchFunc(q.pending, r.order, func(e *queuedRequest, o int64) int { return cmpInt(e.order, o) })
+	i, _ := slices.BinarySearchFunc(q.pending, r.order, func(e *queuedRequest, o int64) int { return cmp.Compare(e.order, o) })
 	q.pending = slices.Insert(q.pending, i, r)
 }
 
 // unplace removes pending request r from the order.
 func (q *queue) unplace(r *queuedRequest) {
-	i, found := slices.BinarySearchFunc(q.pending, r.order, func(e *queuedRequest, o int64) int { return cmpInt(e.order, o) })
+	i, found := slices.BinarySearchFunc(q.pending, r.order, func(e *queuedRequest, o int64) int { return cmp.Compare(e.order, o) })
 	if found {
 		q.pending = slices.Delete(q.pending, i, i+1)
 	}
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // touch notes that the client with key used the queue.
@@ -618,18 +610,16 @@ func (s *Server) handleHead(w http.ResponseWriter, r *http.Request, u *user) {
 	respond(w, http.StatusOK, out, e)
 }
 
-// parseLockSecs reads the lockSecs parameter: 1 to maxLockSecs seconds.
+// parseLockSecs reads the lockSecs parameter: a number of seconds (a
+// fraction rounds up) from 1 to maxLockSecs.
 func parseLockSecs(r *http.Request) (int, *Error) {
 	v := r.URL.Query().Get("lockSecs")
-	if v == "" {
-		return 0, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter, Message: "Parameter lockSecs is required"}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f <= maxLockSecs) {
+		return 0, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+			Message: "Parameter lockSecs must be a number of seconds above 0 and at most " + strconv.Itoa(maxLockSecs) + ", not " + strconv.Quote(v)}
 	}
-	n, e := parseCount(r, "lockSecs", 0, maxLockSecs+1)
-	if e == nil && n > maxLockSecs {
-		e = &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-			Message: "Parameter lockSecs must be at most " + strconv.Itoa(maxLockSecs) + " seconds, not " + v}
-	}
-	return n, e
+	return int(math.Ceil(f)), nil
 }
 
 // handleLockHead serves POST .../head/lock?lockSecs=&limit= (default and
@@ -831,7 +821,7 @@ func (s *Server) handleListRequests(w http.ResponseWriter, r *http.Request, u *u
 			after = max(after, req.seq)
 		}
 		i, _ := slices.BinarySearchFunc(q.all, after+1, func(e *queuedRequest, n uint64) int {
-			return cmpInt(int64(e.seq), int64(n))
+			return cmp.Compare(e.seq, n)
 		})
 		t := time.Now()
 		var last uint64
