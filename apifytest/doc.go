@@ -115,7 +115,9 @@
 // Keys are listed in byte order, after exclusiveStartKey, those starting
 // with prefix; stores have no schema, so collection is refused. GET
 // .../records is the records (those starting with prefix) as a ZIP
-// archive, a file per record named by its key.
+// archive, a file per record named by its key. A record is stored as
+// sent, its Content-Encoding undone; read with attachment=true, it comes
+// with Content-Disposition: attachment.
 //
 // A request's ID derives from its uniqueKey as on the platform and in
 // Crawlee (SHA-256, base64 without "+", "/" and "=", the first 15

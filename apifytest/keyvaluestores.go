@@ -52,6 +52,14 @@ func (s *Server) handleGetRecord(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, e)
 		return
 	}
+	attach, e := parseBool(r.URL.Query().Get("attachment"), "attachment")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if attach {
+		w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(key))
+	}
 	w.Header().Set("Content-Type", rec.contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(rec.value)))
 	w.WriteHeader(http.StatusOK)

@@ -125,6 +125,9 @@ func TestKeysThroughClient(t *testing.T) {
 	if err := c.GetRecordJSON(ctx, kv.ID, "k10042", &v); err != nil || v != 42 {
 		t.Errorf("GetRecordJSON: %d, %v", v, err)
 	}
+	if r := call(t, srv, srv.Token, "GET", "/v2/key-value-stores/"+kv.ID+"/records/k10001?attachment=true", nil); r.header.Get("Content-Disposition") != `attachment; filename="k10001"` || string(r.body) != "1" {
+		t.Errorf("attachment: %q %s", r.header.Get("Content-Disposition"), r.body)
+	}
 	if ok, err := c.RecordExists(ctx, kv.ID, "nope"); ok || err != nil {
 		t.Errorf("RecordExists(nope): %v, %v", ok, err)
 	}
