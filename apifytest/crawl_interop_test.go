@@ -21,7 +21,7 @@ import (
 
 // sitePages is the number of pages of the loopback site: a binary tree,
 // page n linking to 2n+1 and 2n+2.
-const sitePages = 60
+const sitePages = 50
 
 // TestJSSDKCrawlInterop runs a crawler written with the official JS SDK
 // (apify, and Crawlee's request queue under it) as a run of the server:
