@@ -1,7 +1,11 @@
 package apifytest_test
 
 import (
+	"context"
+	"errors"
+	"iter"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -350,5 +354,199 @@ func TestStorageRetention(t *testing.T) {
 	call(t, srv, srv.Token, "GET", "/v2/key-value-stores?unnamed=1", nil).data(t, &stores)
 	if stores.Total != 1 {
 		t.Errorf("stores after eviction: %d, want the second run's only", stores.Total)
+	}
+}
+
+// storageOps are the Go client's calls on one kind of storage, reduced to
+// IDs and names.
+type storageOps struct {
+	kind         string
+	getOrCreate  func(ctx context.Context, c *client.Client, name string) (id, gotName string, err error)
+	get          func(ctx context.Context, c *client.Client, id string) (name string, err error)
+	rename       func(ctx context.Context, c *client.Client, id, name string) (string, error)
+	del          func(ctx context.Context, c *client.Client, id string) error
+	all          func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error)
+	consoleURLOf func(ctx context.Context, c *client.Client, id string) (string, error)
+}
+
+// collect returns the IDs an iterator of storages yields.
+func collect[T any](seq iter.Seq2[T, error], id func(T) string) ([]string, error) {
+	var ids []string
+	for s, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id(s))
+	}
+	return ids, nil
+}
+
+// TestStoragesThroughClient drives each kind of storage with the Go
+// client: get-or-create by name, get by ID and name, rename, list page by
+// page, delete.
+func TestStoragesThroughClient(t *testing.T) {
+	t.Parallel()
+	for _, ops := range []storageOps{
+		{
+			kind: "dataset",
+			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
+				d, err := c.GetOrCreateDataset(ctx, name)
+				if err != nil {
+					return "", "", err
+				}
+				return d.ID, d.Name, nil
+			},
+			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				d, err := c.GetDataset(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return d.Name, nil
+			},
+			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
+				d, err := c.UpdateDataset(ctx, id, client.StorageUpdate{Name: &name})
+				if err != nil {
+					return "", err
+				}
+				return d.Name, nil
+			},
+			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteDataset(ctx, id) },
+			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
+				return collect(c.AllDatasets(ctx, o), func(d client.Dataset) string { return d.ID })
+			},
+			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				d, err := c.GetDataset(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return d.ConsoleURL, nil
+			},
+		},
+		{
+			kind: "key-value-store",
+			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
+				s, err := c.GetOrCreateKeyValueStore(ctx, name)
+				if err != nil {
+					return "", "", err
+				}
+				return s.ID, s.Name, nil
+			},
+			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				s, err := c.GetKeyValueStore(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return s.Name, nil
+			},
+			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
+				s, err := c.UpdateKeyValueStore(ctx, id, client.StorageUpdate{Name: &name})
+				if err != nil {
+					return "", err
+				}
+				return s.Name, nil
+			},
+			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteKeyValueStore(ctx, id) },
+			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
+				return collect(c.AllKeyValueStores(ctx, o), func(s client.KeyValueStore) string { return s.ID })
+			},
+			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				s, err := c.GetKeyValueStore(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return s.ConsoleURL, nil
+			},
+		},
+		{
+			kind: "request-queue",
+			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
+				q, err := c.GetOrCreateRequestQueue(ctx, name)
+				if err != nil {
+					return "", "", err
+				}
+				return q.ID, q.Name, nil
+			},
+			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				q, err := c.GetRequestQueue(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return q.Name, nil
+			},
+			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
+				q, err := c.UpdateRequestQueue(ctx, id, client.StorageUpdate{Name: &name})
+				if err != nil {
+					return "", err
+				}
+				return q.Name, nil
+			},
+			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteRequestQueue(ctx, id) },
+			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
+				return collect(c.AllRequestQueues(ctx, o), func(q client.RequestQueue) string { return q.ID })
+			},
+			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
+				q, err := c.GetRequestQueue(ctx, id)
+				if err != nil {
+					return "", err
+				}
+				return q.ConsoleURL, nil
+			},
+		},
+	} {
+		t.Run(ops.kind, func(t *testing.T) {
+			t.Parallel()
+			srv := apifytest.NewTestServer(t)
+			ctx := ctxFor(t)
+			c := srv.Client()
+			var named []string
+			for i := range 5 {
+				id, name, err := ops.getOrCreate(ctx, c, "store-"+strconv.Itoa(i))
+				if err != nil || name != "store-"+strconv.Itoa(i) {
+					t.Fatalf("getOrCreate: %s %q %v", id, name, err)
+				}
+				named = append(named, id)
+			}
+			again, _, err := ops.getOrCreate(ctx, c, "store-2")
+			if err != nil || again != named[2] {
+				t.Errorf("getOrCreate again: %s, want %s (%v)", again, named[2], err)
+			}
+			unnamed, _, err := ops.getOrCreate(ctx, c, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name, err := ops.get(ctx, c, "~store-3"); err != nil || name != "store-3" {
+				t.Errorf("get by name: %q, %v", name, err)
+			}
+			if u, err := ops.consoleURLOf(ctx, c, named[0]); err != nil || !strings.HasSuffix(u, "/"+named[0]) {
+				t.Errorf("consoleUrl %q, %v", u, err)
+			}
+			got, err := ops.all(ctx, c, client.StorageListOptions{ListOptions: client.ListOptions{Limit: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(named, got); diff != "" {
+				t.Errorf("all named, by pages of 2 (-want +got):\n%s", diff)
+			}
+			got, err = ops.all(ctx, c, client.StorageListOptions{Unnamed: true, ListOptions: client.ListOptions{Limit: 4}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(append(append([]string(nil), named...), unnamed), got); diff != "" {
+				t.Errorf("all with unnamed (-want +got):\n%s", diff)
+			}
+			if name, err := ops.rename(ctx, c, unnamed, "renamed"); err != nil || name != "renamed" {
+				t.Errorf("rename: %q, %v", name, err)
+			}
+			var ae *client.APIError
+			if _, err := ops.rename(ctx, c, unnamed, "store-1"); !errors.As(err, &ae) || ae.StatusCode != http.StatusConflict {
+				t.Errorf("rename to a taken name: %v", err)
+			}
+			if err := ops.del(ctx, c, named[0]); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ops.get(ctx, c, named[0]); !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+				t.Errorf("get deleted: %v", err)
+			}
+		})
 	}
 }
