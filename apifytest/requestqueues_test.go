@@ -296,3 +296,70 @@ func TestRequestQueueHTTP(t *testing.T) {
 		t.Errorf("after batch delete: %s", call(t, srv, srv.Token, "GET", base, nil).body)
 	}
 }
+
+// TestRequestQueueConcurrentClients has four clients lock and handle the
+// head of one queue at once: each request is handed out exactly once.
+func TestRequestQueueConcurrentClients(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	ctx := ctxFor(t)
+	info, err := srv.Client().GetOrCreateRequestQueue(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []client.Request
+	for i := range 200 {
+		rs = append(rs, client.Request{URL: "https://example.com/" + strconv.Itoa(i)})
+	}
+	if _, err := srv.Client().RequestQueue(info.ID).AddRequests(ctx, rs, client.RequestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, len(rs)*2)
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			q, err := srv.Client().RequestQueue(info.ID).WithClientKey("worker-" + strconv.Itoa(w))
+			if err != nil {
+				errs <- err
+				return
+			}
+			for {
+				h, err := q.LockHead(ctx, time.Minute, 5)
+				if err != nil || len(h.Items) == 0 {
+					errs <- err
+					return
+				}
+				for _, it := range h.Items {
+					r, err := q.GetRequest(ctx, it.ID)
+					if err == nil {
+						err = q.MarkHandled(ctx, r)
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					got <- r.URL
+				}
+			}
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(got)
+	seen := map[string]int{}
+	for u := range got {
+		seen[u]++
+	}
+	for _, r := range rs {
+		if seen[r.URL] != 1 {
+			t.Errorf("%s handed out %d times", r.URL, seen[r.URL])
+		}
+	}
+	q, err := srv.Client().GetRequestQueue(ctx, info.ID)
+	if err != nil || q.HandledRequestCount != 200 || q.PendingRequestCount != 0 || !q.HadMultipleClients {
+		t.Errorf("queue: %+v, %v", q, err)
+	}
+}
