@@ -232,8 +232,12 @@ func readBody(r *http.Request) ([]byte, *Error) {
 	body, err := readLimited(r.Body, maxBody)
 	switch {
 	case errors.Is(err, errTooLarge):
+		actual := ""
+		if r.ContentLength > 0 {
+			actual = ", actual length: " + strconv.FormatInt(r.ContentLength, 10) + " bytes"
+		}
 		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
-			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes" + actual + ")."}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, &Error{StatusCode: http.StatusRequestTimeout, Type: typeTimeout,
 			Message: "The request body was not sent within the body timeout"}

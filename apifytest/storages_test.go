@@ -218,8 +218,13 @@ func TestStorageBodyLimit(t *testing.T) {
 		"/v2/request-queues/" + run.DefaultRequestQueueID + "/requests",
 	} {
 		r := call(t, srv, srv.Token, "POST", path, big)
-		if r.status != http.StatusRequestEntityTooLarge || r.errorOf(t).Type != "request-too-large" {
+		if r.status != http.StatusRequestEntityTooLarge {
 			t.Errorf("%s: %d %s", path, r.status, r.body)
+			continue
+		}
+		want := "The POST payload is too large (limit: 9437184 bytes, actual length: " + strconv.Itoa(len(big)) + " bytes)."
+		if e := r.errorOf(t); e.Type != "request-too-large" || e.Message != want {
+			t.Errorf("%s: %+v, want %q", path, e, want)
 		}
 	}
 	// Exactly at the limit is accepted.
