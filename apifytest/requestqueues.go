@@ -91,7 +91,7 @@ type requestIn struct {
 	URL           *string         `json:"url"`
 	Method        *string         `json:"method"`
 	RetryCount    *int            `json:"retryCount"`
-	HandledAt     *time.Time      `json:"handledAt"`
+	HandledAt     json.RawMessage `json:"handledAt"`
 	Headers       json.RawMessage `json:"headers"`
 	UserData      json.RawMessage `json:"userData"`
 	NoRetry       *bool           `json:"noRetry"`
@@ -128,7 +128,15 @@ func decodeRequest(raw []byte, prefix string) (*queuedRequest, *Error) {
 	if u, err := url.Parse(*in.URL); err != nil || u.Scheme == "" {
 		return nil, badRequest("%surl: %q is not an absolute URL", prefix, *in.URL)
 	}
-	q := &queuedRequest{uniqueKey: *in.UniqueKey, url: *in.URL, method: "GET", handled: in.HandledAt != nil}
+	handled := false
+	if t := strings.TrimSpace(string(in.HandledAt)); t != "" && t != "null" {
+		var at time.Time
+		if err := json.Unmarshal(in.HandledAt, &at); err != nil {
+			return nil, badRequest("%shandledAt: %s is not a date and time (ISO 8601)", prefix, t)
+		}
+		handled = true
+	}
+	q := &queuedRequest{uniqueKey: *in.UniqueKey, url: *in.URL, method: "GET", handled: handled}
 	q.id = requestID(q.uniqueKey)
 	if in.ID != nil && *in.ID != q.id {
 		return nil, &Error{StatusCode: http.StatusBadRequest, Type: typeRequestID,

@@ -214,6 +214,8 @@ func TestRequestQueueErrors(t *testing.T) {
 		{"bad method", "POST", "/requests", map[string]string{"url": "https://e.com", "uniqueKey": "k", "method": "FETCH"}, "method"},
 		{"wrong id", "POST", "/requests", map[string]string{"url": "https://e.com", "uniqueKey": "k", "id": "abc"}, "id"},
 		{"bad type", "POST", "/requests", map[string]any{"url": "https://e.com", "uniqueKey": "k", "retryCount": "two"}, "retryCount"},
+		{"bad handledAt", "POST", "/requests", map[string]any{"url": "https://e.com", "uniqueKey": "k", "handledAt": "yesterday"}, "handledAt"},
+		{"bad userData", "POST", "/requests", map[string]any{"url": "https://e.com", "uniqueKey": "k", "userData": []int{1}}, "userData"},
 		{"batch too big", "POST", "/requests/batch", tooMany, "25"},
 		{"batch item", "POST", "/requests/batch", []map[string]string{{"url": "https://e.com", "uniqueKey": "k"}, {"url": "https://e.com"}}, "requests[1]"},
 		{"no lockSecs", "POST", "/head/lock", nil, "lockSecs"},
