@@ -60,6 +60,8 @@ type Actor struct {
 	pendingMu sync.Mutex
 	pending   int
 	idle      chan struct{} // closed when pending drops to zero
+
+	stor storageState // datasets, key-value stores, request queues (storage.go)
 }
 
 // Option configures an [Actor] made by [New].
@@ -375,6 +377,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	if n := a.waitIdle(ctx); n > 0 {
 		a.log().WarnContext(ctx, "exiting with requests still pending", "pending", n, "error", ctx.Err())
 	}
+	a.closeStorage(ctx)
 	msg := opts.StatusMessage
 	if msg == "" {
 		a.mu.Lock()
