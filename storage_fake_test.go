@@ -28,6 +28,9 @@ type storageAPI struct {
 	srv   *httptest.Server
 	s     *localstorage.Storage
 	token string
+	// keysPage, when set, caps a page of keys below the limit asked for,
+	// as the platform may.
+	keysPage int
 
 	mu    sync.Mutex
 	calls []string // "METHOD path?query" of every request
@@ -229,6 +232,9 @@ func (f *storageAPI) keyValueStore(ctx context.Context, r *http.Request, name, i
 		return nil, 204, asAPIErr(kv.Drop(ctx))
 	case len(rest) == 1 && rest[0] == "keys" && r.Method == "GET":
 		limit, _ := strconv.Atoi(q.Get("limit"))
+		if f.keysPage > 0 && (limit == 0 || limit > f.keysPage) {
+			limit = f.keysPage
+		}
 		l, err := kv.ListKeys(ctx, localstorage.ListKeysOptions{ExclusiveStartKey: q.Get("exclusiveStartKey"), Limit: limit, Prefix: q.Get("prefix")})
 		if err != nil {
 			return nil, 0, asAPIErr(err)

@@ -471,50 +471,90 @@ func (zeros) Read(p []byte) (int, error) {
 
 func TestKeys(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
-		ctx := t.Context()
-		kv, err := a.OpenKeyValueStore(ctx, "keys-test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// More than one page (1000 keys).
-		var want []string
-		for i := range 1003 {
-			k := fmt.Sprintf("item-%04d", i)
-			want = append(want, k)
-			if err := kv.SetRecord(ctx, k, []byte("v"), "text/plain"); err != nil {
+	tests := []struct {
+		name string
+		// open returns the store "keys-test" holding the keys item-0000 to
+		// item-{n-1} and "other", each with a 1-byte value.
+		open func(t *testing.T, n int) *actor.KeyValueStore
+		n    int // more than one page of keys
+	}{
+		{"local", func(t *testing.T, n int) *actor.KeyValueStore {
+			// Written as files, as another SDK would: faster than n Sets.
+			dir := t.TempDir()
+			store := filepath.Join(dir, "key_value_stores", "keys-test")
+			if err := os.MkdirAll(store, 0o755); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := kv.SetRecord(ctx, "other", []byte("v"), "text/plain"); err != nil {
-			t.Fatal(err)
-		}
-		list := func(o actor.KeysOptions) []string {
-			var out []string
-			for k, err := range kv.Keys(ctx, o) {
-				if err != nil {
+			for i := range n {
+				if err := os.WriteFile(filepath.Join(store, fmt.Sprintf("item-%04d.txt", i)), []byte("v"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if k.Size != 1 {
-					t.Errorf("key %s: size %d, want 1", k.Key, k.Size)
+			}
+			if err := os.WriteFile(filepath.Join(store, "other.txt"), []byte("v"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			kv, err := localActor(dir).OpenKeyValueStore(t.Context(), "keys-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kv
+		}, 1003},
+		{"fake platform", func(t *testing.T, n int) *actor.KeyValueStore {
+			f := newStorageAPI(t)
+			f.keysPage = 10
+			kv, err := actor.New(actor.WithEnviron(f.env()), fastRetries).OpenKeyValueStore(t.Context(), "keys-test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				if err := kv.SetRecord(t.Context(), fmt.Sprintf("item-%04d", i), []byte("v"), "text/plain"); err != nil {
+					t.Fatal(err)
 				}
-				out = append(out, k.Key)
 			}
-			return out
-		}
-		if diff := cmp.Diff(want, list(actor.KeysOptions{Prefix: "item-"})); diff != "" {
-			t.Errorf("Keys(prefix item-) (-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff([]string{"item-1002", "other"}, list(actor.KeysOptions{ExclusiveStartKey: "item-1001"})); diff != "" {
-			t.Errorf("Keys(after item-1001) (-want +got):\n%s", diff)
-		}
-		n := 0
-		for range kv.Keys(ctx, actor.KeysOptions{}) {
-			if n++; n == 3 {
-				break
+			if err := kv.SetRecord(t.Context(), "other", []byte("v"), "text/plain"); err != nil {
+				t.Fatal(err)
 			}
-		}
-	})
+			return kv
+		}, 23},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			kv := tt.open(t, tt.n)
+			list := func(o actor.KeysOptions) []string {
+				var out []string
+				for k, err := range kv.Keys(ctx, o) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if k.Size != 1 {
+						t.Errorf("key %s: size %d, want 1", k.Key, k.Size)
+					}
+					out = append(out, k.Key)
+				}
+				return out
+			}
+			var want []string
+			for i := range tt.n {
+				want = append(want, fmt.Sprintf("item-%04d", i))
+			}
+			if diff := cmp.Diff(want, list(actor.KeysOptions{Prefix: "item-"})); diff != "" {
+				t.Errorf("Keys(prefix item-) (-want +got):\n%s", diff)
+			}
+			last := fmt.Sprintf("item-%04d", tt.n-1)
+			before := fmt.Sprintf("item-%04d", tt.n-2)
+			if diff := cmp.Diff([]string{last, "other"}, list(actor.KeysOptions{ExclusiveStartKey: before})); diff != "" {
+				t.Errorf("Keys(after %s) (-want +got):\n%s", before, diff)
+			}
+			n := 0
+			for range kv.Keys(ctx, actor.KeysOptions{}) {
+				if n++; n == 3 {
+					break
+				}
+			}
+		})
+	}
 }
 
 func TestNamedStorages(t *testing.T) {
