@@ -29,7 +29,7 @@ type backendSetup struct {
 	// default key-value store's records and the default dataset's items;
 	// branch storplat adds the rest, after which its setup can be full.
 	full     bool
-	newActor func(t *testing.T) *actor.Actor
+	newActor func(tb testing.TB) *actor.Actor
 }
 
 func mapLookup(env map[string]string) actor.Option {
@@ -39,31 +39,43 @@ func mapLookup(env map[string]string) actor.Option {
 	})
 }
 
-func localActor(dir string, extra ...string) *actor.Actor {
+// localActor returns an Actor whose storage is in local files under dir,
+// with the extra environment variables given as name, value pairs. Its
+// storage is closed (its metadata written) when tb ends, before dir is
+// removed if tb made it.
+func localActor(tb testing.TB, dir string, extra ...string) *actor.Actor {
 	env := map[string]string{"APIFY_LOCAL_STORAGE_DIR": dir}
 	for i := 0; i+1 < len(extra); i += 2 {
 		env[extra[i]] = extra[i+1]
 	}
-	return actor.New(mapLookup(env), actor.WithExitFunc(func(int) {}))
+	a := actor.New(mapLookup(env), actor.WithExitFunc(func(int) {}))
+	tb.Cleanup(func() { a.Exit(context.Background(), actor.ExitOptions{}) })
+	return a
 }
 
 var fastRetries = actor.WithClientOptions(client.WithBackoff(time.Millisecond, 10*time.Millisecond))
 
 var backends = []backendSetup{
-	{name: "local", full: true, newActor: func(t *testing.T) *actor.Actor {
-		return localActor(t.TempDir())
+	{name: "local", full: true, newActor: func(tb testing.TB) *actor.Actor {
+		return localActor(tb, tb.TempDir())
 	}},
-	{name: "apifytest", newActor: func(t *testing.T) *actor.Actor {
-		srv := apifytest.NewTestServer(t)
-		run, err := srv.StartRun(t.Context(), "me~storage-test", nil, client.StartOptions{Timeout: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return actor.New(actor.WithEnviron(srv.Env(run.ID)), fastRetries, actor.WithExitFunc(func(int) {}))
+	{name: "apifytest", newActor: func(tb testing.TB) *actor.Actor {
+		return apifytestActor(tb, nil, "")
 	}},
-	{name: "fake platform", full: true, newActor: func(t *testing.T) *actor.Actor {
-		return actor.New(actor.WithEnviron(newStorageAPI(t).env()), fastRetries, actor.WithExitFunc(func(int) {}))
+	{name: "fake platform", full: true, newActor: func(tb testing.TB) *actor.Actor {
+		return actor.New(actor.WithEnviron(newStorageAPI(tb).env()), fastRetries, actor.WithExitFunc(func(int) {}))
 	}},
+}
+
+// apifytestActor returns an Actor running as a run of a new apifytest
+// server, started with the given input (nil for none).
+func apifytestActor(tb testing.TB, input []byte, contentType string) *actor.Actor {
+	srv := apifytest.NewTestServer(tb)
+	run, err := srv.StartRun(tb.Context(), "me~storage-test", input, client.StartOptions{Timeout: -1, ContentType: contentType})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return actor.New(actor.WithEnviron(srv.Env(run.ID)), fastRetries, actor.WithExitFunc(func(int) {}))
 }
 
 // forEachBackend runs f as a parallel subtest per backend; needFull skips
@@ -172,6 +184,23 @@ func TestGetInputTextAndRawBytes(t *testing.T) {
 	})
 }
 
+// TestGetInputOfRun reads the input a run was started with, as the platform
+// stores it.
+func TestGetInputOfRun(t *testing.T) {
+	t.Parallel()
+	a := apifytestActor(t, []byte(`{"startUrl":"http://given/","maxPages":"9"}`), "")
+	var in crawlInput
+	err := a.GetInput(t.Context(), &in)
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Field != "maxPages" || in.StartURL != "http://given/" {
+		t.Errorf("GetInput = %+v, %v; want the start URL and an *json.UnmarshalTypeError for maxPages", in, err)
+	}
+	a = apifytestActor(t, []byte(`{"startUrl":"http://given/","maxPages":9}`), "")
+	if err := a.GetInput(t.Context(), &in); err != nil || in.MaxPages != 9 {
+		t.Errorf("GetInput = %+v, %v; want maxPages 9", in, err)
+	}
+}
+
 // TestGetInputLocalFiles reads the input as the CLI and the SDKs lay it out,
 // under the key the environment names.
 func TestGetInputLocalFiles(t *testing.T) {
@@ -203,7 +232,7 @@ func TestGetInputLocalFiles(t *testing.T) {
 			if env != nil {
 				env = append(env, "APIFY_PURGE_ON_START", "0")
 			}
-			a := localActor(dir, env...)
+			a := localActor(t, dir, env...)
 			var in crawlInput
 			if err := a.GetInput(t.Context(), &in); err != nil || in.MaxPages != 7 {
 				t.Errorf("GetInput = %+v, %v; want maxPages 7", in, err)
@@ -493,7 +522,7 @@ func TestKeys(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(store, "other.txt"), []byte("v"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			kv, err := localActor(dir).OpenKeyValueStore(t.Context(), "keys-test")
+			kv, err := localActor(t, dir).OpenKeyValueStore(t.Context(), "keys-test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -610,7 +639,7 @@ func TestPublicURL(t *testing.T) {
 	t.Parallel()
 	t.Run("local", func(t *testing.T) {
 		t.Parallel()
-		a := localActor(t.TempDir())
+		a := localActor(t, t.TempDir())
 		ctx := t.Context()
 		if err := a.SetValue(ctx, "report", map[string]int{"n": 1}); err != nil {
 			t.Fatal(err)
@@ -763,7 +792,7 @@ func TestRequestQueueSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ctx := t.Context()
-	a := localActor(dir)
+	a := localActor(t, dir)
 	q, err := a.OpenRequestQueue(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -786,7 +815,7 @@ func TestRequestQueueSurvivesRestart(t *testing.T) {
 		t.Error("the storage is still open after Exit")
 	}
 
-	b := localActor(dir, "APIFY_PURGE_ON_START", "0")
+	b := localActor(t, dir, "APIFY_PURGE_ON_START", "0")
 	q, err = b.OpenRequestQueue(ctx, "")
 	if err != nil {
 		t.Fatal(err)
@@ -810,7 +839,7 @@ func TestRequestQueueSurvivesRestart(t *testing.T) {
 	}
 
 	// Purging on start (the default) empties the default queue, as the SDKs do.
-	c := localActor(dir)
+	c := localActor(t, dir)
 	q, err = c.OpenRequestQueue(ctx, "")
 	if err != nil {
 		t.Fatal(err)
