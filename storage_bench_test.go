@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
 )
 
 // benchBackends are the backends the storage benchmarks compare: local
