@@ -70,7 +70,7 @@ func (a *Actor) OpenDataset(ctx context.Context, name string) (*Dataset, error) 
 	}
 	d, err := b.dataset(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open dataset %q: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", name, err)
 	}
 	return &Dataset{name: name, b: d}, nil
 }
@@ -85,6 +85,8 @@ func (a *Actor) PushData(ctx context.Context, items any) error {
 	return d.PushData(ctx, items)
 }
 
+func (d *Dataset) label() string { return storageLabel("dataset", d.name) }
+
 // Name returns the name the dataset was opened with ("" for the default
 // dataset).
 func (d *Dataset) Name() string { return d.name }
@@ -93,7 +95,7 @@ func (d *Dataset) Name() string { return d.name }
 func (d *Dataset) Info(ctx context.Context) (DatasetInfo, error) {
 	info, err := d.b.info(ctx)
 	if err != nil {
-		return DatasetInfo{}, fmt.Errorf("actor: dataset %q: %w", d.name, err)
+		return DatasetInfo{}, fmt.Errorf("actor: %s: %w", d.label(), err)
 	}
 	return info, nil
 }
@@ -101,7 +103,7 @@ func (d *Dataset) Info(ctx context.Context) (DatasetInfo, error) {
 // Drop deletes the dataset and its items.
 func (d *Dataset) Drop(ctx context.Context) error {
 	if err := d.b.drop(ctx); err != nil {
-		return fmt.Errorf("actor: drop dataset %q: %w", d.name, err)
+		return fmt.Errorf("actor: drop %s: %w", d.label(), err)
 	}
 	return nil
 }
@@ -123,7 +125,7 @@ func (d *Dataset) PushData(ctx context.Context, items any) error {
 		return nil
 	}
 	if err := d.b.push(ctx, enc); err != nil {
-		return fmt.Errorf("actor: push data to dataset %q: %w", d.name, err)
+		return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
 	}
 	return nil
 }
@@ -230,11 +232,11 @@ func Items[T any](ctx context.Context, d *Dataset, o ItemsOptions) iter.Seq2[T, 
 		i := 0
 		for raw, err := range d.b.items(ctx, o) {
 			if err != nil {
-				yield(zero, fmt.Errorf("actor: dataset %q: %w", d.name, err))
+				yield(zero, fmt.Errorf("actor: %s: %w", d.label(), err))
 				return
 			}
 			var v T
-			if err := decodeJSON(fmt.Sprintf("dataset %q, item %d read", d.name, i), raw, &v); err != nil {
+			if err := decodeJSON(fmt.Sprintf("%s, item %d read", d.label(), i), raw, &v); err != nil {
 				yield(zero, err)
 				return
 			}

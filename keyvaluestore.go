@@ -63,7 +63,7 @@ func (a *Actor) OpenKeyValueStore(ctx context.Context, name string) (*KeyValueSt
 	}
 	kv, err := b.keyValueStore(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open key-value store %q: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", name, err)
 	}
 	return &KeyValueStore{name: name, b: kv}, nil
 }
@@ -88,6 +88,8 @@ func (a *Actor) SetValue(ctx context.Context, key string, v any) error {
 	return kv.SetValue(ctx, key, v)
 }
 
+func (kv *KeyValueStore) label() string { return storageLabel("key-value store", kv.name) }
+
 // Name returns the name the store was opened with ("" for the default
 // store).
 func (kv *KeyValueStore) Name() string { return kv.name }
@@ -96,7 +98,7 @@ func (kv *KeyValueStore) Name() string { return kv.name }
 func (kv *KeyValueStore) Info(ctx context.Context) (KeyValueStoreInfo, error) {
 	info, err := kv.b.info(ctx)
 	if err != nil {
-		return KeyValueStoreInfo{}, fmt.Errorf("actor: key-value store %q: %w", kv.name, err)
+		return KeyValueStoreInfo{}, fmt.Errorf("actor: %s: %w", kv.label(), err)
 	}
 	return info, nil
 }
@@ -104,14 +106,14 @@ func (kv *KeyValueStore) Info(ctx context.Context) (KeyValueStoreInfo, error) {
 // Drop deletes the store and its records.
 func (kv *KeyValueStore) Drop(ctx context.Context) error {
 	if err := kv.b.drop(ctx); err != nil {
-		return fmt.Errorf("actor: drop key-value store %q: %w", kv.name, err)
+		return fmt.Errorf("actor: drop %s: %w", kv.label(), err)
 	}
 	return nil
 }
 
 func (kv *KeyValueStore) checkKey(key string) error {
 	if err := client.ValidateRecordKey(key); err != nil {
-		return fmt.Errorf("actor: key-value store %q: %w", kv.name, err)
+		return fmt.Errorf("actor: %s: %w", kv.label(), err)
 	}
 	return nil
 }
@@ -136,7 +138,7 @@ func (kv *KeyValueStore) GetRecord(ctx context.Context, key string) (*Record, er
 	}
 	rec, err := kv.b.get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("actor: key-value store %q: get record %q: %w", kv.name, key, err)
+		return nil, fmt.Errorf("actor: %s: get record %q: %w", kv.label(), key, err)
 	}
 	return rec, nil
 }
@@ -150,7 +152,7 @@ func (kv *KeyValueStore) OpenRecord(ctx context.Context, key string) (*RecordRea
 	}
 	rr, err := kv.b.open(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("actor: key-value store %q: open record %q: %w", kv.name, key, err)
+		return nil, fmt.Errorf("actor: %s: open record %q: %w", kv.label(), key, err)
 	}
 	return rr, nil
 }
@@ -163,11 +165,11 @@ func (kv *KeyValueStore) SetValue(ctx context.Context, key string, v any) error 
 	var err error
 	if raw, ok := v.(json.RawMessage); ok {
 		if !json.Valid(raw) {
-			return fmt.Errorf("actor: key-value store %q: record %q: the json.RawMessage is not valid JSON", kv.name, key)
+			return fmt.Errorf("actor: %s: record %q: the json.RawMessage is not valid JSON", kv.label(), key)
 		}
 		b = raw
 	} else if b, err = json.Marshal(v); err != nil {
-		return fmt.Errorf("actor: key-value store %q: record %q: encoding as JSON: %w", kv.name, key, err)
+		return fmt.Errorf("actor: %s: record %q: encoding as JSON: %w", kv.label(), key, err)
 	}
 	return kv.SetRecord(ctx, key, b, jsonContentType)
 }
@@ -181,10 +183,10 @@ func (kv *KeyValueStore) SetRecord(ctx context.Context, key string, value []byte
 		return err
 	}
 	if len(value) > client.MaxPayloadBytes {
-		return fmt.Errorf("actor: key-value store %q: record %q: the value's %d bytes exceed the platform's limit of %d", kv.name, key, len(value), client.MaxPayloadBytes)
+		return fmt.Errorf("actor: %s: record %q: the value's %d bytes exceed the platform's limit of %d", kv.label(), key, len(value), client.MaxPayloadBytes)
 	}
 	if err := kv.b.set(ctx, key, value, orOctetStream(contentType)); err != nil {
-		return fmt.Errorf("actor: key-value store %q: set record %q: %w", kv.name, key, err)
+		return fmt.Errorf("actor: %s: set record %q: %w", kv.label(), key, err)
 	}
 	return nil
 }
@@ -196,10 +198,10 @@ func (kv *KeyValueStore) SetRecordFrom(ctx context.Context, key string, r io.Rea
 		return err
 	}
 	if r == nil {
-		return fmt.Errorf("actor: key-value store %q: record %q: the reader is nil", kv.name, key)
+		return fmt.Errorf("actor: %s: record %q: the reader is nil", kv.label(), key)
 	}
 	if err := kv.b.setFrom(ctx, key, r, orOctetStream(contentType)); err != nil {
-		return fmt.Errorf("actor: key-value store %q: set record %q: %w", kv.name, key, err)
+		return fmt.Errorf("actor: %s: set record %q: %w", kv.label(), key, err)
 	}
 	return nil
 }
@@ -209,11 +211,11 @@ func (kv *KeyValueStore) checkSet(key, contentType string) error {
 		return err
 	}
 	if len(contentType) > 255 {
-		return fmt.Errorf("actor: key-value store %q: record %q: the content type has %d characters, more than 255", kv.name, key, len(contentType))
+		return fmt.Errorf("actor: %s: record %q: the content type has %d characters, more than 255", kv.label(), key, len(contentType))
 	}
 	for _, c := range contentType {
 		if c < ' ' || c == 0x7f {
-			return fmt.Errorf("actor: key-value store %q: record %q: the content type %q contains control characters", kv.name, key, contentType)
+			return fmt.Errorf("actor: %s: record %q: the content type %q contains control characters", kv.label(), key, contentType)
 		}
 	}
 	return nil
@@ -232,7 +234,7 @@ func (kv *KeyValueStore) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if err := kv.b.delete(ctx, key); err != nil {
-		return fmt.Errorf("actor: key-value store %q: delete record %q: %w", kv.name, key, err)
+		return fmt.Errorf("actor: %s: delete record %q: %w", kv.label(), key, err)
 	}
 	return nil
 }
@@ -243,7 +245,7 @@ func (kv *KeyValueStore) Keys(ctx context.Context, o KeysOptions) iter.Seq2[KeyI
 	return func(yield func(KeyInfo, error) bool) {
 		for k, err := range kv.b.keys(ctx, o) {
 			if err != nil {
-				yield(KeyInfo{}, fmt.Errorf("actor: key-value store %q: listing keys: %w", kv.name, err))
+				yield(KeyInfo{}, fmt.Errorf("actor: %s: listing keys: %w", kv.label(), err))
 				return
 			}
 			if !yield(k, nil) {
@@ -265,7 +267,7 @@ func (kv *KeyValueStore) PublicURL(ctx context.Context, key string) (string, err
 	}
 	u, err := kv.b.publicURL(ctx, key)
 	if err != nil {
-		return "", fmt.Errorf("actor: key-value store %q: public URL of %q: %w", kv.name, key, err)
+		return "", fmt.Errorf("actor: %s: public URL of %q: %w", kv.label(), key, err)
 	}
 	return u, nil
 }

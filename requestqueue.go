@@ -75,10 +75,12 @@ func (a *Actor) OpenRequestQueue(ctx context.Context, name string) (*RequestQueu
 	}
 	q, err := b.requestQueue(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open request queue %q: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", name, err)
 	}
 	return &RequestQueue{name: name, b: q}, nil
 }
+
+func (q *RequestQueue) label() string { return storageLabel("request queue", q.name) }
 
 // Name returns the name the queue was opened with ("" for the default
 // queue).
@@ -88,7 +90,7 @@ func (q *RequestQueue) Name() string { return q.name }
 func (q *RequestQueue) Info(ctx context.Context) (RequestQueueInfo, error) {
 	info, err := q.b.info(ctx)
 	if err != nil {
-		return RequestQueueInfo{}, fmt.Errorf("actor: request queue %q: %w", q.name, err)
+		return RequestQueueInfo{}, fmt.Errorf("actor: %s: %w", q.label(), err)
 	}
 	return info, nil
 }
@@ -96,13 +98,13 @@ func (q *RequestQueue) Info(ctx context.Context) (RequestQueueInfo, error) {
 // Drop deletes the queue and its requests.
 func (q *RequestQueue) Drop(ctx context.Context) error {
 	if err := q.b.drop(ctx); err != nil {
-		return fmt.Errorf("actor: drop request queue %q: %w", q.name, err)
+		return fmt.Errorf("actor: drop %s: %w", q.label(), err)
 	}
 	return nil
 }
 
 // AddRequest adds r unless a request with its unique key is in the queue,
-// and says which happened.
+// and says which happened. r.ID is ignored: the queue gives the ID.
 func (q *RequestQueue) AddRequest(ctx context.Context, r Request, o AddOptions) (AddResult, error) {
 	res, err := q.addRequests(ctx, true, []Request{r}, o)
 	if err != nil {
@@ -118,7 +120,7 @@ func (q *RequestQueue) AddRequest(ctx context.Context, r Request, o AddOptions) 
 // before it with the error.
 func (q *RequestQueue) AddRequests(ctx context.Context, rs []Request, o AddOptions) ([]AddResult, error) {
 	if len(rs) > maxBatchRequests {
-		return nil, fmt.Errorf("actor: request queue %q: %d requests in one call, more than %d", q.name, len(rs), maxBatchRequests)
+		return nil, fmt.Errorf("actor: %s: %d requests in one call, more than %d", q.label(), len(rs), maxBatchRequests)
 	}
 	return q.addRequests(ctx, false, rs, o)
 }
@@ -134,7 +136,7 @@ func (q *RequestQueue) addRequests(ctx context.Context, single bool, rs []Reques
 		}
 		var err error
 		if checked[i], err = checkNewRequest(f, r); err != nil {
-			return nil, fmt.Errorf("actor: request queue %q: %w", q.name, err)
+			return nil, fmt.Errorf("actor: %s: %w", q.label(), err)
 		}
 	}
 	if len(checked) == 0 {
@@ -142,14 +144,20 @@ func (q *RequestQueue) addRequests(ctx context.Context, single bool, rs []Reques
 	}
 	res, err := q.b.add(ctx, checked, o)
 	if err != nil {
-		return res, fmt.Errorf("actor: request queue %q: adding requests: %w", q.name, err)
+		return res, fmt.Errorf("actor: %s: adding requests: %w", q.label(), err)
 	}
 	return res, nil
 }
 
 // checkNewRequest checks a request to add, the same way in both modes, and
-// fills in its unique key.
+// fills in its unique key. Its ID is not sent: the queue derives it.
 func checkNewRequest(field string, r Request) (Request, error) {
+	r.ID, r.LockExpiresAt = "", nil
+	for _, c := range r.Method {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+			return r, fmt.Errorf("%s.Method: %q is not an HTTP method", field, r.Method)
+		}
+	}
 	if r.URL == "" {
 		return r, fmt.Errorf("%s.URL is empty", field)
 	}
@@ -173,11 +181,11 @@ func checkNewRequest(field string, r Request) (Request, error) {
 // queue is an error matching [ErrNotFound].
 func (q *RequestQueue) GetRequest(ctx context.Context, id string) (*Request, error) {
 	if id == "" {
-		return nil, fmt.Errorf("actor: request queue %q: the request ID is empty", q.name)
+		return nil, fmt.Errorf("actor: %s: the request ID is empty", q.label())
 	}
 	r, err := q.b.get(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("actor: request queue %q: get request %q: %w", q.name, id, err)
+		return nil, fmt.Errorf("actor: %s: get request %q: %w", q.label(), id, err)
 	}
 	return r, nil
 }
@@ -190,14 +198,14 @@ func (q *RequestQueue) GetRequest(ctx context.Context, id string) (*Request, err
 // comes whole, user data included.
 func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*Request, error) {
 	if lockFor < 0 {
-		return nil, fmt.Errorf("actor: request queue %q: FetchNext: the lock duration %v is negative", q.name, lockFor)
+		return nil, fmt.Errorf("actor: %s: FetchNext: the lock duration %v is negative", q.label(), lockFor)
 	}
 	if lockFor == 0 {
 		lockFor = DefaultLockDuration
 	}
 	r, err := q.b.fetchNext(ctx, lockFor)
 	if err != nil {
-		return nil, fmt.Errorf("actor: request queue %q: fetch next: %w", q.name, err)
+		return nil, fmt.Errorf("actor: %s: fetch next: %w", q.label(), err)
 	}
 	return r, nil
 }
@@ -207,11 +215,11 @@ func (q *RequestQueue) FetchNext(ctx context.Context, lockFor time.Duration) (*R
 // handle than its lock.
 func (q *RequestQueue) ProlongLock(ctx context.Context, id string, lockFor time.Duration) (time.Time, error) {
 	if lockFor <= 0 {
-		return time.Time{}, fmt.Errorf("actor: request queue %q: ProlongLock: the lock duration %v is not positive", q.name, lockFor)
+		return time.Time{}, fmt.Errorf("actor: %s: ProlongLock: the lock duration %v is not positive", q.label(), lockFor)
 	}
 	t, err := q.b.prolongLock(ctx, id, lockFor)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("actor: request queue %q: prolong lock of %q: %w", q.name, id, err)
+		return time.Time{}, fmt.Errorf("actor: %s: prolong lock of %q: %w", q.label(), id, err)
 	}
 	return t, nil
 }
@@ -221,10 +229,10 @@ func (q *RequestQueue) ProlongLock(ctx context.Context, id string, lockFor time.
 // the changes made to it (LoadedURL, UserData...) are stored.
 func (q *RequestQueue) MarkHandled(ctx context.Context, r *Request) error {
 	if err := checkStored(r); err != nil {
-		return fmt.Errorf("actor: request queue %q: MarkHandled: %w", q.name, err)
+		return fmt.Errorf("actor: %s: MarkHandled: %w", q.label(), err)
 	}
 	if err := q.b.markHandled(ctx, r); err != nil {
-		return fmt.Errorf("actor: request queue %q: mark %q handled: %w", q.name, r.ID, err)
+		return fmt.Errorf("actor: %s: mark %q handled: %w", q.label(), r.ID, err)
 	}
 	return nil
 }
@@ -234,10 +242,10 @@ func (q *RequestQueue) MarkHandled(ctx context.Context, r *Request) error {
 // releases its lock: FetchNext returns it again.
 func (q *RequestQueue) Reclaim(ctx context.Context, r *Request, o AddOptions) error {
 	if err := checkStored(r); err != nil {
-		return fmt.Errorf("actor: request queue %q: Reclaim: %w", q.name, err)
+		return fmt.Errorf("actor: %s: Reclaim: %w", q.label(), err)
 	}
 	if err := q.b.reclaim(ctx, r, o); err != nil {
-		return fmt.Errorf("actor: request queue %q: reclaim %q: %w", q.name, r.ID, err)
+		return fmt.Errorf("actor: %s: reclaim %q: %w", q.label(), r.ID, err)
 	}
 	return nil
 }

@@ -192,6 +192,15 @@ func (a *Actor) closeStorage(ctx context.Context) {
 	}
 }
 
+// storageLabel names a storage in errors: `dataset "results"`, or "the
+// default dataset".
+func storageLabel(kind, name string) string {
+	if name == "" {
+		return "the default " + kind
+	}
+	return fmt.Sprintf("%s %q", kind, name)
+}
+
 // decodeJSON decodes one JSON value from b into v; what names the value in
 // errors, which name the field for a value of the wrong type.
 func decodeJSON(what string, b []byte, v any) error {
