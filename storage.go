@@ -166,7 +166,7 @@ func (a *Actor) storage(ctx context.Context) (backend, error) {
 	case StoragePlatform:
 		a.stor.backend = &platformBackend{c: c, env: env}
 	case StorageLocal:
-		s, err := localstorage.FromEnv(ctx, a.lookup, &localstorage.Options{Logger: a.log()})
+		s, err := localstorage.FromEnv(ctx, a.lookup, &localstorage.Options{Logger: a.log(), InputKey: env.InputKey})
 		if err != nil {
 			return nil, fmt.Errorf("actor: opening the local storage: %w", err)
 		}

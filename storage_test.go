@@ -202,7 +202,8 @@ func TestGetInputOfRun(t *testing.T) {
 }
 
 // TestGetInputLocalFiles reads the input as the CLI and the SDKs lay it out,
-// under the key the environment names.
+// under the key the environment names, which the purge on start keeps (as
+// the Python SDK does).
 func TestGetInputLocalFiles(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -210,7 +211,7 @@ func TestGetInputLocalFiles(t *testing.T) {
 		env  []string
 		file string
 	}{
-		{"default key, kept by the purge", nil, "INPUT.json"},
+		{"default key", nil, "INPUT.json"},
 		{"ACTOR_INPUT_KEY", []string{"ACTOR_INPUT_KEY", "MY-INPUT"}, "MY-INPUT.json"},
 		{"legacy APIFY_INPUT_KEY", []string{"APIFY_INPUT_KEY", "OLD_INPUT"}, "OLD_INPUT.json"},
 		{"ACTOR_ wins", []string{"ACTOR_INPUT_KEY", "NEW", "APIFY_INPUT_KEY", "OLD"}, "NEW.json"},
@@ -226,13 +227,7 @@ func TestGetInputLocalFiles(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(store, tt.file), []byte(`{"maxPages": 7}`), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			// Purging keeps only INPUT (as crawlee's purge does), so the
-			// records of other input keys need it off.
-			env := tt.env
-			if env != nil {
-				env = append(env, "APIFY_PURGE_ON_START", "0")
-			}
-			a := localActor(t, dir, env...)
+			a := localActor(t, dir, tt.env...)
 			var in crawlInput
 			if err := a.GetInput(t.Context(), &in); err != nil || in.MaxPages != 7 {
 				t.Errorf("GetInput = %+v, %v; want maxPages 7", in, err)
