@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -892,4 +893,66 @@ func TestDefaultStorageNotNamed(t *testing.T) {
 	if _, err := a.OpenDataset(ctx, "named-works"); err != nil {
 		t.Errorf("a named dataset: %v", err)
 	}
+}
+
+// TestRequestQueueWorkers runs a crawler loop in several goroutines on one
+// queue: every request is handed out once and handled once.
+func TestRequestQueueWorkers(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
+		ctx := t.Context()
+		q, err := a.OpenRequestQueue(ctx, "workers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 40
+		var rs []actor.Request
+		for i := range n {
+			rs = append(rs, actor.Request{URL: fmt.Sprintf("http://w.test/%d", i)})
+		}
+		if _, err := q.AddRequests(ctx, rs, actor.AddOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			mu   sync.Mutex
+			seen = map[string]int{}
+			wg   sync.WaitGroup
+		)
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					r, err := q.FetchNext(ctx, time.Minute)
+					if err != nil || r == nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					seen[r.URL]++
+					mu.Unlock()
+					if err := q.MarkHandled(ctx, r); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if len(seen) != n {
+			t.Errorf("%d requests handed out, want %d", len(seen), n)
+		}
+		for u, c := range seen {
+			if c != 1 {
+				t.Errorf("%s handed out %d times", u, c)
+			}
+		}
+	})
 }
