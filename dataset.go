@@ -32,10 +32,10 @@ type DatasetInfo struct {
 	AccessedAt time.Time
 }
 
-// ItemsOptions select and shape the items [Items] reads. The zero value
+// ItemsOptions select and shape the items [Items] reads, as the same-named
+// parameters of the platform's dataset items endpoint do. The zero value
 // reads every item as stored, oldest first. The filters act on top-level
-// fields, in the platform's order: Unwind, Fields, Omit, then the hidden
-// fields and empty items.
+// fields.
 type ItemsOptions struct {
 	// Offset skips this many stored items (from the newest with Desc).
 	Offset int

@@ -356,7 +356,7 @@ func TestItemFilters(t *testing.T) {
 			{actor.ItemsOptions{Omit: []string{"offers", "#debug"}, SkipEmpty: true}, []string{`{"url":"u1"}`, `{"url":"u2"}`}},
 			{actor.ItemsOptions{Clean: true, Fields: []string{"url", "#debug"}}, []string{`{"url":"u1"}`, `{"url":"u2"}`}},
 			{actor.ItemsOptions{SkipHidden: true, Omit: []string{"offers"}}, []string{`{"url":"u1"}`, `{}`, `{"url":"u2"}`}},
-			{actor.ItemsOptions{Unwind: []string{"offers"}, Fields: []string{"url", "p"}, SkipEmpty: true},
+			{actor.ItemsOptions{Unwind: []string{"offers"}, Omit: []string{"#debug"}, SkipEmpty: true},
 				[]string{`{"url":"u1","p":1}`, `{"url":"u1","p":2}`, `{"url":"u2","p":3}`}},
 			{actor.ItemsOptions{Desc: true, Limit: 1, Fields: []string{"url"}}, []string{`{"url":"u2"}`}},
 		}
