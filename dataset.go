@@ -70,7 +70,7 @@ func (a *Actor) OpenDataset(ctx context.Context, name string) (*Dataset, error) 
 	}
 	d, err := b.dataset(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open %s: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", storageLabel("dataset", name), err)
 	}
 	return &Dataset{name: name, b: d}, nil
 }

@@ -63,7 +63,7 @@ func (a *Actor) OpenKeyValueStore(ctx context.Context, name string) (*KeyValueSt
 	}
 	kv, err := b.keyValueStore(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open %s: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", storageLabel("key-value store", name), err)
 	}
 	return &KeyValueStore{name: name, b: kv}, nil
 }

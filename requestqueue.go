@@ -75,7 +75,7 @@ func (a *Actor) OpenRequestQueue(ctx context.Context, name string) (*RequestQueu
 	}
 	q, err := b.requestQueue(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("actor: open %s: %w", name, err)
+		return nil, fmt.Errorf("actor: open %s: %w", storageLabel("request queue", name), err)
 	}
 	return &RequestQueue{name: name, b: q}, nil
 }

@@ -32,8 +32,9 @@ type storageAPI struct {
 	// as the platform may.
 	keysPage int
 
-	mu    sync.Mutex
-	calls []string // "METHOD path?query" of every request
+	mu      sync.Mutex
+	calls   []string        // "METHOD path?query" of every request
+	deleted map[string]bool // IDs of storages deleted and not created again
 }
 
 func newStorageAPI(t testing.TB) *storageAPI {
@@ -142,11 +143,26 @@ func (f *storageAPI) route(r *http.Request) (any, int, *apiErr) {
 		if name == "" {
 			return nil, 0, &apiErr{400, "the fake needs a name"}
 		}
+		f.mu.Lock()
+		delete(f.deleted, kind+"-"+name)
+		f.mu.Unlock()
 		return map[string]any{"id": kind + "-" + name, "name": name}, 201, nil
 	}
 	name, e := storageName(parts[1], kind)
 	if e != nil {
 		return nil, 0, e
+	}
+	f.mu.Lock()
+	gone := f.deleted[parts[1]]
+	if len(parts) == 2 && r.Method == "DELETE" {
+		if f.deleted == nil {
+			f.deleted = map[string]bool{}
+		}
+		f.deleted[parts[1]] = true
+	}
+	f.mu.Unlock()
+	if gone {
+		return nil, 0, &apiErr{404, "storage " + parts[1] + " was deleted"}
 	}
 	switch kind {
 	case "ds":

@@ -39,9 +39,10 @@ func notFound(err error) error {
 
 // openPlatform returns the cached storage called name, or makes it: for
 // the empty name from the default storage ID, otherwise from the ID of the
-// storage get-or-create returns.
+// storage get-or-create returns. newT gets the ID and the function that
+// drops the storage from the cache, for when it is deleted.
 func openPlatform[T any](ctx context.Context, p *platformBackend, cache *map[string]*T, name, defaultID, envVar string,
-	getOrCreate func(context.Context, string) (string, error), newT func(id string) *T) (*T, error) {
+	getOrCreate func(context.Context, string) (string, error), newT func(id string, forget func()) *T) (*T, error) {
 	p.mu.Lock()
 	if v, ok := (*cache)[name]; ok {
 		p.mu.Unlock()
@@ -66,7 +67,14 @@ func openPlatform[T any](ctx context.Context, p *platformBackend, cache *map[str
 	if *cache == nil {
 		*cache = map[string]*T{}
 	}
-	v := newT(id)
+	var v *T
+	v = newT(id, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if (*cache)[name] == v {
+			delete(*cache, name)
+		}
+	})
 	(*cache)[name] = v
 	return v, nil
 }
@@ -80,7 +88,9 @@ func (p *platformBackend) dataset(ctx context.Context, name string) (datasetBack
 			}
 			return d.ID, nil
 		},
-		func(id string) *platformDataset { return &platformDataset{c: p.c, id: id} })
+		func(id string, forget func()) *platformDataset {
+			return &platformDataset{c: p.c, id: id, forget: forget}
+		})
 }
 
 func (p *platformBackend) keyValueStore(ctx context.Context, name string) (kvBackend, error) {
@@ -92,7 +102,7 @@ func (p *platformBackend) keyValueStore(ctx context.Context, name string) (kvBac
 			}
 			return s.ID, nil
 		},
-		func(id string) *platformKV { return &platformKV{c: p.c, id: id} })
+		func(id string, forget func()) *platformKV { return &platformKV{c: p.c, id: id, forget: forget} })
 }
 
 func (p *platformBackend) requestQueue(ctx context.Context, name string) (queueBackend, error) {
@@ -104,13 +114,17 @@ func (p *platformBackend) requestQueue(ctx context.Context, name string) (queueB
 			}
 			return q.ID, nil
 		},
-		func(id string) *platformQueue { return &platformQueue{c: p.c, q: p.c.RequestQueue(id)} })
+		func(id string, forget func()) *platformQueue {
+			return &platformQueue{c: p.c, q: p.c.RequestQueue(id), forget: forget}
+		})
 }
 
-// platformDataset is a dataset on the platform.
+// platformDataset is a dataset on the platform; forget drops it from the
+// backend's cache once deleted, so that opening its name creates a new one.
 type platformDataset struct {
-	c  *client.Client
-	id string
+	c      *client.Client
+	id     string
+	forget func()
 }
 
 func (d *platformDataset) info(ctx context.Context) (DatasetInfo, error) {
@@ -121,7 +135,13 @@ func (d *platformDataset) info(ctx context.Context) (DatasetInfo, error) {
 	return DatasetInfo{ID: ds.ID, Name: ds.Name, ItemCount: ds.ItemCount, CreatedAt: ds.CreatedAt, ModifiedAt: ds.ModifiedAt, AccessedAt: ds.AccessedAt}, nil
 }
 
-func (d *platformDataset) drop(ctx context.Context) error { return d.c.DeleteDataset(ctx, d.id) }
+func (d *platformDataset) drop(ctx context.Context) error {
+	if err := d.c.DeleteDataset(ctx, d.id); err != nil {
+		return err
+	}
+	d.forget()
+	return nil
+}
 
 func (d *platformDataset) push(ctx context.Context, items []json.RawMessage) error {
 	return d.c.PushItems(ctx, d.id, items)
@@ -169,10 +189,12 @@ func (d *platformDataset) items(ctx context.Context, o ItemsOptions) iter.Seq2[j
 	}
 }
 
-// platformKV is a key-value store on the platform.
+// platformKV is a key-value store on the platform; forget is as in
+// platformDataset.
 type platformKV struct {
-	c  *client.Client
-	id string
+	c      *client.Client
+	id     string
+	forget func()
 }
 
 func (kv *platformKV) info(ctx context.Context) (KeyValueStoreInfo, error) {
@@ -183,7 +205,13 @@ func (kv *platformKV) info(ctx context.Context) (KeyValueStoreInfo, error) {
 	return KeyValueStoreInfo{ID: s.ID, Name: s.Name, CreatedAt: s.CreatedAt, ModifiedAt: s.ModifiedAt, AccessedAt: s.AccessedAt}, nil
 }
 
-func (kv *platformKV) drop(ctx context.Context) error { return kv.c.DeleteKeyValueStore(ctx, kv.id) }
+func (kv *platformKV) drop(ctx context.Context) error {
+	if err := kv.c.DeleteKeyValueStore(ctx, kv.id); err != nil {
+		return err
+	}
+	kv.forget()
+	return nil
+}
 
 func (kv *platformKV) get(ctx context.Context, key string) (*Record, error) {
 	rec, err := kv.c.GetRecord(ctx, kv.id, key)
@@ -228,10 +256,12 @@ func (kv *platformKV) publicURL(ctx context.Context, key string) (string, error)
 }
 
 // platformQueue is a request queue on the platform, used as one client of
-// it (one client key), so that the locks it takes are its own.
+// it (one client key), so that the locks it takes are its own; forget is as
+// in platformDataset.
 type platformQueue struct {
-	c *client.Client
-	q *client.RequestQueueClient
+	c      *client.Client
+	q      *client.RequestQueueClient
+	forget func()
 }
 
 func (q *platformQueue) info(ctx context.Context) (RequestQueueInfo, error) {
@@ -245,7 +275,13 @@ func (q *platformQueue) info(ctx context.Context) (RequestQueueInfo, error) {
 	}, nil
 }
 
-func (q *platformQueue) drop(ctx context.Context) error { return q.c.DeleteRequestQueue(ctx, q.q.ID()) }
+func (q *platformQueue) drop(ctx context.Context) error {
+	if err := q.c.DeleteRequestQueue(ctx, q.q.ID()); err != nil {
+		return err
+	}
+	q.forget()
+	return nil
+}
 
 // add adds one request with one call, more in batches. The results come in
 // the order of rs; a unique key repeated in rs is sent once, and its later

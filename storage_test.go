@@ -623,6 +623,14 @@ func TestNamedStorages(t *testing.T) {
 		if err := d.Drop(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Opening the name again creates a new, empty dataset.
+		d, err = a.OpenDataset(ctx, "results-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, err := d.Info(ctx); err != nil || info.ItemCount != 0 {
+			t.Errorf("after Drop and OpenDataset, Info = %+v, %v; want an empty dataset", info, err)
+		}
 		for _, name := range []string{"bad_name", "-x", strings.Repeat("n", 64)} {
 			if _, err := a.OpenDataset(ctx, name); err == nil {
 				t.Errorf("OpenDataset(%q) succeeded, want an error", name)
