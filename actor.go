@@ -49,6 +49,8 @@ type Actor struct {
 	signals    []os.Signal
 	signalsSet bool // WithSignals was given, maybe with no signals
 
+	stor storageState // datasets, key-value stores, request queues (storage.go)
+
 	mu          sync.Mutex
 	envLoaded   bool
 	env         Environment
@@ -60,8 +62,6 @@ type Actor struct {
 	pendingMu sync.Mutex
 	pending   int
 	idle      chan struct{} // closed when pending drops to zero
-
-	stor storageState // datasets, key-value stores, request queues (storage.go)
 }
 
 // Option configures an [Actor] made by [New].
@@ -377,7 +377,6 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	if n := a.waitIdle(ctx); n > 0 {
 		a.log().WarnContext(ctx, "exiting with requests still pending", "pending", n, "error", ctx.Err())
 	}
-	a.closeStorage(ctx)
 	msg := opts.StatusMessage
 	if msg == "" {
 		a.mu.Lock()
@@ -397,6 +396,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 		level = slog.LevelError
 	}
 	a.log().Log(ctx, level, "Exiting Actor", "exitCode", opts.ExitCode, "statusMessage", msg)
+	a.closeStorage(ctx)
 	a.exit(opts.ExitCode)
 }
 
