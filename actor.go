@@ -62,6 +62,10 @@ type Actor struct {
 	pendingMu sync.Mutex
 	pending   int
 	idle      chan struct{} // closed when pending drops to zero
+
+	ev events   // platform events (events.go)
+	st states   // persisted states (state.go)
+	rs restarts // reboots and metamorphs (restart.go)
 }
 
 // Option configures an [Actor] made by [New].
@@ -191,8 +195,11 @@ func (a *Actor) log() *slog.Logger {
 // Init reads the environment ([Environment]), builds the API client and logs one
 // line saying where the Actor runs. A second call logs a warning and does
 // nothing. Methods that need the environment or the client call Init
-// themselves when it has not been called. The error reports a client that
-// cannot be built, such as a bad APIFY_API_BASE_URL.
+// themselves when it has not been called. Init also starts the platform
+// events (see [Actor.OnMigrating]): the SDK's persistState timer, and on the
+// platform the events websocket. The error reports a client that cannot be
+// built, such as a bad APIFY_API_BASE_URL, or an events websocket that
+// cannot be connected to.
 func (a *Actor) Init(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -219,6 +226,9 @@ func (a *Actor) initLocked(ctx context.Context) error {
 			return fmt.Errorf("actor: init: %w", err)
 		}
 		a.client = c
+	}
+	if err := a.startEvents(ctx, env); err != nil {
+		return err
 	}
 	a.initialized = true
 	a.log().InfoContext(ctx, "Actor initialized",
@@ -349,15 +359,23 @@ type ExitOptions struct {
 	Timeout time.Duration
 }
 
-// Exit ends the run: it waits for the requests the Actor has in flight, on
-// the platform sets the final (terminal) status message, logs one line and
-// ends the process with opts.ExitCode — through the function given to
-// [WithExitFunc], if any, after which Exit returns. opts.Timeout bounds the
+// Exit ends the run: it emits a last [PersistState] and waits for its
+// handlers (which saves the states of [UseState]), waits for the requests
+// the Actor has in flight, on the platform sets the final (terminal) status
+// message, logs one line and ends the process with opts.ExitCode — through
+// the function given to [WithExitFunc], if any, after which Exit returns. opts.Timeout bounds the
 // waiting; ctx is not allowed to cut it short (only its values are used),
 // because a run whose work was canceled must still end properly. Failures on
 // the way are logged and never keep the process alive. Only the first call
 // of Exit, Fail or the end of Main does this; later calls log a warning and
 // return.
+//
+// While the run restarts — after a [Migrating] event or an accepted
+// [Actor.Reboot] or [Actor.Metamorph] — Exit sets no final status message
+// (the run goes on), on a migration asks the platform to reboot at once to
+// hasten the restart (as the JS SDK does), and waits to be stopped for up
+// to APIFY_METAMORPH_AFTER_SLEEP_MILLIS (five minutes by default); a
+// process still alive then exits with opts.ExitCode, or 1 instead of 0.
 func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	a.mu.Lock()
 	already := a.exited
@@ -373,10 +391,14 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	ctx, cancelBound := a.exitBound(ctx)
+	defer cancelBound()
+	a.closeEvents(ctx)
 
 	if n := a.waitIdle(ctx); n > 0 {
 		a.log().WarnContext(ctx, "exiting with requests still pending", "pending", n, "error", ctx.Err())
 	}
+	restarting := a.awaitRestart(ctx, &opts)
 	msg := opts.StatusMessage
 	if msg == "" {
 		a.mu.Lock()
@@ -386,7 +408,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 	if msg == "" {
 		msg = fmt.Sprintf("Actor finished with exit code %d", opts.ExitCode)
 	}
-	if a.Env().IsAtHome {
+	if a.Env().IsAtHome && !restarting {
 		if err := a.SetTerminalStatusMessage(ctx, msg); err != nil {
 			a.log().WarnContext(ctx, "cannot set the final status message", "error", err)
 		}
@@ -412,10 +434,18 @@ func (a *Actor) Fail(ctx context.Context, err error) {
 
 // Main runs fn as the whole Actor: it calls Init, then fn, then Exit with
 // exit code 0 when fn returns nil, or Fail with fn's error. A panic in fn
-// (on Main's goroutine) ends the run with [ExitCodePanic] and a status
+// (on fn's own goroutine) ends the run with [ExitCodePanic] and a status
 // message naming the panic. SIGINT and SIGTERM (see [WithSignals]) cancel
 // fn's context, with a cause naming the signal; a second signal gets the
 // default behaviour and so kills the process.
+//
+// A [Migrating] event cancels fn's context with [ErrMigrating] as cause,
+// and an [Aborting] event with [ErrAborting]. After a migration (or an
+// accepted [Actor.Reboot] or [Actor.Metamorph]) the run goes on in another
+// process, so whatever fn returns, Exit never ends this one with code 0
+// (which would end the run as SUCCEEDED). After an abort, Main waits 15
+// seconds at most for fn to return and bounds Exit so that the process
+// ends before the platform kills it, 30 seconds after the event.
 func (a *Actor) Main(fn func(ctx context.Context) error) {
 	ctx, stop := a.signalContext(context.Background())
 	defer stop()
@@ -427,7 +457,9 @@ func (a *Actor) Main(fn func(ctx context.Context) error) {
 		a.Fail(ctx, err)
 		return
 	}
-	panicMsg, err := a.call(ctx, fn)
+	ctx, release := a.workContext(ctx)
+	defer release()
+	panicMsg, err := a.runWork(ctx, fn)
 	switch {
 	case panicMsg != "":
 		a.Exit(ctx, ExitOptions{ExitCode: ExitCodePanic, StatusMessage: panicMsg})
@@ -436,7 +468,7 @@ func (a *Actor) Main(fn func(ctx context.Context) error) {
 		if errors.As(context.Cause(ctx), &sig) && errors.Is(err, context.Canceled) && !errors.As(err, &sig) {
 			err = fmt.Errorf("%w: %w", sig, err)
 		}
-		a.Fail(ctx, err)
+		a.Fail(ctx, explainCancel(ctx, err))
 	default:
 		a.Exit(ctx, ExitOptions{})
 	}

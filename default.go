@@ -68,6 +68,34 @@ func CallTask(ctx context.Context, taskID string, input any, o StartOptions) (*c
 	return defaultActor.CallTask(ctx, taskID, input, o)
 }
 
+// OnSystemInfo calls [Actor.OnSystemInfo] on the default Actor.
+func OnSystemInfo(h func(ctx context.Context, e SystemInfo)) (remove func()) {
+	return defaultActor.OnSystemInfo(h)
+}
+
+// OnMigrating calls [Actor.OnMigrating] on the default Actor.
+func OnMigrating(h func(ctx context.Context, e Migrating)) (remove func()) {
+	return defaultActor.OnMigrating(h)
+}
+
+// OnAborting calls [Actor.OnAborting] on the default Actor.
+func OnAborting(h func(ctx context.Context, e Aborting)) (remove func()) {
+	return defaultActor.OnAborting(h)
+}
+
+// OnPersistState calls [Actor.OnPersistState] on the default Actor.
+func OnPersistState(h func(ctx context.Context, e PersistState)) (remove func()) {
+	return defaultActor.OnPersistState(h)
+}
+
+// Reboot calls [Actor.Reboot] on the default Actor.
+func Reboot(ctx context.Context) error { return defaultActor.Reboot(ctx) }
+
+// Metamorph calls [Actor.Metamorph] on the default Actor.
+func Metamorph(ctx context.Context, targetActorID string, input any, o MetamorphOptions) error {
+	return defaultActor.Metamorph(ctx, targetActorID, input, o)
+}
+
 // GetInput calls [Actor.GetInput] on the default Actor.
 func GetInput(ctx context.Context, v any) error { return defaultActor.GetInput(ctx, v) }
 
