@@ -19,10 +19,10 @@ import (
 
 // storageAPI is a fake of the platform's storage API (the paths, envelopes
 // and parameters of datasets, key-value stores and request queues) kept in
-// a localstorage.Storage, for what apifytest on main does not serve yet:
-// named storages, key listing, item filters and request queues. A storage's
-// ID is its kind's prefix and its name: "ds-default" is the default dataset.
-// It checks that the token comes in the Authorization header only.
+// a localstorage.Storage. Beside apifytest it records every call, caps key
+// pages (keysPage) and checks that the token comes in the Authorization
+// header only. A storage's ID is its kind's prefix and its name:
+// "ds-default" is the default dataset.
 type storageAPI struct {
 	t     testing.TB
 	srv   *httptest.Server

@@ -24,12 +24,7 @@ import (
 
 // backendSetup makes Actors whose storage lives in one backend.
 type backendSetup struct {
-	name string
-	// full says the backend serves named storages, key listing, item
-	// filters and request queues. apifytest on main serves only the
-	// default key-value store's records and the default dataset's items;
-	// branch storplat adds the rest, after which its setup can be full.
-	full     bool
+	name     string
 	newActor func(tb testing.TB) *actor.Actor
 }
 
@@ -57,13 +52,13 @@ func localActor(tb testing.TB, dir string, extra ...string) *actor.Actor {
 var fastRetries = actor.WithClientOptions(client.WithBackoff(time.Millisecond, 10*time.Millisecond))
 
 var backends = []backendSetup{
-	{name: "local", full: true, newActor: func(tb testing.TB) *actor.Actor {
+	{name: "local", newActor: func(tb testing.TB) *actor.Actor {
 		return localActor(tb, tb.TempDir())
 	}},
 	{name: "apifytest", newActor: func(tb testing.TB) *actor.Actor {
 		return apifytestActor(tb, nil, "")
 	}},
-	{name: "fake platform", full: true, newActor: func(tb testing.TB) *actor.Actor {
+	{name: "fake platform", newActor: func(tb testing.TB) *actor.Actor {
 		return actor.New(actor.WithEnviron(newStorageAPI(tb).env()), fastRetries, actor.WithExitFunc(func(int) {}))
 	}},
 }
@@ -79,17 +74,12 @@ func apifytestActor(tb testing.TB, input []byte, contentType string) *actor.Acto
 	return actor.New(actor.WithEnviron(srv.Env(run.ID)), fastRetries, actor.WithExitFunc(func(int) {}))
 }
 
-// forEachBackend runs f as a parallel subtest per backend; needFull skips
-// the backends that do not serve all of the storage API, saying so.
-func forEachBackend(t *testing.T, needFull bool, f func(t *testing.T, a *actor.Actor)) {
+// forEachBackend runs f as a parallel subtest per backend.
+func forEachBackend(t *testing.T, f func(t *testing.T, a *actor.Actor)) {
 	t.Helper()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			if needFull && !b.full {
-				t.Skip("apifytest on main serves only the default stores' records and items; named storages, key listing, " +
-					"item filters and request queues come with branch storplat")
-			}
 			f(t, b.newActor(t))
 		})
 	}
@@ -129,7 +119,7 @@ func TestGetInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+			forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 				ctx := t.Context()
 				if tt.value != nil {
 					kv, err := a.OpenKeyValueStore(ctx, "")
@@ -165,7 +155,7 @@ func TestGetInput(t *testing.T) {
 
 func TestGetInputTextAndRawBytes(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		kv, err := a.OpenKeyValueStore(ctx, "")
 		if err != nil {
@@ -244,7 +234,7 @@ type product struct {
 
 func TestPushDataAndItems(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		if err := a.PushData(ctx, product{"a", 1}); err != nil {
 			t.Fatal(err)
@@ -314,7 +304,7 @@ func TestPushDataRefusesBadItems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+			forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 				ctx := t.Context()
 				err := a.PushData(ctx, tt.items)
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -334,7 +324,7 @@ func TestPushDataRefusesBadItems(t *testing.T) {
 
 func TestItemFilters(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		d, err := a.OpenDataset(ctx, "filtered")
 		if err != nil {
@@ -377,7 +367,7 @@ func TestItemFilters(t *testing.T) {
 
 func TestKeyValueStore(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		type state struct {
 			Done  []string `json:"done"`
@@ -470,7 +460,7 @@ func TestKeyValueStoreRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			forEachBackend(t, false, func(t *testing.T, a *actor.Actor) {
+			forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 				ctx := t.Context()
 				kv, err := a.OpenKeyValueStore(ctx, "")
 				if err != nil {
@@ -527,20 +517,11 @@ func TestKeys(t *testing.T) {
 		{"fake platform", func(t *testing.T, n int) *actor.KeyValueStore {
 			f := newStorageAPI(t)
 			f.keysPage = 10
-			kv, err := actor.New(actor.WithEnviron(f.env()), fastRetries).OpenKeyValueStore(t.Context(), "keys-test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range n {
-				if err := kv.SetRecord(t.Context(), fmt.Sprintf("item-%04d", i), []byte("v"), "text/plain"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := kv.SetRecord(t.Context(), "other", []byte("v"), "text/plain"); err != nil {
-				t.Fatal(err)
-			}
-			return kv
+			return fillKeys(t, actor.New(actor.WithEnviron(f.env()), fastRetries), n)
 		}, 23},
+		{"apifytest", func(t *testing.T, n int) *actor.KeyValueStore {
+			return fillKeys(t, apifytestActor(t, nil, ""), n)
+		}, 1003},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -582,9 +563,28 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// fillKeys opens the store "keys-test" of a and sets the keys item-0000 to
+// item-{n-1} and "other" in it, each with a 1-byte value.
+func fillKeys(t *testing.T, a *actor.Actor, n int) *actor.KeyValueStore {
+	t.Helper()
+	kv, err := a.OpenKeyValueStore(t.Context(), "keys-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := kv.SetRecord(t.Context(), fmt.Sprintf("item-%04d", i), []byte("v"), "text/plain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kv.SetRecord(t.Context(), "other", []byte("v"), "text/plain"); err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
 func TestNamedStorages(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		d, err := a.OpenDataset(ctx, "results-2")
 		if err != nil {
@@ -691,7 +691,7 @@ func TestPublicURL(t *testing.T) {
 
 func TestRequestQueue(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		q, err := a.OpenRequestQueue(ctx, "crawl")
 		if err != nil {
@@ -907,7 +907,7 @@ func TestDefaultStorageNotNamed(t *testing.T) {
 // queue: every request is handed out once and handled once.
 func TestRequestQueueWorkers(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, true, func(t *testing.T, a *actor.Actor) {
+	forEachBackend(t, func(t *testing.T, a *actor.Actor) {
 		ctx := t.Context()
 		q, err := a.OpenRequestQueue(ctx, "workers")
 		if err != nil {

@@ -452,9 +452,6 @@ func TestStorageExampleFiles(t *testing.T) {
 func TestStorageExampleUnderApifyLocal(t *testing.T) {
 	t.Parallel()
 	r := run(t, cleanEnv(), "apify-local", "run", "--input", `{"maxPages": 3}`, "--", binary(t, "storage"))
-	if r.code != 0 && strings.Contains(r.stdout+r.stderr, "There is no API endpoint at POST /v2/request-queues/") {
-		t.Skip("apify-local does not serve request queues yet: they come with branch storplat")
-	}
 	if r.code != 0 {
 		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
