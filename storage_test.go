@@ -964,3 +964,54 @@ func TestRequestQueueWorkers(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestQueueRestartOnPlatform is TestRequestQueueSurvivesRestart on
+// the local platform: the new process (a new client of the queue) finds the
+// handled request handled and does not get the one the dead process had
+// locked, which returns when its lock expires.
+func TestRequestQueueRestartOnPlatform(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	ctx := t.Context()
+	run, err := srv.StartRun(ctx, "me~restart-test", nil, client.StartOptions{Timeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newProcess := func() *actor.RequestQueue {
+		a := actor.New(actor.WithEnviron(srv.Env(run.ID)), fastRetries, actor.WithExitFunc(func(int) {}))
+		q, err := a.OpenRequestQueue(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	q := newProcess()
+	if _, err := q.AddRequests(ctx, []actor.Request{{URL: "http://s.test/1"}, {URL: "http://s.test/2"}, {URL: "http://s.test/3"}}, actor.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := q.FetchNext(ctx, 0)
+	if err != nil || r1 == nil {
+		t.Fatal(r1, err)
+	}
+	if err := q.MarkHandled(ctx, r1); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := q.FetchNext(ctx, 0); err != nil || r2 == nil || r2.URL != "http://s.test/2" {
+		t.Fatal(r2, err) // locked, never handled: the process dies
+	}
+
+	q = newProcess()
+	r3, err := q.FetchNext(ctx, 0)
+	if err != nil || r3 == nil || r3.URL != "http://s.test/3" {
+		t.Fatalf("FetchNext in the new process = %+v, %v; want /3 (/1 is handled, /2 locked by the dead one)", r3, err)
+	}
+	if err := q.MarkHandled(ctx, r3); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := q.FetchNext(ctx, 0); err != nil || r != nil {
+		t.Errorf("FetchNext = %+v, %v; want nothing until the lock of /2 expires", r, err)
+	}
+	if info, err := q.Info(ctx); err != nil || info.HandledRequestCount != 2 || info.PendingRequestCount != 1 {
+		t.Errorf("Info = %+v, %v; want 2 handled and 1 pending", info, err)
+	}
+}
