@@ -236,7 +236,7 @@ func Items[T any](ctx context.Context, d *Dataset, o ItemsOptions) iter.Seq2[T, 
 				return
 			}
 			var v T
-			if err := decodeJSON(fmt.Sprintf("%s, item %d read", d.label(), i), raw, &v); err != nil {
+			if err := decodeJSON(fmt.Sprintf("%s: item %d of this read", d.label(), i), raw, &v); err != nil {
 				yield(zero, err)
 				return
 			}
