@@ -49,6 +49,8 @@ type Actor struct {
 	signals    []os.Signal
 	signalsSet bool // WithSignals was given, maybe with no signals
 
+	stor storageState // datasets, key-value stores, request queues (storage.go)
+
 	mu          sync.Mutex
 	envLoaded   bool
 	env         Environment
@@ -417,6 +419,7 @@ func (a *Actor) Exit(ctx context.Context, opts ExitOptions) {
 		level = slog.LevelError
 	}
 	a.log().Log(ctx, level, "Exiting Actor", "exitCode", opts.ExitCode, "statusMessage", msg)
+	a.closeStorage(ctx)
 	a.exit(opts.ExitCode)
 }
 

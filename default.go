@@ -105,3 +105,34 @@ func Reboot(ctx context.Context) error { return defaultActor.Reboot(ctx) }
 func Metamorph(ctx context.Context, targetActorID string, input any, o MetamorphOptions) error {
 	return defaultActor.Metamorph(ctx, targetActorID, input, o)
 }
+
+// GetInput calls [Actor.GetInput] on the default Actor.
+func GetInput(ctx context.Context, v any) error { return defaultActor.GetInput(ctx, v) }
+
+// PushData calls [Actor.PushData] on the default Actor.
+func PushData(ctx context.Context, items any) error { return defaultActor.PushData(ctx, items) }
+
+// GetValue calls [Actor.GetValue] on the default Actor.
+func GetValue(ctx context.Context, key string, v any) error {
+	return defaultActor.GetValue(ctx, key, v)
+}
+
+// SetValue calls [Actor.SetValue] on the default Actor.
+func SetValue(ctx context.Context, key string, v any) error {
+	return defaultActor.SetValue(ctx, key, v)
+}
+
+// OpenDataset calls [Actor.OpenDataset] on the default Actor.
+func OpenDataset(ctx context.Context, name string) (*Dataset, error) {
+	return defaultActor.OpenDataset(ctx, name)
+}
+
+// OpenKeyValueStore calls [Actor.OpenKeyValueStore] on the default Actor.
+func OpenKeyValueStore(ctx context.Context, name string) (*KeyValueStore, error) {
+	return defaultActor.OpenKeyValueStore(ctx, name)
+}
+
+// OpenRequestQueue calls [Actor.OpenRequestQueue] on the default Actor.
+func OpenRequestQueue(ctx context.Context, name string) (*RequestQueue, error) {
+	return defaultActor.OpenRequestQueue(ctx, name)
+}

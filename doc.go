@@ -9,6 +9,11 @@
 // validated and rendered exactly as the platform renders them
 // ([ParsePayloadTemplate]).
 //
+// Actors read their input with [GetInput], push results with [PushData] and
+// keep records and crawl queues in [KeyValueStore] and [RequestQueue]: on
+// the platform through its API, off it in local files laid out as the Apify
+// CLI and the official SDKs lay them out (see [StorageMode]).
+//
 // The Apify API client lives in package client; a local platform that runs
 // Actors and really delivers webhooks, for tests and local runs, lives in
 // package apifytest and the apify-local command.

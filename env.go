@@ -44,6 +44,9 @@ type Environment struct {
 	// DefaultRequestQueueID is the run's default request queue
 	// (ACTOR_DEFAULT_REQUEST_QUEUE_ID, APIFY_DEFAULT_REQUEST_QUEUE_ID).
 	DefaultRequestQueueID string
+	// InputKey is the key of the input record in the default key-value
+	// store (ACTOR_INPUT_KEY, APIFY_INPUT_KEY); empty means "INPUT".
+	InputKey string
 }
 
 // readEnv reads the environment through lookup (os.LookupEnv by default).
@@ -68,6 +71,7 @@ func readEnv(lookup func(string) (string, bool)) Environment {
 		DefaultDatasetID:       get("ACTOR_DEFAULT_DATASET_ID", "APIFY_DEFAULT_DATASET_ID"),
 		DefaultKeyValueStoreID: get("ACTOR_DEFAULT_KEY_VALUE_STORE_ID", "APIFY_DEFAULT_KEY_VALUE_STORE_ID"),
 		DefaultRequestQueueID:  get("ACTOR_DEFAULT_REQUEST_QUEUE_ID", "APIFY_DEFAULT_REQUEST_QUEUE_ID"),
+		InputKey:               get("ACTOR_INPUT_KEY", "APIFY_INPUT_KEY"),
 	}
 }
 

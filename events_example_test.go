@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/go-apify/actor"
 )
@@ -20,7 +21,15 @@ type progress struct {
 // returns, the run is not reported as succeeded. Off the platform, as here,
 // the state lives in memory.
 func ExampleUseState() {
-	a := actor.New(actor.WithEnviron(nil), actor.WithExitFunc(func(code int) { fmt.Println("exit code", code) }))
+	// Off the platform the state is a record in local files; here in a
+	// temporary directory instead of ./storage.
+	dir, err := os.MkdirTemp("", "state-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	a := actor.New(actor.WithEnviron([]string{"APIFY_LOCAL_STORAGE_DIR=" + dir}),
+		actor.WithExitFunc(func(code int) { fmt.Println("exit code", code) }))
 	a.OnMigrating(func(ctx context.Context, e actor.Migrating) {
 		log.Printf("migrating; %v left", e.TimeRemaining)
 	})

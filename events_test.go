@@ -2,11 +2,14 @@ package actor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -463,7 +466,11 @@ func TestState_Errors(t *testing.T) {
 // nothing is sent.
 func TestState_InMemory(t *testing.T) {
 	t.Parallel()
-	a, _, _ := newActor(map[string]string{"ACTOR_DEFAULT_KEY_VALUE_STORE_ID": "KVS1"})
+	p := newEventPlatform(t)
+	vars := p.env()
+	delete(vars, "ACTOR_DEFAULT_KEY_VALUE_STORE_ID")
+	delete(vars, "ACTOR_EVENTS_WEBSOCKET_URL")
+	a, _, _ := newActor(vars)
 	s, err := actor.UseState(t.Context(), a, "", counter{Count: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -476,6 +483,46 @@ func TestState_InMemory(t *testing.T) {
 		t.Errorf("count = %d, want 6", got)
 	}
 	a.Exit(t.Context(), actor.ExitOptions{})
+	for _, c := range p.calls() {
+		if strings.Contains(c, "/key-value-stores/") {
+			t.Errorf("a state in memory called %s", c)
+		}
+	}
+}
+
+// TestState_LocalFiles: off the platform the state is a record of the local
+// default key-value store, where the JS SDK keeps it, and a later process
+// on the same storage (not purged) starts from it.
+func TestState_LocalFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	vars := map[string]string{"APIFY_LOCAL_STORAGE_DIR": dir}
+	a, _, _ := newActor(vars)
+	s, err := actor.UseState(t.Context(), a, "", counter{Count: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Update(func(c *counter) { c.Count++ })
+	a.Exit(t.Context(), actor.ExitOptions{}) // saves the state
+	b, err := os.ReadFile(filepath.Join(dir, "key_value_stores", "default", actor.DefaultStateKey+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored counter
+	if err := json.Unmarshal(b, &stored); err != nil || stored.Count != 4 {
+		t.Errorf("the record holds %s (%v), want a count of 4", b, err)
+	}
+
+	vars["CRAWLEE_PURGE_ON_START"] = "0"
+	again, _, _ := newActor(vars)
+	s2, err := actor.UseState(t.Context(), again, "", counter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.Get().Count; got != 4 {
+		t.Errorf("the next process starts from %d, want 4", got)
+	}
+	again.Exit(t.Context(), actor.ExitOptions{})
 }
 
 // TestMain_Migrating: a migration cancels the function's context with
@@ -588,4 +635,20 @@ func TestEvents_ExitFromHandler(t *testing.T) {
 	if diff := cmp.Diff([]int{3}, rec.got()); diff != "" {
 		t.Errorf("exit codes (-want +got):\n%s", diff)
 	}
+}
+
+// TestEvents_ProcessEnvironment: an Actor made without WithEnviron or
+// WithLookupEnv reads the events URL from the process environment (a nil
+// lookup once crashed Init on the platform). Not parallel: it sets the
+// process environment.
+func TestEvents_ProcessEnvironment(t *testing.T) {
+	p := newEventPlatform(t)
+	for name, value := range p.env() {
+		t.Setenv(name, value)
+	}
+	a := actor.New(actor.WithExitFunc(func(int) {}))
+	if err := a.Init(t.Context()); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	p.conn(t) // the socket from the process environment's URL
 }

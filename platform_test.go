@@ -46,6 +46,8 @@ type platform struct {
 	// gives up on it.
 	hangFirst bool
 	creates   int // POST /v2/webhooks received
+	// polled, when set, gets a value (if it has room) for each GET of a run.
+	polled chan struct{}
 }
 
 func newPlatform(t testing.TB) *platform {
@@ -64,6 +66,12 @@ func (p *platform) serve(w http.ResponseWriter, r *http.Request) {
 		Authorization: r.Header.Get("Authorization"), Body: string(body),
 	})
 	hold, fail, startStatus, runStatus := p.hold, p.fail, p.startStatus, p.runStatus
+	if p.polled != nil && r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v2/actor-runs/") {
+		select {
+		case p.polled <- struct{}{}:
+		default:
+		}
+	}
 	p.mu.Unlock()
 
 	if fail != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,9 +138,15 @@ func TestCallWaitFails(t *testing.T) {
 			t.Parallel()
 			p := newPlatform(t)
 			p.runStatus = client.StatusRunning
+			p.polled = make(chan struct{}, 1)
 			a, _, _ := newActor(p.atHome())
-			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-			defer cancel()
+			// The deadline passes once the run has started and is being
+			// waited for, however slow the machine.
+			ctx := newExpiring(t.Context())
+			go func() {
+				<-p.polled
+				ctx.expire()
+			}()
 			run, err := call(a, ctx, "someone~slow", nil, actor.StartOptions{})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
@@ -152,5 +159,29 @@ func TestCallWaitFails(t *testing.T) {
 				t.Errorf("run = %+v, want the started NEWRUN", run)
 			}
 		})
+	}
+}
+
+// expiring is a context whose deadline passes when expire is called.
+type expiring struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiring(parent context.Context) *expiring {
+	return &expiring{Context: parent, done: make(chan struct{})}
+}
+
+func (c *expiring) expire() { c.once.Do(func() { close(c.done) }) }
+
+func (c *expiring) Done() <-chan struct{} { return c.done }
+
+func (c *expiring) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }

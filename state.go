@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -21,15 +22,17 @@ const DefaultStateKey = "APIFY_GLOBAL_STATE"
 // with [UseState]. Its methods are safe for concurrent use.
 //
 // The value goes through encoding/json: only what JSON keeps survives (an
-// exported field, not a channel or a func). Off the platform — without
-// APIFY_TOKEN or APIFY_API_BASE_URL, or without a default key-value store
-// (ACTOR_DEFAULT_KEY_VALUE_STORE_ID, APIFY_DEFAULT_KEY_VALUE_STORE_ID) —
-// the state lives in memory only and starts from its initial value in every
-// process.
+// exported field, not a channel or a func). The record is in the default
+// key-value store wherever the Actor's storage is (see [StorageMode]): on
+// the platform, or off it in local files
+// (key_value_stores/default/APIFY_GLOBAL_STATE.json, as the JS SDK keeps it).
+// On a platform whose environment names no default key-value store
+// (ACTOR_DEFAULT_KEY_VALUE_STORE_ID), the state lives in memory only and
+// starts from its initial value in every process.
 type State[T any] struct {
-	a      *Actor
-	key    string
-	remote bool // saved to the default key-value store
+	a   *Actor
+	key string
+	kv  *KeyValueStore // nil: in memory only
 
 	mu    sync.Mutex
 	value T
@@ -55,8 +58,7 @@ func UseState[T any](ctx context.Context, a *Actor, key string, initial T) (*Sta
 	if err := client.ValidateRecordKey(key); err != nil {
 		return nil, fmt.Errorf("actor: UseState: key %q: %w", key, err)
 	}
-	c, env, err := a.ready(ctx)
-	if err != nil {
+	if _, _, err := a.ready(ctx); err != nil {
 		return nil, err
 	}
 
@@ -69,14 +71,18 @@ func UseState[T any](ctx context.Context, a *Actor, key string, initial T) (*Sta
 		}
 		return s, nil
 	}
-	s := &State[T]{
-		a: a, key: key, value: initial,
-		remote: env.DefaultKeyValueStoreID != "" && (env.Token.IsSet() || env.APIBaseURL != ""),
-	}
-	if s.remote {
-		rec, err := c.GetRecord(ctx, env.DefaultKeyValueStoreID, key)
+	s := &State[T]{a: a, key: key, value: initial}
+	kv, err := a.OpenKeyValueStore(ctx, "")
+	switch {
+	case errors.Is(err, ErrNoDefaultStorage):
+		a.log().InfoContext(ctx, "the state is kept in memory only: the environment names no default key-value store", "key", key)
+	case err != nil:
+		return nil, fmt.Errorf("actor: UseState: %w", err)
+	default:
+		s.kv = kv
+		rec, err := kv.GetRecord(ctx, key)
 		switch {
-		case client.IsNotFound(err):
+		case errors.Is(err, ErrNotFound):
 		case err != nil:
 			return nil, fmt.Errorf("actor: UseState: loading record %s: %w", key, err)
 		default:
@@ -86,8 +92,6 @@ func UseState[T any](ctx context.Context, a *Actor, key string, initial T) (*Sta
 			}
 			s.value, s.saved = v, rec.Value
 		}
-	} else {
-		a.log().InfoContext(ctx, "the state is kept in memory only: no default key-value store on a platform", "key", key)
 	}
 	if a.st.states == nil {
 		a.st.states = make(map[string]stateSaver)
@@ -124,7 +128,7 @@ func (s *State[T]) Update(fn func(v *T)) {
 // Save writes the value to its record now, unless it has not changed since
 // it was last loaded or saved. In memory only, it does nothing.
 func (s *State[T]) Save(ctx context.Context) error {
-	if !s.remote {
+	if s.kv == nil {
 		return nil
 	}
 	s.saveMu.Lock()
@@ -138,13 +142,9 @@ func (s *State[T]) Save(ctx context.Context) error {
 	if s.saved != nil && bytes.Equal(b, s.saved) {
 		return nil
 	}
-	c, env, err := s.a.ready(ctx)
-	if err != nil {
-		return err
-	}
 	done := s.a.track()
 	defer done()
-	if err := c.SetRecord(ctx, env.DefaultKeyValueStoreID, s.key, b, "application/json; charset=utf-8"); err != nil {
+	if err := s.kv.SetRecord(ctx, s.key, b, "application/json; charset=utf-8"); err != nil {
 		return fmt.Errorf("actor: saving state %s: %w", s.key, err)
 	}
 	s.saved = b

@@ -81,15 +81,18 @@ func (e *event) data() *client.EventData {
 func (e *event) variables() (map[string]any, error) {
 	e.once.Do(func() {
 		// The run goes in as its JSON, written as JSON.stringify writes
-		// it: rendered as it is, decoded by the template only where a
-		// placeholder looks inside it.
+		// it and indexed once for all the event's dispatches: rendered
+		// as it is, and looked into by placeholders through the index.
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if e.err = enc.Encode(&e.resource); e.err != nil {
 			return
 		}
-		res := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		var res *payloadtemplate.JSON
+		if res, e.err = payloadtemplate.IndexJSON(buf.Bytes()); e.err != nil {
+			return
+		}
 		ed := e.data()
 		data := map[string]any{"actorId": ed.ActorID, "actorRunId": ed.ActorRunID}
 		if ed.ActorTaskID != "" {
@@ -101,7 +104,7 @@ func (e *event) variables() (map[string]any, error) {
 			"createdAt": at,
 			"eventType": string(e.typ),
 			"eventData": data,
-			"resource":  json.RawMessage(res),
+			"resource":  res,
 			"globals":   map[string]any{"dateISO": at, "dateUnix": e.at.UnixMilli()},
 		}
 	})

@@ -1,7 +1,8 @@
 // Package apifytest is a local Apify platform for tests and local runs, in the
 // spirit of net/http/httptest and miniredis: an HTTP server on a loopback port
-// that speaks the platform's API v2 for webhooks, webhook dispatches and Actor
-// runs, runs Actors registered as Go functions, and really delivers webhooks —
+// that speaks the platform's API v2 for webhooks, webhook dispatches, Actor
+// runs and storages (datasets, key-value stores and request queues), runs
+// Actors registered as Go functions, and really delivers webhooks —
 // rendered payload and headers templates, retries with doubling delays, a
 // dispatch record with every HTTP call.
 //
@@ -35,10 +36,44 @@
 //	POST   /v2/acts/{actorId}/runs         POST /v2/actors/{actorId}/runs
 //	POST   /v2/actor-tasks/{taskId}/runs   GET /v2/actor-runs
 //	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   POST /v2/actor-runs/{id}/abort
-//	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
-//	GET    /v2/key-value-stores/{id}       GET /v2/datasets/{id}
-//	GET, POST /v2/datasets/{id}/items
 //	POST   /v2/actor-runs/{id}/charge
+//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
+//
+// and, for each storage, under its ID or "username~name" and as a run's
+// default storage (/v2/actor-runs/{runId}/dataset, /key-value-store and
+// /request-queue, with the same endpoints below them):
+//
+//	GET, PUT, DELETE /v2/datasets/{id}
+//	GET, HEAD, POST  /v2/datasets/{id}/items
+//	GET              /v2/datasets/{id}/statistics
+//	GET, PUT, DELETE /v2/key-value-stores/{id}
+//	GET              /v2/key-value-stores/{id}/keys
+//	GET              /v2/key-value-stores/{id}/records
+//	GET, HEAD, PUT, POST, DELETE /v2/key-value-stores/{id}/records/{key}
+//	GET, PUT, DELETE /v2/request-queues/{id}
+//	GET, POST        /v2/request-queues/{id}/requests
+//	POST, DELETE     /v2/request-queues/{id}/requests/batch
+//	POST             /v2/request-queues/{id}/requests/unlock
+//	GET, PUT, DELETE /v2/request-queues/{id}/requests/{requestId}
+//	PUT, DELETE      /v2/request-queues/{id}/requests/{requestId}/lock
+//	GET              /v2/request-queues/{id}/head
+//	POST             /v2/request-queues/{id}/head/lock
+//
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/dataset
+//	GET, HEAD, POST  /v2/actor-runs/{runId}/dataset/items
+//	GET              /v2/actor-runs/{runId}/dataset/statistics
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/key-value-store
+//	GET              /v2/actor-runs/{runId}/key-value-store/keys
+//	GET              /v2/actor-runs/{runId}/key-value-store/records
+//	GET, HEAD, PUT, POST, DELETE /v2/actor-runs/{runId}/key-value-store/records/{key}
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/request-queue
+//	GET, POST        /v2/actor-runs/{runId}/request-queue/requests
+//	POST, DELETE     /v2/actor-runs/{runId}/request-queue/requests/batch
+//	POST             /v2/actor-runs/{runId}/request-queue/requests/unlock
+//	GET, PUT, DELETE /v2/actor-runs/{runId}/request-queue/requests/{requestId}
+//	PUT, DELETE      /v2/actor-runs/{runId}/request-queue/requests/{requestId}/lock
+//	GET              /v2/actor-runs/{runId}/request-queue/head
+//	POST             /v2/actor-runs/{runId}/request-queue/head/lock
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
 // accepted and created on first use. A run's input is its default key-value
@@ -46,6 +81,61 @@
 // or brotli (br, as the official JS client compresses every body of 1 KiB or
 // more). A body is at most 9 MiB, compressed and decompressed alike;
 // decompression stops at that limit, and a larger body is a 413.
+//
+// # Storages
+//
+// Datasets, key-value stores and request queues are a run's default ones
+// (its input is the INPUT record of its store) or created through the API;
+// POST with ?name= gets the user's storage of that name or creates it.
+// Names are unique per user and kind; "username~name" (or "~name") finds one
+// wherever an ID does. Lists hold the named storages, and with unnamed=1
+// all; nothing is shared between users, so ownership=sharedWithMe lists
+// none. A named storage outlives the retention of its run. consoleUrl
+// points where the platform's console would show the storage.
+//
+// Dataset items are JSON objects. A read selects stored items by offset,
+// limit and desc, then shapes each, in this order: skipFailedPages (items
+// with errorInfo), fields (kept in the order given, renamed by
+// outputFields), omit, unwind (in order; an array field becomes one item per
+// element, an object element or object field merged into its parent; a
+// missing field, an empty array or any other value leaves the item as it
+// is), flatten ("a": {"b": 1} becomes "a.b": 1), skipHidden (fields starting
+// with "#") and skipEmpty; clean is skipHidden and skipEmpty, simplified is
+// fields=url,pageFunctionResult,errorInfo with unwind=pageFunctionResult. A
+// view needs a schema, which datasets do not have here: it is refused, and
+// statistics have no fieldStatistics. The formats are json, jsonl and csv:
+// CSV's header row is the union of the fields in the order they first
+// appear, a string is its text, null and a missing field are empty, and
+// numbers, booleans, arrays and objects are their JSON; delimiter and
+// skipHeaderRow apply, and a CSV starts with a BOM unless bom=0 (other
+// formats only with bom=1), as on the platform; attachment=1 sets
+// Content-Disposition. The X-Apify-Pagination-* headers count stored items
+// (Count before skipping and unwinding, as on the platform), and Limit is
+// 999999999999 for a read without one.
+//
+// Keys are listed in byte order, after exclusiveStartKey, those starting
+// with prefix; stores have no schema, so collection is refused. GET
+// .../records is the records (those starting with prefix) as a ZIP
+// archive, a file per record named by its key. A record is stored as
+// sent, its Content-Encoding undone; read with attachment=true, it comes
+// with Content-Disposition: attachment.
+//
+// A request's ID derives from its uniqueKey as on the platform and in
+// Crawlee (SHA-256, base64 without "+", "/" and "=", the first 15
+// characters); adding a request whose unique key is in the queue changes
+// nothing and says wasAlreadyPresent. The head gives pending requests that
+// are not locked, forefront ones first (the last added first), then the
+// others in the order added. A lock belongs to the clientKey that took it
+// (a call without one is a new client, as on the platform): until it
+// expires, the request is in no one's head, and only that client may
+// prolong or delete the lock, or update or delete the request (403
+// request-handled-or-locked otherwise). Prolonging keeps the request's
+// place (forefront moves it to the front); deleting the lock puts it at
+// the end, or with forefront at the front. Updating a request with
+// handledAt marks it handled and releases its lock; without one it is
+// pending again. Lists of requests go in the order added, with an opaque
+// cursor; filter=locked keeps the locked ones, filter=pending the pending
+// ones not locked.
 //
 // # Runs
 //
@@ -114,7 +204,22 @@
 //     webhook tested, by such a call passes the depth on, and a dispatch
 //     more than [MaxChainDepth] calls deep fails without a call, so that
 //     webhooks calling the server itself in a loop stop.
-//   - Lists cost the page they return, whatever the number of records.
+//   - The storages of a user hold at most [DefaultStorageLimit] bytes
+//     ([WithStorageLimit]); a user creates at most 10,000 storages of a
+//     kind through the API (run storages are bounded by the retention);
+//     both are 403 limit-reached past them.
+//   - A read of dataset items selects at most 1,000,000 items (a read
+//     without a limit of a larger dataset is refused), and its response
+//     is at most 256 MiB (400: use a smaller limit); fields, omit, unwind
+//     and flatten list at most 1000 names each, and flatten goes 32
+//     levels deep.
+//   - Pages of keys hold at most 1000 keys; heads at most 1000 requests
+//     (100 by default), heads with locks 25; batches 25 requests; lists of
+//     requests 10,000 (1000 by default); a lock lasts at most a day; a
+//     clientKey has at most 32 characters.
+//   - Lists cost the page they return, whatever the number of records
+//     (lists of requests with a filter, and heads, skip the requests they
+//     leave out).
 //
 // # Control endpoints
 //

@@ -63,6 +63,12 @@ const (
 	typeServerError      = "internal-server-error"
 	typeRunFinished      = "run-already-finished"
 	typeTimeout          = "timeout"
+	typeLimitReached     = "limit-reached"
+	typeNameNotUnique    = "name-not-unique"
+	typeInvalidKey       = "invalid-record-key"
+	typeInvalidClientKey = "invalid-client-key"
+	typeRequestID        = "request-id-invalid"
+	typeRequestLocked    = "request-handled-or-locked"
 )
 
 func badRequest(format string, args ...any) *Error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -205,3 +206,26 @@ func jsonReader(t *testing.T, v any) io.Reader {
 	}
 	return bytes.NewReader(raw)
 }
+
+// onMessage is a slog.Handler that sends on seen, without blocking, each
+// time a record with message msg is logged: a test waits on it for the
+// server to reach a state.
+type onMessage struct {
+	msg  string
+	seen chan<- struct{}
+}
+
+func (h onMessage) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		select {
+		case h.seen <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (h onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h onMessage) WithGroup(string) slog.Handler      { return h }

@@ -61,6 +61,7 @@ type config struct {
 	retainAge       time.Duration
 	idleTimeout     time.Duration
 	bodyTimeout     time.Duration
+	storageLimit    int64
 	pricing         *pricing // WithPricing (charging.go)
 	errs            []error
 }
@@ -77,6 +78,7 @@ func defaultConfig() config {
 		retainRuns:   DefaultRetainedRuns,
 		idleTimeout:  DefaultIdleTimeout,
 		bodyTimeout:  DefaultBodyTimeout,
+		storageLimit: DefaultStorageLimit,
 	}
 }
 
@@ -218,6 +220,24 @@ func WithRetention(runs int, maxAge time.Duration) Option {
 			return
 		}
 		c.retainRuns, c.retainAge = runs, maxAge
+	}
+}
+
+// DefaultStorageLimit is how many bytes the storages of one user may hold
+// (see WithStorageLimit): 1 GiB.
+const DefaultStorageLimit = 1 << 30
+
+// WithStorageLimit sets how many bytes the storages of one user may hold:
+// dataset items and requests as sent, records with their keys and content
+// types. A write past it is refused with 403 limit-reached
+// (DefaultStorageLimit).
+func WithStorageLimit(bytes int64) Option {
+	return func(c *config) {
+		if bytes <= 0 {
+			c.fail("WithStorageLimit: need a positive number of bytes, not %d", bytes)
+			return
+		}
+		c.storageLimit = bytes
 	}
 }
 

@@ -96,15 +96,15 @@ func (s *Server) evictLocked() {
 	}
 }
 
-// evictRunLocked forgets run r: its storages, dispatches and ad-hoc
-// webhooks.
+// evictRunLocked forgets run r: its storages (but those given a name),
+// dispatches and ad-hoc webhooks.
 func (s *Server) evictRunLocked(r *runRec) {
 	u := r.owner
 	delete(s.runs, r.run.ID)
 	u.runs = removeSeq(u.runs, r)
 	u.byStatus[r.run.Status] = removeSeq(u.byStatus[r.run.Status], r)
 	for _, id := range []string{r.run.DefaultKeyValueStoreID, r.run.DefaultDatasetID, r.run.DefaultRequestQueueID} {
-		delete(s.storages, id)
+		s.evictStorageLocked(id)
 	}
 	for _, d := range r.dispatches {
 		s.evictDispatchLocked(d)

@@ -31,7 +31,7 @@ type route struct {
 // routeTable lists the server's endpoints, as the package documentation
 // does (a test checks that they agree).
 func (s *Server) routeTable() []route {
-	return []route{
+	routes := []route{
 		{"/v2/webhooks", map[string]apiHandler{"GET": s.handleListWebhooks, "POST": s.handleCreateWebhook}},
 		{"/v2/webhooks/{id}", map[string]apiHandler{"GET": s.handleGetWebhook, "PUT": s.handleUpdateWebhook, "DELETE": s.handleDeleteWebhook}},
 		{"/v2/webhooks/{id}/test", map[string]apiHandler{"POST": s.handleTestWebhook}},
@@ -47,17 +47,50 @@ func (s *Server) routeTable() []route {
 		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
 		{"/v2/actor-runs/{id}/charge", map[string]apiHandler{"POST": s.handleChargeRun}},
 
-		{"/v2/key-value-stores/{id}", map[string]apiHandler{"GET": s.handleGetStorage("keyValueStore")}},
-		{"/v2/key-value-stores/{id}/records/{key}", map[string]apiHandler{
-			"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
-			"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
-		}},
-		{"/v2/datasets/{id}", map[string]apiHandler{"GET": s.handleGetStorage("dataset")}},
-		{"/v2/datasets/{id}/items", map[string]apiHandler{"GET": s.handleGetItems, "POST": s.handlePushItems}},
+		{"/v2/datasets", map[string]apiHandler{"GET": s.handleListStorages(kindDataset), "POST": s.handleGetOrCreateStorage(kindDataset)}},
+		{"/v2/key-value-stores", map[string]apiHandler{"GET": s.handleListStorages(kindKeyValueStore), "POST": s.handleGetOrCreateStorage(kindKeyValueStore)}},
+		{"/v2/request-queues", map[string]apiHandler{"GET": s.handleListStorages(kindRequestQueue), "POST": s.handleGetOrCreateStorage(kindRequestQueue)}},
 
 		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
 		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
 		{"/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle}},
+	}
+	// A storage's own endpoints, under its ID (or name) and as a run's
+	// default storage.
+	for _, base := range []struct{ dataset, store, queue string }{
+		{"/v2/datasets/{id}", "/v2/key-value-stores/{id}", "/v2/request-queues/{id}"},
+		{"/v2/actor-runs/{runId}/dataset", "/v2/actor-runs/{runId}/key-value-store", "/v2/actor-runs/{runId}/request-queue"},
+	} {
+		routes = append(routes,
+			route{base.dataset, s.storageMethods(kindDataset)},
+			route{base.dataset + "/items", map[string]apiHandler{"GET": s.handleGetItems, "HEAD": s.handleGetItems, "POST": s.handlePushItems}},
+			route{base.dataset + "/statistics", map[string]apiHandler{"GET": s.handleDatasetStatistics}},
+			route{base.store, s.storageMethods(kindKeyValueStore)},
+			route{base.store + "/keys", map[string]apiHandler{"GET": s.handleListKeys}},
+			route{base.store + "/records", map[string]apiHandler{"GET": s.handleDownloadRecords}},
+			route{base.store + "/records/{key}", map[string]apiHandler{
+				"GET": s.handleGetRecord, "HEAD": s.handleGetRecord, "PUT": s.handlePutRecord,
+				"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
+			}},
+			route{base.queue, s.storageMethods(kindRequestQueue)},
+			route{base.queue + "/requests", map[string]apiHandler{"GET": s.handleListRequests, "POST": s.handleAddRequest}},
+			route{base.queue + "/requests/batch", map[string]apiHandler{"POST": s.handleBatchAddRequests, "DELETE": s.handleBatchDeleteRequests}},
+			route{base.queue + "/requests/unlock", map[string]apiHandler{"POST": s.handleUnlock}},
+			route{base.queue + "/requests/{requestId}", map[string]apiHandler{
+				"GET": s.handleGetRequest, "PUT": s.handleUpdateRequest, "DELETE": s.handleDeleteRequest,
+			}},
+			route{base.queue + "/requests/{requestId}/lock", map[string]apiHandler{"PUT": s.handleProlongLock, "DELETE": s.handleDeleteLock}},
+			route{base.queue + "/head", map[string]apiHandler{"GET": s.handleHead}},
+			route{base.queue + "/head/lock", map[string]apiHandler{"POST": s.handleLockHead}},
+		)
+	}
+	return routes
+}
+
+// storageMethods are the methods of a storage object.
+func (s *Server) storageMethods(kind string) map[string]apiHandler {
+	return map[string]apiHandler{
+		"GET": s.handleGetStorage(kind), "PUT": s.handleUpdateStorage(kind), "DELETE": s.handleDeleteStorage(kind),
 	}
 }
 
@@ -200,8 +233,12 @@ func readBody(r *http.Request) ([]byte, *Error) {
 	body, err := readLimited(r.Body, maxBody)
 	switch {
 	case errors.Is(err, errTooLarge):
+		actual := ""
+		if r.ContentLength > 0 {
+			actual = ", actual length: " + strconv.FormatInt(r.ContentLength, 10) + " bytes"
+		}
 		return nil, &Error{StatusCode: http.StatusRequestEntityTooLarge, Type: typeTooLarge,
-			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes)"}
+			Message: "The POST payload is too large (limit: " + strconv.Itoa(maxBody) + " bytes" + actual + ")."}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return nil, &Error{StatusCode: http.StatusRequestTimeout, Type: typeTimeout,
 			Message: "The request body was not sent within the body timeout"}
@@ -263,8 +300,13 @@ type listParams struct {
 const maxListLimit = 1000
 
 func parseList(r *http.Request) (listParams, *Error) {
-	q := r.URL.Query()
-	p := listParams{limit: maxListLimit}
+	return parseListValues(r.URL.Query(), maxListLimit)
+}
+
+// parseListValues reads offset, limit (at most maxLimit, which 0 or none
+// means) and desc from q.
+func parseListValues(q url.Values, maxLimit int) (listParams, *Error) {
+	p := listParams{limit: maxLimit}
 	for _, f := range []struct {
 		name string
 		dst  *int
@@ -280,8 +322,8 @@ func parseList(r *http.Request) (listParams, *Error) {
 		}
 		*f.dst = int(n)
 	}
-	if p.limit == 0 || p.limit > maxListLimit {
-		p.limit = maxListLimit
+	if p.limit == 0 || p.limit > maxLimit {
+		p.limit = maxLimit
 	}
 	desc, e := parseBool(q.Get("desc"), "desc")
 	if e != nil {

@@ -230,6 +230,9 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	r.depth = p.depth
 	s.runs[r.run.ID] = r
 	u.runs = append(u.runs, r)
+	for _, st := range []*storage{kv, ds, rq} {
+		st.runID, st.actID = r.run.ID, a.id
+	}
 	for _, c := range p.webhooks {
 		c.spec.condition.ActorRunID = r.run.ID
 		if _, _, e := s.createWebhookLocked(u, c); e != nil {

@@ -1,6 +1,7 @@
 package apifytest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -176,6 +177,7 @@ func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Durat
 	if !ok {
 		return run // ended, and evicted since by the retention
 	}
+	s.log.Debug("apifytest: waiting for the run to finish", "run", run.ID, "for", d)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	// The server closing ends the wait too: a handler mounted elsewhere
@@ -270,18 +272,45 @@ func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request, u *user)
 		writeError(w, e)
 		return
 	}
-	status := r.URL.Query().Get("status")
-	if status != "" && !slices.Contains(runStatuses, status) {
-		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-			Message: "Parameter status must be one of " + strings.Join(runStatuses, ", ") + ", not " + strconv.Quote(status)})
-		return
+	var statuses []client.RunStatus
+	if v := r.URL.Query().Get("status"); v != "" {
+		for _, st := range strings.Split(v, ",") {
+			if !slices.Contains(runStatuses, st) {
+				writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+					Message: "Parameter status must be one or more (comma-separated) of " + strings.Join(runStatuses, ", ") + ", not " + strconv.Quote(st)})
+				return
+			}
+			if !slices.Contains(statuses, client.RunStatus(st)) {
+				statuses = append(statuses, client.RunStatus(st))
+			}
+		}
 	}
 	s.mu.Lock()
 	runs := u.runs
-	if status != "" {
-		runs = u.byStatus[client.RunStatus(status)]
+	switch len(statuses) {
+	case 0:
+	case 1:
+		runs = u.byStatus[statuses[0]]
+	default:
+		// Merged in creation order: the page costs the runs of those
+		// statuses, not all the user's.
+		runs = nil
+		for _, st := range statuses {
+			runs = append(runs, u.byStatus[st]...)
+		}
+		slices.SortFunc(runs, func(a, b *runRec) int { return cmp.Compare(a.seq, b.seq) })
 	}
-	out := page(runs, p, func(rr *runRec) runView { return viewOf(copyRun(rr.run)) })
+	out := page(runs, p, func(rr *runRec) runView { return listedRun(copyRun(rr.run)) })
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, out)
+}
+
+// listedRun is run as a run list shows it: with usageTotalUsd, which the
+// description requires of list items, zero for a local run.
+func listedRun(run client.Run) runView {
+	if run.UsageTotalUSD == nil {
+		zero := 0.0
+		run.UsageTotalUSD = &zero
+	}
+	return viewOf(run)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -393,7 +394,8 @@ func TestTaskRuns(t *testing.T) {
 
 func TestWaitForFinish(t *testing.T) {
 	t.Parallel()
-	srv := apifytest.NewTestServer(t)
+	waiting := make(chan struct{}, 1)
+	srv := apifytest.NewTestServer(t, apifytest.WithLogger(slog.New(onMessage{"apifytest: waiting for the run to finish", waiting})))
 	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 
 	start := time.Now()
@@ -403,8 +405,9 @@ func TestWaitForFinish(t *testing.T) {
 		t.Errorf("waitForFinish=0.1 returned %s after %v", r.Status, time.Since(start))
 	}
 
+	<-waiting // the wait of waitForFinish=0.1
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		<-waiting
 		_, _ = srv.FinishRun(run.ID, client.StatusSucceeded, 0)
 	}()
 	start = time.Now()
@@ -419,7 +422,7 @@ func TestWaitForFinish(t *testing.T) {
 	// The Go client's WaitForRun uses it.
 	run2, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		<-waiting
 		_, _ = srv.FinishRun(run2.ID, client.StatusAborted, 0)
 	}()
 	got, err := srv.Client().WaitForRun(ctxFor(t), run2.ID)

@@ -25,6 +25,9 @@ type user struct {
 	dispatches []*dispatchRec                 // oldest first
 	runs       []*runRec                      // oldest first
 	byStatus   map[client.RunStatus][]*runRec // runs by status, oldest first
+
+	storages    map[string]*storageIndex // by kind; see storagesOf
+	storedBytes int64                    // held by all its storages
 }
 
 // watch indexes w by what its condition watches, so that an event finds
@@ -83,15 +86,28 @@ type kvRecord struct {
 	value       []byte
 }
 
-// storage is a run's default key-value store, dataset or request queue.
+// storage is a key-value store, dataset or request queue: a run's default
+// one, or one created through the API.
 type storage struct {
-	id        string
-	kind      string // "keyValueStore", "dataset", "requestQueue"
-	owner     *user
-	createdAt time.Time
-	modified  time.Time
-	records   map[string]kvRecord // key-value store
-	items     [][]byte            // dataset: one JSON value per item
+	id            string
+	kind          string // kindKeyValueStore, kindDataset, kindRequestQueue
+	name          string // "" for an unnamed storage
+	owner         *user
+	seq           uint64
+	viaAPI        bool   // created through the API, not for a run
+	runID, actID  string // of the run whose default storage it is
+	createdAt     time.Time
+	modified      time.Time
+	accessed      time.Time
+	generalAccess string
+	bytes         int64 // held, toward the owner's storage limit
+
+	records    map[string]kvRecord // key-value store
+	keys       []string            // key-value store: the keys, sorted when keysSorted
+	keysSorted bool
+	items      [][]byte // dataset: one JSON object per item, never changed
+	cleanItems int      // dataset: items with a field that is not hidden
+	queue      *queue   // request queue
 }
 
 // idAlphabet holds the characters of the platform's 17-character IDs.
@@ -182,11 +198,18 @@ func (s *Server) taskLocked(u *user, ref string) *taskRec {
 // newStorageLocked creates a storage of the given kind owned by u.
 func (s *Server) newStorageLocked(u *user, kind string) *storage {
 	t := now()
-	st := &storage{id: newID(), kind: kind, owner: u, createdAt: t, modified: t}
-	if kind == "keyValueStore" {
+	s.seq++
+	st := &storage{id: newID(), kind: kind, owner: u, seq: s.seq, createdAt: t, modified: t, accessed: t,
+		generalAccess: "FOLLOW_USER_SETTING"}
+	switch kind {
+	case kindKeyValueStore:
 		st.records = map[string]kvRecord{}
+	case kindRequestQueue:
+		st.queue = newQueue()
 	}
 	s.storages[st.id] = st
+	ix := u.storagesOf(kind)
+	ix.all = append(ix.all, st)
 	return st
 }
 

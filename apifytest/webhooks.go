@@ -325,6 +325,15 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, u *
 	writeData(w, http.StatusCreated, out)
 }
 
+// listedWebhook is a webhook as a webhook list shows it: with doNotRetry
+// and ignoreSslErrors even when false, as the description requires of
+// list items.
+type listedWebhook struct {
+	client.Webhook
+	DoNotRetry      bool `json:"doNotRetry"`
+	IgnoreSSLErrors bool `json:"ignoreSslErrors"`
+}
+
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *user) {
 	p, e := parseList(r)
 	if e != nil {
@@ -332,7 +341,9 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *u
 		return
 	}
 	s.mu.Lock()
-	out := page(u.webhooks, p, func(wh *webhookRec) client.Webhook { return copyWebhook(wh.w) })
+	out := page(u.webhooks, p, func(wh *webhookRec) listedWebhook {
+		return listedWebhook{copyWebhook(wh.w), wh.w.DoNotRetry, wh.w.IgnoreSSLErrors}
+	})
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, out)
 }

@@ -44,7 +44,7 @@ func binary(t *testing.T, name string) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./adhoc-webhook", "./receive-webhook", "./start-with-webhooks", "../cmd/apify-local")
+		args = append(args, "./adhoc-webhook", "./receive-webhook", "./start-with-webhooks", "./storage", "../cmd/apify-local")
 		cmd := exec.Command("go", args...)
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
@@ -229,6 +229,34 @@ func TestExamples(t *testing.T) {
 				}
 			},
 		},
+		{
+			name:    "storage",
+			example: "storage",
+			want: []string{
+				`storage: local files under (\S+) \(removed at the end`,
+				`storage: local mode`,
+				`input: none; using maxPages 5, maxDepth 3`,
+				`crawled (http://127\.0\.0\.1:\d+)/ "Page 1" \(depth 0, 3 links\)`,
+				`crawled http://127\.0\.0\.1:\d+/page/2 "Page 2" \(depth 1, 3 links\)`,
+				`crawled http://127\.0\.0\.1:\d+/page/5 "Page 5" \(depth 2, 3 links\)`,
+				`dataset: http://127\.0\.0\.1:\d+/ "Page 1"`,
+				`dataset: http://127\.0\.0\.1:\d+/page/5 "Page 5"`,
+				`queue: 11 requests, 5 handled`,
+				`summary: \{"pagesCrawled":5,"failed":0,"startUrl":"(http://127\.0\.0\.1:\d+)/"\}`,
+				`done: 5 pages crawled, 0 failed, 5 items in the dataset`,
+			},
+			check: func(t *testing.T, s []string, out string) {
+				if _, err := os.Stat(s[0]); !os.IsNotExist(err) {
+					t.Errorf("the temporary storage directory %s is still there (%v)", s[0], err)
+				}
+				if s[3] != s[9] {
+					t.Errorf("crawled %s, summary says %s", s[3], s[9])
+				}
+				if strings.Count(out, "crawled ") != 5 {
+					t.Errorf("crawled %d pages, want 5:\n%s", strings.Count(out, "crawled "), out)
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -382,4 +410,52 @@ func TestReceiveWebhookServes(t *testing.T) {
 		t.Fatalf("after interrupt: %v; stderr:\n%s", err, stderr.String())
 	}
 	expect(t, out, `receiver: ACTOR\.RUN\.ABORTED from webhook , dispatch serve-test-dispatch`, `receiver: run r1 of Actor a1 ended ABORTED`)
+}
+
+// TestStorageExampleFiles runs the storage example on a storage directory
+// holding an input, as the Apify CLI lays it out, and checks the files it
+// leaves: the input kept, one file per item, the summary record.
+func TestStorageExampleFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store := filepath.Join(dir, "key_value_stores", "default")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, "INPUT.json"), []byte(`{"maxPages": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, cleanEnv("APIFY_LOCAL_STORAGE_DIR="+dir), "storage")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	expect(t, r.stdout, `input: maxPages 3, maxDepth 3`, `done: 3 pages crawled, 0 failed, 3 items in the dataset`)
+	for _, f := range []string{
+		"key_value_stores/default/INPUT.json", "key_value_stores/default/SUMMARY.json",
+		"datasets/default/000000001.json", "datasets/default/000000003.json", "request_queues/default/__metadata__.json",
+	} {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "datasets", "default", "000000004.json")); !os.IsNotExist(err) {
+		t.Errorf("a fourth item: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(store, "SUMMARY.json"))
+	if err != nil || !strings.Contains(string(b), `"pagesCrawled":3`) {
+		t.Errorf("SUMMARY.json = %s, %v", b, err)
+	}
+}
+
+// TestStorageExampleUnderApifyLocal runs the storage example as a run of
+// apify-local, whose storage API it then uses.
+func TestStorageExampleUnderApifyLocal(t *testing.T) {
+	t.Parallel()
+	r := run(t, cleanEnv(), "apify-local", "run", "--input", `{"maxPages": 3}`, "--", binary(t, "storage"))
+	if r.code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	expect(t, r.stdout, `storage: platform mode`, `input: maxPages 3, maxDepth 3`, `queue: 7 requests, 3 handled`,
+		`done: 3 pages crawled, 0 failed, 3 items in the dataset`)
+	expect(t, r.stderr, `apify-local: run \w+ SUCCEEDED \(exit code 0\)`)
 }

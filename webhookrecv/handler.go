@@ -180,9 +180,11 @@ func (h *Handler) process(w http.ResponseWriter, r *http.Request, d *Delivery, l
 		if returned {
 			return
 		}
+		// The server closes the connection of a handler that does not
+		// return: say so, so that the client does not send the next
+		// request on it, and flush, or the 500 is never sent.
+		w.Header().Set("Connection", "close")
 		h.fail(ctx, w, d, log, claimed, errors.New("webhookrecv: the handler's function ended its goroutine (runtime.Goexit)"))
-		// The server sends nothing of a response whose handler does not
-		// return: flush it so the platform sees the 500.
 		_ = http.NewResponseController(w).Flush()
 	}()
 	err := h.call(r.Context(), d)

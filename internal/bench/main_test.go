@@ -69,7 +69,7 @@ func TestSmoke(t *testing.T) {
 	faults := fmt.Sprintf("%d AddWebhook calls, 30%% faults", b.cfg.FaultCalls)
 	wantRows := map[string]int{"AddWebhook, ": 3, "delivery, ": 2}
 	if want["templates"] {
-		wantRows["template rendering"] = 8
+		wantRows["template rendering"] = 11
 	}
 	if want["faults"] {
 		wantRows[faults] = 4

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-apify/actor"
 	"github.com/go-apify/actor/client"
+	"github.com/go-apify/actor/internal/payloadtemplate"
 )
 
 // sampleRun is a finished run as the API returns it: the resource variable
@@ -152,6 +153,7 @@ type templateCase struct {
 	// DeliveryTarget is the minimum speed-up per delivery; a case with
 	// one gets rows per delivery (see perDelivery).
 	DeliveryTarget float64 `json:"-"`
+	Paired         bool    `json:"-"` // per-delivery rows timed in pairs (see templates)
 }
 
 // interpolating20 is a template of 20 fields with placeholders inside
@@ -205,10 +207,10 @@ func (b *bench) templateCases() ([]templateCase, error) {
 	}
 	runJSON, _ := json.Marshal(vars["resource"])
 	cases := []templateCase{
-		{Name: "default", Label: fmt.Sprintf("default template, %.1f KB run", float64(len(runJSON))/1000), Template: actor.DefaultPayloadTemplate, DeliveryTarget: 10},
-		{Name: "interpolate20", Label: "interpolating template, 20 fields", Template: interpolating20(), Interpolate: true, DeliveryTarget: 10},
+		{Name: "default", Label: fmt.Sprintf("default template, %.1f KB run", float64(len(runJSON))/1000), Template: actor.DefaultPayloadTemplate, Target: 5, DeliveryTarget: 10, Paired: true},
+		{Name: "interpolate20", Label: "interpolating template, 20 fields", Template: interpolating20(), Interpolate: true, Target: 5, DeliveryTarget: 10, Paired: true},
 		{Name: "p50", Label: "50 placeholders", Template: placeholders(50)},
-		{Name: "p500", Label: "500 placeholders", Template: placeholders(500), Target: 100},
+		{Name: "p500", Label: "500 placeholders", Template: placeholders(500), Target: 100, DeliveryTarget: 100},
 	}
 	if b.cfg.HugeTemplate {
 		// The reference takes tens of seconds per render here: one timed run.
@@ -225,18 +227,21 @@ func (b *bench) templateCases() ([]templateCase, error) {
 
 // templates compares rendering against WebhookPayloadTemplate.parse +
 // JSON.stringify, which the platform runs for each delivery, with the
-// variables as a decoded JavaScript object. The realistic cases get three
-// rows: the work this module does per delivery, Render of the template
-// parsed when the webhook was saved, with the run decoded (a Go map, as the
-// reference gets a JavaScript object), which has the target; the same with
-// the run as JSON, as the local platform keeps it; and one call that parses
-// and renders. The other cases get the one call.
+// variables as a decoded JavaScript object. Each case gets one call that
+// parses and renders with the run decoded (a Go map, as the reference gets
+// a JavaScript object). The cases with a delivery target also get the work
+// this module does per delivery: Render of the template parsed when the
+// webhook was saved, with the run as the local platform passes it (its JSON,
+// indexed once per event: payloadtemplate.IndexJSON), which has the target,
+// and with the run decoded. Two more rows: the cost of indexing the run, once
+// per event, and the cost per placeholder from 50 to 5,000, which must not
+// grow.
 //
-// The target rows are timed in pairs: each node process times one case, and
-// our render of it is timed right after, so that both sides of a pair meet
-// the machine in the same state (on a shared machine the speed of both moves
-// by a third from minute to minute). Their ratio is the median of the pairs'
-// ratios.
+// The rows of the 20-field and default templates are timed in pairs: each
+// node process times one case, and our three ways of it are timed right
+// after, so that both sides of a pair meet the machine in the same state (on
+// a shared machine the speed of both moves by a third from minute to
+// minute). Their ratio is the median of the pairs' ratios.
 func (b *bench) templates(ctx context.Context) ([]row, error) {
 	cases, err := b.templateCases()
 	if err != nil {
@@ -246,27 +251,46 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	parsed := map[string]*actor.PayloadTemplate{}
+	runJSON, err := json.Marshal(cases[0].Vars["resource"])
+	if err != nil {
+		return nil, err
+	}
+	indexed, err := payloadtemplate.IndexJSON(runJSON)
+	if err != nil {
+		return nil, err
+	}
+	rawVars := maps.Clone(cases[0].Vars)
+	rawVars["resource"] = indexed
+	parsed := map[string]*payloadtemplate.Template{}
 	for _, c := range cases {
-		t, err := actor.ParsePayloadTemplate(c.Template, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
+		t, err := payloadtemplate.Parse(c.Template, payloadtemplate.Options{InterpolateStrings: c.Interpolate})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
 		parsed[c.Name] = t
 	}
-	js, paired, err := b.jsTemplates(ctx, node, cases, func(c templateCase) goResult {
-		return goBenchOnce(func() error {
-			_, err := parsed[c.Name].Render(c.Vars)
+	render := func(c templateCase, vars map[string]any) func() error {
+		return func() error {
+			_, err := parsed[c.Name].Render(vars)
 			return err
-		})
+		}
+	}
+	oneCall := func(c templateCase) func() error {
+		return func() error {
+			_, err := actor.RenderPayloadTemplate(c.Template, c.Vars, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
+			return err
+		}
+	}
+	js, paired, err := b.jsTemplates(ctx, node, cases, func(c templateCase) [3]goResult {
+		return [3]goResult{goBenchOnce(render(c, rawVars)), goBenchOnce(render(c, c.Vars)), goBenchOnce(oneCall(c))}
 	})
 	if err != nil {
 		return nil, err
 	}
 	var rows []row
+	perPlaceholder := map[string]float64{}
 	for _, c := range cases {
-		opts := actor.TemplateOptions{InterpolateStrings: c.Interpolate}
-		ours, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts)
+		ours, err := actor.RenderPayloadTemplate(c.Template, c.Vars, actor.TemplateOptions{InterpolateStrings: c.Interpolate})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Name, err)
 		}
@@ -274,46 +298,52 @@ func (b *bench) templates(ctx context.Context) ([]row, error) {
 		if err := sameJSON(ours, []byte(theirs.Rendered)); err != nil {
 			return nil, fmt.Errorf("%s: the two sides render different bodies: %w", c.Name, err)
 		}
-		var renderOnly goResult
-		if c.DeliveryTarget > 0 {
-			pairs := paired[c.Name]
-			if got, err := parsed[c.Name].Render(c.Vars); err != nil {
+		for _, vars := range []map[string]any{c.Vars, rawVars} {
+			if got, err := parsed[c.Name].Render(vars); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.Name, err)
 			} else if err := sameJSON(ours, got); err != nil {
 				return nil, fmt.Errorf("%s: Render renders a different body: %w", c.Name, err)
 			}
-			renderOnly = pairs.ours()
-			rows = append(rows, pairedRow(c.Label+", per delivery: parsed when saved, run decoded (a Go map)", pairs, c.DeliveryTarget))
-			b.logf("templates: %s: per delivery, run decoded: Go %s/op (%s), JS %s/op (%s), paired ratios %s",
-				c.Name, duration(renderOnly.ns), durations(pairs.goNs()), duration(pairs.theirs()), durations(pairs.jsNs()), ratios(pairs.ratios()))
-
-			raw, err := rawRunVars(c.Vars)
-			if err != nil {
-				return nil, err
-			}
-			res, err := perDelivery(parsed[c.Name], raw, ours)
-			if err != nil {
-				return nil, fmt.Errorf("%s, run as JSON: %w", c.Name, err)
-			}
-			rows = append(rows, templateRow(c.Label+", per delivery: parsed when saved, run as JSON (as the local platform keeps it)", res, "", theirs.NsPerOp, 0))
-			b.logf("templates: %s: per delivery, run as JSON: Go %s/op (%d allocs)", c.Name, duration(res.ns), res.allocs)
-		} else {
-			renderOnly = goBench(func() error {
-				_, err := parsed[c.Name].Render(c.Vars)
-				return err
-			})
 		}
-		oneCall := goBench(func() error {
-			_, err := actor.RenderPayloadTemplate(c.Template, c.Vars, opts)
-			return err
-		})
-		label := c.Label
-		if c.DeliveryTarget > 0 {
-			label += ", one call: parse + render, run decoded"
+		if pairs := paired[c.Name]; len(pairs) > 0 {
+			for k, way := range []string{"run as JSON, indexed once per event (as the local platform passes it)", "run decoded (a Go map)"} {
+				target := c.DeliveryTarget
+				if k == 1 {
+					target = 0
+				}
+				rows = append(rows, pairedRow(c.Label+", per delivery: parsed when saved, "+way, pairs, k, target))
+				b.logf("templates: %s: per delivery, %s: Go %s/op (%s), JS %s/op (%s), paired ratios %s",
+					c.Name, way, duration(pairs.ours(k).ns), durations(pairs.goNs(k)), duration(pairs.theirs()), durations(pairs.jsNs()), ratios(pairs.ratios(k)))
+			}
+		} else if c.DeliveryTarget > 0 {
+			res := goBench(render(c, rawVars))
+			rows = append(rows, templateRow(c.Label+", per delivery: parsed when saved, run as JSON, indexed once per event", res, "", theirs.NsPerOp, c.DeliveryTarget))
 		}
-		rows = append(rows, templateRow(label, oneCall, " (render alone: "+duration(renderOnly.ns)+")", theirs.NsPerOp, c.Target))
+		perPlaceholder[c.Name] = goBench(render(c, rawVars)).ns
+		label := c.Label + ", one call: parse + render, run decoded"
+		if pairs := paired[c.Name]; len(pairs) > 0 {
+			rows = append(rows, pairedRow(label, pairs, 2, c.Target))
+			b.logf("templates: %s: one call: Go %s/op (%s), paired ratios %s", c.Name, duration(pairs.ours(2).ns), durations(pairs.goNs(2)), ratios(pairs.ratios(2)))
+			continue
+		}
+		renderOnly := goBench(render(c, c.Vars))
+		one := goBench(oneCall(c))
+		rows = append(rows, templateRow(label, one, " (render alone: "+duration(renderOnly.ns)+")", theirs.NsPerOp, c.Target))
 		b.logf("templates: %s: Go %s/op in one call (%d allocs; render of the parsed template %s/op), JS %s/op (median of %d processes: %s; %d runs)",
-			c.Name, duration(oneCall.ns), oneCall.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Processes, durations(theirs.PerProcess), theirs.Iterations)
+			c.Name, duration(one.ns), one.allocs, duration(renderOnly.ns), duration(theirs.NsPerOp), theirs.Processes, durations(theirs.PerProcess), theirs.Iterations)
+	}
+	index := goBench(func() error {
+		_, err := payloadtemplate.IndexJSON(runJSON)
+		return err
+	})
+	rows = append(rows, row{Comparison: "template rendering", Case: fmt.Sprintf("indexing the %.1f KB run, once per event (IndexJSON)", float64(len(runJSON))/1000),
+		Ours: fmt.Sprintf("%s/op, %d allocs", duration(index.ns), index.allocs), Theirs: "-", Ratio: "-"})
+	if last := cases[len(cases)-1]; last.Name != "p50" {
+		n := map[string]float64{"p50": 50, "p500": 500, "p5000": 5000}
+		lo, hi := perPlaceholder["p50"]/50, perPlaceholder[last.Name]/n[last.Name]
+		rows = append(rows, row{Comparison: "template rendering", Case: "cost per placeholder, 50 to " + strings.TrimPrefix(last.Name, "p") + " placeholders (render, run as JSON)",
+			Ours: fmt.Sprintf("%s to %s", duration(lo), duration(hi)), Theirs: "-", Ratio: fmt.Sprintf("%.2f× the cost at 50", hi/lo),
+			Target: "linear (≤ 1.5×)", Met: met(hi/lo <= 1.5)})
 	}
 	return rows, nil
 }
@@ -336,26 +366,28 @@ func templateRow(label string, ours goResult, note string, theirsNs, target floa
 	return r
 }
 
-// pairedRow is the row of a case timed in pairs: each side's median, and
-// the median of the pairs' ratios.
-func pairedRow(label string, pairs timedPairs, target float64) row {
-	ours, ratio := pairs.ours(), median(pairs.ratios())
-	return row{
+// pairedRow is the row of a case timed in pairs, our way k: each side's
+// median, and the median of the pairs' ratios; target 0 for none.
+func pairedRow(label string, pairs timedPairs, k int, target float64) row {
+	ours, ratio := pairs.ours(k), median(pairs.ratios(k))
+	r := row{
 		Comparison: "template rendering",
 		Case:       label,
 		Ours:       fmt.Sprintf("%s/op, %d allocs", duration(ours.ns), ours.allocs),
 		Theirs:     duration(pairs.theirs()) + "/op",
 		Ratio:      faster(ratio) + fmt.Sprintf(" (median of %d pairs)", len(pairs)),
-		Target:     fmt.Sprintf("≥ %g×", target),
-		Met:        met(ratio >= target),
 	}
+	if target > 0 {
+		r.Target, r.Met = fmt.Sprintf("≥ %g×", target), met(ratio >= target)
+	}
+	return r
 }
 
-// timedPair is one node process's time for a case and ours, timed right
-// after it.
+// timedPair is one node process's time for a case and ours, three ways,
+// timed right after it.
 type timedPair struct {
-	js  float64 // ns per operation
-	our goResult
+	js  float64     // ns per operation
+	our [3]goResult // run as indexed JSON, run decoded, one call
 }
 
 type timedPairs []timedPair
@@ -368,27 +400,28 @@ func (ps timedPairs) jsNs() []float64 {
 	return ns
 }
 
-func (ps timedPairs) goNs() []float64 {
+func (ps timedPairs) goNs(k int) []float64 {
 	var ns []float64
 	for _, p := range ps {
-		ns = append(ns, p.our.ns)
+		ns = append(ns, p.our[k].ns)
 	}
 	return ns
 }
 
-func (ps timedPairs) ratios() []float64 {
+func (ps timedPairs) ratios(k int) []float64 {
 	var rs []float64
 	for _, p := range ps {
-		rs = append(rs, p.js/p.our.ns)
+		rs = append(rs, p.js/p.our[k].ns)
 	}
 	return rs
 }
 
 func (ps timedPairs) theirs() float64 { return median(ps.jsNs()) }
 
-// ours is the median of our times, with the allocations of the first.
-func (ps timedPairs) ours() goResult {
-	return goResult{ns: median(ps.goNs()), allocs: ps[0].our.allocs}
+// ours is the median of our times of way k, with the allocations of the
+// first.
+func (ps timedPairs) ours(k int) goResult {
+	return goResult{ns: median(ps.goNs(k)), allocs: ps[0].our[k].allocs}
 }
 
 // median returns the median of xs, the mean of the middle two for an even
@@ -444,37 +477,6 @@ func goBenchOnce(op func() error) goResult {
 	return goResult{ns: float64(res.T.Nanoseconds()) / float64(res.N), allocs: res.AllocsPerOp()}
 }
 
-// rawRunVars returns vars with the run as compact JSON (json.RawMessage), the
-// form in which the local platform keeps runs and hands them to the
-// renderer.
-func rawRunVars(vars map[string]any) (map[string]any, error) {
-	runJSON, err := json.Marshal(vars["resource"])
-	if err != nil {
-		return nil, err
-	}
-	raw := maps.Clone(vars)
-	raw["resource"] = json.RawMessage(runJSON)
-	return raw, nil
-}
-
-// perDelivery times what this module does per delivery: Render of a
-// template parsed when the webhook was saved. The reference, which has no
-// parsed form, parses and renders per delivery; that is its figure. want is
-// the body of one call with the decoded variables.
-func perDelivery(parsed *actor.PayloadTemplate, vars map[string]any, want []byte) (goResult, error) {
-	got, err := parsed.Render(vars)
-	if err != nil {
-		return goResult{}, err
-	}
-	if err := sameJSON(want, got); err != nil {
-		return goResult{}, fmt.Errorf("renders a different body: %w", err)
-	}
-	return goBench(func() error {
-		_, err := parsed.Render(vars)
-		return err
-	}), nil
-}
-
 type jsTemplateResult struct {
 	NsPerOp    float64   `json:"nsPerOp"`
 	Iterations int       `json:"iterations"`
@@ -490,7 +492,7 @@ type jsTemplateResult struct {
 // seconds per run) runs in the first round only. After each process that
 // timed a case with a delivery target, ours times our side of it; the pairs
 // are returned by case.
-func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase, ours func(templateCase) goResult) (map[string]jsTemplateResult, map[string]timedPairs, error) {
+func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []templateCase, ours func(templateCase) [3]goResult) (map[string]jsTemplateResult, map[string]timedPairs, error) {
 	dir, err := os.MkdirTemp("", "apify-bench-templates-")
 	if err != nil {
 		return nil, nil, err
@@ -512,7 +514,7 @@ func (b *bench) jsTemplates(ctx context.Context, node *nodeEnv, cases []template
 				return nil, nil, fmt.Errorf("templates.js gave no result for %s", c.Name)
 			}
 			runs[c.Name] = append(runs[c.Name], r)
-			if c.DeliveryTarget > 0 {
+			if c.Paired {
 				paired[c.Name] = append(paired[c.Name], timedPair{js: r.NsPerOp, our: ours(c)})
 			}
 		}

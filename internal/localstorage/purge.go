@@ -8,12 +8,23 @@ import (
 	"strings"
 )
 
-// inputFiles are the files of the default key-value store that purging keeps:
-// crawlee keeps INPUT, INPUT.json, INPUT.bin and INPUT.txt; INPUT's record
-// metadata is kept too, as the Python SDK cannot read a record without it.
-var inputFiles = map[string]bool{
-	"INPUT": true, "INPUT.json": true, "INPUT.bin": true, "INPUT.txt": true,
-	"INPUT.__metadata__.json": true,
+// inputFiles returns the files of the default key-value store that purging
+// keeps for the input record key: crawlee keeps INPUT, INPUT.json, INPUT.bin
+// and INPUT.txt; the record metadata is kept too, as the Python SDK cannot
+// read a record without it. The Python SDK keeps the record of the input key
+// it is configured with (ACTOR_INPUT_KEY), as is done here for inputKey.
+func inputFiles(inputKey string) map[string]bool {
+	keep := map[string]bool{}
+	keys := []string{"INPUT"}
+	if inputKey != "" {
+		keys = append(keys, inputKey)
+	}
+	for _, key := range keys {
+		for _, suffix := range []string{"", ".json", ".bin", ".txt", recordMetadataSuffix} {
+			keep[key+suffix] = true
+		}
+	}
+	return keep
 }
 
 // purge does what crawlee's MemoryStorage.purge does on start: it removes the
@@ -23,7 +34,7 @@ var inputFiles = map[string]bool{
 // key-value stores). Named storages are kept. A directory is renamed out of
 // the way before its removal, so a kill mid-purge never leaves a partly
 // emptied storage under its real name.
-func purge(dir string) error {
+func purge(dir, inputKey string) error {
 	for _, sub := range []string{datasetsDir, requestQueuesDir, keyValueStoresDir} {
 		base := filepath.Join(dir, sub)
 		entries, err := os.ReadDir(base)
@@ -42,7 +53,7 @@ func purge(dir string) error {
 					return err
 				}
 			case name == DefaultName && sub == keyValueStoresDir:
-				if err := purgeRecords(filepath.Join(base, name)); err != nil {
+				if err := purgeRecords(filepath.Join(base, name), inputFiles(inputKey)); err != nil {
 					return err
 				}
 			case name == DefaultName:
@@ -68,13 +79,13 @@ func removeDir(base, name string) error {
 	}
 }
 
-func purgeRecords(dir string) error {
+func purgeRecords(dir string, keep map[string]bool) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if inputFiles[e.Name()] {
+		if keep[e.Name()] {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -43,6 +43,9 @@ type Options struct {
 	// Purge removes the default storages' contents when the Storage is
 	// created, keeping the input record, as the SDKs do on start (see Purge).
 	Purge bool
+	// InputKey is the key of the input record, which Purge keeps besides
+	// INPUT (ACTOR_INPUT_KEY). Empty means INPUT alone.
+	InputKey string
 	// Durable syncs every file and its directory, so writes also survive a
 	// power loss. Without it a write survives the process being killed at
 	// any point (temporary file and rename), which is what local runs need.
@@ -104,7 +107,7 @@ func New(ctx context.Context, dir string, opts *Options) (*Storage, error) {
 		return nil, fmt.Errorf("localstorage: %w", err)
 	}
 	if s.opts.Purge {
-		if err := purge(dir); err != nil {
+		if err := purge(dir, s.opts.InputKey); err != nil {
 			return nil, fmt.Errorf("localstorage: purge: %w", err)
 		}
 	}

@@ -231,6 +231,29 @@ func TestPurge(t *testing.T) {
 	}
 }
 
+// TestPurgeKeepsInputKey checks that the purge keeps the record of the
+// configured input key, as the Python SDK does, as well as INPUT.
+func TestPurgeKeepsInputKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, f := range []string{"INPUT.json", "MY-INPUT.json", "MY-INPUT.__metadata__.json", "OUTPUT.json", ".json"} {
+		writeFile(t, filepath.Join(dir, "key_value_stores", "default", f), "{}")
+	}
+	s, err := New(t.Context(), dir, &Options{Purge: true, InputKey: "MY-INPUT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := []string{
+		"key_value_stores/default/INPUT.json",
+		"key_value_stores/default/MY-INPUT.__metadata__.json",
+		"key_value_stores/default/MY-INPUT.json",
+	}
+	if diff := cmp.Diff(want, files(t, dir)); diff != "" {
+		t.Errorf("files after the purge (-want +got):\n%s", diff)
+	}
+}
+
 func TestClosed(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)

@@ -228,15 +228,14 @@ func BenchmarkPayloadTemplateNumbers(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			buf := make([]byte, 0, 32)
 			for b.Loop() {
-				buf = tmplAppendNumber(buf[:0], bc.f, 64)
+				buf = appendNumber(buf[:0], bc.f)
 			}
 		})
 	}
 }
 
 // BenchmarkPayloadTemplateItems renders an array of 1,000 small objects,
-// all of one key set (shapes pay off) or of key sets drawn at random from
-// 40 keys (they cannot: what trying them costs).
+// all of one key set or of key sets drawn at random from 40 keys.
 func BenchmarkPayloadTemplateItems(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, bc := range []struct {
@@ -261,5 +260,21 @@ func BenchmarkPayloadTemplateItems(b *testing.B) {
 			}
 			tmplBenchWith(b, `{{resource}}`, Options{}, map[string]any{"resource": items})
 		})
+	}
+}
+
+// BenchmarkIndexJSON indexes a run of about 3 KB, as the local platform does
+// once per event.
+func BenchmarkIndexJSON(b *testing.B) {
+	raw, err := json.Marshal(tmplBenchVars(b)["resource"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := IndexJSON(raw); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -2,10 +2,12 @@ package payloadtemplate
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/go-apify/actor/internal/testenv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -756,7 +758,7 @@ func TestPayloadTemplateErrors(t *testing.T) {
 			if te.Line != tt.line || te.Column != tt.col || te.Variable != tt.variable {
 				t.Errorf("at %d:%d variable %q, want %d:%d %q (%v)", te.Line, te.Column, te.Variable, tt.line, tt.col, tt.variable, err)
 			}
-			if l, c := tmplLineCol(tt.template, te.Offset); l != te.Line || c != te.Column {
+			if l, c := lineCol(tt.template, te.Offset); l != te.Line || c != te.Column {
 				t.Errorf("Offset %d is at %d:%d, not %d:%d", te.Offset, l, c, te.Line, te.Column)
 			}
 			if tt.msg != "" && err.Error() != tt.msg {
@@ -893,53 +895,9 @@ func TestPayloadTemplateNumbers(t *testing.T) {
 		{math.NaN(), "NaN"}, {math.Inf(1), "Infinity"}, {math.Inf(-1), "-Infinity"},
 	}
 	for _, tt := range tests {
-		if got := string(tmplAppendNumber(nil, tt.f, 64)); got != tt.want {
+		if got := string(appendNumber(nil, tt.f)); got != tt.want {
 			t.Errorf("%v: got %s, want %s", tt.f, got, tt.want)
 		}
-	}
-}
-
-// TestPayloadTemplateFractions checks the path for numbers that are not
-// integers, in fixed notation, against strconv's shortest digits: decimals
-// of up to twelve digits, their neighbours, random doubles, powers of two
-// and ten, and the bounds.
-func TestPayloadTemplateFractions(t *testing.T) {
-	t.Parallel()
-	r := rand.New(rand.NewPCG(7, 2026))
-	check := func(f float64) {
-		if f == math.Trunc(f) || math.Abs(f) < 1e-6 || math.Abs(f) >= 1e21 {
-			return // not the fast path's numbers
-		}
-		if got, want := string(tmplAppendNumber(nil, f, 64)), strconv.FormatFloat(f, 'f', -1, 64); got != want {
-			t.Fatalf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
-		}
-	}
-	pow := []float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12}
-	for range 300000 {
-		k := r.IntN(len(pow))
-		f := float64(r.Int64N(3e15)) / pow[k] // a decimal of k digits after the point, as parsed
-		if r.IntN(2) == 0 {
-			f = -f
-		}
-		check(f)
-		check(math.Nextafter(f, math.Inf(1)))
-		check(math.Nextafter(f, math.Inf(-1)))
-		check(math.Float64frombits(r.Uint64()))                            // any double
-		check(math.Float64frombits(0x3eb0000000000000 + r.Uint64N(1<<60))) // 1e-6 and up
-	}
-	edges := []float64{2e6, 1999999.999999999, 1999999.9999999998, 267874071.9835, 123456789.123456, 99999999999.9999,
-		199999999999999.9, 1e-6, 1.000000001e-6, 0.123456789, 0.1234567891, 451.685, 0.006205, 1.5e-6, tmplPointThree,
-		1<<52 - 0.5, 1<<51 + 0.5, 1<<53 - 1}
-	for k := -21; k <= 53; k++ { // powers of two, where the ulp below halves
-		edges = append(edges, math.Ldexp(1, k), math.Ldexp(1.5, k), math.Ldexp(1, k)*(1+0x1p-52))
-	}
-	for k := -7; k <= 16; k++ { // powers of ten, where the digits change in number
-		edges = append(edges, math.Pow(10, float64(k)), 3*math.Pow(10, float64(k)))
-	}
-	for _, f := range edges {
-		check(f)
-		check(math.Nextafter(f, math.Inf(1)))
-		check(math.Nextafter(f, math.Inf(-1)))
 	}
 }
 
@@ -1098,51 +1056,10 @@ func TestPayloadTemplateLinear(t *testing.T) {
 	}
 }
 
-// TestPayloadTemplatePlainLen checks the word-at-a-time scan of string
-// content against the byte table it stands for: each byte value at each
-// place of strings up to three words long, then random strings.
-func TestPayloadTemplatePlainLen(t *testing.T) {
-	t.Parallel()
-	byTable := func(s string) int {
-		for i := 0; i < len(s); i++ {
-			if !tmplPlain[s[i]] {
-				return i
-			}
-		}
-		return len(s)
-	}
-	const filler = " !#[]~\x7fAz09{}" // plain bytes next to those that are not
-	for n := 1; n <= 24; n++ {
-		buf := make([]byte, n)
-		for at := range n {
-			for c := range 256 {
-				for i := range buf {
-					buf[i] = filler[i%len(filler)]
-				}
-				buf[at] = byte(c)
-				if got, want := tmplPlainLen(string(buf)), byTable(string(buf)); got != want {
-					t.Fatalf("tmplPlainLen(%q) = %d, want %d", buf, got, want)
-				}
-			}
-		}
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	pieces := []string{"a", "Z", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "é", "€", "\xff", "{{", "abcdefgh"}
-	for range 20_000 {
-		var sb strings.Builder
-		for range r.IntN(16) {
-			sb.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		if s := sb.String(); tmplPlainLen(s) != byTable(s) {
-			t.Fatalf("tmplPlainLen(%q) = %d, want %d", s, tmplPlainLen(s), byTable(s))
-		}
-	}
-}
-
-// TestPayloadTemplateNumberPaths checks that the shortcuts of
-// tmplAppendNumber (integers, fixed notation straight from strconv) write
-// what its general path, from shortest digits and exponent, writes: around
-// the bounds of each shortcut, and at random.
+// TestPayloadTemplateNumberPaths checks that appendNumber (integers,
+// fixed and exponent notation straight from strconv) writes what
+// Number.prototype.toString's algorithm, from the shortest digits and their
+// exponent, writes: around the bounds of each notation, and at random.
 func TestPayloadTemplateNumberPaths(t *testing.T) {
 	t.Parallel()
 	check := func(f float64) {
@@ -1151,7 +1068,7 @@ func TestPayloadTemplateNumberPaths(t *testing.T) {
 			return
 		}
 		for _, f := range []float64{f, -f} {
-			if got, want := string(tmplAppendNumber(nil, f, 64)), string(tmplAppendNumberExp(nil, f, 64)); got != want {
+			if got, want := string(appendNumber(nil, f)), string(jsNumberString(nil, f, 64)); got != want {
 				t.Errorf("%v (%#x): got %s, want %s", f, math.Float64bits(f), got, want)
 			}
 		}
@@ -1162,39 +1079,14 @@ func TestPayloadTemplateNumberPaths(t *testing.T) {
 		check(math.Nextafter(f, math.Inf(1)))
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for range 200_000 {
+	n := 20_000
+	if testenv.LongEnabled() {
+		n = 1_000_000
+	}
+	for range n {
 		check(math.Float64frombits(r.Uint64()))                                // every exponent alike
 		check(math.Pow(10, r.Float64()*32-9) * (0.5 + r.Float64()))            // around fixed notation
 		check(math.Round(r.Float64()*1e6) / math.Pow(10, float64(r.IntN(12)))) // few decimals
-	}
-}
-
-// TestPayloadTemplateInStringMatches checks the placeholders that scanString
-// finds in the bytes of strings without escapes against those matchEscaped
-// finds in their decoded characters.
-func TestPayloadTemplateInStringMatches(t *testing.T) {
-	t.Parallel()
-	r := rand.New(rand.NewPCG(5, 6))
-	pieces := []string{"{", "}", "{{", "}}", "a", "Z", "0", ".", " ", "é", "-", "resource", "userId", "{{{", "}}}"}
-	for range 20_000 {
-		var sb strings.Builder
-		sb.WriteByte('"')
-		for range r.IntN(12) {
-			sb.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		sb.WriteByte('"')
-		text := sb.String()
-		s := &tmplScanner{src: text}
-		end, _, escaped, err := s.scanString(0, true)
-		if err != nil || escaped || end != len(text) {
-			t.Fatalf("scanString(%s) = %d, %v, %v", text, end, escaped, err)
-		}
-		inBytes := slices.Clone(s.matches)
-		s.matches = s.matches[:0]
-		s.matchEscaped(1, len(text)-1)
-		if !slices.Equal(inBytes, s.matches) {
-			t.Fatalf("placeholders of %s: scanString found %v, matchEscaped %v", text, inBytes, s.matches)
-		}
 	}
 }
 
@@ -1277,9 +1169,8 @@ func tmplCheckKeyOrder(body []byte) error {
 }
 
 // TestPayloadTemplateMapOrder checks that maps are written with their keys
-// sorted, by each way appendMap sorts them (on the stack, by insertion in
-// the pooled space, with slices.SortFunc), nested, and with keys that tie
-// on their first eight bytes or differ in padding.
+// sorted, small (on the stack) and large, nested, and with keys that tie on
+// their first bytes or differ in padding; more with ACTOR_LONG_TESTS=1.
 func TestPayloadTemplateMapOrder(t *testing.T) {
 	t.Parallel()
 	tmpl, err := Parse(`{{resource}}`, Options{})
@@ -1305,8 +1196,12 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 		}
 		return m
 	}
-	for _, n := range []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200, 256, 257, 400} {
-		for range 10 {
+	sizes, rounds := []int{0, 1, 2, 17, 48, 49, 257}, 2
+	if testenv.LongEnabled() {
+		sizes, rounds = []int{0, 1, 2, 15, 16, 17, 40, 48, 49, 200, 256, 257, 400}, 10
+	}
+	for _, n := range sizes {
+		for range rounds {
 			m := randomMap(n, 2)
 			out, err := tmpl.Render(map[string]any{"resource": m})
 			if err != nil {
@@ -1325,98 +1220,6 @@ func TestPayloadTemplateMapOrder(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestPayloadTemplateMapShapes renders maps whose key sets recur, so that
-// their shapes are kept and used: many key sets of the same size, nested
-// maps whose shape changes from render to render under the same member,
-// and more key sets than a state keeps, so that shapes and the hints to
-// them go stale. Each body must hold the map with its keys sorted.
-func TestPayloadTemplateMapShapes(t *testing.T) {
-	t.Parallel()
-	tmpl, err := Parse(`{"a": {{resource}}, "b": {{resource.inner}}}`, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(11, 12))
-	keySet := func(i, n int) []string {
-		keys := make([]string, n)
-		for j := range keys {
-			keys[j] = fmt.Sprintf("k%d_%d", (i+j)%7, j) // sets of one size share keys
-		}
-		return keys
-	}
-	build := func(keys []string, inner map[string]any) map[string]any {
-		m := make(map[string]any, len(keys))
-		for j, k := range keys {
-			m[k] = float64(j)
-		}
-		if inner != nil {
-			m["inner"] = inner
-		}
-		return m
-	}
-	var sets [][]string
-	for i := range 45 {
-		sets = append(sets, keySet(i, 1+i%5))
-	}
-	for range 3000 {
-		inner := build(sets[r.IntN(len(sets))], nil)
-		if r.IntN(4) == 0 {
-			inner["deeper"] = build(sets[r.IntN(3)], nil)
-		}
-		m := build(sets[r.IntN(12)], inner)
-		out, err := tmpl.Render(map[string]any{"resource": m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tmplCheckKeyOrder(out); err != nil {
-			t.Fatalf("%v in %s", err, out)
-		}
-		var back struct{ A, B map[string]any }
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(m, back.A); diff != "" {
-			t.Fatalf("(-want +got):\n%s", diff)
-		}
-		if diff := cmp.Diff(inner, back.B); diff != "" {
-			t.Fatalf("inner (-want +got):\n%s", diff)
-		}
-	}
-}
-
-// TestPayloadTemplateShapeKept checks that a key set seen twice is kept, that
-// a map holding it remembers it for its member, and that a map of the same
-// size with other keys is not written as that shape.
-func TestPayloadTemplateShapeKept(t *testing.T) {
-	t.Parallel()
-	st := new(tmplState)
-	stats := map[string]any{"x": 1.0, "y": 2.0}
-	run := map[string]any{"id": "r1", "stats": stats}
-	for range 3 {
-		out, err := st.appendMap(nil, run, nil)
-		if err != nil || string(out) != `{"id":"r1","stats":{"x":1,"y":2}}` {
-			t.Fatalf("appendMap = %s, %v", out, err)
-		}
-	}
-	var runShape *tmplShape
-	for i := range st.shapes.kept {
-		if sh := &st.shapes.kept[i]; slices.Equal(sh.keys, []string{"id", "stats"}) {
-			runShape = sh
-		}
-	}
-	if runShape == nil {
-		t.Fatal("the run's key set was not kept")
-	}
-	if h := runShape.child[1]; h < 0 || !slices.Equal(st.shapes.kept[h].keys, []string{"x", "y"}) {
-		t.Fatalf("hint for stats = %d, want the shape of {x, y}", h)
-	}
-	other := map[string]any{"id": "r2", "stuff": map[string]any{"x": 1.0, "z": 3.0}}
-	out, err := st.appendMap(nil, other, nil)
-	if err != nil || string(out) != `{"id":"r2","stuff":{"x":1,"z":3}}` {
-		t.Fatalf("appendMap = %s, %v", out, err)
 	}
 }
 
@@ -1446,8 +1249,8 @@ func TestPayloadTemplateManyPaths(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(tmpl.paths); got != 2*n+2 { // and resource, the start they share
-			t.Errorf("%d: %d paths, want %d", n, got, 2*n+2)
+		if got := len(tmpl.paths); got != 2*n+1 { // and resource.length
+			t.Errorf("%d: %d paths, want %d", n, got, 2*n+1)
 		}
 		out, err := tmpl.Render(map[string]any{"resource": resource})
 		if err != nil {
@@ -1535,26 +1338,58 @@ func TestPayloadTemplateEmptyVariable(t *testing.T) {
 	}
 }
 
-// TestPayloadTemplateDigits checks tmplAppendUint against strconv: every
-// count of digits, its bounds, and random values.
-func TestPayloadTemplateDigits(t *testing.T) {
-	t.Parallel()
-	check := func(v uint64) {
-		if got, want := string(tmplAppendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
-			t.Fatalf("%d: got %s, want %s", v, got, want)
+// jsNumberString appends a finite, non-zero f as Number.prototype.toString
+// writes it, by the algorithm of the ECMAScript specification, from its
+// shortest digits and their exponent.
+func jsNumberString(b []byte, f float64, bits int) []byte {
+	if f < 0 {
+		b = append(b, '-')
+		f = -f
+	}
+	// Shortest digits that round-trip, as d.ddde±x.
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, bits)
+	ep := bytes.IndexByte(e, 'e')
+	var digitsBuf [24]byte
+	digits := append(digitsBuf[:0], e[0])
+	if ep > 1 {
+		digits = append(digits, e[2:ep]...)
+	}
+	exp := 0
+	for _, c := range e[ep+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[ep+1] == '-' {
+		exp = -exp
+	}
+	k, n := len(digits), exp+1
+	switch {
+	case k <= n && n <= 21:
+		b = append(b, digits...)
+		for range n - k {
+			b = append(b, '0')
 		}
-	}
-	for p := uint64(1); p != 0 && p <= 1e19; p *= 10 {
-		for _, v := range []uint64{p - 1, p, p + 1, 3 * p, p*10 - 1} {
-			check(v)
+	case 0 < n && n <= 21:
+		b = append(b, digits[:n]...)
+		b = append(b, '.')
+		b = append(b, digits[n:]...)
+	case -6 < n && n <= 0:
+		b = append(b, '0', '.')
+		for range -n {
+			b = append(b, '0')
 		}
+		b = append(b, digits...)
+	default:
+		b = append(b, digits[0])
+		if k > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if n-1 >= 0 {
+			b = append(b, '+')
+		}
+		b = strconv.AppendInt(b, int64(n-1), 10)
 	}
-	check(math.MaxUint64)
-	r := rand.New(rand.NewPCG(13, 14))
-	for range 200_000 {
-		check(r.Uint64() >> r.UintN(64))
-	}
-	for v := range uint64(100_000) {
-		check(v)
-	}
+	return b
 }

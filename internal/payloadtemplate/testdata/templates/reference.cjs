@@ -14,7 +14,7 @@
 // Run it with a working directory whose node_modules holds @apify/utilities and
 // @apify/consts. To regenerate the table:
 //
-//   go test -run TestPayloadTemplateConformance -update-template-conformance .
+//   go test -run TestPayloadTemplateConformance -update-template-conformance ./internal/payloadtemplate/
 //
 // which installs the packages through internal/nodetest. By hand:
 //

@@ -1,0 +1,47 @@
+package apifytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// FuzzShapeItems feeds the shaping of dataset reads arbitrary items and
+// queries: it must not panic, and what it writes as JSON must be valid.
+func FuzzShapeItems(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":[1,{"c":2}]},"#h":1}`), "unwind=a&flatten=a&fields=a,b&omit=c&clean=1")
+	f.Add([]byte(`{"a":[{"a":1},2,[3]],"b":null}`), "unwind=a,a&flatten=b&format=jsonl")
+	f.Add([]byte(`{"x":"y,\"z\"\n","n":{"m":{"o":1}}}`), "format=csv&flatten=n&delimiter=%09")
+	f.Add([]byte(`{}`), "skipEmpty=1&fields=a&outputFields=b")
+	f.Fuzz(func(t *testing.T, item []byte, query string) {
+		o, err := parseObject(item)
+		if err != nil {
+			return // only objects are stored
+		}
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, o.appendJSON(nil))
+		q, e := parseItemsQuery(&http.Request{URL: &url.URL{RawQuery: query}})
+		if e != nil {
+			return
+		}
+		body, _, e := q.render([][]byte{buf.Bytes(), buf.Bytes()})
+		if e != nil {
+			return
+		}
+		body = bytes.TrimPrefix(body, []byte("\ufeff"))
+		switch q.format {
+		case "json":
+			if !json.Valid(body) {
+				t.Fatalf("invalid JSON %q for item %s, query %q", body, item, query)
+			}
+		case "jsonl":
+			for _, line := range bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n")) {
+				if len(line) > 0 && !json.Valid(line) {
+					t.Fatalf("invalid JSON line %q for item %s, query %q", line, item, query)
+				}
+			}
+		}
+	})
+}

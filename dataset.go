@@ -1,0 +1,249 @@
+package actor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"reflect"
+	"time"
+
+	"github.com/go-apify/actor/client"
+)
+
+// Dataset is a dataset: an append-only list of JSON objects, the run's
+// results. It lives on the platform or in local files, as the Actor's
+// [StorageMode] says; its methods behave the same in both. Open one with
+// [Actor.OpenDataset]. It is safe for concurrent use.
+type Dataset struct {
+	name string // "" for the default dataset
+	b    datasetBackend
+}
+
+// DatasetInfo describes a dataset. On the platform the item count lags a few
+// seconds behind pushes.
+type DatasetInfo struct {
+	ID         string
+	Name       string // empty for an unnamed dataset on the platform; "default" locally
+	ItemCount  int
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+	AccessedAt time.Time
+}
+
+// ItemsOptions select and shape the items [Items] reads, as the same-named
+// parameters of the platform's dataset items endpoint do. The zero value
+// reads every item as stored, oldest first. The filters act on top-level
+// fields.
+type ItemsOptions struct {
+	// Offset skips this many stored items (from the newest with Desc).
+	Offset int
+	// Limit is the most stored items read; 0 reads them all. SkipEmpty and
+	// Clean may yield fewer items, Unwind more.
+	Limit int
+	// Desc reads the newest items first.
+	Desc bool
+	// Fields keeps only these fields of each item, in this order.
+	Fields []string
+	// Omit removes these fields from each item.
+	Omit []string
+	// Unwind expands these fields in order: an array field becomes one item
+	// per element merged into its parent, an object field is merged into its
+	// parent.
+	Unwind []string
+	// SkipHidden removes the hidden fields, those whose name starts with '#'.
+	SkipHidden bool
+	// SkipEmpty skips items left with no fields.
+	SkipEmpty bool
+	// Clean is SkipHidden and SkipEmpty together.
+	Clean bool
+}
+
+// OpenDataset opens the dataset called name, creating it when there is none;
+// the empty name is the run's default dataset. A name has 1 to 63 letters,
+// digits and hyphens, a hyphen never first or last.
+func (a *Actor) OpenDataset(ctx context.Context, name string) (*Dataset, error) {
+	b, err := a.storage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := b.dataset(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("actor: open %s: %w", storageLabel("dataset", name), err)
+	}
+	return &Dataset{name: name, b: d}, nil
+}
+
+// PushData appends items to the run's default dataset; see
+// [Dataset.PushData].
+func (a *Actor) PushData(ctx context.Context, items any) error {
+	d, err := a.OpenDataset(ctx, "")
+	if err != nil {
+		return err
+	}
+	return d.PushData(ctx, items)
+}
+
+func (d *Dataset) label() string { return storageLabel("dataset", d.name) }
+
+// Name returns the name the dataset was opened with ("" for the default
+// dataset).
+func (d *Dataset) Name() string { return d.name }
+
+// Info returns the dataset's ID, name, item count and timestamps.
+func (d *Dataset) Info(ctx context.Context) (DatasetInfo, error) {
+	info, err := d.b.info(ctx)
+	if err != nil {
+		return DatasetInfo{}, fmt.Errorf("actor: %s: %w", d.label(), err)
+	}
+	return info, nil
+}
+
+// Drop deletes the dataset and its items.
+func (d *Dataset) Drop(ctx context.Context) error {
+	if err := d.b.drop(ctx); err != nil {
+		return fmt.Errorf("actor: drop %s: %w", d.label(), err)
+	}
+	return nil
+}
+
+// PushData appends items to the dataset, in order. items is one item or a
+// slice or array of items; each must encode as a JSON object (a struct, a
+// map, a json.RawMessage or []byte holding one). Every item is encoded and
+// checked before anything is stored: an item that cannot be encoded, is not
+// an object or is over the platform's request limit (9 MiB) is an error
+// naming its index, and nothing is stored. On the platform the items go in
+// as few requests as the limit allows; a failure part way is a
+// *client.PushError saying which items were stored.
+func (d *Dataset) PushData(ctx context.Context, items any) error {
+	enc, err := encodeItems(items)
+	if err != nil {
+		return fmt.Errorf("actor: push data: %w", err)
+	}
+	if len(enc) == 0 {
+		return nil
+	}
+	if err := d.b.push(ctx, enc); err != nil {
+		return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
+	}
+	return nil
+}
+
+// maxItemBytes is the largest item: alone in a request, within the brackets
+// of its array.
+const maxItemBytes = client.MaxPayloadBytes - 2
+
+// encodeItems encodes one item or a slice or array of items into JSON
+// objects, sharing one buffer.
+func encodeItems(items any) ([]json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	var ends []int
+	add := func(i int, v any) error {
+		start := buf.Len()
+		var err error
+		switch raw := v.(type) {
+		case json.RawMessage:
+			err = json.Compact(&buf, raw)
+		case []byte:
+			err = json.Compact(&buf, raw)
+		default:
+			if err = enc.Encode(v); err == nil {
+				buf.Truncate(buf.Len() - 1) // Encode's newline
+			}
+		}
+		if err != nil {
+			buf.Truncate(start)
+			return fmt.Errorf("items[%d]: encoding as JSON: %w", i, err)
+		}
+		item := buf.Bytes()[start:]
+		if len(item) == 0 || item[0] != '{' {
+			return fmt.Errorf("items[%d]: a dataset item must be a JSON object, not %s", i, jsonKind(item))
+		}
+		if len(item) > maxItemBytes {
+			return fmt.Errorf("items[%d]: %d bytes of JSON exceed the platform's limit of %d bytes per item", i, len(item), maxItemBytes)
+		}
+		ends = append(ends, buf.Len())
+		return nil
+	}
+	switch v := items.(type) {
+	case nil:
+		return nil, fmt.Errorf("items is nil")
+	case json.RawMessage, []byte:
+		if err := add(0, v); err != nil {
+			return nil, err
+		}
+	default:
+		rv := reflect.ValueOf(items)
+		if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+			if err := add(0, items); err != nil {
+				return nil, err
+			}
+			break
+		}
+		for i := range rv.Len() {
+			if err := add(i, rv.Index(i).Interface()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b := buf.Bytes()
+	out := make([]json.RawMessage, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = b[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
+// jsonKind names the kind of JSON value that starts b, for errors.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
+}
+
+// Items reads the items of d that o selects, each decoded into a T (a
+// struct, map[string]any, json.RawMessage...), fetching them page by page
+// on the platform and file by file locally. An item that does not decode
+// into a T is an error naming the field; an error ends the sequence after
+// being yielded.
+func Items[T any](ctx context.Context, d *Dataset, o ItemsOptions) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if o.Offset < 0 || o.Limit < 0 {
+			yield(zero, fmt.Errorf("actor: ItemsOptions: the offset (%d) and the limit (%d) must not be negative", o.Offset, o.Limit))
+			return
+		}
+		i := 0
+		for raw, err := range d.b.items(ctx, o) {
+			if err != nil {
+				yield(zero, fmt.Errorf("actor: %s: %w", d.label(), err))
+				return
+			}
+			var v T
+			if err := decodeJSON(fmt.Sprintf("%s: item %d of this read", d.label(), i), raw, &v); err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+			i++
+		}
+	}
+}
