@@ -183,6 +183,7 @@ func (s *Server) priceLocked(r *runRec, maxUSD float64) {
 	}
 	r.charging = &runCharging{pricing: p, max: maxUSD, keys: map[[32]byte]bool{}}
 	r.run.ChargedEventCounts = map[string]int{}
+	s.chargeStartLocked(r)
 }
 
 // chargingEnvLocked returns the charging variables of r's environment.
@@ -293,17 +294,57 @@ func (s *Server) chargeLocked(r *runRec, event string, count int, key string) *E
 		}
 		c.keys[h] = true
 	}
+	s.addChargeLocked(r, event, count, price, true)
+	return nil
+}
+
+// addChargeLocked adds count events of price to run r's charges and, when
+// abort is set and the total passes the run's maximum, aborts the run.
+func (s *Server) addChargeLocked(r *runRec, event string, count int, price float64, abort bool) {
+	c := r.charging
 	// A new map: a copy of r.run is a snapshot (see runRec).
 	counts := maps.Clone(r.run.ChargedEventCounts)
 	counts[event] += count
 	r.run.ChargedEventCounts = counts
 	c.total += float64(count) * price
 	s.log.Info("apifytest: run charged", "run", r.run.ID, "event", event, "count", count, "totalUsd", c.total)
-	if c.max > 0 && c.total > c.max+chargePrecision && !c.aborted {
+	if abort && c.max > 0 && c.total > c.max+chargePrecision && !c.aborted {
 		c.aborted = true
 		s.log.Warn("apifytest: the run's charges exceed its maximum total charge; aborting it",
 			"run", r.run.ID, "totalUsd", c.total, "maxTotalChargeUsd", c.max)
 		s.abortLocked(r)
 	}
-	return nil
+}
+
+// The synthetic events that the platform charges itself, when the pricing
+// has them.
+const (
+	// actorStartEvent is charged when a run starts: one event per GB of
+	// memory, at least one.
+	actorStartEvent = "apify-actor-start"
+	// datasetItemEvent is charged for each item pushed to a run's default
+	// dataset.
+	datasetItemEvent = "apify-default-dataset-item"
+)
+
+// chargeStartLocked charges run r's start, if its pricing has the event.
+func (s *Server) chargeStartLocked(r *runRec) {
+	if r.charging == nil {
+		return
+	}
+	if price, ok := r.charging.pricing.prices[actorStartEvent]; ok {
+		s.addChargeLocked(r, actorStartEvent, max(1, r.run.Options.MemoryMbytes/1024), price, false)
+	}
+}
+
+// chargeItemsLocked charges n items pushed to dataset st when it is the
+// default dataset of a run whose pricing has the event.
+func (s *Server) chargeItemsLocked(st *storage, n int) {
+	r, ok := s.runs[st.runID]
+	if !ok || r.charging == nil || r.run.DefaultDatasetID != st.id || n == 0 || r.run.Status.IsTerminal() {
+		return
+	}
+	if price, ok := r.charging.pricing.prices[datasetItemEvent]; ok {
+		s.addChargeLocked(r, datasetItemEvent, n, price, true)
+	}
 }

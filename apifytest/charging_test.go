@@ -186,6 +186,50 @@ func TestChargeMaxParameter(t *testing.T) {
 	}
 }
 
+// The server charges the synthetic events of the pricing itself: the
+// start, by memory, and each item of the default dataset, past the maximum
+// too (which aborts the run).
+func TestChargeSyntheticEvents(t *testing.T) {
+	t.Parallel()
+	info := `{"pricingModel": "PAY_PER_EVENT", "pricingPerEvent": {"actorChargeEvents": {
+		"apify-actor-start": {"eventTitle": "Start", "eventDescription": "A start", "eventPriceUsd": 0.1},
+		"apify-default-dataset-item": {"eventTitle": "Item", "eventDescription": "An item", "eventPriceUsd": 0.01}}}}`
+	srv := apifytest.NewTestServer(t, apifytest.WithPricing(apifytest.Pricing{Info: json.RawMessage(info), MaxTotalChargeUSD: 0.5}))
+	ctx := t.Context()
+	c := srv.Client()
+	run, err := srv.StartRun(ctx, "me~ppe", nil, client.StartOptions{MemoryMbytes: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.GetOrCreateDataset(ctx, "not-the-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(datasetID string, n int) {
+		t.Helper()
+		items := make([]map[string]int, n)
+		for i := range items {
+			items[i] = map[string]int{"i": i}
+		}
+		if err := c.PushItems(ctx, datasetID, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(run.DefaultDatasetID, 5)
+	push(other.ID, 7) // not the run's default dataset: not charged
+	r, _ := srv.Run(run.ID)
+	if diff := cmp.Diff(map[string]int{"apify-actor-start": 2, "apify-default-dataset-item": 5}, r.ChargedEventCounts); diff != "" {
+		t.Errorf("chargedEventCounts (-want +got):\n%s", diff)
+	}
+	if r.Status != client.StatusRunning {
+		t.Fatalf("status = %s, want RUNNING (0.25 of 0.5 USD charged)", r.Status)
+	}
+	push(run.DefaultDatasetID, 26) // 0.2 + 0.31: past the maximum
+	if r, _ := srv.WaitRun(ctx, run.ID); r.Status != client.StatusAborted {
+		t.Errorf("status past the maximum = %s, want ABORTED", r.Status)
+	}
+}
+
 func TestChargeRefused(t *testing.T) {
 	t.Parallel()
 	srv := pricedServer(t, 0)

@@ -163,6 +163,7 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 			return e
 		}
 		st.items = append(st.items, items...)
+		s.chargeItemsLocked(st, len(items))
 		st.cleanItems += clean
 		st.modified = now()
 		return nil
