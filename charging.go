@@ -93,8 +93,9 @@ func (a *Actor) Charge(ctx context.Context, eventName string, count int) (Charge
 //     names start with "apify-" (apify-actor-start,
 //     apify-default-dataset-item), are counted but never sent: the platform
 //     charges them itself. Off the platform nothing is sent.
-//   - A charge that reached the platform counts against the maximum even
-//     when the request then fails: the error is returned.
+//   - A charge counts against the maximum once made, even when its request
+//     then fails (as in the Python SDK): the error is returned, and the
+//     charge may or may not have reached the platform.
 //
 // Exactly once across restarts. The official SDKs send an idempotency key
 // made of the clock and a random number, so a charge replayed after a
@@ -111,7 +112,10 @@ func (a *Actor) Charge(ctx context.Context, eventName string, count int) (Charge
 // instead of replaying from the start must not rely on the default keys:
 // it gives a key of its own, derived from the work charged for (say the
 // URL of a page), with o.IdempotencyKey; such a charge is charged once per
-// key and run.
+// key and run. Charges of one event from several goroutines get their
+// ordinals in the order they call: replayed, they must ask for the same
+// counts, or be keyed by the caller. A replayed charge is reported with the
+// count asked for, or what the maximum allowed before it.
 //
 // A count of 0 charges nothing; a negative count or an empty eventName is
 // an error, as is a pricing or maximum that cannot be read.
