@@ -58,8 +58,7 @@ type charging struct {
 	model    string
 	prices   map[string]float64 // events of the pricing, USD
 	max      float64            // +Inf: no maximum
-	counts   map[string]int     // charged events, the platform's at start included
-	amounts  map[string]float64 // USD charged, by event
+	amounts  map[string]float64 // USD charged, by event, the platform's at start included
 	ordinals map[string]int     // this process's charges, by event
 	state    *State[chargingState]
 	warned   bool
@@ -179,7 +178,6 @@ func (a *Actor) ChargeWith(ctx context.Context, eventName string, count int, o C
 		}
 	} else {
 		charged = min(count, cg.withinLimitLocked(price, 0))
-		cg.counts[eventName] += charged
 		cg.amounts[eventName] += float64(charged) * price
 	}
 	res := cg.resultLocked(price, charged)
@@ -221,8 +219,8 @@ func (a *Actor) loadCharging(ctx context.Context, c *client.Client, env Environm
 	}
 	get := func(name string) string { v, _ := a.lookup(name); return strings.TrimSpace(v) }
 	testPPE := get("ACTOR_TEST_PAY_PER_EVENT")
-	testing := testPPE != "" && testPPE != "0" && strings.ToLower(testPPE) != "false"
-	if testing && env.IsAtHome {
+	testMode := testPPE != "" && testPPE != "0" && strings.ToLower(testPPE) != "false"
+	if testMode && env.IsAtHome {
 		return errors.New("actor: charge: ACTOR_TEST_PAY_PER_EVENT is only for local development, not on the platform")
 	}
 	maxUSD := math.Inf(1)
@@ -282,7 +280,7 @@ func (a *Actor) loadCharging(ctx context.Context, c *client.Client, env Environm
 		}
 	}
 	model := pricing.PricingModel
-	if testing {
+	if testMode {
 		model = PricingPayPerEvent
 	}
 	var state *State[chargingState]
@@ -300,7 +298,7 @@ func (a *Actor) loadCharging(ctx context.Context, c *client.Client, env Environm
 		return nil
 	}
 	cg.model, cg.prices, cg.max, cg.state = model, prices, maxUSD, state
-	cg.counts, cg.amounts, cg.ordinals = counts, map[string]float64{}, map[string]int{}
+	cg.amounts, cg.ordinals = map[string]float64{}, map[string]int{}
 	for name, n := range counts {
 		cg.amounts[name] = float64(n) * prices[name]
 	}
