@@ -63,6 +63,10 @@ const (
 	typeServerError      = "internal-server-error"
 	typeRunFinished      = "run-already-finished"
 	typeTimeout          = "timeout"
+	typeRunNotRunning    = "run-not-running"
+	typeRunNotFinished   = "run-not-finished"
+	typeRunRestarting    = "run-restarting"
+	typeCannotMetamorph  = "metamorph-not-supported"
 )
 
 func badRequest(format string, args ...any) *Error {
