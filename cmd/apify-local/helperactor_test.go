@@ -30,8 +30,11 @@ const startsEnv = "APIFY_LOCAL_TEST_STARTS"
 //	reboot               reboots its run, then waits to be killed
 //	metamorph            metamorphs its run to another Actor, prints the answer, exits 0
 //	system-info          keeps a core busy until a systemInfo event shows it, prints it, exits 0
+//	restart-latency      migrates its run, notes when migrating arrives (see note), exits 3
+//	first-call           (on any start) notes the time and makes its first API call
 //
-// On any later start it exits 0 at once. It returns its exit code.
+// On any later start it exits 0 at once, after its first API call in
+// restart-latency. It returns its exit code.
 func helperActor(mode string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -40,7 +43,10 @@ func helperActor(mode string) int {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 70
 	}
-	if starts > 1 {
+	if starts > 1 || mode == "first-call" {
+		if mode == "restart-latency" || mode == "first-call" {
+			return firstCall(ctx)
+		}
 		fmt.Println("helper: started again")
 		return 0
 	}
@@ -102,6 +108,15 @@ func helperActor(mode string) int {
 		status, body, err := apiPost(ctx, run+"/metamorph?targetActorId=someone~else", `{"x":1}`)
 		fmt.Printf("helper: metamorph: %d %s %v\n", status, body, err)
 		return 0
+	case "restart-latency":
+		// Asks for its own migration (not waiting for the answer), notes
+		// when migrating arrives and exits at once, to be restarted.
+		go func() { _, _, _ = apiPost(ctx, "/_apifytest/runs/"+os.Getenv("ACTOR_RUN_ID")+"/migrate", "") }()
+		seen("migrating")
+		if err := note("migrating"); err != nil {
+			return 78
+		}
+		return 3
 	case "system-info":
 		for start := time.Now(); ; {
 			select {
@@ -123,6 +138,38 @@ func helperActor(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
 	return 76
+}
+
+// firstCall notes the time, then makes the process's first API call: GET
+// of its run.
+func firstCall(ctx context.Context) int {
+	if err := note("call"); err != nil {
+		return 79
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", os.Getenv("APIFY_API_BASE_URL")+"/v2/actor-runs/"+os.Getenv("ACTOR_RUN_ID"), nil)
+	if err != nil {
+		return 80
+	}
+	req.Header.Set("Authorization", "Bearer "+os.Getenv("APIFY_TOKEN"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 81
+	}
+	resp.Body.Close()
+	return 0
+}
+
+// timesEnv names a file to which note appends "WHAT UNIXNANO" lines.
+const timesEnv = "APIFY_LOCAL_TEST_TIMES"
+
+func note(what string) error {
+	f, err := os.OpenFile(os.Getenv(timesEnv), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s %d\n", what, time.Now().UnixNano())
+	return err
 }
 
 type frameOf struct {
