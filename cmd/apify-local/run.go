@@ -58,7 +58,8 @@ RUNNING. As on the platform, COMMAND exiting with 0 during the grace ends
 the run SUCCEEDED, and it is not started again. POST
 /v2/actor-runs/{runId}/reboot restarts COMMAND at once, and resurrecting the
 finished run (POST /v2/actor-runs/{runId}/resurrect) while apify-local
-still waits for deliveries starts it again. apify-local cannot run another
+still waits for deliveries starts it again; its ad-hoc webhooks that fired
+do not fire again unless --refire-after-resurrect. apify-local cannot run another
 Actor: a metamorph to one is answered 501. Each restart is one line on
 stderr:
 
@@ -93,6 +94,7 @@ type runFlags struct {
 	migrationGrace  time.Duration
 	abortGrace      time.Duration
 	systemInfo      time.Duration
+	refire          bool
 }
 
 // stringList is a repeatable string flag.
@@ -126,6 +128,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.IntVar(&f.migrations, "migrations", 1, "how many times --migrate-after migrates the run")
 	fs.DurationVar(&f.migrationGrace, "migration-grace", apifytest.DefaultMigrationGrace, "how long COMMAND has to exit after migrating before its process group is killed")
 	fs.DurationVar(&f.abortGrace, "abort-grace", apifytest.DefaultGracefulAbortTimeout, "how long COMMAND has to exit after aborting, on a graceful abort, before SIGTERM")
+	fs.BoolVar(&f.refire, "refire-after-resurrect", false, "let the run's ad-hoc webhooks fire again after a resurrection (by default each fires once)")
 	fs.DurationVar(&f.systemInfo, "system-info-interval", apifytest.DefaultSystemInfoInterval, "how often COMMAND is sent systemInfo on its events websocket")
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
@@ -210,7 +213,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	var pid atomic.Int64 // COMMAND's process, while it runs
-	srv, err := apifytest.NewServer(
+	opts := []apifytest.Option{
 		apifytest.WithAddr(f.addr),
 		apifytest.WithLogger(logger),
 		apifytest.WithDeliveryRetries(f.retries),
@@ -220,7 +223,11 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		apifytest.WithGracefulAbortTimeout(f.abortGrace),
 		apifytest.WithSystemInfoInterval(f.systemInfo),
 		apifytest.WithProcessUsage(func(string) (apifytest.ProcessUsage, bool) { return groupUsage(&pid) }),
-	)
+	}
+	if f.refire {
+		opts = append(opts, apifytest.WithRefireAfterResurrect())
+	}
+	srv, err := apifytest.NewServer(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
