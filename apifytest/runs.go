@@ -299,7 +299,9 @@ func (s *Server) execute(r *runRec, e *execution, fn ActorFunc, ctx context.Cont
 	e.cancel(nil)
 	close(e.done)
 	if r.exec != e {
-		return // cannot happen: one call at a time
+		// The run ended while this call still ran (FinishRun) and was
+		// resurrected: the new call ends it.
+		return
 	}
 	r.exec = nil
 	if s.restartAfterLocked(r, err) {
