@@ -340,3 +340,44 @@ func TestMetamorph(t *testing.T) {
 		t.Errorf("INPUT-METAMORPH-1 = %+v, %v", rec, err)
 	}
 }
+
+// TestResurrectWhileTheOldCallRuns resurrects a run that FinishRun ended
+// while its function still ran: the old call's return leaves the new one
+// in charge.
+func TestResurrectWhileTheOldCallRuns(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	release := make(chan struct{})
+	calls := make(chan context.Context, 2)
+	srv.RegisterActor("a~b", func(ctx context.Context, _ []string, _ []byte) error {
+		calls <- ctx
+		if _, again := apifytest.RestartOf(ctx); !again {
+			<-release // returns late, after its run was resurrected
+			return errors.New("the old call")
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	run, _ := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
+	<-calls
+	if _, err := srv.FinishRun(run.ID, client.StatusSucceeded, 0); err != nil {
+		t.Fatal(err)
+	}
+	if resp := call(t, srv, srv.Token, "POST", "/v2/actor-runs/"+run.ID+"/resurrect", nil); resp.status != 200 {
+		t.Fatalf("resurrect: %d %s", resp.status, resp.body)
+	}
+	second := <-calls
+	close(release)
+	if _, err := srv.AbortRun(run.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-second.Done(): // the abort reached the new call
+	case <-ctxFor(t).Done():
+		t.Fatal("the abort did not cancel the new call")
+	}
+	end, err := srv.WaitRun(ctxFor(t), run.ID)
+	if err != nil || end.Status != client.StatusAborted || end.Stats.ResurrectCount != 1 {
+		t.Errorf("WaitRun = %+v, %v", end, err)
+	}
+}
