@@ -10,8 +10,11 @@
 //	apify-local serve [flags]
 //
 // run starts COMMAND as an Actor run and reports the run's webhook
-// deliveries; serve runs the API until interrupted, for tests in any
-// language. "apify-local run -h" and "apify-local serve -h" list the flags.
+// deliveries; it serves the run's events websocket (systemInfo, migrating,
+// aborting) and starts COMMAND again, as the platform does, when the run is
+// migrated (--migrate-after, or on demand), rebooted or resurrected. serve
+// runs the API until interrupted, for tests in any language. "apify-local
+// run -h" and "apify-local serve -h" list the flags.
 package main
 
 import (
