@@ -280,8 +280,9 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			}
 		}
 		// A resurrection while the deliveries were awaited (by a webhook
-		// receiver, say) runs COMMAND again: wait for that run too.
-		if now, ok := srv.Run(run.ID); ok && !now.Status.IsTerminal() && ctx.Err() == nil {
+		// receiver, say) runs COMMAND again: wait for that run too (it
+		// may have ended already).
+		if now, ok := srv.Run(run.ID); ok && now.Stats.ResurrectCount > end.Stats.ResurrectCount && ctx.Err() == nil {
 			continue
 		}
 		if idleErr != nil {
