@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -42,10 +43,12 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancel(context.Background())
+	var forced atomic.Bool // the second signal ends apify-local
 	go func() {
 		<-sigs
 		cancel()
 		sig := <-sigs
+		forced.Store(true)
 		killRunning()
 		code := 1
 		if s, ok := sig.(syscall.Signal); ok {
@@ -54,6 +57,9 @@ func main() {
 		os.Exit(code)
 	}()
 	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if forced.Load() {
+		select {} // killRunning ended COMMAND: the signal's exit code wins
+	}
 	cancel()
 	os.Exit(code)
 }
