@@ -107,8 +107,9 @@
 //     reboot hastens it, as the SDKs do once they have saved their state.
 //   - Metamorph (POST /v2/actor-runs/{id}/metamorph?targetActorId=&build=,
 //     RUNNING runs only): the body is stored with its content type as the
-//     default store's INPUT-METAMORPH-1 (then -2, ...), run.metamorphs and
-//     stats.metamorph record it, and the target Actor's registered function
+//     default store's INPUT-METAMORPH-1 (then -2, ...), run.metamorphs,
+//     stats.metamorph and stats.restartCount record it (run.actId stays the
+//     run's first Actor), and the target Actor's registered function
 //     runs next with ACTOR_INPUT_KEY naming the record. A run whose process
 //     is a function cannot become one of an Actor without a function: that
 //     is a 501 metamorph-not-supported (apify-local runs only its COMMAND).
@@ -129,7 +130,7 @@
 // # Delivery
 //
 // Every event creates one dispatch per matching webhook (an ad-hoc webhook
-// fires at most once). Dispatches wait in a queue per receiver host
+// fires at most once, unless [WithRefireAfterResurrect]). Dispatches wait in a queue per receiver host
 // (host:port), each served by its own bounded set of workers (see
 // [WithDeliveryWorkers]), so that a receiver that hangs delays no other
 // host's calls. A worker POSTs the rendered payload to the webhook's
