@@ -45,6 +45,9 @@ func (s *Server) routeTable() []route {
 		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
 		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun}},
 		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
+		{"/v2/actor-runs/{id}/reboot", map[string]apiHandler{"POST": s.handleRebootRun}},
+		{"/v2/actor-runs/{id}/metamorph", map[string]apiHandler{"POST": s.handleMetamorphRun}},
+		{"/v2/actor-runs/{id}/resurrect", map[string]apiHandler{"POST": s.handleResurrectRun}},
 
 		{"/v2/datasets", map[string]apiHandler{"GET": s.handleListStorages(kindDataset), "POST": s.handleGetOrCreateStorage(kindDataset)}},
 		{"/v2/key-value-stores", map[string]apiHandler{"GET": s.handleListStorages(kindKeyValueStore), "POST": s.handleGetOrCreateStorage(kindKeyValueStore)}},
@@ -52,6 +55,9 @@ func (s *Server) routeTable() []route {
 
 		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
 		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
+		{"/_apifytest/runs/{id}/migrate", map[string]apiHandler{"POST": s.handleControlMigrate}},
+		{"/_apifytest/runs/{id}/env", map[string]apiHandler{"GET": s.handleControlEnv}},
+		{eventsPattern, map[string]apiHandler{"GET": s.handleEvents}},
 		{"/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle}},
 	}
 	// A storage's own endpoints, under its ID (or name) and as a run's
@@ -98,7 +104,8 @@ func (s *Server) storageMethods(kind string) map[string]apiHandler {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routeTable() {
-		mux.Handle(rt.pattern, s.methods(rt.methods))
+		// The events websocket authenticates by the key in its URL.
+		mux.Handle(rt.pattern, s.methods(rt.methods, rt.pattern != eventsPattern))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
@@ -140,9 +147,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// methods authenticates a request and serves it with the handler of its
-// method, or answers 405 with the allowed methods.
-func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
+// methods authenticates a request (if auth) and serves it with the handler
+// of its method, or answers 405 with the allowed methods.
+func (s *Server) methods(byMethod map[string]apiHandler, auth bool) http.Handler {
 	allowed := make([]string, 0, len(byMethod))
 	for m := range byMethod {
 		allowed = append(allowed, m)
@@ -164,7 +171,11 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 			writeError(w, e)
 			return
 		}
-		u, err := s.authenticate(r)
+		var u *user
+		var err *Error
+		if auth {
+			u, err = s.authenticate(r)
+		}
 		if err != nil {
 			// Without reading the body: a client that sends a slow one
 			// with a wrong token is answered at once, and the
