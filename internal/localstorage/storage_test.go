@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-apify/actor/internal/items"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -90,13 +91,13 @@ func jsonKeys(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseObject(b)
+	o, err := items.Parse(b)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	keys := make([]string, len(o))
 	for i, f := range o {
-		keys[i] = f.key
+		keys[i] = f.Key
 	}
 	return keys
 }
