@@ -28,11 +28,8 @@ func readItems(t *testing.T, d *Dataset, opts ItemsOptions) []string {
 func TestDatasetFormat(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Push(t.Context(),
+	d := openDataset(t, s, "")
+	err := d.Push(t.Context(),
 		json.RawMessage(`{"url":"https://example.com/","title":"Example <&>","n":1,"nested":{"a":[1,2],"e":[],"o":{}}}`),
 		json.RawMessage(`{"i":2}`), json.RawMessage(` {"i": 3} `))
 	if err != nil {
@@ -65,15 +62,8 @@ func TestDatasetReadsJS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	copyDir(t, "testdata/jsstorage", dir)
-	s, err := New(t.Context(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, dir, nil)
+	d := openDataset(t, s, "")
 	want := []string{`{"url":"https://example.com/","title":"Example <&>","n":1,"nested":{"a":[1,2],"e":[],"o":{}}}`, `{"i":2}`, `{"i":3}`}
 	if diff := cmp.Diff(want, readItems(t, d, ItemsOptions{})); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
@@ -97,10 +87,7 @@ func TestDatasetReadsJS(t *testing.T) {
 func TestDatasetItems(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	d, err := s.Dataset(t.Context(), "results")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDataset(t, s, "results")
 	for i := 1; i <= 5; i++ {
 		if err := d.Push(t.Context(), json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))); err != nil {
 			t.Fatal(err)
@@ -174,15 +161,8 @@ func TestItemFilter(t *testing.T) {
 
 func TestDatasetBadItems(t *testing.T) {
 	t.Parallel()
-	s, err := New(t.Context(), t.TempDir(), &Options{MaxValueBytes: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, t.TempDir(), &Options{MaxValueBytes: 20})
+	d := openDataset(t, s, "")
 	tests := []struct {
 		bad   string
 		want  error
@@ -211,10 +191,7 @@ func TestDatasetBadItems(t *testing.T) {
 func TestDatasetRestart(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDataset(t, s, "")
 	if err := d.Push(t.Context(), json.RawMessage(`{"i":1}`), json.RawMessage(`{"i":2}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -224,10 +201,7 @@ func TestDatasetRestart(t *testing.T) {
 	writeFile(t, filepath.Join(d.dir, "000000003.json"), "{\n\t\"i\": 3\n}") // written, metadata not yet
 	writeFile(t, filepath.Join(d.dir, metadataFile), `{"id":"x","itemCou`)   // and crawlee cut its metadata short
 	s2 := reopen(t, s)
-	d2, err := s2.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d2 := openDataset(t, s2, "")
 	if err := d2.Push(t.Context(), json.RawMessage(`{"i":4}`)); err != nil {
 		t.Fatal(err)
 	}
