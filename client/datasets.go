@@ -381,26 +381,16 @@ func AllItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsOp
 	if o.Limit == 0 {
 		o.Limit = defaultItemsPage
 	}
-	return func(yield func(T, error) bool) {
-		for {
-			p, err := ListItems[T](ctx, c, datasetID, o)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			// The platform pages over stored items: the next page starts
-			// o.Limit stored items further, however many survived the
-			// filters or came out of an unwind.
-			o.Offset += o.Limit
-			if p.Total >= 0 && o.Offset >= p.Total || p.Total < 0 && len(p.Items) == 0 {
-				return
-			}
+	return pages("items of "+datasetID, o.Offset, func(offset int) ([]T, int, bool, error) {
+		o.Offset = offset
+		p, err := ListItems[T](ctx, c, datasetID, o)
+		if err != nil {
+			return nil, 0, false, err
 		}
-	}
+		// The platform pages over stored items: the next page starts
+		// o.Limit stored items further, however many survived the filters
+		// or came out of an unwind.
+		next := offset + o.Limit
+		return p.Items, next, p.Total >= 0 && next >= p.Total || p.Total < 0 && len(p.Items) == 0, nil
+	})
 }

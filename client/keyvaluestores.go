@@ -343,29 +343,15 @@ func (c *Client) ListKeys(ctx context.Context, storeID string, o KeysOptions) (*
 // fetching pages of o.Limit keys (1000 when 0) as it goes. An error ends the
 // iteration after being yielded.
 func (c *Client) AllKeys(ctx context.Context, storeID string, o KeysOptions) iter.Seq2[KeyInfo, error] {
-	return func(yield func(KeyInfo, error) bool) {
-		for {
-			p, err := c.ListKeys(ctx, storeID, o)
-			if err != nil {
-				yield(KeyInfo{}, err)
-				return
-			}
-			for _, k := range p.Items {
-				if !yield(k, nil) {
-					return
-				}
-			}
-			next := p.NextExclusiveStartKey
-			if !p.IsTruncated || len(p.Items) == 0 || next == "" {
-				return
-			}
-			if next == o.ExclusiveStartKey {
-				yield(KeyInfo{}, fmt.Errorf("client: listing keys of %s: the platform's next start key %q does not advance past %q", storeID, next, o.ExclusiveStartKey))
-				return
-			}
-			o.ExclusiveStartKey = next
+	return pages("keys of "+storeID, o.ExclusiveStartKey, func(start string) ([]KeyInfo, string, bool, error) {
+		o.ExclusiveStartKey = start
+		p, err := c.ListKeys(ctx, storeID, o)
+		if err != nil {
+			return nil, "", false, err
 		}
-	}
+		next := p.NextExclusiveStartKey
+		return p.Items, next, !p.IsTruncated || len(p.Items) == 0 || next == "", nil
+	})
 }
 
 // RecordPublicURL returns the URL at which a record can be read without a

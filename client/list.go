@@ -60,34 +60,53 @@ func list[T any](ctx context.Context, c *Client, path string, o interface{ query
 // all iterates over every item of the list at path from o.Offset on, page by
 // page (o.Limit items per page).
 func all[T any](ctx context.Context, c *Client, path string, o ListOptions) iter.Seq2[T, error] {
-	return paged(o.Offset, func(offset int) (*Page[T], error) {
+	return paged(path, o.Offset, func(offset int) (*Page[T], error) {
 		o.Offset = offset
 		return list[T](ctx, c, path, o)
 	})
 }
 
-// paged iterates over the items of a list from offset on, page by page:
-// fetch returns the page at an offset. The next page starts after the
-// items of one; an empty page or the list's Total ends it. It stops at the
-// first error, which it yields.
-func paged[T any](offset int, fetch func(offset int) (*Page[T], error)) iter.Seq2[T, error] {
+// paged is pages over a list paged by offset: fetch returns the page at an
+// offset; the next page starts after its items, and an empty page or the
+// list's Total ends the list.
+func paged[T any](what string, offset int, fetch func(offset int) (*Page[T], error)) iter.Seq2[T, error] {
+	return pages(what, offset, func(offset int) ([]T, int, bool, error) {
+		p, err := fetch(offset)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		next := offset + len(p.Items)
+		return p.Items, next, len(p.Items) == 0 || next >= p.Total, nil
+	})
+}
+
+// pages iterates over the items of a list page by page from the page at
+// start: fetch returns the items of the page at a position, where the next
+// page starts, and whether the page is the last. A next page that starts
+// where its page did is an error, not a loop; what names the list in it.
+// The first error ends the iteration after being yielded.
+func pages[T any, P comparable](what string, start P, fetch func(at P) (items []T, next P, last bool, err error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		for {
-			p, err := fetch(offset)
+		var zero T
+		for at := start; ; {
+			items, next, last, err := fetch(at)
 			if err != nil {
-				var zero T
 				yield(zero, err)
 				return
 			}
-			for _, it := range p.Items {
+			for _, it := range items {
 				if !yield(it, nil) {
 					return
 				}
 			}
-			offset += len(p.Items)
-			if len(p.Items) == 0 || offset >= p.Total {
+			if last {
 				return
 			}
+			if next == at {
+				yield(zero, fmt.Errorf("client: listing %s: the platform's next page starts where this one did, at %#v", what, at))
+				return
+			}
+			at = next
 		}
 	}
 }

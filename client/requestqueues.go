@@ -611,26 +611,12 @@ func (q *RequestQueueClient) ListRequests(ctx context.Context, o RequestsOptions
 // AllRequests iterates over the queue's requests from o.Cursor on, page by
 // page. An error ends the iteration after being yielded.
 func (q *RequestQueueClient) AllRequests(ctx context.Context, o RequestsOptions) iter.Seq2[Request, error] {
-	return func(yield func(Request, error) bool) {
-		for {
-			p, err := q.ListRequests(ctx, o)
-			if err != nil {
-				yield(Request{}, err)
-				return
-			}
-			for _, r := range p.Items {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if p.NextCursor == "" || len(p.Items) == 0 {
-				return
-			}
-			if p.NextCursor == o.Cursor {
-				yield(Request{}, fmt.Errorf("client: listing requests of %s: the platform's next cursor does not advance", q.id))
-				return
-			}
-			o.Cursor = p.NextCursor
+	return pages("requests of "+q.id, o.Cursor, func(cursor string) ([]Request, string, bool, error) {
+		o.Cursor = cursor
+		p, err := q.ListRequests(ctx, o)
+		if err != nil {
+			return nil, "", false, err
 		}
-	}
+		return p.Items, p.NextCursor, p.NextCursor == "" || len(p.Items) == 0, nil
+	})
 }

@@ -205,7 +205,7 @@ func deleteResource(ctx context.Context, c *Client, path string, q url.Values) e
 
 // allStorages iterates over a storage collection page by page.
 func allStorages[T any](ctx context.Context, c *Client, k storageKind, o StorageListOptions) iter.Seq2[T, error] {
-	return paged(o.Offset, func(offset int) (*Page[T], error) {
+	return paged(k.path, o.Offset, func(offset int) (*Page[T], error) {
 		o.Offset = offset
 		return list[T](ctx, c, k.path, o)
 	})
