@@ -337,6 +337,7 @@ func lockedByOther(id string) *Error {
 		Message: "Request " + id + " is locked by another client"}
 }
 
+// addRequest serves POST .../requests.
 func (s *Server) addRequest(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	req, e := readRequest(r)
 	if e != nil {
@@ -368,6 +369,8 @@ func readBatch(r *http.Request) ([]json.RawMessage, *Error) {
 	return raws, nil
 }
 
+// batchAddRequests serves POST .../requests/batch: past the storage limit,
+// requests are left unprocessed.
 func (s *Server) batchAddRequests(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	raws, e := readBatch(r)
 	if e != nil {
@@ -403,6 +406,8 @@ func (s *Server) batchAddRequests(r *http.Request, u *user, c queueCall) (int, a
 	return http.StatusCreated, out, e
 }
 
+// batchDeleteRequests serves DELETE .../requests/batch: a request locked by
+// another client is left unprocessed.
 func (s *Server) batchDeleteRequests(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	raws, e := readBatch(r)
 	if e != nil {
@@ -520,6 +525,7 @@ func (s *Server) updateRequest(r *http.Request, u *user, c queueCall) (int, any,
 	return http.StatusOK, reg, e
 }
 
+// deleteRequest serves DELETE .../requests/{requestId}.
 func (s *Server) deleteRequest(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	return http.StatusNoContent, nil, s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
 		req, e := requestLocked(q, r)
