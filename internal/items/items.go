@@ -16,7 +16,8 @@ import (
 
 // Limits of shaping, as the local platform sets them.
 const (
-	// MaxNames is the most names a list of a Filter should hold.
+	// MaxNames is the most names the local platform and the local storage
+	// accept in each list of a Filter.
 	MaxNames = 1000
 	// MaxFlattenDepth is how deep Flatten goes; deeper values stay JSON.
 	MaxFlattenDepth = 32
@@ -62,8 +63,8 @@ func Parse(b []byte) (Object, error) {
 	return o, nil
 }
 
-// Index returns the position of key in o, or -1.
-func (o Object) Index(key string) int {
+// index returns the position of key in o, or -1.
+func (o Object) index(key string) int {
 	for i, f := range o {
 		if f.Key == key {
 			return i
@@ -74,7 +75,7 @@ func (o Object) Index(key string) int {
 
 // set returns o with key set to v: in its place if o has it, else last.
 func (o Object) set(key string, v json.RawMessage) Object {
-	if i := o.Index(key); i >= 0 {
+	if i := o.index(key); i >= 0 {
 		o[i].Val = v
 		return o
 	}
@@ -195,13 +196,13 @@ func (f Filter) Shape(item []byte, out []Object, b *Budget) ([]Object, error) {
 	if err != nil {
 		return out, err
 	}
-	if f.SkipFailed && o.Index("errorInfo") >= 0 {
+	if f.SkipFailed && o.index("errorInfo") >= 0 {
 		return out, nil
 	}
 	if len(f.Fields) > 0 {
 		picked := make(Object, 0, len(f.Fields))
 		for j, name := range f.Fields {
-			if i := o.Index(name); i >= 0 {
+			if i := o.index(name); i >= 0 {
 				picked = append(picked, o[i])
 				if len(f.OutputFields) > 0 {
 					picked[len(picked)-1].Key = f.OutputFields[j]
@@ -254,7 +255,7 @@ func (f Filter) Shape(item []byte, out []Object, b *Budget) ([]Object, error) {
 // unwind appends to out the items that unwinding field name of o makes,
 // each charged to b (see Filter.Unwind).
 func unwind(o Object, name string, out []Object, b *Budget) ([]Object, error) {
-	i := o.Index(name)
+	i := o.index(name)
 	if i < 0 {
 		return append(out, o), nil
 	}
@@ -313,7 +314,7 @@ func merge(o, inner Object) Object {
 // flattenField replaces the object field name of o with its members as
 // "name.member" fields, nested objects flattened too.
 func flattenField(o Object, name string) Object {
-	i := o.Index(name)
+	i := o.index(name)
 	if i < 0 {
 		return o
 	}
