@@ -78,15 +78,19 @@ func (s *Server) routeTable() []route {
 				"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
 			}},
 			route{base.queue, s.storageMethods(kindRequestQueue)},
-			route{base.queue + "/requests", map[string]apiHandler{"GET": s.handleListRequests, "POST": s.handleAddRequest}},
-			route{base.queue + "/requests/batch", map[string]apiHandler{"POST": s.handleBatchAddRequests, "DELETE": s.handleBatchDeleteRequests}},
-			route{base.queue + "/requests/unlock", map[string]apiHandler{"POST": s.handleUnlock}},
-			route{base.queue + "/requests/{requestId}", map[string]apiHandler{
-				"GET": s.handleGetRequest, "PUT": s.handleUpdateRequest, "DELETE": s.handleDeleteRequest,
+			route{base.queue + "/requests", map[string]apiHandler{"GET": queueEndpoint(s.listRequests), "POST": queueEndpoint(s.addRequest)}},
+			route{base.queue + "/requests/batch", map[string]apiHandler{
+				"POST": queueEndpoint(s.batchAddRequests), "DELETE": queueEndpoint(s.batchDeleteRequests),
 			}},
-			route{base.queue + "/requests/{requestId}/lock", map[string]apiHandler{"PUT": s.handleProlongLock, "DELETE": s.handleDeleteLock}},
-			route{base.queue + "/head", map[string]apiHandler{"GET": s.handleHead}},
-			route{base.queue + "/head/lock", map[string]apiHandler{"POST": s.handleLockHead}},
+			route{base.queue + "/requests/unlock", map[string]apiHandler{"POST": queueEndpoint(s.unlock)}},
+			route{base.queue + "/requests/{requestId}", map[string]apiHandler{
+				"GET": s.handleGetRequest, "PUT": queueEndpoint(s.updateRequest), "DELETE": queueEndpoint(s.deleteRequest),
+			}},
+			route{base.queue + "/requests/{requestId}/lock", map[string]apiHandler{
+				"PUT": queueEndpoint(s.prolongLock), "DELETE": queueEndpoint(s.deleteLock),
+			}},
+			route{base.queue + "/head", map[string]apiHandler{"GET": queueEndpoint(s.head)}},
+			route{base.queue + "/head/lock", map[string]apiHandler{"POST": queueEndpoint(s.lockHead)}},
 		)
 	}
 	return routes
