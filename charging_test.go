@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,22 +42,71 @@ func chargingActor(srv *apifytest.Server, runID string, extra ...string) (*actor
 }
 
 // work is the Actor's deterministic work: item i is a page, and every third
-// item has two results.
-func work(ctx context.Context, t *testing.T, a *actor.Actor, from, to int) {
-	t.Helper()
+// item has two results. It fails when a charge fails or is reduced.
+func work(ctx context.Context, a *actor.Actor, from, to int) error {
 	for i := from; i < to; i++ {
-		res, err := a.Charge(ctx, "page", 1)
-		if err != nil {
-			t.Fatalf("item %d: Charge(page): %v", i, err)
-		}
-		if res.ChargedCount != 1 {
-			t.Errorf("item %d: charged %d pages, want 1", i, res.ChargedCount)
+		if res, err := a.Charge(ctx, "page", 1); err != nil || res.ChargedCount != 1 {
+			return fmt.Errorf("item %d: Charge(page, 1) = %+v, %v; want 1 charged", i, res, err)
 		}
 		if i%3 == 0 {
 			if res, err := a.Charge(ctx, "result", 2); err != nil || res.ChargedCount != 2 {
-				t.Fatalf("item %d: Charge(result, 2) = %+v, %v; want 2 charged", i, res, err)
+				return fmt.Errorf("item %d: Charge(result, 2) = %+v, %v; want 2 charged", i, res, err)
 			}
 		}
+	}
+	return nil
+}
+
+// A charging Go Actor, run by the local platform, is migrated in the
+// middle of its work: the platform sends migrating, stops the process and
+// starts it again with the run's environment (the charged counts of the
+// moment included). The new process replays the work from the start, and
+// the platform charges each charge once; with a maximum the work fits
+// exactly, no charge is reduced either.
+func TestChargeMigratedRun(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t, apifytest.WithMigrationGrace(0), apifytest.WithPricing(apifytest.Pricing{
+		Info: json.RawMessage(chargingPricing), MaxTotalChargeUSD: 10*0.5 + 8*0.1,
+	}))
+	halfway := make(chan struct{})
+	srv.RegisterActor("me~ppe", func(ctx context.Context, env []string, _ []byte) error {
+		// A short wait for the platform's kill once migrated (not 5 min).
+		a := actor.New(actor.WithEnviron(append(env, "APIFY_METAMORPH_AFTER_SLEEP_MILLIS=1")),
+			actor.WithExitFunc(func(int) {}), actor.WithSignals())
+		defer a.Exit(context.Background(), actor.ExitOptions{})
+		if _, again := apifytest.RestartOf(ctx); again {
+			return work(ctx, a, 0, 10)
+		}
+		if err := work(ctx, a, 0, 6); err != nil {
+			return err
+		}
+		close(halfway)
+		<-ctx.Done() // killed by the migration; Exit saves the states
+		return context.Cause(ctx)
+	})
+	ctx := t.Context()
+	run, err := srv.StartRun(ctx, "me~ppe", nil, client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-halfway:
+	case <-ctx.Done():
+		t.Fatal("the Actor never got halfway")
+	}
+	if _, err := srv.MigrateRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	end, err := srv.WaitRun(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end.Status != client.StatusSucceeded || end.Stats.RestartCount != 1 {
+		t.Errorf("run ended %s after %d restarts (%s), want SUCCEEDED after 1", end.Status, end.Stats.RestartCount, end.StatusMessage)
+	}
+	want := map[string]int{"page": 10, "result": 2 * 4}
+	if diff := cmp.Diff(want, end.ChargedEventCounts); diff != "" {
+		t.Errorf("the platform's charged counts (-want +got):\n%s", diff)
 	}
 }
 
@@ -84,14 +134,18 @@ func TestChargeExactlyOnceAcrossRestart(t *testing.T) {
 			srv, runID := chargingServer(t, tc.maxUSD)
 			ctx := t.Context()
 			first, _ := chargingActor(srv, runID)
-			work(ctx, t, first, 0, 6)
+			if err := work(ctx, first, 0, 6); err != nil {
+				t.Fatal(err)
+			}
 			if tc.saves {
 				first.Exit(ctx, actor.ExitOptions{}) // saves every state, as the migration's persistState does
 			}
 			// The process that the restart starts: it replays items 0-5,
 			// charged already, then charges items 6-9.
 			second, _ := chargingActor(srv, runID)
-			work(ctx, t, second, 0, 10)
+			if err := work(ctx, second, 0, 10); err != nil {
+				t.Fatal(err)
+			}
 
 			run, _ := srv.Run(runID)
 			want := map[string]int{"page": 10, "result": 2 * 4} // results for items 0, 3, 6, 9
