@@ -319,19 +319,21 @@ func (s *Server) addChargeLocked(r *runRec, event string, count int, price float
 // The synthetic events that the platform charges itself, when the pricing
 // has them.
 const (
-	// actorStartEvent is charged when a run starts: one event per GB of
-	// memory, at least one.
+	// actorStartEvent is charged when a run starts or is resurrected: one
+	// event per GB of memory, at least one.
 	actorStartEvent = "apify-actor-start"
 	// datasetItemEvent is charged for each item pushed to a run's default
 	// dataset.
 	datasetItemEvent = "apify-default-dataset-item"
 )
 
-// chargeStartLocked charges run r's start, if its pricing has the event.
+// chargeStartLocked charges run r's start or resurrection, if its pricing
+// has the event; the maximum is enforced again from there.
 func (s *Server) chargeStartLocked(r *runRec) {
 	if r.charging == nil {
 		return
 	}
+	r.charging.aborted = false
 	if price, ok := r.charging.pricing.prices[actorStartEvent]; ok {
 		s.addChargeLocked(r, actorStartEvent, max(1, r.run.Options.MemoryMbytes/1024), price, false)
 	}

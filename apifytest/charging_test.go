@@ -228,6 +228,14 @@ func TestChargeSyntheticEvents(t *testing.T) {
 	if r, _ := srv.WaitRun(ctx, run.ID); r.Status != client.StatusAborted {
 		t.Errorf("status past the maximum = %s, want ABORTED", r.Status)
 	}
+	// A resurrection is a start too.
+	res, err := c.ResurrectRun(ctx, run.ID, client.ResurrectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.ChargedEventCounts["apify-actor-start"]; got != 4 || res.Status != client.StatusRunning {
+		t.Errorf("after the resurrection: %s with %d start events, want RUNNING with 4", res.Status, got)
+	}
 }
 
 func TestChargeRefused(t *testing.T) {

@@ -171,8 +171,8 @@
 // the run is then aborted (the official JS SDK charges one event more than
 // the budget allows so that the platform ends the run). When the pricing
 // has them, the server charges the synthetic events itself, as the
-// platform does: apify-actor-start when a run starts (one per GB of
-// memory, at least one) and apify-default-dataset-item for each item
+// platform does: apify-actor-start when a run starts or is resurrected
+// (one per GB of memory, at least one) and apify-default-dataset-item for each item
 // pushed to a run's default dataset.
 //
 // # Events
