@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +22,11 @@ const (
 type ChargeOptions struct {
 	// IdempotencyKey identifies the charge: the platform charges a run once
 	// for all requests with the same key, so that a repeated request (a
-	// retry, a replay after a restart) is not charged again. Empty sends no
-	// key. The official clients send one made of the clock and a random
-	// number when none is given, which makes every call a new charge.
+	// retry, a replay after a restart) is not charged again. Empty means a
+	// random key made for this call and sent on each of its retries: a
+	// retried request is charged once, but a call made again (after a
+	// restart) is a new charge — give a key derived from the work to make
+	// replays safe, as [actor.Actor.Charge] does.
 	IdempotencyKey string
 }
 
@@ -34,10 +37,9 @@ type ChargeOptions struct {
 // and runs of Actors that are not pay-per-event. The platform does not check
 // the run's maximum total charge: the caller must (the SDK's Charge does).
 //
-// With o.IdempotencyKey the request is retried as an idempotent one, since
-// the platform charges a key once; without, only when it cannot have
-// reached the platform (the connection could not be made, 429, 503). A
-// count below 1, an empty event name, or a field too long or with control
+// Every request carries an idempotency key (o.IdempotencyKey, or a random
+// one), so it is retried as an idempotent one: the platform charges a key
+// once. A count below 1, an empty event name, or a field too long or with control
 // characters is an error, and nothing is sent.
 func (c *Client) ChargeRun(ctx context.Context, runID, eventName string, count int, o ChargeOptions) error {
 	p, err := pathID("run ID", runID)
@@ -63,14 +65,14 @@ func (c *Client) ChargeRun(ctx context.Context, runID, eventName string, count i
 	if err != nil {
 		return fmt.Errorf("client: ChargeRun: %w", err)
 	}
-	r := &request{
+	key := o.IdempotencyKey
+	if key == "" {
+		key = rand.Text()
+	}
+	_, err = c.do(ctx, &request{
 		method: "POST", path: "/v2/actor-runs/" + p + "/charge",
-		body: body, contentType: "application/json", policy: retryUnlessReceived,
-	}
-	if o.IdempotencyKey != "" {
-		r.header = http.Header{"Idempotency-Key": {o.IdempotencyKey}}
-		r.policy = retryIdempotent
-	}
-	_, err = c.do(ctx, r)
+		body: body, contentType: "application/json", policy: retryIdempotent,
+		header: http.Header{"Idempotency-Key": {key}},
+	})
 	return err
 }
