@@ -9,15 +9,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
 )
 
@@ -202,4 +205,72 @@ func listWebhooks(r *http.Request, apiFile string) ([]string, error) {
 		ids = append(ids, w.ID)
 	}
 	return ids, nil
+}
+
+// BenchmarkRestartSDK measures the restart of testdata/goactor, an Actor
+// written with the actor package, under apify-local run --migrate-after:
+// the time from its first process hearing migrating to its second process
+// having loaded its state (restart-ms), which covers the SDK's own part
+// (saving the state, asking for a reboot), the kill, the restart, Init
+// and UseState's read; against the floor: starting the same program bare,
+// with a run's environment, to its state loaded (floor-ms).
+func BenchmarkRestartSDK(b *testing.B) {
+	dir := b.TempDir()
+	var restart, floor time.Duration
+	for i := range b.N {
+		times := filepath.Join(dir, "times"+strconv.Itoa(i))
+		code := runMain(b.Context(), []string{"run", "--migrate-after", "100ms", "--system-info-interval", "1h", "--wait", "1s", "--",
+			goActor, "-items", "40", "-item-time", "5ms", "-times", times},
+			strings.NewReader(""), io.Discard, io.Discard)
+		if code != 0 {
+			b.Fatalf("apify-local exited with %d", code)
+		}
+		t := readSDKTimes(b, times)
+		if len(t["resumed"]) != 2 || len(t["migrating"]) != 1 {
+			b.Fatalf("%s: want 2 resumed and 1 migrating: %v", times, t)
+		}
+		restart += time.Duration(t["resumed"][1] - t["migrating"][0])
+
+		srv := apifytest.NewTestServer(b)
+		run, err := srv.StartRun(b.Context(), "a~b", nil, client.StartOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ftimes := filepath.Join(dir, "floor"+strconv.Itoa(i))
+		cmd := exec.CommandContext(b.Context(), goActor, "-items", "1", "-item-time", "0", "-times", ftimes)
+		cmd.Env = mergeEnv(os.Environ(), srv.Env(run.ID))
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("goactor: %v\n%s", err, out)
+		}
+		ft := readSDKTimes(b, ftimes)
+		if len(ft["resumed"]) != 1 {
+			b.Fatalf("%s: want 1 resumed: %v", ftimes, ft)
+		}
+		floor += time.Duration(ft["resumed"][0] - start.UnixNano())
+	}
+	b.ReportMetric(float64(restart)/float64(time.Millisecond)/float64(b.N), "restart-ms")
+	b.ReportMetric(float64(floor)/float64(time.Millisecond)/float64(b.N), "floor-ms")
+}
+
+// readSDKTimes reads goactor's -times file: the times of each WHAT, in
+// order.
+func readSDKTimes(b *testing.B, path string) map[string][]int64 {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string][]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			b.Fatalf("%s: %q", path, line)
+		}
+		n, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			b.Fatalf("%s: %q", path, line)
+		}
+		out[f[0]] = append(out[f[0]], n)
+	}
+	return out
 }

@@ -10,11 +10,14 @@
 // and prints a line for its start (with the count it loaded), each item,
 // its stop and its end, each with its process ID. With -api-file it first
 // writes the run's API base URL and token to that file, for a test's
-// receiver to call the API with.
+// receiver to call the API with. With -times it appends "WHAT PID
+// UNIXNANO" lines to that file when it hears migrating and when it has
+// loaded its state ("resumed"), for a benchmark.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,9 +35,10 @@ func main() {
 	items := flag.Int("items", 0, "count items up to this with a persisted state (see the package doc)")
 	itemTime := flag.Duration("item-time", 10*time.Millisecond, "how long one item takes, with -items")
 	apiFile := flag.String("api-file", "", "file to write the API base URL and token to, with -items")
+	times := flag.String("times", "", "file to append the times of migrating and of the state's loading to, with -items")
 	flag.Parse()
 	if *items > 0 {
-		actor.Main(func(ctx context.Context) error { return countItems(ctx, *webhook, *items, *itemTime, *apiFile) })
+		actor.Main(func(ctx context.Context) error { return countItems(ctx, *webhook, *items, *itemTime, *apiFile, *times) })
 		return
 	}
 
@@ -74,8 +78,23 @@ type progress struct {
 }
 
 // countItems is the Actor of -items.
-func countItems(ctx context.Context, webhook string, items int, itemTime time.Duration, apiFile string) error {
+func countItems(ctx context.Context, webhook string, items int, itemTime time.Duration, apiFile, times string) error {
 	pid := os.Getpid()
+	note := func(what string) {
+		if times == "" {
+			return
+		}
+		line := fmt.Sprintf("%s %d %d\n", what, pid, time.Now().UnixNano())
+		f, err := os.OpenFile(times, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			_, err = f.WriteString(line)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "goactor:", err)
+		}
+	}
+	actor.OnMigrating(func(context.Context, actor.Migrating) { note("migrating") })
 	if apiFile != "" {
 		api := actor.Env().APIBaseURL + "\n" + os.Getenv("APIFY_TOKEN") + "\n"
 		if err := os.WriteFile(apiFile, []byte(api), 0o600); err != nil {
@@ -86,6 +105,7 @@ func countItems(ctx context.Context, webhook string, items int, itemTime time.Du
 	if err != nil {
 		return err
 	}
+	note("resumed")
 	done := state.Get().Done
 	fmt.Printf("goactor: pid %d start done=%d\n", pid, done)
 	if webhook != "" {
