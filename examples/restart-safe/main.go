@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-apify/actor"
@@ -190,11 +191,11 @@ func runLocal(items int, itemTime time.Duration) error {
 	}
 	half := (items + 1) / 2
 	halfway := newLineWatch(os.Stdout, fmt.Sprintf(" item %d of %d done", half, items))
-	var processes int
+	var started atomic.Int32 // the Actor's processes
 	platform.RegisterActor("example~restart-safe", func(ctx context.Context, env []string, _ []byte) error {
 		// The Actor's process: this program again, with the run's
 		// environment. The platform cancels ctx to kill it.
-		processes++ // calls of one run's function never overlap
+		n := started.Add(1)
 		cmd := exec.CommandContext(ctx, self, "-url", recv.url, "-items", fmt.Sprint(items), "-item-time", itemTime.String())
 		cmd.Env = append(withoutPlatformEnv(os.Environ()), env...)
 		cmd.Env = append(cmd.Env, "WEBHOOK_SECRET="+secret)
@@ -205,9 +206,9 @@ func runLocal(items int, itemTime time.Duration) error {
 		}
 		if why, again := apifytest.RestartOf(ctx); again {
 			fmt.Printf("platform: run %s restarted after a %s (restart %d): process %d (pid %d) started\n",
-				envValue(env, "ACTOR_RUN_ID"), why.Kind, why.Count, processes, cmd.Process.Pid)
+				envValue(env, "ACTOR_RUN_ID"), why.Kind, why.Count, n, cmd.Process.Pid)
 		} else {
-			fmt.Printf("platform: process %d (pid %d) started\n", processes, cmd.Process.Pid)
+			fmt.Printf("platform: process %d (pid %d) started\n", n, cmd.Process.Pid)
 		}
 		err := cmd.Wait()
 		how := "exit code 0"
@@ -217,7 +218,7 @@ func runLocal(items int, itemTime time.Duration) error {
 		if errors.Is(context.Cause(ctx), apifytest.ErrRestarting) {
 			how += " (the platform kills it for the restart)"
 		}
-		fmt.Printf("platform: process %d (pid %d) ended: %s\n", processes, cmd.Process.Pid, how)
+		fmt.Printf("platform: process %d (pid %d) ended: %s\n", n, cmd.Process.Pid, how)
 		return err
 	})
 	run, err := platform.StartRun(ctx, "example~restart-safe", nil, client.StartOptions{})
@@ -226,8 +227,15 @@ func runLocal(items int, itemTime time.Duration) error {
 	}
 	fmt.Printf("platform: run %s started\n", run.ID)
 
+	ended := make(chan struct{})
+	go func() {
+		_, _ = platform.WaitRun(ctx, run.ID)
+		close(ended)
+	}()
 	select {
 	case <-halfway.seen:
+	case <-ended:
+		return fmt.Errorf("run %s ended before the Actor got to item %d", run.ID, half)
 	case <-ctx.Done():
 		return fmt.Errorf("the Actor did not get to item %d: %w", half, ctx.Err())
 	}
@@ -242,7 +250,7 @@ func runLocal(items int, itemTime time.Duration) error {
 	if err := platform.WaitIdle(ctx); err != nil {
 		return err
 	}
-	return report(ctx, platform, run, processes, items, recv)
+	return report(ctx, platform, run, int(started.Load()), items, recv)
 }
 
 // report prints what the platform and the receiver saw, and checks it.
