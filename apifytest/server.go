@@ -28,6 +28,7 @@ type Server struct {
 	cfg     config
 	log     *slog.Logger
 	handler http.Handler
+	mux     *http.ServeMux // the routes, behind no middleware
 	hs      *http.Server
 	ln      net.Listener
 	served  chan struct{} // closed when hs.Serve has returned
@@ -204,6 +205,7 @@ func (s *Server) Env(runID string) []string {
 	if !ok {
 		return []string{
 			"APIFY_API_BASE_URL=" + s.URL,
+			"APIFY_CLIENT_BASE_URL=" + s.URL,
 			"APIFY_API_PUBLIC_BASE_URL=" + s.URL,
 			"APIFY_TOKEN=" + s.Token,
 			"APIFY_USER_ID=" + s.UserID,
