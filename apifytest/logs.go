@@ -42,7 +42,7 @@ func (l *runLog) append(p []byte) {
 		if over := len(l.buf) + len(p) - MaxLogBytes; over > 0 {
 			// Drop up to the end of a line, if one ends soon after.
 			cut := over
-			for i := over; i < len(l.buf) && i < over+4096; i++ {
+			for i := over - 1; i < len(l.buf) && i < over+4096; i++ {
 				if l.buf[i] == '\n' {
 					cut = i + 1
 					break
