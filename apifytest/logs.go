@@ -1,6 +1,7 @@
 package apifytest
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,12 +13,14 @@ import (
 // some starts with a line saying how many.
 const MaxLogBytes = 10 << 20
 
-// runLog is the log of one run: its last MaxLogBytes bytes, and a channel
+// runLog is the log of one run: its last MaxLogBytes bytes, each line
+// starting with the time it was written, as on the platform; and a channel
 // closed and replaced at each write, for the readers that stream it.
 type runLog struct {
 	mu      sync.Mutex
 	buf     []byte
 	dropped int64         // bytes dropped from the start
+	midLine bool          // the last write did not end its line
 	changed chan struct{} // closed at the next write
 	warned  bool          // the wait for a run nothing ends was logged
 }
@@ -32,9 +35,31 @@ func (r *runRec) logLocked() *runLog {
 	return r.log
 }
 
+// stamp returns p with the time t before each line that starts in it.
+func (l *runLog) stamp(p []byte, t string) []byte {
+	out := make([]byte, 0, len(p)+len(t)+1)
+	for len(p) > 0 {
+		if !l.midLine {
+			out = append(out, t...)
+			out = append(out, ' ')
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			out = append(out, p...)
+			l.midLine = true
+			break
+		}
+		out = append(out, p[:i+1]...)
+		p = p[i+1:]
+		l.midLine = false
+	}
+	return out
+}
+
 func (l *runLog) append(p []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	p = l.stamp(p, isoTime(now()))
 	if len(p) >= MaxLogBytes {
 		l.dropped += int64(len(l.buf) + len(p) - MaxLogBytes)
 		l.buf = append(l.buf[:0], p[len(p)-MaxLogBytes:]...)
@@ -57,19 +82,72 @@ func (l *runLog) append(p []byte) {
 	l.changed = make(chan struct{})
 }
 
-// since returns what was written after offset off (counted from the first
-// byte ever written) with the marker of bytes dropped before it, the new
-// offset, and a channel closed at the next write.
-func (l *runLog) since(off int64) ([]byte, int64, <-chan struct{}) {
+// since returns a line saying how many bytes were dropped before offset
+// off (counted from the first byte ever written), if any; what was written
+// after it; the offset of its end; and a channel closed at the next write.
+func (l *runLog) since(off int64) (marker, p []byte, end int64, changed <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []byte
 	if off < l.dropped {
-		out = fmt.Appendf(nil, "[apifytest: %d bytes of this log were dropped: a run's log keeps its last %d bytes]\n", l.dropped-off, MaxLogBytes)
+		marker = fmt.Appendf(nil, "%s [apifytest: %d bytes of this log were dropped: a run's log keeps its last %d bytes]\n", isoTime(now()), l.dropped-off, MaxLogBytes)
 		off = l.dropped
 	}
-	out = append(out, l.buf[off-l.dropped:]...)
-	return out, l.dropped + int64(len(l.buf)), l.changed
+	p = append(p, l.buf[off-l.dropped:]...)
+	return marker, p, l.dropped + int64(len(l.buf)), l.changed
+}
+
+// stripControls returns p without ANSI escape sequences and other control
+// characters but newline and tab, as the platform serves a log that is not
+// raw, and how many bytes of p it consumed: an escape sequence cut by the
+// end of p is left for the next read.
+func stripControls(p []byte) ([]byte, int) {
+	out := make([]byte, 0, len(p))
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch {
+		case c == 0x1b:
+			j := escapeEnd(p, i)
+			if j < 0 {
+				return out, i
+			}
+			i = j
+		case c < 0x20 && c != '\n' && c != '\t' || c == 0x7f:
+			i++
+		default:
+			out = append(out, c)
+			i++
+		}
+	}
+	return out, len(p)
+}
+
+// escapeEnd returns the end of the escape sequence at p[i], or -1 if p ends
+// before it does: CSI (ESC [ parameters, a final byte in @ to ~), OSC (ESC
+// ], ended by BEL or ESC \) or ESC and one more byte.
+func escapeEnd(p []byte, i int) int {
+	if i+1 >= len(p) {
+		return -1
+	}
+	switch p[i+1] {
+	case '[':
+		for j := i + 2; j < len(p); j++ {
+			if p[j] >= 0x40 && p[j] <= 0x7e {
+				return j + 1
+			}
+		}
+	case ']':
+		for j := i + 2; j < len(p); j++ {
+			if p[j] == 0x07 {
+				return j + 1
+			}
+			if p[j] == 0x1b && j+1 < len(p) && p[j+1] == '\\' {
+				return j + 2
+			}
+		}
+	default:
+		return i + 2
+	}
+	return -1
 }
 
 // AppendLog appends p to the log of run runID, as the run's output: what
@@ -110,8 +188,8 @@ func (w logWriter) Write(p []byte) (int, error) {
 
 // handleGetLog serves GET /v2/logs/{id} and /v2/actor-runs/{runId}/log:
 // the run's log as text/plain; with stream=1 the response follows the log
-// until the run ends; download=1 makes it an attachment. raw changes
-// nothing: the log is kept as written.
+// until the run ends; download=1 makes it an attachment. Without raw=1, ANSI
+// escape sequences and control characters but newline and tab are left out.
 func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 	q := r.URL.Query()
 	stream, e := parseBool(q.Get("stream"), "stream")
@@ -119,8 +197,9 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 	if e == nil {
 		download, e = parseBool(q.Get("download"), "download")
 	}
+	var raw bool
 	if e == nil {
-		_, e = parseBool(q.Get("raw"), "raw")
+		raw, e = parseBool(q.Get("raw"), "raw")
 	}
 	if e != nil {
 		writeError(w, e)
@@ -159,12 +238,19 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 			ended = true
 		default:
 		}
-		p, next, changed := l.since(off)
-		off = next
-		if len(p) > 0 {
-			if _, err := w.Write(p); err != nil {
-				return
+		marker, p, end, changed := l.since(off)
+		off = end
+		if !raw {
+			// An escape sequence that a later write ends is read then.
+			read := len(p)
+			var n int
+			p, n = stripControls(p)
+			if !ended {
+				off -= int64(read - n)
 			}
+		}
+		if _, err := w.Write(append(marker, p...)); err != nil {
+			return
 		}
 		if !stream || ended {
 			return

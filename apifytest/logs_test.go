@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,13 +18,29 @@ import (
 	"github.com/go-apify/actor/client"
 )
 
+// logTime matches the time at the start of a log line.
+var logTime = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z `)
+
+// untimed returns log without the time at the start of each line, and
+// reports an error for a line without one.
+func untimed(t *testing.T, log []byte) string {
+	t.Helper()
+	for _, line := range strings.SplitAfter(string(log), "\n") {
+		if line != "" && !logTime.MatchString(line) {
+			t.Errorf("log line %q does not start with its time", line)
+		}
+	}
+	return logTime.ReplaceAllString(string(log), "")
+}
+
 func TestRunLog(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t, apifytest.WithUser("other", "other-token"))
 	run := endRun(t, srv)
 	w := srv.LogWriter(run.ID)
-	fmt.Fprintln(w, "line 1")
-	fmt.Fprintln(w, "line 2")
+	fmt.Fprint(w, "line ")
+	fmt.Fprintln(w, "1")
+	fmt.Fprint(w, "\x1b[32mline 2\x1b[0m\r\n")
 
 	tests := []struct {
 		name, token, path string
@@ -31,7 +48,7 @@ func TestRunLog(t *testing.T) {
 		body, disposition string
 	}{
 		{"logs", srv.Token, "/v2/logs/" + run.ID, http.StatusOK, "line 1\nline 2\n", ""},
-		{"run's log", srv.Token, "/v2/actor-runs/" + run.ID + "/log?raw=1", http.StatusOK, "line 1\nline 2\n", ""},
+		{"raw", srv.Token, "/v2/actor-runs/" + run.ID + "/log?raw=1", http.StatusOK, "line 1\n\x1b[32mline 2\x1b[0m\r\n", ""},
 		{"download", srv.Token, "/v2/logs/" + run.ID + "?download=true", http.StatusOK, "line 1\nline 2\n", `attachment; filename="` + run.ID + `.log"`},
 		{"stream of an ended run", srv.Token, "/v2/logs/" + run.ID + "?stream=1", http.StatusOK, "line 1\nline 2\n", ""},
 		{"unknown run", srv.Token, "/v2/logs/NoSuchRunAtAll00", http.StatusNotFound, "", ""},
@@ -49,7 +66,7 @@ func TestRunLog(t *testing.T) {
 			}
 			continue
 		}
-		if string(r.body) != tt.body || r.header.Get("Content-Type") != "text/plain; charset=utf-8" || r.header.Get("Content-Disposition") != tt.disposition {
+		if untimed(t, r.body) != tt.body || r.header.Get("Content-Type") != "text/plain; charset=utf-8" || r.header.Get("Content-Disposition") != tt.disposition {
 			t.Errorf("%s: %q %q %q", tt.name, r.body, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
 		}
 	}
@@ -66,7 +83,8 @@ func TestRunLogBound(t *testing.T) {
 	srv := apifytest.NewTestServer(t)
 	run := endRun(t, srv)
 	line := strings.Repeat("x", 1023) + "\n"
-	for range apifytest.MaxLogBytes/len(line) + 10 {
+	lines := apifytest.MaxLogBytes/len(line) + 10
+	for range lines {
 		if err := srv.AppendLog(run.ID, []byte(line)); err != nil {
 			t.Fatal(err)
 		}
@@ -74,13 +92,19 @@ func TestRunLogBound(t *testing.T) {
 	if err := srv.AppendLog(run.ID, []byte("the end\n")); err != nil {
 		t.Fatal(err)
 	}
-	r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID, nil)
+	r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID+"?raw=1", nil)
 	first, rest, _ := bytes.Cut(r.body, []byte("\n"))
-	if want := "[apifytest: 11264 bytes of this log were dropped"; !strings.HasPrefix(string(first), want) {
-		t.Errorf("first line %q, want it to start with %q", first, want)
+	var dropped int
+	if _, err := fmt.Sscanf(logTime.ReplaceAllString(string(first), ""), "[apifytest: %d bytes of this log were dropped", &dropped); err != nil {
+		t.Fatalf("first line %q: %v", first, err)
 	}
-	if len(rest) > apifytest.MaxLogBytes || !bytes.HasSuffix(rest, []byte("x\nthe end\n")) || !bytes.HasPrefix(rest, []byte(line)) {
-		t.Errorf("kept %d bytes, want at most %d, whole lines, ending with the last", len(rest), apifytest.MaxLogBytes)
+	const stamp = len("2006-01-02T15:04:05.000Z ")
+	total := lines*(stamp+len(line)) + stamp + len("the end\n")
+	if dropped+len(rest) != total || len(rest) > apifytest.MaxLogBytes {
+		t.Errorf("dropped %d bytes and kept %d, want %d in all, at most %d kept", dropped, len(rest), total, apifytest.MaxLogBytes)
+	}
+	if !logTime.Match(rest[:stamp]) || !bytes.HasPrefix(rest[stamp:], []byte(line)) || !bytes.HasSuffix(rest, []byte("x\n"+string(rest[len(rest)-stamp-8:len(rest)-8])+"the end\n")) {
+		t.Errorf("kept %q...%q, want whole lines ending with the last", rest[:40], rest[len(rest)-20:])
 	}
 	big := bytes.Repeat([]byte("y"), apifytest.MaxLogBytes+5)
 	if err := srv.AppendLog(run.ID, big); err != nil {
@@ -116,7 +140,7 @@ func TestStreamLog(t *testing.T) {
 	lines := bufio.NewReader(resp.Body)
 	readLine := func(want string) {
 		t.Helper()
-		if got, err := lines.ReadString('\n'); got != want || err != nil {
+		if got, err := lines.ReadString('\n'); untimed(t, []byte(got)) != want || err != nil {
 			t.Fatalf("reading the stream: %q, %v; want %q", got, err, want)
 		}
 	}
@@ -187,7 +211,7 @@ func TestWaitForNeverEndingRun(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0], run.ID) || !strings.Contains(msgs[0], "/_apifytest/runs/"+run.ID+"/finish") {
 		t.Fatalf("warnings %q, want one naming run %s and how to finish it", msgs, run.ID)
 	}
-	if r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID, nil); string(r.body) != msgs[0]+"\n" {
+	if r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID, nil); untimed(t, r.body) != msgs[0]+"\n" {
 		t.Errorf("run log %q, want the warning", r.body)
 	}
 }
