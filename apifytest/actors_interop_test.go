@@ -27,14 +27,17 @@ func TestJSSDKCallInterop(t *testing.T) {
 	node := nodetest.Node(t)
 
 	srv := apifytest.NewTestServer(t)
-	srv.RegisterActor("someone~other", func(_ context.Context, env []string, input []byte) error {
+	srv.RegisterActor("someone~other", func(ctx context.Context, env []string, input []byte) error {
+		vars := map[string]string{}
 		for _, kv := range env {
-			if id, ok := strings.CutPrefix(kv, "ACTOR_RUN_ID="); ok {
-				_, err := fmt.Fprintf(srv.LogWriter(id), "other got %s\n", input)
-				return err
-			}
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
 		}
-		return fmt.Errorf("no ACTOR_RUN_ID in the env")
+		if err := srv.Client().PushItems(ctx, vars["ACTOR_DEFAULT_DATASET_ID"], []map[string]bool{{"done": true}}); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(srv.LogWriter(vars["ACTOR_RUN_ID"]), "other got %s\n", input)
+		return err
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // node is slow on a busy machine
 	defer cancel()
@@ -56,6 +59,10 @@ func TestJSSDKCallInterop(t *testing.T) {
 	var got struct {
 		RunID, Status, Log, MissingLog, LastRunID, ActorName, Username string
 		ProxyError                                                     string
+		ActiveJobs                                                     int
+		Listed                                                         []string
+		LastItems                                                      []map[string]any
+		Deleted                                                        bool
 	}
 	if err := srv.Client().GetRecordJSON(ctx, run.DefaultKeyValueStoreID, "OUTPUT", &got); err != nil {
 		t.Fatalf("%v\nnode's output:\n%s", err, out)
@@ -65,6 +72,8 @@ func TestJSSDKCallInterop(t *testing.T) {
 	want := got
 	want.Status, want.Log, want.MissingLog, want.LastRunID = "SUCCEEDED", wantLog, "undefined", got.RunID
 	want.ActorName, want.Username = "someone~other", "user-"+srv.UserID
+	want.ActiveJobs, want.Listed, want.Deleted = 1, []string{got.RunID}, true // the caller runs
+	want.LastItems = []map[string]any{{"done": true}}
 	if !strings.Contains(got.ProxyError, "There is no Apify Proxy on the local platform") {
 		t.Errorf("createProxyConfiguration failed with %q, want it to say there is no proxy", got.ProxyError)
 	}

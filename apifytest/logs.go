@@ -224,9 +224,6 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 	if download {
 		w.Header().Set("Content-Disposition", `attachment; filename="`+id+`.log"`)
 	}
-	if r.Method == http.MethodHead {
-		return
-	}
 	var off int64
 	flusher := http.NewResponseController(w)
 	for {
