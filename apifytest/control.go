@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-apify/actor/client"
@@ -66,4 +67,30 @@ func (s *Server) handleControlWaitIdle(w http.ResponseWriter, r *http.Request, _
 	default:
 		writeError(w, &Error{StatusCode: http.StatusServiceUnavailable, Type: typeServerError, Message: err.Error()})
 	}
+}
+
+func (s *Server) handleControlMigrate(w http.ResponseWriter, r *http.Request, u *user) {
+	rr, over, e := s.migrate(u, r.PathValue("id"))
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if err := s.waitFor(r.Context(), over); err != nil {
+		return // the client has gone, or the server is closing
+	}
+	s.mu.Lock()
+	run := copyRun(rr.run)
+	s.mu.Unlock()
+	writeData(w, http.StatusOK, viewOf(run))
+}
+
+func (s *Server) handleControlEnv(w http.ResponseWriter, r *http.Request, u *user) {
+	env := map[string]string{}
+	_, e := s.withRun(u, r.PathValue("id"), func(rr *runRec) {
+		for _, kv := range rr.envLocked(s.URL) {
+			name, value, _ := strings.Cut(kv, "=")
+			env[name] = value
+		}
+	})
+	respond(w, http.StatusOK, env, e)
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,16 +52,8 @@ func TestJSSDKCrawlInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	script, err := filepath.Abs("testdata/crawl_interop.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Env = append(append(os.Environ(), srv.Env(run.ID)...),
-		"NODE_MODULES="+filepath.Join(dir, "node_modules"), "SITE="+site.URL, "CRAWLEE_LOG_LEVEL=ERROR")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
+	runNode(ctx, t, node, "testdata/crawl_interop.js", append(srv.Env(run.ID),
+		"NODE_MODULES="+filepath.Join(dir, "node_modules"), "SITE="+site.URL, "CRAWLEE_LOG_LEVEL=ERROR")...)
 
 	c := srv.Client()
 	var output struct{ Fetched, Keys int }

@@ -5,12 +5,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
+
+	"github.com/go-apify/actor/internal/items"
 )
 
 // The items of datasets: pushing them, and reading them back shaped by the
@@ -25,101 +25,15 @@ const (
 	// maxItemsResponse is the largest response of a read: past it the
 	// read is refused, and a smaller limit must be used.
 	maxItemsResponse = 256 << 20
-	// maxFieldNames is the most names a fields, omit, unwind or flatten
-	// parameter may list.
-	maxFieldNames = 1000
 	// noLimitHeader is the X-Apify-Pagination-Limit of a read without a
 	// limit, as on the platform.
 	noLimitHeader = "999999999999"
-	// maxFlattenDepth is how deep flatten goes; deeper values stay JSON.
-	maxFlattenDepth = 32
 )
 
-// field is a member of a JSON object, its value as JSON.
-type field struct {
-	key string
-	val json.RawMessage
-}
-
-// object is a JSON object with the order of its members.
-type object []field
-
-// parseObject decodes a JSON object, keeping the order of its members.
-func parseObject(b []byte) (object, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
-	}
-	var o object
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			return nil, err
-		}
-		var v json.RawMessage
-		if err := d.Decode(&v); err != nil {
-			return nil, err
-		}
-		o = append(o, field{t.(string), v})
-	}
-	if _, err := d.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("more than one JSON value")
-	}
-	return o, nil
-}
-
-// index returns the position of key in o, or -1.
-func (o object) index(key string) int {
-	for i, f := range o {
-		if f.key == key {
-			return i
-		}
-	}
-	return -1
-}
-
-// set returns o with key set to v: in its place if o has it, else last.
-func (o object) set(key string, v json.RawMessage) object {
-	if i := o.index(key); i >= 0 {
-		o[i].val = v
-		return o
-	}
-	return append(o, field{key, v})
-}
-
-// without returns a copy of o without key.
-func (o object) without(key string) object {
-	out := make(object, 0, len(o))
-	for _, f := range o {
-		if f.key != key {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// appendJSON appends o as a JSON object to buf.
-func (o object) appendJSON(buf []byte) []byte {
-	buf = append(buf, '{')
-	for i, f := range o {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		k, _ := json.Marshal(f.key) // a string always encodes
-		buf = append(buf, k...)
-		buf = append(buf, ':')
-		buf = append(buf, f.val...)
-	}
-	return append(buf, '}')
-}
-
 // isClean reports whether o has a field that is not hidden.
-func (o object) isClean() bool {
+func isClean(o items.Object) bool {
 	for _, f := range o {
-		if !strings.HasPrefix(f.key, "#") {
+		if !strings.HasPrefix(f.Key, "#") {
 			return true
 		}
 	}
@@ -142,27 +56,27 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 	} else {
 		raws = []json.RawMessage{body}
 	}
-	items := make([][]byte, len(raws))
+	stored := make([][]byte, len(raws))
 	clean, size := 0, 0
 	for i, raw := range raws {
-		o, err := parseObject(raw)
+		o, err := items.Parse(raw)
 		if err != nil {
 			writeError(w, badRequest("item %d: each item must be a JSON object (%v)", i, err))
 			return
 		}
-		if o.isClean() {
+		if isClean(o) {
 			clean++
 		}
 		var buf bytes.Buffer
 		_ = json.Compact(&buf, raw) // valid: parsed above
-		items[i] = buf.Bytes()
+		stored[i] = buf.Bytes()
 		size += buf.Len()
 	}
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
 		if e := s.addBytesLocked(st, int64(size)); e != nil {
 			return e
 		}
-		st.items = append(st.items, items...)
+		st.items = append(st.items, stored...)
 		st.cleanItems += clean
 		st.modified = now()
 		return nil
@@ -178,19 +92,11 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 // itemsQuery is how a read shapes the items.
 type itemsQuery struct {
 	listParams
-	format                        string
-	fields, omit, unwind, flatten []string
-	outputFields                  []string // the names of fields in the output
-	skipHidden, skipEmpty         bool
-	skipFailed                    bool // items with an errorInfo field
-	noHeader, bom, attachment     bool
-	noLimit                       bool // none given
-	delimiter                     rune
-}
-
-// transforms reports whether the items must be decoded to be shaped.
-func (q itemsQuery) transforms() bool {
-	return len(q.fields) > 0 || len(q.omit) > 0 || len(q.unwind) > 0 || len(q.flatten) > 0 || q.skipHidden || q.skipEmpty || q.skipFailed
+	filter                    items.Filter
+	format                    string
+	noHeader, bom, attachment bool
+	noLimit                   bool // none given
+	delimiter                 rune
 }
 
 func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
@@ -217,15 +123,15 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 	for _, p := range []struct {
 		name string
 		dst  *[]string
-	}{{"fields", &q.fields}, {"outputFields", &q.outputFields}, {"omit", &q.omit}, {"unwind", &q.unwind}, {"flatten", &q.flatten}} {
+	}{{"fields", &q.filter.Fields}, {"outputFields", &q.filter.OutputFields}, {"omit", &q.filter.Omit}, {"unwind", &q.filter.Unwind}, {"flatten", &q.filter.Flatten}} {
 		raw := v.Get(p.name)
 		if raw == "" {
 			continue
 		}
 		names := strings.Split(raw, ",")
-		if len(names) > maxFieldNames {
+		if len(names) > items.MaxNames {
 			return q, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-				Message: "Parameter " + p.name + " lists more than " + strconv.Itoa(maxFieldNames) + " fields"}
+				Message: "Parameter " + p.name + " lists more than " + strconv.Itoa(items.MaxNames) + " fields"}
 		}
 		for _, n := range names {
 			if n = strings.TrimSpace(n); n != "" {
@@ -238,8 +144,8 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 		name string
 		dst  *bool
 	}{
-		{"clean", &clean}, {"simplified", &simplified}, {"skipHidden", &q.skipHidden}, {"skipEmpty", &q.skipEmpty},
-		{"skipFailedPages", &q.skipFailed}, {"skipHeaderRow", &q.noHeader}, {"attachment", &q.attachment},
+		{"clean", &clean}, {"simplified", &simplified}, {"skipHidden", &q.filter.SkipHidden}, {"skipEmpty", &q.filter.SkipEmpty},
+		{"skipFailedPages", &q.filter.SkipFailed}, {"skipHeaderRow", &q.noHeader}, {"attachment", &q.attachment},
 	} {
 		on, e := parseBool(v.Get(f.name), f.name)
 		if e != nil {
@@ -248,14 +154,14 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 		*f.dst = on
 	}
 	if clean {
-		q.skipHidden, q.skipEmpty = true, true
+		q.filter.SkipHidden, q.filter.SkipEmpty = true, true
 	}
 	if simplified { // the legacy Crawler's results
-		q.fields, q.unwind = []string{"url", "pageFunctionResult", "errorInfo"}, []string{"pageFunctionResult"}
+		q.filter.Fields, q.filter.Unwind = []string{"url", "pageFunctionResult", "errorInfo"}, []string{"pageFunctionResult"}
 	}
-	if len(q.outputFields) > 0 && len(q.outputFields) != len(q.fields) {
+	if n, m := len(q.filter.Fields), len(q.filter.OutputFields); m > 0 && m != n {
 		return q, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-			Message: "Parameter outputFields must name as many fields as fields (" + strconv.Itoa(len(q.fields)) + "), not " + strconv.Itoa(len(q.outputFields))}
+			Message: "Parameter outputFields must name as many fields as fields (" + strconv.Itoa(n) + "), not " + strconv.Itoa(m)}
 	}
 	q.bom = q.format == "csv" // the platform's default
 	if b := v.Get("bom"); b != "" {
@@ -277,195 +183,6 @@ func parseItemsQuery(r *http.Request) (itemsQuery, *Error) {
 		q.delimiter = c
 	}
 	return q, nil
-}
-
-// budget is what a read may still produce: bytes of output (as estimated
-// by cost) and items. Shaping charges it as it goes, so that unwinding a
-// long array of a large item stops at the limit instead of exhausting
-// memory.
-type budget struct{ bytes, items int }
-
-// charge takes o, to be written out, from the budget, or reports that it
-// is spent.
-func (b *budget) charge(o object) *Error {
-	b.items--
-	for _, f := range o {
-		b.bytes -= len(f.key) + len(f.val) + 4
-	}
-	return b.check()
-}
-
-// chargeMade takes o, made by unwinding, from the budget: what it holds in
-// memory, its fields (their keys and values are shared with the stored
-// item).
-func (b *budget) chargeMade(o object) *Error {
-	b.items--
-	b.bytes -= len(o) * int(unsafe.Sizeof(field{}))
-	return b.check()
-}
-
-func (b *budget) check() *Error {
-	if b.bytes < 0 || b.items < 0 {
-		return errTooLargeResponse
-	}
-	return nil
-}
-
-// shape turns one stored item into the items a read returns, appending
-// them to out.
-func (q itemsQuery) shape(item []byte, out []object, b *budget) ([]object, *Error) {
-	o, err := parseObject(item)
-	if err != nil {
-		return out, &Error{StatusCode: http.StatusInternalServerError, Type: typeServerError, Message: "a stored item cannot be read: " + err.Error()}
-	}
-	if q.skipFailed && o.index("errorInfo") >= 0 {
-		return out, nil
-	}
-	if len(q.fields) > 0 {
-		picked := make(object, 0, len(q.fields))
-		for j, f := range q.fields {
-			if i := o.index(f); i >= 0 {
-				picked = append(picked, o[i])
-				if len(q.outputFields) > 0 {
-					picked[len(picked)-1].key = q.outputFields[j]
-				}
-			}
-		}
-		o = picked
-	}
-	for _, f := range q.omit {
-		o = o.without(f)
-	}
-	objs := []object{o}
-	// Unwinding is charged to bound what it makes, then given back: the
-	// items are charged once, as they come out.
-	before := *b
-	for _, f := range q.unwind {
-		var next []object
-		for _, o := range objs {
-			var e *Error
-			if next, e = unwind(o, f, next, b); e != nil {
-				return out, e
-			}
-		}
-		objs = next
-	}
-	*b = before
-	for _, o := range objs {
-		for _, f := range q.flatten {
-			o = flattenField(o, f)
-		}
-		if q.skipHidden {
-			kept := o[:0:0]
-			for _, f := range o {
-				if !strings.HasPrefix(f.key, "#") {
-					kept = append(kept, f)
-				}
-			}
-			o = kept
-		}
-		if q.skipEmpty && len(o) == 0 {
-			continue
-		}
-		if e := b.charge(o); e != nil {
-			return out, e
-		}
-		out = append(out, o)
-	}
-	return out, nil
-}
-
-// unwind appends to out the items that unwinding field f of o makes: one
-// per element of an array (an object element merged into o, any other set
-// as f), o merged with an object; o itself when f is missing, an empty
-// array or neither. Each item made is charged to b.
-func unwind(o object, f string, out []object, b *budget) ([]object, *Error) {
-	i := o.index(f)
-	if i < 0 {
-		return append(out, o), nil
-	}
-	v := bytes.TrimSpace(o[i].val)
-	switch {
-	case len(v) > 0 && v[0] == '{':
-		inner, err := parseObject(v)
-		if err != nil {
-			return append(out, o), nil
-		}
-		return append(out, merge(o.without(f), inner)), nil
-	case len(v) > 0 && v[0] == '[':
-		var elems []json.RawMessage
-		if json.Unmarshal(v, &elems) != nil || len(elems) == 0 {
-			return append(out, o), nil
-		}
-		for _, e := range elems {
-			e = bytes.TrimSpace(e)
-			var made object
-			if len(e) > 0 && e[0] == '{' {
-				if inner, err := parseObject(e); err == nil {
-					made = merge(o.without(f), inner)
-				}
-			}
-			if made == nil {
-				made = append(object(nil), o...).set(f, e)
-			}
-			if err := b.chargeMade(made); err != nil {
-				return out, err
-			}
-			out = append(out, made)
-		}
-		return out, nil
-	}
-	return append(out, o), nil
-}
-
-// merge returns o with the fields of inner set over its own: in their
-// place if o has them, else after.
-func merge(o, inner object) object {
-	at := make(map[string]int, len(o))
-	for i, f := range o {
-		at[f.key] = i
-	}
-	for _, f := range inner {
-		if i, ok := at[f.key]; ok {
-			o[i].val = f.val
-		} else {
-			at[f.key] = len(o)
-			o = append(o, f)
-		}
-	}
-	return o
-}
-
-// flattenField replaces the object field f of o with its members as
-// "f.member" fields, nested objects flattened too.
-func flattenField(o object, f string) object {
-	i := o.index(f)
-	if i < 0 {
-		return o
-	}
-	v := bytes.TrimSpace(o[i].val)
-	if len(v) == 0 || v[0] != '{' {
-		return o
-	}
-	out := make(object, 0, len(o))
-	out = append(out, o[:i]...)
-	out = flattenInto(out, f, v, 0)
-	return append(out, o[i+1:]...)
-}
-
-func flattenInto(out object, prefix string, v json.RawMessage, depth int) object {
-	v = bytes.TrimSpace(v)
-	if depth >= maxFlattenDepth || len(v) == 0 || v[0] != '{' {
-		return append(out, field{prefix, v})
-	}
-	inner, err := parseObject(v)
-	if err != nil {
-		return append(out, field{prefix, v})
-	}
-	for _, m := range inner {
-		out = flattenInto(out, prefix+"."+m.key, m.val, depth+1)
-	}
-	return out
 }
 
 // errTooLargeResponse is the error of a read whose response would exceed
@@ -526,27 +243,29 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 }
 
 // render shapes the selected items and encodes them in q's format.
-func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
-	var objs []object
-	raw := !q.transforms() && q.format != "csv"
+func (q itemsQuery) render(stored [][]byte) ([]byte, string, *Error) {
+	var objs []items.Object
+	raw := q.filter.IsZero() && q.format != "csv"
 	if !raw {
-		b := &budget{bytes: maxItemsResponse, items: maxItemsLimit}
-		for _, it := range items {
-			var e *Error
-			if objs, e = q.shape(it, objs, b); e != nil {
-				return nil, "", e
+		b := &items.Budget{Bytes: maxItemsResponse, Items: maxItemsLimit}
+		for _, it := range stored {
+			var err error
+			if objs, err = q.filter.Shape(it, objs, b); errors.Is(err, items.ErrBudget) {
+				return nil, "", errTooLargeResponse
+			} else if err != nil {
+				return nil, "", &Error{StatusCode: http.StatusInternalServerError, Type: typeServerError, Message: "a stored item cannot be read: " + err.Error()}
 			}
 		}
 	}
-	n := len(items)
+	n := len(stored)
 	if !raw {
 		n = len(objs)
 	}
 	encode := func(buf []byte, i int) []byte {
 		if raw {
-			return append(buf, items[i]...)
+			return append(buf, stored[i]...)
 		}
-		return objs[i].appendJSON(buf)
+		return objs[i].AppendJSON(buf)
 	}
 	var buf []byte
 	if q.bom {
@@ -581,14 +300,14 @@ func (q itemsQuery) render(items [][]byte) ([]byte, string, *Error) {
 // renderCSV encodes objs as CSV: a header row of the union of their fields
 // in the order they first appear, then a row per item; a string is its
 // text, null and a missing field empty, any other value its JSON.
-func (q itemsQuery) renderCSV(objs []object) ([]byte, *Error) {
+func (q itemsQuery) renderCSV(objs []items.Object) ([]byte, *Error) {
 	var cols []string
 	index := map[string]int{}
 	for _, o := range objs {
 		for _, f := range o {
-			if _, ok := index[f.key]; !ok {
-				index[f.key] = len(cols)
-				cols = append(cols, f.key)
+			if _, ok := index[f.Key]; !ok {
+				index[f.Key] = len(cols)
+				cols = append(cols, f.Key)
 			}
 		}
 	}
@@ -609,7 +328,7 @@ func (q itemsQuery) renderCSV(objs []object) ([]byte, *Error) {
 	for _, o := range objs {
 		clear(row)
 		for _, f := range o {
-			row[index[f.key]] = csvValue(f.val)
+			row[index[f.Key]] = csvValue(f.Val)
 		}
 		_ = cw.Write(row)
 		if buf.Len() > maxItemsResponse {

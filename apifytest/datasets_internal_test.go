@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/go-apify/actor/internal/items"
 )
 
 // FuzzShapeItems feeds the shaping of dataset reads arbitrary items and
@@ -16,12 +18,12 @@ func FuzzShapeItems(f *testing.F) {
 	f.Add([]byte(`{"x":"y,\"z\"\n","n":{"m":{"o":1}}}`), "format=csv&flatten=n&delimiter=%09")
 	f.Add([]byte(`{}`), "skipEmpty=1&fields=a&outputFields=b")
 	f.Fuzz(func(t *testing.T, item []byte, query string) {
-		o, err := parseObject(item)
+		o, err := items.Parse(item)
 		if err != nil {
 			return // only objects are stored
 		}
 		var buf bytes.Buffer
-		_ = json.Compact(&buf, o.appendJSON(nil))
+		_ = json.Compact(&buf, o.AppendJSON(nil))
 		q, e := parseItemsQuery(&http.Request{URL: &url.URL{RawQuery: query}})
 		if e != nil {
 			return

@@ -37,6 +37,8 @@
 //	POST   /v2/actor-tasks/{taskId}/runs   GET /v2/actor-runs
 //	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   DELETE /v2/actor-runs/{id}
 //	POST   /v2/actor-runs/{id}/abort
+//	POST   /v2/actor-runs/{id}/reboot      POST /v2/actor-runs/{id}/metamorph
+//	POST   /v2/actor-runs/{id}/resurrect
 //	GET    /v2/logs/{id}                   GET /v2/actor-runs/{runId}/log
 //	GET    /v2/users/{userId}              GET /v2/users/me/limits   GET /v2/users/me/usage/monthly
 //
@@ -195,10 +197,75 @@
 // terminal or not; a run without one gets a terminal message that names how
 // it ended.
 //
+// # Events
+//
+// Each run has an events websocket, as on the platform: its URL is in the
+// run's environment as ACTOR_EVENTS_WEBSOCKET_URL (and the legacy
+// APIFY_ACTOR_EVENTS_WS_URL), ws://HOST/_apifytest/runs/{id}/events?key=KEY.
+// The SDKs connect to it without a token, so the URL carries a random key
+// of the run's instead: keep it as secret as the token. The server sends one
+// JSON text frame per event, {"name", "createdAt", "data"}:
+//   - systemInfo, every [DefaultSystemInfoInterval] while the run has a
+//     connection ([WithSystemInfoInterval]): memAvgBytes, memCurrentBytes,
+//     memMaxBytes, cpuAvgUsage, cpuMaxUsage, cpuCurrentUsage (percent of one
+//     core), isCpuOverloaded (past 95% of the run's share, a core per 4096
+//     MB) and createdAt, measured from the run's process (see
+//     [WithProcessUsage]); the run's stats get the same figures.
+//   - migrating, {"timeRemainingSecs": N}, when the run is migrated.
+//   - aborting, {}, on a graceful abort (gracefully=true).
+//
+// persistState is not sent: the SDKs emit it themselves, and with
+// isMigrating set after migrating. A connection for an unknown run, with a
+// wrong key, for a run that has finished, or past [MaxEventConnections] at
+// once is closed with status 1008, as the platform does; a client that
+// falls 64 frames behind is closed with 1013. When the run ends
+// its connections are closed with 1000, and when its process restarts with
+// 1012.
+//
+// # Restarts
+//
+// A run restarts in place as on the platform: same run ID, storages and
+// environment, a new process (for an Actor registered with
+// [Server.RegisterActor], a new call of its function, whose ctx the restart
+// cancels with [ErrRestarting] as its cause; [RestartOf] tells a call why it
+// was made).
+//   - Migration ([Server.MigrateRun], POST /_apifytest/runs/{id}/migrate):
+//     migrating is sent, the process has the migration grace
+//     ([WithMigrationGrace], [DefaultMigrationGrace]) to exit, and is then
+//     killed and started again; the run stays RUNNING and
+//     stats.migrationCount and stats.restartCount go up. A process that
+//     exits with 0 during the grace ends the run SUCCEEDED and is not
+//     restarted, as on the platform; any other exit restarts it at once.
+//   - Reboot (POST /v2/actor-runs/{id}/reboot, RUNNING runs only, else 400):
+//     the process is killed and started again at once, without an event;
+//     stats.rebootCount and stats.restartCount go up. During a migration a
+//     reboot hastens it, as the SDKs do once they have saved their state.
+//   - Metamorph (POST /v2/actor-runs/{id}/metamorph?targetActorId=&build=,
+//     RUNNING runs only): the body is stored with its content type as the
+//     default store's INPUT-METAMORPH-1 (then -2, ...), run.metamorphs,
+//     stats.metamorph and stats.restartCount record it (run.actId stays the
+//     run's first Actor), and the target Actor's registered function
+//     runs next with ACTOR_INPUT_KEY naming the record. A run whose process
+//     is a function cannot become one of an Actor without a function: that
+//     is a 501 metamorph-not-supported (apify-local runs only its COMMAND).
+//   - Resurrection (POST /v2/actor-runs/{id}/resurrect, finished runs only,
+//     else 400; build, timeout and memory as for a start): the run is
+//     RUNNING again, ACTOR.RUN.RESURRECTED fires, its timeout starts again,
+//     its function is called again and stats.resurrectCount goes up. An
+//     ad-hoc webhook that has fired does not fire again, the documented
+//     "triggers once"; [WithRefireAfterResurrect] makes the run's ad-hoc
+//     webhooks fire again.
+//
+// A graceful abort sends aborting and gives the process
+// [DefaultGracefulAbortTimeout] ([WithGracefulAbortTimeout]) to exit before
+// its context is cancelled. A run without a function (one that tests drive)
+// has no process to stop: its restarts count at once, after the event is
+// queued. None of these calls is idempotent, as on the platform.
+//
 // # Delivery
 //
 // Every event creates one dispatch per matching webhook (an ad-hoc webhook
-// fires at most once). Dispatches wait in a queue per receiver host
+// fires at most once, unless [WithRefireAfterResurrect]). Dispatches wait in a queue per receiver host
 // (host:port), each served by its own bounded set of workers (see
 // [WithDeliveryWorkers]), so that a receiver that hangs delays no other
 // host's calls. A worker POSTs the rendered payload to the webhook's
@@ -254,10 +321,15 @@
 //	POST /_apifytest/runs/{id}/finish   body {"status": "SUCCEEDED", "exitCode": 0}; both optional
 //	                                    (default SUCCEEDED, and exit code 0 for SUCCEEDED, 1 otherwise)
 //	POST /_apifytest/runs/{id}/abort    aborts the run
+//	POST /_apifytest/runs/{id}/migrate  migrates the run (see Restarts); answers when the
+//	                                    process has started again, or the run has ended
+//	GET  /_apifytest/runs/{id}/env      the run's environment, as Server.Env: {"NAME": "value", ...},
+//	                                    to start a process as the run
+//	GET  /_apifytest/runs/{id}/events   the run's events websocket (see Events): its key, not the token
 //	POST /_apifytest/wait-idle          ?timeout=SECONDS (default 30): waits until no dispatch of the
 //	                                    server is ACTIVE; 200 {"data": {"idle": true}} or 408 on timeout
 //
-// Each answers with the run (or the idle state) in the usual envelope.
+// Each but the events websocket answers in the usual envelope.
 //
 // # Faults
 //

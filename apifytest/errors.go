@@ -69,6 +69,10 @@ const (
 	typeInvalidClientKey = "invalid-client-key"
 	typeRequestID        = "request-id-invalid"
 	typeRequestLocked    = "request-handled-or-locked"
+	typeRunNotRunning    = "run-not-running"
+	typeRunNotFinished   = "run-not-finished"
+	typeRunRestarting    = "run-restarting"
+	typeCannotMetamorph  = "metamorph-not-supported"
 )
 
 func badRequest(format string, args ...any) *Error {

@@ -212,8 +212,9 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	rr, ok := s.runs[id]
 	var l *runLog
+	var done chan struct{}
 	if ok && rr.owner == u {
-		l = rr.logLocked()
+		l, done = rr.logLocked(), rr.done // a resurrection makes a new done
 	}
 	s.mu.Unlock()
 	if l == nil {
@@ -231,7 +232,7 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 		// written after it.
 		var ended bool
 		select {
-		case <-rr.done:
+		case <-done:
 			ended = true
 		default:
 		}
@@ -255,7 +256,7 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 		_ = flusher.Flush()
 		select {
 		case <-changed:
-		case <-rr.done:
+		case <-done:
 		case <-r.Context().Done():
 			return
 		case <-s.ctx.Done():
@@ -271,7 +272,7 @@ func (s *Server) handleGetLog(w http.ResponseWriter, r *http.Request, u *user) {
 func (s *Server) warnNeverEnding(id string) {
 	s.mu.Lock()
 	r, ok := s.runs[id]
-	if !ok || r.fnCancel != nil || s.cfg.autoFinishSet || r.run.Status.IsTerminal() {
+	if !ok || r.actor.fn != nil || r.exec != nil || s.cfg.autoFinishSet || r.run.Status.IsTerminal() {
 		s.mu.Unlock()
 		return
 	}

@@ -37,6 +37,13 @@ const (
 	// DefaultBodyTimeout is how long a request may take to send its body;
 	// waiting for the response (waitForFinish) is not bounded by it.
 	DefaultBodyTimeout = time.Minute
+	// DefaultMigrationGrace is how long a run's process has after the
+	// migrating event before it is killed (the platform's "few seconds").
+	DefaultMigrationGrace = 10 * time.Second
+	// DefaultGracefulAbortTimeout is how long a run's process has after
+	// the aborting event of a graceful abort before it is stopped, as on
+	// the platform.
+	DefaultGracefulAbortTimeout = 30 * time.Second
 )
 
 // Option configures a Server.
@@ -45,39 +52,47 @@ type Option func(*config)
 type userSpec struct{ id, token string }
 
 type config struct {
-	defaultUser     *userSpec
-	users           []userSpec
-	retries         int
-	backoff         time.Duration
-	timeout         time.Duration
-	workers         int
-	logger          *slog.Logger
-	addr            string
-	webhookLimit    int
-	autoFinishAfter time.Duration
-	autoFinishAs    client.RunStatus
-	autoFinishSet   bool
-	retainRuns      int
-	retainAge       time.Duration
-	idleTimeout     time.Duration
-	bodyTimeout     time.Duration
-	storageLimit    int64
-	errs            []error
+	defaultUser          *userSpec
+	users                []userSpec
+	retries              int
+	backoff              time.Duration
+	timeout              time.Duration
+	workers              int
+	logger               *slog.Logger
+	addr                 string
+	webhookLimit         int
+	autoFinishAfter      time.Duration
+	autoFinishAs         client.RunStatus
+	autoFinishSet        bool
+	retainRuns           int
+	retainAge            time.Duration
+	idleTimeout          time.Duration
+	bodyTimeout          time.Duration
+	storageLimit         int64
+	systemInfoInterval   time.Duration
+	processUsage         func(runID string) (ProcessUsage, bool)
+	migrationGrace       time.Duration
+	abortGrace           time.Duration
+	refireAfterResurrect bool
+	errs                 []error
 }
 
 func defaultConfig() config {
 	return config{
-		retries:      DefaultDeliveryRetries,
-		backoff:      DefaultDeliveryBackoff,
-		timeout:      DefaultDeliveryTimeout,
-		workers:      DefaultDeliveryWorkers,
-		logger:       slog.New(slog.DiscardHandler),
-		addr:         "127.0.0.1:0",
-		webhookLimit: DefaultWebhookLimit,
-		retainRuns:   DefaultRetainedRuns,
-		idleTimeout:  DefaultIdleTimeout,
-		bodyTimeout:  DefaultBodyTimeout,
-		storageLimit: DefaultStorageLimit,
+		retries:            DefaultDeliveryRetries,
+		backoff:            DefaultDeliveryBackoff,
+		timeout:            DefaultDeliveryTimeout,
+		workers:            DefaultDeliveryWorkers,
+		logger:             slog.New(slog.DiscardHandler),
+		addr:               "127.0.0.1:0",
+		webhookLimit:       DefaultWebhookLimit,
+		retainRuns:         DefaultRetainedRuns,
+		idleTimeout:        DefaultIdleTimeout,
+		bodyTimeout:        DefaultBodyTimeout,
+		storageLimit:       DefaultStorageLimit,
+		systemInfoInterval: DefaultSystemInfoInterval,
+		migrationGrace:     DefaultMigrationGrace,
+		abortGrace:         DefaultGracefulAbortTimeout,
 	}
 }
 
@@ -252,6 +267,64 @@ func WithConnectionTimeouts(idle, body time.Duration) Option {
 		}
 		c.idleTimeout, c.bodyTimeout = idle, body
 	}
+}
+
+// WithSystemInfoInterval sets how often a run with an open events
+// websocket connection is sent a systemInfo event
+// (DefaultSystemInfoInterval).
+func WithSystemInfoInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("WithSystemInfoInterval: interval must be positive, not %v", d)
+			return
+		}
+		c.systemInfoInterval = d
+	}
+}
+
+// WithProcessUsage sets how the server measures a run's process for its
+// systemInfo events and stats: usage returns what run runID's process uses
+// now, and false when the run has no process. By default a run whose Actor
+// function is running is measured as the server's own process, where the
+// function runs (on Linux; elsewhere, and for a run without a function, the
+// figures are zero).
+func WithProcessUsage(usage func(runID string) (ProcessUsage, bool)) Option {
+	return func(c *config) { c.processUsage = usage }
+}
+
+// WithMigrationGrace sets how long a run's process has, after the migrating
+// event, to exit on its own before it is killed (DefaultMigrationGrace); the
+// event's timeRemainingSecs says it. Zero kills it as soon as the event is
+// written.
+func WithMigrationGrace(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.fail("WithMigrationGrace: negative grace %v", d)
+			return
+		}
+		c.migrationGrace = d
+	}
+}
+
+// WithGracefulAbortTimeout sets how long a run's process has, after the
+// aborting event of a graceful abort, to exit on its own before its
+// context is cancelled (DefaultGracefulAbortTimeout).
+func WithGracefulAbortTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.fail("WithGracefulAbortTimeout: negative timeout %v", d)
+			return
+		}
+		c.abortGrace = d
+	}
+}
+
+// WithRefireAfterResurrect makes the ad-hoc webhooks of a run fire again
+// after it is resurrected. By default an ad-hoc webhook fires at most once,
+// the documented "triggers once": one that fired for the run's end does not
+// fire when the resurrected run ends again.
+func WithRefireAfterResurrect() Option {
+	return func(c *config) { c.refireAfterResurrect = true }
 }
 
 func (c *config) err() error { return errors.Join(c.errs...) }

@@ -263,6 +263,36 @@ func (s *Server) withQueue(u *user, r *http.Request, c queueCall, f func(st *sto
 	})
 }
 
+// queueHandler serves a call of client c on a request queue: it returns the
+// status and data of the answer (nil data for none).
+type queueHandler func(r *http.Request, u *user, c queueCall) (int, any, *Error)
+
+// queueEndpoint serves h with the call's clientKey and forefront.
+func queueEndpoint(h queueHandler) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, u *user) {
+		c, e := parseQueueCall(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		status, out, e := h(r, u, c)
+		if e == nil && out == nil {
+			w.WriteHeader(status)
+			return
+		}
+		respond(w, status, out, e)
+	}
+}
+
+// readRequest reads the request that r's body holds.
+func readRequest(r *http.Request) (*queuedRequest, *Error) {
+	body, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	return decodeRequest(body, "")
+}
+
 // addLocked adds r to queue st unless a request with its unique key is
 // there.
 func (s *Server) addLocked(st *storage, r *queuedRequest, forefront bool) (registration, *Error) {
@@ -307,21 +337,11 @@ func lockedByOther(id string) *Error {
 		Message: "Request " + id + " is locked by another client"}
 }
 
-func (s *Server) handleAddRequest(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
+// addRequest serves POST .../requests.
+func (s *Server) addRequest(r *http.Request, u *user, c queueCall) (int, any, *Error) {
+	req, e := readRequest(r)
 	if e != nil {
-		writeError(w, e)
-		return
-	}
-	body, e := readBody(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	req, e := decodeRequest(body, "")
-	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	var reg registration
 	e = s.withQueue(u, r, c, func(st *storage, _ *queue) *Error {
@@ -330,7 +350,7 @@ func (s *Server) handleAddRequest(w http.ResponseWriter, r *http.Request, u *use
 		reg.UniqueKey = ""
 		return e
 	})
-	respond(w, http.StatusCreated, reg, e)
+	return http.StatusCreated, reg, e
 }
 
 // readBatch reads a JSON array of at most maxBatchRequests objects.
@@ -349,22 +369,17 @@ func readBatch(r *http.Request) ([]json.RawMessage, *Error) {
 	return raws, nil
 }
 
-func (s *Server) handleBatchAddRequests(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+// batchAddRequests serves POST .../requests/batch: past the storage limit,
+// requests are left unprocessed.
+func (s *Server) batchAddRequests(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	raws, e := readBatch(r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	reqs := make([]*queuedRequest, len(raws))
 	for i, raw := range raws {
 		if reqs[i], e = decodeRequest(raw, "requests["+strconv.Itoa(i)+"]."); e != nil {
-			writeError(w, e)
-			return
+			return 0, nil, e
 		}
 	}
 	type draft struct {
@@ -388,19 +403,15 @@ func (s *Server) handleBatchAddRequests(w http.ResponseWriter, r *http.Request, 
 		}
 		return nil
 	})
-	respond(w, http.StatusCreated, out, e)
+	return http.StatusCreated, out, e
 }
 
-func (s *Server) handleBatchDeleteRequests(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+// batchDeleteRequests serves DELETE .../requests/batch: a request locked by
+// another client is left unprocessed.
+func (s *Server) batchDeleteRequests(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	raws, e := readBatch(r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	type deleted struct {
 		ID        string `json:"id"`
@@ -414,8 +425,7 @@ func (s *Server) handleBatchDeleteRequests(w http.ResponseWriter, r *http.Reques
 		}
 		if e := decodeObject(raw, &in); e != nil {
 			e.Message = "requests[" + strconv.Itoa(i) + "]: " + e.Message
-			writeError(w, e)
-			return
+			return 0, nil, e
 		}
 		switch {
 		case in.ID != nil && *in.ID != "":
@@ -423,8 +433,7 @@ func (s *Server) handleBatchDeleteRequests(w http.ResponseWriter, r *http.Reques
 		case in.UniqueKey != nil && *in.UniqueKey != "":
 			ids[i] = requestID(*in.UniqueKey)
 		default:
-			writeError(w, badRequest("requests[%d]: needs an id or a uniqueKey", i))
-			return
+			return 0, nil, badRequest("requests[%d]: needs an id or a uniqueKey", i)
 		}
 	}
 	out := struct {
@@ -447,7 +456,7 @@ func (s *Server) handleBatchDeleteRequests(w http.ResponseWriter, r *http.Reques
 		}
 		return nil
 	})
-	respond(w, http.StatusOK, out, e)
+	return http.StatusOK, out, e
 }
 
 // requestLocked returns the request {requestId} of q.
@@ -471,25 +480,14 @@ func (s *Server) handleGetRequest(w http.ResponseWriter, r *http.Request, u *use
 	respond(w, http.StatusOK, out, e)
 }
 
-// handleUpdateRequest serves PUT .../requests/{requestId}: the request is
+// updateRequest serves PUT .../requests/{requestId}: the request is
 // replaced; a handledAt marks it handled (and releases its lock), none
 // makes it pending again, at the end (or with forefront at the
 // forefront). A pending request stays in its place unless forefront.
-func (s *Server) handleUpdateRequest(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
+func (s *Server) updateRequest(r *http.Request, u *user, c queueCall) (int, any, *Error) {
+	nr, e := readRequest(r)
 	if e != nil {
-		writeError(w, e)
-		return
-	}
-	body, e := readBody(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	nr, e := decodeRequest(body, "")
-	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	var reg registration
 	e = s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
@@ -524,16 +522,12 @@ func (s *Server) handleUpdateRequest(w http.ResponseWriter, r *http.Request, u *
 		st.modified = now()
 		return nil
 	})
-	respond(w, http.StatusOK, reg, e)
+	return http.StatusOK, reg, e
 }
 
-func (s *Server) handleDeleteRequest(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
+// deleteRequest serves DELETE .../requests/{requestId}.
+func (s *Server) deleteRequest(r *http.Request, u *user, c queueCall) (int, any, *Error) {
+	return http.StatusNoContent, nil, s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
 		req, e := requestLocked(q, r)
 		if e != nil {
 			return e
@@ -543,11 +537,7 @@ func (s *Server) handleDeleteRequest(w http.ResponseWriter, r *http.Request, u *
 		}
 		s.removeLocked(st, req)
 		return nil
-	}); e != nil {
-		writeError(w, e)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // parseCount reads a positive integer parameter of at most maxN (def when
@@ -594,17 +584,11 @@ func headLocked(q *queue, limit int, t time.Time) ([]*queuedRequest, bool) {
 	return out, sawLocked
 }
 
-// handleHead serves GET .../head?limit= (default 100, at most 1000).
-func (s *Server) handleHead(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+// head serves GET .../head?limit= (default 100, at most 1000).
+func (s *Server) head(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	limit, e := parseCount(r, "limit", defaultHeadLimit, maxHeadLimit)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	out := headView{Limit: limit, Items: []headItem{}}
 	e = s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
@@ -615,7 +599,7 @@ func (s *Server) handleHead(w http.ResponseWriter, r *http.Request, u *user) {
 		out.QueueModifiedAt, out.HadMultipleClients = st.modified, q.multipleClients
 		return nil
 	})
-	respond(w, http.StatusOK, out, e)
+	return http.StatusOK, out, e
 }
 
 // parseLockSecs reads the lockSecs parameter: a number of seconds (a
@@ -630,24 +614,17 @@ func parseLockSecs(r *http.Request) (int, *Error) {
 	return int(math.Ceil(f)), nil
 }
 
-// handleLockHead serves POST .../head/lock?lockSecs=&limit= (default and
-// at most 25): the first pending requests that are not locked, locked for
-// the client.
-func (s *Server) handleLockHead(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+// lockHead serves POST .../head/lock?lockSecs=&limit= (default and at most
+// 25): the first pending requests that are not locked, locked for the
+// client.
+func (s *Server) lockHead(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	secs, e := parseLockSecs(r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	limit, e := parseCount(r, "limit", maxLockedHead, maxLockedHead)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	out := headView{Limit: limit, LockSecs: secs, ClientKey: r.URL.Query().Get("clientKey"), Items: []headItem{}}
 	e = s.withQueue(u, r, c, func(st *storage, q *queue) *Error {
@@ -665,7 +642,7 @@ func (s *Server) handleLockHead(w http.ResponseWriter, r *http.Request, u *user)
 		out.QueueModifiedAt, out.HadMultipleClients = st.modified, q.multipleClients
 		return nil
 	})
-	respond(w, http.StatusCreated, out, e)
+	return http.StatusCreated, out, e
 }
 
 // ownLockLocked returns the request {requestId} of q, pending and locked by
@@ -685,19 +662,13 @@ func ownLockLocked(q *queue, r *http.Request, c queueCall) (*queuedRequest, *Err
 	return req, nil
 }
 
-// handleProlongLock serves PUT .../requests/{requestId}/lock?lockSecs=: the
+// prolongLock serves PUT .../requests/{requestId}/lock?lockSecs=: the
 // client's lock now expires lockSecs from now; with forefront the request
 // moves to the forefront, else it keeps its place.
-func (s *Server) handleProlongLock(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+func (s *Server) prolongLock(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	secs, e := parseLockSecs(r)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	var out struct {
 		LockExpiresAt time.Time `json:"lockExpiresAt"`
@@ -715,19 +686,14 @@ func (s *Server) handleProlongLock(w http.ResponseWriter, r *http.Request, u *us
 		out.LockExpiresAt = req.lockExpires
 		return nil
 	})
-	respond(w, http.StatusOK, out, e)
+	return http.StatusOK, out, e
 }
 
-// handleDeleteLock serves DELETE .../requests/{requestId}/lock: the request
-// is pending again, at the end of the queue or with forefront at its
+// deleteLock serves DELETE .../requests/{requestId}/lock: the request is
+// pending again, at the end of the queue or with forefront at its
 // forefront.
-func (s *Server) handleDeleteLock(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := s.withQueue(u, r, c, func(_ *storage, q *queue) *Error {
+func (s *Server) deleteLock(r *http.Request, u *user, c queueCall) (int, any, *Error) {
+	return http.StatusNoContent, nil, s.withQueue(u, r, c, func(_ *storage, q *queue) *Error {
 		req, e := ownLockLocked(q, r, c)
 		if e != nil {
 			return e
@@ -736,25 +702,16 @@ func (s *Server) handleDeleteLock(w http.ResponseWriter, r *http.Request, u *use
 		q.unplace(req)
 		q.place(req, c.forefront)
 		return nil
-	}); e != nil {
-		writeError(w, e)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	})
 }
 
-// handleUnlock serves POST .../requests/unlock: every lock of the client is
+// unlock serves POST .../requests/unlock: every lock of the client is
 // released, the requests keeping their places.
-func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+func (s *Server) unlock(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	var out struct {
 		UnlockedCount int `json:"unlockedCount"`
 	}
-	e = s.withQueue(u, r, c, func(_ *storage, q *queue) *Error {
+	e := s.withQueue(u, r, c, func(_ *storage, q *queue) *Error {
 		t := time.Now()
 		for _, req := range q.pending {
 			if req.lockedBy == c.clientKey {
@@ -766,23 +723,17 @@ func (s *Server) handleUnlock(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 		return nil
 	})
-	respond(w, http.StatusOK, out, e)
+	return http.StatusOK, out, e
 }
 
-// handleListRequests serves GET .../requests: the requests in the order
-// they were added, from cursor (or after exclusiveStartId), up to limit
-// (default 1000, at most 10000), with filter=locked,pending only those
-// locked or those pending and not locked.
-func (s *Server) handleListRequests(w http.ResponseWriter, r *http.Request, u *user) {
-	c, e := parseQueueCall(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
+// listRequests serves GET .../requests: the requests in the order they were
+// added, from cursor (or after exclusiveStartId), up to limit (default
+// 1000, at most 10000), with filter=locked,pending only those locked or
+// those pending and not locked.
+func (s *Server) listRequests(r *http.Request, u *user, c queueCall) (int, any, *Error) {
 	limit, e := parseCount(r, "limit", defaultListLimit, maxRequestsLimit)
 	if e != nil {
-		writeError(w, e)
-		return
+		return 0, nil, e
 	}
 	v := r.URL.Query()
 	var after uint64
@@ -791,9 +742,8 @@ func (s *Server) handleListRequests(w http.ResponseWriter, r *http.Request, u *u
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		n, err2 := strconv.ParseUint(string(b), 10, 64)
 		if err != nil || err2 != nil {
-			writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-				Message: "Parameter cursor is not a cursor this server returned"})
-			return
+			return 0, nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+				Message: "Parameter cursor is not a cursor this server returned"}
 		}
 		after = n
 	}
@@ -806,9 +756,8 @@ func (s *Server) handleListRequests(w http.ResponseWriter, r *http.Request, u *u
 			case "pending":
 				wantPending = true
 			default:
-				writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
-					Message: "Parameter filter lists locked and pending, not " + strconv.Quote(state)})
-				return
+				return 0, nil, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidParameter,
+					Message: "Parameter filter lists locked and pending, not " + strconv.Quote(state)}
 			}
 		}
 	}
@@ -848,5 +797,5 @@ func (s *Server) handleListRequests(w http.ResponseWriter, r *http.Request, u *u
 		}
 		return nil
 	})
-	respond(w, http.StatusOK, out, e)
+	return http.StatusOK, out, e
 }

@@ -45,6 +45,9 @@ func (s *Server) routeTable() []route {
 		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
 		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun, "DELETE": s.handleDeleteRun}},
 		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
+		{"/v2/actor-runs/{id}/reboot", map[string]apiHandler{"POST": s.handleRebootRun}},
+		{"/v2/actor-runs/{id}/metamorph", map[string]apiHandler{"POST": s.handleMetamorphRun}},
+		{"/v2/actor-runs/{id}/resurrect", map[string]apiHandler{"POST": s.handleResurrectRun}},
 
 		{"/v2/datasets", map[string]apiHandler{"GET": s.handleListStorages(kindDataset), "POST": s.handleGetOrCreateStorage(kindDataset)}},
 		{"/v2/key-value-stores", map[string]apiHandler{"GET": s.handleListStorages(kindKeyValueStore), "POST": s.handleGetOrCreateStorage(kindKeyValueStore)}},
@@ -58,6 +61,9 @@ func (s *Server) routeTable() []route {
 
 		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
 		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
+		{"/_apifytest/runs/{id}/migrate", map[string]apiHandler{"POST": s.handleControlMigrate}},
+		{"/_apifytest/runs/{id}/env", map[string]apiHandler{"GET": s.handleControlEnv}},
+		{eventsPattern, map[string]apiHandler{"GET": s.handleEvents}},
 		{"/_apifytest/wait-idle", map[string]apiHandler{"POST": s.handleControlWaitIdle}},
 	}
 	// A storage's own endpoints, under its ID (or name) and as a run's
@@ -78,15 +84,19 @@ func (s *Server) routeTable() []route {
 				"POST": s.handlePutRecord, "DELETE": s.handleDeleteRecord,
 			}},
 			route{base.queue, s.storageMethods(kindRequestQueue)},
-			route{base.queue + "/requests", map[string]apiHandler{"GET": s.handleListRequests, "POST": s.handleAddRequest}},
-			route{base.queue + "/requests/batch", map[string]apiHandler{"POST": s.handleBatchAddRequests, "DELETE": s.handleBatchDeleteRequests}},
-			route{base.queue + "/requests/unlock", map[string]apiHandler{"POST": s.handleUnlock}},
-			route{base.queue + "/requests/{requestId}", map[string]apiHandler{
-				"GET": s.handleGetRequest, "PUT": s.handleUpdateRequest, "DELETE": s.handleDeleteRequest,
+			route{base.queue + "/requests", map[string]apiHandler{"GET": queueEndpoint(s.listRequests), "POST": queueEndpoint(s.addRequest)}},
+			route{base.queue + "/requests/batch", map[string]apiHandler{
+				"POST": queueEndpoint(s.batchAddRequests), "DELETE": queueEndpoint(s.batchDeleteRequests),
 			}},
-			route{base.queue + "/requests/{requestId}/lock", map[string]apiHandler{"PUT": s.handleProlongLock, "DELETE": s.handleDeleteLock}},
-			route{base.queue + "/head", map[string]apiHandler{"GET": s.handleHead}},
-			route{base.queue + "/head/lock", map[string]apiHandler{"POST": s.handleLockHead}},
+			route{base.queue + "/requests/unlock", map[string]apiHandler{"POST": queueEndpoint(s.unlock)}},
+			route{base.queue + "/requests/{requestId}", map[string]apiHandler{
+				"GET": s.handleGetRequest, "PUT": queueEndpoint(s.updateRequest), "DELETE": queueEndpoint(s.deleteRequest),
+			}},
+			route{base.queue + "/requests/{requestId}/lock", map[string]apiHandler{
+				"PUT": queueEndpoint(s.prolongLock), "DELETE": queueEndpoint(s.deleteLock),
+			}},
+			route{base.queue + "/head", map[string]apiHandler{"GET": queueEndpoint(s.head)}},
+			route{base.queue + "/head/lock", map[string]apiHandler{"POST": queueEndpoint(s.lockHead)}},
 		)
 	}
 	return append(routes, s.actorRoutes()...)
@@ -104,7 +114,8 @@ func (s *Server) storageMethods(kind string) map[string]apiHandler {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routeTable() {
-		mux.Handle(rt.pattern, s.methods(rt.methods))
+		// The events websocket authenticates by the key in its URL.
+		mux.Handle(rt.pattern, s.methods(rt.methods, rt.pattern != eventsPattern))
 	}
 	mux.HandleFunc(proxyStatusPath+"/", s.handleProxyStatus)
 	s.mux = mux
@@ -148,9 +159,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// methods authenticates a request and serves it with the handler of its
-// method, or answers 405 with the allowed methods.
-func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
+// methods authenticates a request (if auth) and serves it with the handler
+// of its method, or answers 405 with the allowed methods.
+func (s *Server) methods(byMethod map[string]apiHandler, auth bool) http.Handler {
 	allowed := make([]string, 0, len(byMethod))
 	for m := range byMethod {
 		allowed = append(allowed, m)
@@ -172,7 +183,11 @@ func (s *Server) methods(byMethod map[string]apiHandler) http.Handler {
 			writeError(w, e)
 			return
 		}
-		u, err := s.authenticate(r)
+		var u *user
+		var err *Error
+		if auth {
+			u, err = s.authenticate(r)
+		}
 		if err != nil {
 			// Without reading the body: a client that sends a slow one
 			// with a wrong token is answered at once, and the

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/go-apify/actor/client"
 )
 
@@ -27,7 +29,11 @@ const (
 // RegisterActor. It runs in its own goroutine when a run of its Actor starts,
 // with the run's environment (see Server.Env) and input (nil without one).
 // Its ctx is cancelled when the run is aborted or times out, or the server
-// closes; it should then return promptly.
+// closes; it should then return promptly. A migration, reboot or metamorph
+// cancels it too, with ErrRestarting as its cause (context.Cause), and
+// calls the function again, as the platform starts the Actor's process
+// again; a resurrection calls it again after the run ended. RestartOf tells
+// the function which call it is.
 //
 // Its result ends the run: nil is SUCCEEDED with exit code 0; an error that
 // wraps ErrAborted is ABORTED; any other error is FAILED. An error with an
@@ -49,8 +55,12 @@ type runRec struct {
 	owner *user
 	done  chan struct{} // closed when the run reaches a terminal status
 
-	fnCancel context.CancelFunc // cancels a running ActorFunc
-	timer    *time.Timer        // timeout or automatic finish
+	actor    *actorRec   // the Actor it runs: its own, or a metamorph's target
+	inputKey string      // ACTOR_INPUT_KEY: INPUT, or the last metamorph's
+	exec     *execution  // the Actor function's current call, if any
+	restart  *restartRec // the restart under way, if any
+	hub      *eventHub   // the events websocket's connections
+	timer    *time.Timer // timeout or automatic finish
 
 	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
 	held           []*dispatchRec // dispatches waiting for those
@@ -197,8 +207,11 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	}
 	started := now()
 	r := &runRec{
-		owner: u,
-		done:  make(chan struct{}),
+		owner:    u,
+		done:     make(chan struct{}),
+		actor:    a,
+		inputKey: inputKey,
+		hub:      newEventHub(),
 		run: client.Run{
 			ID:     newID(),
 			ActID:  a.id,
@@ -243,23 +256,23 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 	s.setStatusLocked(r, client.StatusRunning)
 	s.log.Info("apifytest: run started", "run", r.run.ID, "actor", a.id, "webhooks", len(p.webhooks))
 
-	if a.fn != nil {
-		ctx, cancel := context.WithCancel(s.ctx)
-		r.fnCancel = cancel
-		env := r.envLocked(s.URL)
-		input := append([]byte(nil), p.input...) // nil for no (or empty) input
-		s.bg.Add(1)
-		go s.execute(r, a.fn, ctx, env, input)
-	}
+	s.startExecLocked(r, nil)
+	s.armTimerLocked(r, p.timeout)
+	return copyRun(r.run), nil
+}
+
+// armTimerLocked starts run r's timer: its automatic finish (see
+// WithAutoFinish) for a run without a function, or its timeout (none if
+// not positive).
+func (s *Server) armTimerLocked(r *runRec, timeout time.Duration) {
 	switch {
-	case a.fn == nil && s.cfg.autoFinishSet && (p.timeout <= 0 || s.cfg.autoFinishAfter < p.timeout):
+	case r.actor.fn == nil && s.cfg.autoFinishSet && (timeout <= 0 || s.cfg.autoFinishAfter < timeout):
 		r.timer = time.AfterFunc(s.cfg.autoFinishAfter, func() {
 			_, _ = s.FinishRun(r.run.ID, s.cfg.autoFinishAs, defaultExitCode(s.cfg.autoFinishAs))
 		})
-	case p.timeout > 0:
-		r.timer = time.AfterFunc(p.timeout, func() { s.timeOut(r) })
+	case timeout > 0:
+		r.timer = time.AfterFunc(timeout, func() { s.timeOut(r) })
 	}
-	return copyRun(r.run), nil
 }
 
 // setStatusLocked sets r's status, keeping its owner's index of runs by
@@ -273,8 +286,9 @@ func (s *Server) setStatusLocked(r *runRec, status client.RunStatus) {
 	u.byStatus[status] = insertSeq(u.byStatus[status], r)
 }
 
-// execute runs fn as run r and ends the run with its result.
-func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []string, input []byte) {
+// execute runs fn as run r and ends the run with its result, or restarts
+// it (see restartAfterLocked).
+func (s *Server) execute(r *runRec, e *execution, fn ActorFunc, ctx context.Context, env []string, input []byte) {
 	defer s.bg.Done()
 	err := func() (err error) {
 		defer func() {
@@ -286,7 +300,17 @@ func (s *Server) execute(r *runRec, fn ActorFunc, ctx context.Context, env []str
 	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r.fnCancel()
+	e.cancel(nil)
+	close(e.done)
+	if r.exec != e {
+		// The run ended while this call still ran (FinishRun) and was
+		// resurrected: the new call ends it.
+		return
+	}
+	r.exec = nil
+	if s.restartAfterLocked(r, err) {
+		return
+	}
 	code := 0
 	var coded interface{ ExitCode() int }
 	switch {
@@ -352,9 +376,9 @@ func (s *Server) stopLocked(r *runRec, ending, ended client.RunStatus) {
 	if r.run.Status != client.StatusRunning && r.run.Status != client.StatusReady {
 		return
 	}
-	if r.fnCancel != nil {
+	if r.exec != nil {
 		s.setStatusLocked(r, ending)
-		r.fnCancel()
+		r.exec.cancel(nil)
 		return
 	}
 	s.finishLocked(r, ended, nil, "")
@@ -382,9 +406,11 @@ func (s *Server) finishLocked(r *runRec, status client.RunStatus, exitCode *int,
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	if r.fnCancel != nil {
-		r.fnCancel()
+	if r.exec != nil {
+		r.exec.cancel(nil)
 	}
+	s.endRestartLocked(r)
+	s.closeEventsLocked(r, websocket.StatusNormalClosure, "the Actor run has finished")
 	close(r.done)
 	ev, _ := status.Event()
 	s.fireLocked(r, ev)
@@ -468,11 +494,15 @@ func (s *Server) Run(runID string) (*client.Run, bool) {
 func (s *Server) WaitRun(ctx context.Context, runID string) (*client.Run, error) {
 	s.mu.Lock()
 	r, ok := s.runs[runID]
+	var done chan struct{}
+	if ok {
+		done = r.done // a resurrection makes a new one
+	}
 	s.mu.Unlock()
 	if !ok {
 		return nil, notFound("Actor run")
 	}
-	if err := s.waitFor(ctx, r.done); err != nil {
+	if err := s.waitFor(ctx, done); err != nil {
 		return nil, err
 	}
 	// From r, which the retention may have evicted meanwhile.
@@ -506,8 +536,10 @@ func (r *runRec) envLocked(baseURL string) []string {
 		"APIFY_DEFAULT_DATASET_ID=" + run.DefaultDatasetID,
 		"ACTOR_DEFAULT_REQUEST_QUEUE_ID=" + run.DefaultRequestQueueID,
 		"APIFY_DEFAULT_REQUEST_QUEUE_ID=" + run.DefaultRequestQueueID,
-		"ACTOR_INPUT_KEY=" + inputKey,
-		"APIFY_INPUT_KEY=" + inputKey,
+		"ACTOR_INPUT_KEY=" + r.inputKey,
+		"APIFY_INPUT_KEY=" + r.inputKey,
+		"ACTOR_EVENTS_WEBSOCKET_URL=" + r.eventsURL(baseURL),
+		"APIFY_ACTOR_EVENTS_WS_URL=" + r.eventsURL(baseURL),
 		"ACTOR_MEMORY_MBYTES=" + strconv.Itoa(run.Options.MemoryMbytes),
 		"APIFY_MEMORY_MBYTES=" + strconv.Itoa(run.Options.MemoryMbytes),
 		"ACTOR_STARTED_AT=" + isoTime(run.StartedAt),

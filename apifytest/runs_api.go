@@ -170,6 +170,10 @@ func decodeWebhooksParam(v string) ([]compiled, *Error) {
 func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Duration) client.Run {
 	s.mu.Lock()
 	r, ok := s.runs[run.ID]
+	var done chan struct{}
+	if ok {
+		done = r.done // a resurrection makes a new one
+	}
 	s.mu.Unlock()
 	if !ok {
 		return run // ended, and evicted since by the retention
@@ -180,7 +184,7 @@ func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Durat
 	defer cancel()
 	// The server closing ends the wait too: a handler mounted elsewhere
 	// does not see Close.
-	_ = s.waitFor(ctx, r.done)
+	_ = s.waitFor(ctx, done)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return copyRun(r.run)
@@ -253,11 +257,16 @@ func (s *Server) handleUpdateRun(w http.ResponseWriter, r *http.Request, u *user
 }
 
 func (s *Server) handleAbortRun(w http.ResponseWriter, r *http.Request, u *user) {
-	if _, e := parseBool(r.URL.Query().Get("gracefully"), "gracefully"); e != nil {
+	graceful, e := parseBool(r.URL.Query().Get("gracefully"), "gracefully")
+	if e != nil {
 		writeError(w, e)
 		return
 	}
-	run, e := s.withRun(u, r.PathValue("id"), s.abortLocked)
+	abort := s.abortLocked
+	if graceful {
+		abort = s.abortGracefullyLocked
+	}
+	run, e := s.withRun(u, r.PathValue("id"), abort)
 	respond(w, http.StatusOK, viewOf(run), e)
 }
 

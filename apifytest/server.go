@@ -196,8 +196,9 @@ func (s *Server) Client(opts ...client.Option) *client.Client {
 // when it runs as run runID: the API's URL (APIFY_API_BASE_URL, and
 // APIFY_CLIENT_BASE_URL for the Apify CLI) and the run owner's token, the
 // run, Actor, task and user IDs, APIFY_IS_AT_HOME=1, the default storages'
-// IDs, the input key, memory, timeout and start time, and where the JS
-// SDK's proxy check learns that there is no proxy. For an empty or
+// IDs, the input key, memory, timeout and start time, the URL of its
+// events websocket (ACTOR_EVENTS_WEBSOCKET_URL), and where the JS SDK's
+// proxy check learns that there is no proxy. For an empty or
 // unknown runID it holds only the API's URL and the default user's token and
 // ID.
 func (s *Server) Env(runID string) []string {

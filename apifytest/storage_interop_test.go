@@ -16,6 +16,29 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// runNode runs script (a path relative to the package) with node, with env
+// added to the environment, for at most two minutes (node is slow on a busy
+// machine), and returns what it printed; a failure ends the test with what
+// it wrote to stderr.
+func runNode(ctx context.Context, t *testing.T, node, script string, env ...string) []byte {
+	t.Helper()
+	path, err := filepath.Abs(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, path)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, stderr.String())
+	}
+	return stdout
+}
+
 // TestJSClientStorageInterop drives the storage API with the official JS
 // API client, apify-client, unmodified: datasets, key-value stores, request
 // queues and a run's default storages; then reads back with the Go client
@@ -25,24 +48,8 @@ func TestJSClientStorageInterop(t *testing.T) {
 	dir := nodetest.Install(t, nodetest.ApifyClient)
 	node := nodetest.Node(t)
 	srv := apifytest.NewTestServer(t)
-	script, err := filepath.Abs("testdata/storage_interop.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // node is slow on a busy machine
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script)
-	cmd.Env = append(os.Environ(),
-		"NODE_MODULES="+filepath.Join(dir, "node_modules"),
-		"APIFY_API_BASE_URL="+srv.URL,
-		"APIFY_TOKEN="+srv.Token,
-	)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
+	stdout := runNode(t.Context(), t, node, "testdata/storage_interop.js",
+		"NODE_MODULES="+filepath.Join(dir, "node_modules"), "APIFY_API_BASE_URL="+srv.URL, "APIFY_TOKEN="+srv.Token)
 	type head struct {
 		Items []struct {
 			ID, URL       string

@@ -362,16 +362,51 @@ func TestStorageRetention(t *testing.T) {
 	}
 }
 
+// storageInfo is what the tests read of a storage.
+type storageInfo struct{ id, name, consoleURL string }
+
 // storageOps are the Go client's calls on one kind of storage, reduced to
-// IDs and names.
+// storageInfo and IDs.
 type storageOps struct {
-	kind         string
-	getOrCreate  func(ctx context.Context, c *client.Client, name string) (id, gotName string, err error)
-	get          func(ctx context.Context, c *client.Client, id string) (name string, err error)
-	rename       func(ctx context.Context, c *client.Client, id, name string) (string, error)
-	del          func(ctx context.Context, c *client.Client, id string) error
-	all          func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error)
-	consoleURLOf func(ctx context.Context, c *client.Client, id string) (string, error)
+	kind        string
+	getOrCreate func(ctx context.Context, c *client.Client, name string) (storageInfo, error)
+	get         func(ctx context.Context, c *client.Client, id string) (storageInfo, error)
+	rename      func(ctx context.Context, c *client.Client, id, name string) (storageInfo, error)
+	del         func(ctx context.Context, c *client.Client, id string) error
+	all         func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error)
+}
+
+// opsOf makes the storageOps of kind from the client's methods for it and
+// info, which reads a storage of type T.
+func opsOf[T any](kind string,
+	getOrCreate, get func(*client.Client, context.Context, string) (*T, error),
+	update func(*client.Client, context.Context, string, client.StorageUpdate) (*T, error),
+	del func(*client.Client, context.Context, string) error,
+	all func(*client.Client, context.Context, client.StorageListOptions) iter.Seq2[T, error],
+	info func(T) storageInfo,
+) storageOps {
+	read := func(v *T, err error) (storageInfo, error) {
+		if err != nil {
+			return storageInfo{}, err
+		}
+		return info(*v), nil
+	}
+	return storageOps{
+		kind: kind,
+		getOrCreate: func(ctx context.Context, c *client.Client, name string) (storageInfo, error) {
+			return read(getOrCreate(c, ctx, name))
+		},
+		get: func(ctx context.Context, c *client.Client, id string) (storageInfo, error) {
+			return read(get(c, ctx, id))
+		},
+		rename: func(ctx context.Context, c *client.Client, id, name string) (storageInfo, error) {
+			return read(update(c, ctx, id, client.StorageUpdate{Name: &name}))
+		},
+		del: func(ctx context.Context, c *client.Client, id string) error { return del(c, ctx, id) },
+		all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
+			return collect(all(c, ctx, o), func(v T) string { return info(v).id })
+		},
+	}
 }
 
 // collect returns the IDs an iterator of storages yields.
@@ -391,112 +426,16 @@ func collect[T any](seq iter.Seq2[T, error], id func(T) string) ([]string, error
 // page, delete.
 func TestStoragesThroughClient(t *testing.T) {
 	t.Parallel()
+	type C = client.Client
 	for _, ops := range []storageOps{
-		{
-			kind: "dataset",
-			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
-				d, err := c.GetOrCreateDataset(ctx, name)
-				if err != nil {
-					return "", "", err
-				}
-				return d.ID, d.Name, nil
-			},
-			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				d, err := c.GetDataset(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return d.Name, nil
-			},
-			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
-				d, err := c.UpdateDataset(ctx, id, client.StorageUpdate{Name: &name})
-				if err != nil {
-					return "", err
-				}
-				return d.Name, nil
-			},
-			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteDataset(ctx, id) },
-			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
-				return collect(c.AllDatasets(ctx, o), func(d client.Dataset) string { return d.ID })
-			},
-			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				d, err := c.GetDataset(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return d.ConsoleURL, nil
-			},
-		},
-		{
-			kind: "key-value-store",
-			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
-				s, err := c.GetOrCreateKeyValueStore(ctx, name)
-				if err != nil {
-					return "", "", err
-				}
-				return s.ID, s.Name, nil
-			},
-			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				s, err := c.GetKeyValueStore(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return s.Name, nil
-			},
-			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
-				s, err := c.UpdateKeyValueStore(ctx, id, client.StorageUpdate{Name: &name})
-				if err != nil {
-					return "", err
-				}
-				return s.Name, nil
-			},
-			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteKeyValueStore(ctx, id) },
-			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
-				return collect(c.AllKeyValueStores(ctx, o), func(s client.KeyValueStore) string { return s.ID })
-			},
-			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				s, err := c.GetKeyValueStore(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return s.ConsoleURL, nil
-			},
-		},
-		{
-			kind: "request-queue",
-			getOrCreate: func(ctx context.Context, c *client.Client, name string) (string, string, error) {
-				q, err := c.GetOrCreateRequestQueue(ctx, name)
-				if err != nil {
-					return "", "", err
-				}
-				return q.ID, q.Name, nil
-			},
-			get: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				q, err := c.GetRequestQueue(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return q.Name, nil
-			},
-			rename: func(ctx context.Context, c *client.Client, id, name string) (string, error) {
-				q, err := c.UpdateRequestQueue(ctx, id, client.StorageUpdate{Name: &name})
-				if err != nil {
-					return "", err
-				}
-				return q.Name, nil
-			},
-			del: func(ctx context.Context, c *client.Client, id string) error { return c.DeleteRequestQueue(ctx, id) },
-			all: func(ctx context.Context, c *client.Client, o client.StorageListOptions) ([]string, error) {
-				return collect(c.AllRequestQueues(ctx, o), func(q client.RequestQueue) string { return q.ID })
-			},
-			consoleURLOf: func(ctx context.Context, c *client.Client, id string) (string, error) {
-				q, err := c.GetRequestQueue(ctx, id)
-				if err != nil {
-					return "", err
-				}
-				return q.ConsoleURL, nil
-			},
-		},
+		opsOf("dataset", (*C).GetOrCreateDataset, (*C).GetDataset, (*C).UpdateDataset, (*C).DeleteDataset, (*C).AllDatasets,
+			func(d client.Dataset) storageInfo { return storageInfo{d.ID, d.Name, d.ConsoleURL} }),
+		opsOf("key-value-store", (*C).GetOrCreateKeyValueStore, (*C).GetKeyValueStore, (*C).UpdateKeyValueStore,
+			(*C).DeleteKeyValueStore, (*C).AllKeyValueStores,
+			func(s client.KeyValueStore) storageInfo { return storageInfo{s.ID, s.Name, s.ConsoleURL} }),
+		opsOf("request-queue", (*C).GetOrCreateRequestQueue, (*C).GetRequestQueue, (*C).UpdateRequestQueue,
+			(*C).DeleteRequestQueue, (*C).AllRequestQueues,
+			func(q client.RequestQueue) storageInfo { return storageInfo{q.ID, q.Name, q.ConsoleURL} }),
 	} {
 		t.Run(ops.kind, func(t *testing.T) {
 			t.Parallel()
@@ -505,25 +444,26 @@ func TestStoragesThroughClient(t *testing.T) {
 			c := srv.Client()
 			var named []string
 			for i := range 5 {
-				id, name, err := ops.getOrCreate(ctx, c, "store-"+strconv.Itoa(i))
-				if err != nil || name != "store-"+strconv.Itoa(i) {
-					t.Fatalf("getOrCreate: %s %q %v", id, name, err)
+				st, err := ops.getOrCreate(ctx, c, "store-"+strconv.Itoa(i))
+				if err != nil || st.name != "store-"+strconv.Itoa(i) {
+					t.Fatalf("getOrCreate: %+v %v", st, err)
 				}
-				named = append(named, id)
+				named = append(named, st.id)
 			}
-			again, _, err := ops.getOrCreate(ctx, c, "store-2")
-			if err != nil || again != named[2] {
-				t.Errorf("getOrCreate again: %s, want %s (%v)", again, named[2], err)
+			again, err := ops.getOrCreate(ctx, c, "store-2")
+			if err != nil || again.id != named[2] {
+				t.Errorf("getOrCreate again: %s, want %s (%v)", again.id, named[2], err)
 			}
-			unnamed, _, err := ops.getOrCreate(ctx, c, "")
+			st, err := ops.getOrCreate(ctx, c, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if name, err := ops.get(ctx, c, "~store-3"); err != nil || name != "store-3" {
-				t.Errorf("get by name: %q, %v", name, err)
+			unnamed := st.id
+			if st, err := ops.get(ctx, c, "~store-3"); err != nil || st.name != "store-3" {
+				t.Errorf("get by name: %q, %v", st.name, err)
 			}
-			if u, err := ops.consoleURLOf(ctx, c, named[0]); err != nil || !strings.HasSuffix(u, "/"+named[0]) {
-				t.Errorf("consoleUrl %q, %v", u, err)
+			if st, err := ops.get(ctx, c, named[0]); err != nil || !strings.HasSuffix(st.consoleURL, "/"+named[0]) {
+				t.Errorf("consoleUrl %q, %v", st.consoleURL, err)
 			}
 			got, err := ops.all(ctx, c, client.StorageListOptions{ListOptions: client.ListOptions{Limit: 2}})
 			if err != nil {
@@ -539,8 +479,8 @@ func TestStoragesThroughClient(t *testing.T) {
 			if diff := cmp.Diff(append(append([]string(nil), named...), unnamed), got); diff != "" {
 				t.Errorf("all with unnamed (-want +got):\n%s", diff)
 			}
-			if name, err := ops.rename(ctx, c, unnamed, "renamed"); err != nil || name != "renamed" {
-				t.Errorf("rename: %q, %v", name, err)
+			if st, err := ops.rename(ctx, c, unnamed, "renamed"); err != nil || st.name != "renamed" {
+				t.Errorf("rename: %q, %v", st.name, err)
 			}
 			var ae *client.APIError
 			if _, err := ops.rename(ctx, c, unnamed, "store-1"); !errors.As(err, &ae) || ae.StatusCode != http.StatusConflict {

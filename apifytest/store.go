@@ -222,7 +222,7 @@ func (s *Server) newStorageLocked(u *user, kind string) *storage {
 }
 
 // copyRun returns a deep copy of r, as far as the server sets its fields
-// (it never sets UsageUSD, StorageIDs or Metamorphs).
+// (it never sets UsageUSD or StorageIDs).
 func copyRun(r client.Run) client.Run {
 	if r.FinishedAt != nil {
 		t := *r.FinishedAt
@@ -258,6 +258,7 @@ func copyRun(r client.Run) client.Run {
 		}
 		r.ChargedEventCounts = m
 	}
+	r.Metamorphs = append([]client.RunMetamorph(nil), r.Metamorphs...)
 	r.PricingInfo = append([]byte(nil), r.PricingInfo...)
 	if len(r.PricingInfo) == 0 {
 		r.PricingInfo = nil

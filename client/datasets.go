@@ -13,8 +13,6 @@ import (
 	"time"
 )
 
-const datasetsPath = "/v2/datasets"
-
 // Dataset is a dataset as the platform returns it, alone or in a list.
 type Dataset struct {
 	ID                  string          `json:"id"`
@@ -51,49 +49,37 @@ type DatasetStats struct {
 // unnamed dataset on every call; such a creation is retried only when the
 // platform cannot have received it.
 func (c *Client) GetOrCreateDataset(ctx context.Context, name string) (*Dataset, error) {
-	return getOrCreate[Dataset](ctx, c, datasetsPath, "dataset name", name)
+	return getOrCreate[Dataset](ctx, c, datasetKind, name)
 }
 
 // GetDataset returns a dataset (GET /v2/datasets/{id}). id is a dataset ID or
 // "username~name". A dataset that does not exist is an *APIError for which
 // IsNotFound is true. The item counts lag a few seconds behind pushes.
 func (c *Client) GetDataset(ctx context.Context, id string) (*Dataset, error) {
-	p, err := storageID("dataset ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return doData[Dataset](ctx, c, &request{method: "GET", path: datasetsPath + "/" + p, policy: retryIdempotent})
+	return getStorage[Dataset](ctx, c, datasetKind, id)
 }
 
 // UpdateDataset renames a dataset or changes its general access (PUT
 // /v2/datasets/{id}) and returns it as stored.
 func (c *Client) UpdateDataset(ctx context.Context, id string, u StorageUpdate) (*Dataset, error) {
-	p, err := storageID("dataset ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return updateStorage[Dataset](ctx, c, datasetsPath+"/"+p, u)
+	return updateStorage[Dataset](ctx, c, datasetKind, id, u)
 }
 
 // DeleteDataset deletes a dataset and its items (DELETE /v2/datasets/{id}).
 // A 404 after a retry counts as success, as in DeleteWebhook.
 func (c *Client) DeleteDataset(ctx context.Context, id string) error {
-	p, err := storageID("dataset ID", id)
-	if err != nil {
-		return err
-	}
-	return deleteResource(ctx, c, datasetsPath+"/"+p, nil)
+	return deleteStorage(ctx, c, datasetKind, id)
 }
 
 // ListDatasets returns one page of the caller's datasets (GET /v2/datasets).
 func (c *Client) ListDatasets(ctx context.Context, o StorageListOptions) (*Page[Dataset], error) {
-	return listStorages[Dataset](ctx, c, datasetsPath, o)
+	return list[Dataset](ctx, c, datasetKind.path, o)
 }
 
 // AllDatasets iterates over the caller's datasets from o.Offset on, page by
 // page. An error ends the iteration after being yielded.
 func (c *Client) AllDatasets(ctx context.Context, o StorageListOptions) iter.Seq2[Dataset, error] {
-	return allStorages[Dataset](ctx, c, datasetsPath, o)
+	return allStorages[Dataset](ctx, c, datasetKind, o)
 }
 
 // PushError is the error of a PushItems call that failed after sending part
@@ -141,7 +127,7 @@ func (e *PushError) Unwrap() error { return e.Err }
 // is retried only when the platform cannot have received it. A failed
 // request is a *PushError saying which items were stored.
 func (c *Client) PushItems(ctx context.Context, datasetID string, items any) error {
-	p, err := storageID("dataset ID", datasetID)
+	path, err := datasetKind.storagePath(datasetID)
 	if err != nil {
 		return err
 	}
@@ -149,7 +135,7 @@ func (c *Client) PushItems(ctx context.Context, datasetID string, items any) err
 	if err != nil {
 		return err
 	}
-	path := datasetsPath + "/" + p + "/items"
+	path += "/items"
 	stored := 0
 	for _, b := range enc.batches(MaxPayloadBytes, 0) {
 		_, err := c.do(ctx, &request{
@@ -311,19 +297,11 @@ type ItemsOptions struct {
 }
 
 func (o ItemsOptions) query() (url.Values, error) {
-	if o.Offset < 0 {
-		return nil, fmt.Errorf("client: ItemsOptions.Offset: %d is negative", o.Offset)
+	q, err := pageQuery("ItemsOptions", o.Offset, o.Limit, o.Desc)
+	if err != nil {
+		return nil, err
 	}
-	if o.Limit < 0 {
-		return nil, fmt.Errorf("client: ItemsOptions.Limit: %d is negative", o.Limit)
-	}
-	q := url.Values{"format": {"json"}}
-	if o.Offset > 0 {
-		q.Set("offset", strconv.Itoa(o.Offset))
-	}
-	if o.Limit > 0 {
-		q.Set("limit", strconv.Itoa(o.Limit))
-	}
+	q.Set("format", "json")
 	for _, f := range []struct {
 		name   string
 		fields []string
@@ -342,7 +320,7 @@ func (o ItemsOptions) query() (url.Values, error) {
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{"desc", o.Desc}, {"clean", o.Clean}, {"skipHidden", o.SkipHidden}, {"skipEmpty", o.SkipEmpty}} {
+	}{{"clean", o.Clean}, {"skipHidden", o.SkipHidden}, {"skipEmpty", o.SkipEmpty}} {
 		if f.on {
 			q.Set(f.name, "1")
 		}
@@ -359,7 +337,7 @@ func (o ItemsOptions) query() (url.Values, error) {
 // The response is read whole, up to 64 MiB; use a Limit, or AllItems, for
 // large datasets.
 func ListItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsOptions) (*Page[T], error) {
-	p, err := storageID("dataset ID", datasetID)
+	path, err := datasetKind.storagePath(datasetID)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +345,7 @@ func ListItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsO
 	if err != nil {
 		return nil, err
 	}
-	r := &request{method: "GET", path: datasetsPath + "/" + p + "/items", query: q, policy: retryIdempotent}
+	r := &request{method: "GET", path: path + "/items", query: q, policy: retryIdempotent}
 	resp, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
@@ -403,26 +381,16 @@ func AllItems[T any](ctx context.Context, c *Client, datasetID string, o ItemsOp
 	if o.Limit == 0 {
 		o.Limit = defaultItemsPage
 	}
-	return func(yield func(T, error) bool) {
-		for {
-			p, err := ListItems[T](ctx, c, datasetID, o)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			// The platform pages over stored items: the next page starts
-			// o.Limit stored items further, however many survived the
-			// filters or came out of an unwind.
-			o.Offset += o.Limit
-			if p.Total >= 0 && o.Offset >= p.Total || p.Total < 0 && len(p.Items) == 0 {
-				return
-			}
+	return pages("items of "+datasetID, o.Offset, func(offset int) ([]T, int, bool, error) {
+		o.Offset = offset
+		p, err := ListItems[T](ctx, c, datasetID, o)
+		if err != nil {
+			return nil, 0, false, err
 		}
-	}
+		// The platform pages over stored items: the next page starts
+		// o.Limit stored items further, however many survived the filters
+		// or came out of an unwind.
+		next := offset + o.Limit
+		return p.Items, next, p.Total >= 0 && next >= p.Total || p.Total < 0 && len(p.Items) == 0, nil
+	})
 }

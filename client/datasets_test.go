@@ -12,6 +12,38 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// refusal is a call with bad input and what its error must mention.
+type refusal struct {
+	name string
+	call func() error
+	want string
+}
+
+// checkRefused checks that each call fails with an error mentioning its
+// want, and that none of them sent anything to api.
+func checkRefused(t *testing.T, api *fakeAPI, tests []refusal) {
+	t.Helper()
+	for _, tt := range tests {
+		err := tt.call()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
+		}
+	}
+	if n := api.count(); n != 0 {
+		t.Errorf("invalid input sent %d requests, want none", n)
+	}
+}
+
+// failOnce answers the first request with a 500 and the others as
+// storageAnswer does.
+func failOnce(n int, w http.ResponseWriter, r *http.Request) {
+	if n == 0 {
+		writeJSON(w, 500, `{"error":{"type":"internal-error","message":"oops"}}`)
+		return
+	}
+	storageAnswer(n, w, r)
+}
+
 // storageAnswer answers the storage API's requests with minimal valid bodies.
 func storageAnswer(_ int, w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -163,11 +195,7 @@ func TestDatasetValidation(t *testing.T) {
 	ctx := t.Context()
 	long := strings.Repeat("a", 64)
 	bad := "bad_name"
-	tests := []struct {
-		name string
-		call func() error
-		want string
-	}{
+	checkRefused(t, api, []refusal{
 		{"empty ID", func() error { _, err := c.GetDataset(ctx, " "); return err }, "dataset ID is empty"},
 		{"control character in ID", func() error { return c.DeleteDataset(ctx, "a\nb") }, "dataset ID contains control characters"},
 		{"name with underscore", func() error { _, err := c.GetOrCreateDataset(ctx, "my_data"); return err }, "dataset name: \"my_data\" may contain only"},
@@ -191,16 +219,7 @@ func TestDatasetValidation(t *testing.T) {
 		{"field with a comma", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Fields: []string{"a,b"}}); return err }, "ItemsOptions.Fields[0]"},
 		{"empty unwind", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Unwind: []string{""}}); return err }, "ItemsOptions.Unwind[0]"},
 		{"negative limit", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Limit: -1}); return err }, "ItemsOptions.Limit"},
-	}
-	for _, tt := range tests {
-		err := tt.call()
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: error = %v, want it to mention %q", tt.name, err, tt.want)
-		}
-	}
-	if n := api.count(); n != 0 {
-		t.Errorf("invalid input sent %d requests, want none", n)
-	}
+	})
 }
 
 // TestBatches checks the boundary arithmetic of splitting items at a limit:

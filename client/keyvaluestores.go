@@ -15,8 +15,6 @@ import (
 	"time"
 )
 
-const keyValueStoresPath = "/v2/key-value-stores"
-
 // MaxRecordKeyLen is the longest record key the platform accepts.
 const MaxRecordKeyLen = 256
 
@@ -162,14 +160,14 @@ func validKeyChars(s string) bool {
 // recordPath checks a store ID and a record key and returns the record's
 // path.
 func recordPath(storeID, key string) (string, error) {
-	p, err := storageID("key-value store ID", storeID)
+	p, err := keyValueStoreKind.storagePath(storeID)
 	if err != nil {
 		return "", err
 	}
 	if err := ValidateRecordKey(key); err != nil {
 		return "", fmt.Errorf("client: record key: %w", err)
 	}
-	return keyValueStoresPath + "/" + p + "/records/" + url.PathEscape(key), nil
+	return p + "/records/" + url.PathEscape(key), nil
 }
 
 // GetOrCreateKeyValueStore returns the caller's key-value store called name,
@@ -177,50 +175,38 @@ func recordPath(storeID, key string) (string, error) {
 // name creates a new unnamed store on every call; such a creation is
 // retried only when the platform cannot have received it.
 func (c *Client) GetOrCreateKeyValueStore(ctx context.Context, name string) (*KeyValueStore, error) {
-	return getOrCreate[KeyValueStore](ctx, c, keyValueStoresPath, "key-value store name", name)
+	return getOrCreate[KeyValueStore](ctx, c, keyValueStoreKind, name)
 }
 
 // GetKeyValueStore returns a key-value store (GET /v2/key-value-stores/{id}).
 // id is a store ID or "username~name". A store that does not exist is an
 // *APIError for which IsNotFound is true.
 func (c *Client) GetKeyValueStore(ctx context.Context, id string) (*KeyValueStore, error) {
-	p, err := storageID("key-value store ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return doData[KeyValueStore](ctx, c, &request{method: "GET", path: keyValueStoresPath + "/" + p, policy: retryIdempotent})
+	return getStorage[KeyValueStore](ctx, c, keyValueStoreKind, id)
 }
 
 // UpdateKeyValueStore renames a key-value store or changes its general
 // access (PUT /v2/key-value-stores/{id}) and returns it as stored.
 func (c *Client) UpdateKeyValueStore(ctx context.Context, id string, u StorageUpdate) (*KeyValueStore, error) {
-	p, err := storageID("key-value store ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return updateStorage[KeyValueStore](ctx, c, keyValueStoresPath+"/"+p, u)
+	return updateStorage[KeyValueStore](ctx, c, keyValueStoreKind, id, u)
 }
 
 // DeleteKeyValueStore deletes a key-value store and its records (DELETE
 // /v2/key-value-stores/{id}). A 404 after a retry counts as success.
 func (c *Client) DeleteKeyValueStore(ctx context.Context, id string) error {
-	p, err := storageID("key-value store ID", id)
-	if err != nil {
-		return err
-	}
-	return deleteResource(ctx, c, keyValueStoresPath+"/"+p, nil)
+	return deleteStorage(ctx, c, keyValueStoreKind, id)
 }
 
 // ListKeyValueStores returns one page of the caller's key-value stores (GET
 // /v2/key-value-stores).
 func (c *Client) ListKeyValueStores(ctx context.Context, o StorageListOptions) (*Page[KeyValueStore], error) {
-	return listStorages[KeyValueStore](ctx, c, keyValueStoresPath, o)
+	return list[KeyValueStore](ctx, c, keyValueStoreKind.path, o)
 }
 
 // AllKeyValueStores iterates over the caller's key-value stores from
 // o.Offset on, page by page. An error ends the iteration after being yielded.
 func (c *Client) AllKeyValueStores(ctx context.Context, o StorageListOptions) iter.Seq2[KeyValueStore, error] {
-	return allStorages[KeyValueStore](ctx, c, keyValueStoresPath, o)
+	return allStorages[KeyValueStore](ctx, c, keyValueStoreKind, o)
 }
 
 // recordQuery asks for the record as stored: attachment=1 keeps the platform
@@ -342,7 +328,7 @@ func (c *Client) DeleteRecord(ctx context.Context, storeID, key string) error {
 // ListKeys returns one page of a key-value store's keys, in key order (GET
 // /v2/key-value-stores/{id}/keys).
 func (c *Client) ListKeys(ctx context.Context, storeID string, o KeysOptions) (*KeysPage, error) {
-	p, err := storageID("key-value store ID", storeID)
+	p, err := keyValueStoreKind.storagePath(storeID)
 	if err != nil {
 		return nil, err
 	}
@@ -350,36 +336,22 @@ func (c *Client) ListKeys(ctx context.Context, storeID string, o KeysOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	return doData[KeysPage](ctx, c, &request{method: "GET", path: keyValueStoresPath + "/" + p + "/keys", query: q, policy: retryIdempotent})
+	return doData[KeysPage](ctx, c, &request{method: "GET", path: p + "/keys", query: q, policy: retryIdempotent})
 }
 
 // AllKeys iterates over a key-value store's keys after o.ExclusiveStartKey,
 // fetching pages of o.Limit keys (1000 when 0) as it goes. An error ends the
 // iteration after being yielded.
 func (c *Client) AllKeys(ctx context.Context, storeID string, o KeysOptions) iter.Seq2[KeyInfo, error] {
-	return func(yield func(KeyInfo, error) bool) {
-		for {
-			p, err := c.ListKeys(ctx, storeID, o)
-			if err != nil {
-				yield(KeyInfo{}, err)
-				return
-			}
-			for _, k := range p.Items {
-				if !yield(k, nil) {
-					return
-				}
-			}
-			next := p.NextExclusiveStartKey
-			if !p.IsTruncated || len(p.Items) == 0 || next == "" {
-				return
-			}
-			if next == o.ExclusiveStartKey {
-				yield(KeyInfo{}, fmt.Errorf("client: listing keys of %s: the platform's next start key %q does not advance past %q", storeID, next, o.ExclusiveStartKey))
-				return
-			}
-			o.ExclusiveStartKey = next
+	return pages("keys of "+storeID, o.ExclusiveStartKey, func(start string) ([]KeyInfo, string, bool, error) {
+		o.ExclusiveStartKey = start
+		p, err := c.ListKeys(ctx, storeID, o)
+		if err != nil {
+			return nil, "", false, err
 		}
-	}
+		next := p.NextExclusiveStartKey
+		return p.Items, next, !p.IsTruncated || len(p.Items) == 0 || next == "", nil
+	})
 }
 
 // RecordPublicURL returns the URL at which a record can be read without a
@@ -397,7 +369,7 @@ func (c *Client) RecordPublicURL(ctx context.Context, storeID, key string) (stri
 	if err != nil {
 		return "", err
 	}
-	u := c.baseURL + keyValueStoresPath + "/" + url.PathEscape(store.ID) + "/records/" + url.PathEscape(key)
+	u := c.baseURL + keyValueStoreKind.path + "/" + url.PathEscape(store.ID) + "/records/" + url.PathEscape(key)
 	if store.URLSigningSecretKey != "" {
 		u += "?signature=" + url.QueryEscape(recordSignature(store.URLSigningSecretKey, key))
 	}

@@ -13,8 +13,6 @@ import (
 	"time"
 )
 
-const requestQueuesPath = "/v2/request-queues"
-
 // Limits of the request queue API.
 const (
 	// MaxRequestsPerBatch is the most requests one batch call may carry.
@@ -139,50 +137,38 @@ func (o RequestOptions) query(q url.Values) url.Values {
 // name creates a new unnamed queue on every call; such a creation is
 // retried only when the platform cannot have received it.
 func (c *Client) GetOrCreateRequestQueue(ctx context.Context, name string) (*RequestQueue, error) {
-	return getOrCreate[RequestQueue](ctx, c, requestQueuesPath, "request queue name", name)
+	return getOrCreate[RequestQueue](ctx, c, requestQueueKind, name)
 }
 
 // GetRequestQueue returns a request queue (GET /v2/request-queues/{id}). id
 // is a queue ID or "username~name". A queue that does not exist is an
 // *APIError for which IsNotFound is true.
 func (c *Client) GetRequestQueue(ctx context.Context, id string) (*RequestQueue, error) {
-	p, err := storageID("request queue ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return doData[RequestQueue](ctx, c, &request{method: "GET", path: requestQueuesPath + "/" + p, policy: retryIdempotent})
+	return getStorage[RequestQueue](ctx, c, requestQueueKind, id)
 }
 
 // UpdateRequestQueue renames a request queue or changes its general access
 // (PUT /v2/request-queues/{id}) and returns it as stored.
 func (c *Client) UpdateRequestQueue(ctx context.Context, id string, u StorageUpdate) (*RequestQueue, error) {
-	p, err := storageID("request queue ID", id)
-	if err != nil {
-		return nil, err
-	}
-	return updateStorage[RequestQueue](ctx, c, requestQueuesPath+"/"+p, u)
+	return updateStorage[RequestQueue](ctx, c, requestQueueKind, id, u)
 }
 
 // DeleteRequestQueue deletes a request queue and its requests (DELETE
 // /v2/request-queues/{id}). A 404 after a retry counts as success.
 func (c *Client) DeleteRequestQueue(ctx context.Context, id string) error {
-	p, err := storageID("request queue ID", id)
-	if err != nil {
-		return err
-	}
-	return deleteResource(ctx, c, requestQueuesPath+"/"+p, nil)
+	return deleteStorage(ctx, c, requestQueueKind, id)
 }
 
 // ListRequestQueues returns one page of the caller's request queues (GET
 // /v2/request-queues).
 func (c *Client) ListRequestQueues(ctx context.Context, o StorageListOptions) (*Page[RequestQueue], error) {
-	return listStorages[RequestQueue](ctx, c, requestQueuesPath, o)
+	return list[RequestQueue](ctx, c, requestQueueKind.path, o)
 }
 
 // AllRequestQueues iterates over the caller's request queues from o.Offset
 // on, page by page. An error ends the iteration after being yielded.
 func (c *Client) AllRequestQueues(ctx context.Context, o StorageListOptions) iter.Seq2[RequestQueue, error] {
-	return allStorages[RequestQueue](ctx, c, requestQueuesPath, o)
+	return allStorages[RequestQueue](ctx, c, requestQueueKind, o)
 }
 
 // RequestQueueClient works with the requests of one request queue as one
@@ -228,11 +214,11 @@ func (q *RequestQueueClient) ClientKey() string { return q.clientKey }
 
 // path returns the escaped path of the queue followed by sub.
 func (q *RequestQueueClient) path(sub string) (string, error) {
-	p, err := storageID("request queue ID", q.id)
+	p, err := requestQueueKind.storagePath(q.id)
 	if err != nil {
 		return "", err
 	}
-	return requestQueuesPath + "/" + p + sub, nil
+	return p + sub, nil
 }
 
 func (q *RequestQueueClient) query() url.Values {
@@ -625,26 +611,12 @@ func (q *RequestQueueClient) ListRequests(ctx context.Context, o RequestsOptions
 // AllRequests iterates over the queue's requests from o.Cursor on, page by
 // page. An error ends the iteration after being yielded.
 func (q *RequestQueueClient) AllRequests(ctx context.Context, o RequestsOptions) iter.Seq2[Request, error] {
-	return func(yield func(Request, error) bool) {
-		for {
-			p, err := q.ListRequests(ctx, o)
-			if err != nil {
-				yield(Request{}, err)
-				return
-			}
-			for _, r := range p.Items {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if p.NextCursor == "" || len(p.Items) == 0 {
-				return
-			}
-			if p.NextCursor == o.Cursor {
-				yield(Request{}, fmt.Errorf("client: listing requests of %s: the platform's next cursor does not advance", q.id))
-				return
-			}
-			o.Cursor = p.NextCursor
+	return pages("requests of "+q.id, o.Cursor, func(cursor string) ([]Request, string, bool, error) {
+		o.Cursor = cursor
+		p, err := q.ListRequests(ctx, o)
+		if err != nil {
+			return nil, "", false, err
 		}
-	}
+		return p.Items, p.NextCursor, p.NextCursor == "" || len(p.Items) == 0, nil
+	})
 }

@@ -113,13 +113,29 @@ func validateStorageName(field, name string) error {
 	return nil
 }
 
-// storageID checks the ID (or "username~name") of a storage and escapes it
-// for a path. A "username/name" is accepted as well.
-func storageID(field, id string) (string, error) {
+// storageKind is a kind of storage: the path of its collection and its
+// name in errors.
+type storageKind struct{ path, noun string }
+
+// The kinds of storage.
+var (
+	datasetKind       = storageKind{"/v2/datasets", "dataset"}
+	keyValueStoreKind = storageKind{"/v2/key-value-stores", "key-value store"}
+	requestQueueKind  = storageKind{"/v2/request-queues", "request queue"}
+)
+
+// storagePath checks the ID (or "username~name") of a storage of kind k and
+// returns its path. A "username/name" is accepted as well.
+func (k storageKind) storagePath(id string) (string, error) {
+	field := k.noun + " ID"
 	if hasCTL(id) {
 		return "", fmt.Errorf("client: %s contains control characters", field)
 	}
-	return actorPathID(field, id)
+	p, err := actorPathID(field, id)
+	if err != nil {
+		return "", err
+	}
+	return k.path + "/" + p, nil
 }
 
 // getOrCreate is the POST of a storage collection with an optional name.
@@ -127,20 +143,33 @@ func storageID(field, id string) (string, error) {
 // that name), so it is retried like a GET. Without one, every request creates
 // a new storage, so it is retried only when the platform cannot have
 // received it.
-func getOrCreate[T any](ctx context.Context, c *Client, path, field, name string) (*T, error) {
+func getOrCreate[T any](ctx context.Context, c *Client, k storageKind, name string) (*T, error) {
 	if name == "" {
-		return doData[T](ctx, c, &request{method: "POST", path: path, policy: retryUnlessReceived})
+		return doData[T](ctx, c, &request{method: "POST", path: k.path, policy: retryUnlessReceived})
 	}
-	if err := validateStorageName(field, name); err != nil {
+	if err := validateStorageName(k.noun+" name", name); err != nil {
 		return nil, err
 	}
 	return doData[T](ctx, c, &request{
-		method: "POST", path: path, query: url.Values{"name": {name}}, policy: retryIdempotent,
+		method: "POST", path: k.path, query: url.Values{"name": {name}}, policy: retryIdempotent,
 	})
 }
 
+// getStorage is the GET of a storage.
+func getStorage[T any](ctx context.Context, c *Client, k storageKind, id string) (*T, error) {
+	path, err := k.storagePath(id)
+	if err != nil {
+		return nil, err
+	}
+	return doData[T](ctx, c, &request{method: "GET", path: path, policy: retryIdempotent})
+}
+
 // updateStorage is the PUT of a storage.
-func updateStorage[T any](ctx context.Context, c *Client, path string, u StorageUpdate) (*T, error) {
+func updateStorage[T any](ctx context.Context, c *Client, k storageKind, id string, u StorageUpdate) (*T, error) {
+	path, err := k.storagePath(id)
+	if err != nil {
+		return nil, err
+	}
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
@@ -151,6 +180,15 @@ func updateStorage[T any](ctx context.Context, c *Client, path string, u Storage
 	return doData[T](ctx, c, &request{
 		method: "PUT", path: path, body: body, contentType: "application/json", policy: retryIdempotent,
 	})
+}
+
+// deleteStorage is the DELETE of a storage.
+func deleteStorage(ctx context.Context, c *Client, k storageKind, id string) error {
+	path, err := k.storagePath(id)
+	if err != nil {
+		return err
+	}
+	return deleteResource(ctx, c, path, nil)
 }
 
 // deleteResource is the DELETE of a storage, a record, a request or a lock. A 404 after a retry
@@ -165,36 +203,12 @@ func deleteResource(ctx context.Context, c *Client, path string, q url.Values) e
 	return err
 }
 
-// listStorages fetches one page of a storage collection.
-func listStorages[T any](ctx context.Context, c *Client, path string, o StorageListOptions) (*Page[T], error) {
-	q, err := o.query()
-	if err != nil {
-		return nil, err
-	}
-	return doData[Page[T]](ctx, c, &request{method: "GET", path: path, query: q, policy: retryIdempotent})
-}
-
 // allStorages iterates over a storage collection page by page.
-func allStorages[T any](ctx context.Context, c *Client, path string, o StorageListOptions) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		for {
-			p, err := listStorages[T](ctx, c, path, o)
-			if err != nil {
-				var zero T
-				yield(zero, err)
-				return
-			}
-			for _, it := range p.Items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			o.Offset += len(p.Items)
-			if len(p.Items) == 0 || o.Offset >= p.Total {
-				return
-			}
-		}
-	}
+func allStorages[T any](ctx context.Context, c *Client, k storageKind, o StorageListOptions) iter.Seq2[T, error] {
+	return paged(k.path, o.Offset, func(offset int) (*Page[T], error) {
+		o.Offset = offset
+		return list[T](ctx, c, k.path, o)
+	})
 }
 
 // jsonBody encodes v as the JSON body of a request; what names v in errors.

@@ -58,3 +58,56 @@ func TestRunJSSDKActor(t *testing.T) {
 		})
 	}
 }
+
+// TestRunJSSDKRestarts runs an official JS SDK Actor through a migration
+// and a reboot (testdata/sdk_restart.js): it hears migrating (on which the
+// SDK itself reboots, to hasten the migration), its Actor.useState survives
+// both restarts, Actor.addWebhook with the run ID as its idempotency key
+// returns the same webhook in each process, and the webhook is delivered
+// once.
+func TestRunJSSDKRestarts(t *testing.T) {
+	t.Parallel()
+	dir := nodetest.Install(t, nodetest.Apify)
+	node := nodetest.Node(t)
+	script, err := filepath.Abs("testdata/sdk_restart.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := newReceiver(t)
+	code, stdout, stderr := runLocal(t.Context(), "run", "--migration-grace", "2s", "--system-info-interval", "50ms", "--",
+		node, script, dir, rc.URL+"/sdk")
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	out := stdout.String()
+	var hookID string
+	for i, want := range []string{"start 1 webhook ", "heard migrating", "start 2 webhook ", "rebooting", "start 3 webhook "} {
+		j := strings.Index(out, want)
+		if j < 0 {
+			t.Fatalf("stdout lacks %q (step %d):\n%s\nstderr:\n%s", want, i, stdout, stderr)
+		}
+		if strings.HasPrefix(want, "start") {
+			id, _, _ := strings.Cut(out[j+len(want):], "\n")
+			if hookID == "" {
+				hookID = id
+			} else if id != hookID {
+				t.Errorf("%s%s, want the same webhook %s", want, id, hookID)
+			}
+		}
+		out = out[j+len(want):]
+	}
+	for _, want := range []string{"restarted after a migration (restart 1)", "restarted after a reboot (restart 2)", " SUCCEEDED (exit code 0)\n"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	hooks := rc.hooks()
+	if len(hooks) != 1 || hooks[0].body["eventType"] != "ACTOR.RUN.SUCCEEDED" {
+		t.Errorf("receiver got %d calls, want one ACTOR.RUN.SUCCEEDED\nstderr:\n%s", len(hooks), stderr)
+	}
+	if len(hooks) == 1 {
+		if res, _ := hooks[0].body["resource"].(map[string]any); res["statusMessage"] != "done after 3 starts" {
+			t.Errorf("status message %v", res["statusMessage"])
+		}
+	}
+}

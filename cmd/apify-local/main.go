@@ -10,8 +10,11 @@
 //	apify-local serve [flags]
 //
 // run starts COMMAND as an Actor run and reports the run's webhook
-// deliveries; serve runs the API until interrupted, for tests in any
-// language. "apify-local run -h" and "apify-local serve -h" list the flags.
+// deliveries; it serves the run's events websocket (systemInfo, migrating,
+// aborting) and starts COMMAND again, as the platform does, when the run is
+// migrated (--migrate-after, or on demand), rebooted or resurrected. serve
+// runs the API until interrupted, for tests in any language. "apify-local
+// run -h" and "apify-local serve -h" list the flags.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -39,10 +43,12 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancel(context.Background())
+	var forced atomic.Bool // the second signal ends apify-local
 	go func() {
 		<-sigs
 		cancel()
 		sig := <-sigs
+		forced.Store(true)
 		killRunning()
 		code := 1
 		if s, ok := sig.(syscall.Signal); ok {
@@ -51,6 +57,9 @@ func main() {
 		os.Exit(code)
 	}()
 	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if forced.Load() {
+		select {} // killRunning ended COMMAND: the signal's exit code wins
+	}
 	cancel()
 	os.Exit(code)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,8 +44,11 @@ func killRunning() {
 }
 
 // execute runs the command with env in a process group of its own until it
-// exits or ctx ends. When ctx ends, the group gets SIGTERM, and SIGKILL if
-// the command is still running after grace. When the command exits, whatever
+// exits or ctx ends; pid holds its process ID while it runs. When ctx ends,
+// the group gets SIGTERM, and SIGKILL if the command is still running after
+// grace; when ctx ends for a restart (its cause is apifytest.ErrRestarting:
+// a migration's grace is over, a reboot, a metamorph), the group is killed
+// at once, as the platform kills the container. When the command exits, whatever
 // it left running in its group is killed, as the platform's container stops
 // with its main process; output that such leftovers hold open gets at most
 // grace (100 ms at least) to drain when stdout or stderr is not a file.
@@ -54,7 +59,7 @@ func killRunning() {
 // that a clean exit after SIGTERM is recorded as exit code 0 of a run that
 // timed out or was aborted); one wrapping apifytest.ErrAborted when a signal
 // that apify-local did not send ended it.
-func execute(ctx context.Context, command, env []string, grace time.Duration, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func execute(ctx context.Context, command, env []string, grace time.Duration, pid *atomic.Int64, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
@@ -66,6 +71,8 @@ func execute(ctx context.Context, command, env []string, grace time.Duration, st
 	}
 	running.Store(cmd.Process, command[0])
 	defer running.Delete(cmd.Process)
+	pid.Store(int64(cmd.Process.Pid))
+	defer pid.Store(0)
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
@@ -75,6 +82,13 @@ func execute(ctx context.Context, command, env []string, grace time.Duration, st
 	case err = <-waited:
 	case <-ctx.Done():
 		stopped = true
+		if errors.Is(context.Cause(ctx), apifytest.ErrRestarting) {
+			if e := kill(cmd.Process); e != nil {
+				fmt.Fprintf(stderr, "apify-local: SIGKILL to %s: %v\n", command[0], e)
+			}
+			err = <-waited
+			break
+		}
 		if e := terminate(cmd.Process); e != nil {
 			fmt.Fprintf(stderr, "apify-local: SIGTERM to %s: %v\n", command[0], e)
 		}

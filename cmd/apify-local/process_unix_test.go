@@ -127,7 +127,9 @@ func TestRunCleanExitAfterSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Skip("needs a POSIX shell")
 	}
-	const script = `trap "exit 0" TERM; echo "$APIFY_API_BASE_URL $ACTOR_RUN_ID $APIFY_TOKEN ready"; sleep 100 & wait`
+	// Ready once the background sleep runs: an abort before it started
+	// would leave it out of the SIGTERM, holding stdout for --grace.
+	const script = `trap "exit 0" TERM; sleep 100 & echo "$APIFY_API_BASE_URL $ACTOR_RUN_ID $APIFY_TOKEN ready"; wait`
 	tests := []struct {
 		name       string
 		flags      []string

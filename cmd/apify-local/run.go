@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
+	"github.com/go-apify/actor/internal/procstat"
 )
 
 const runUsage = `Usage: apify-local run [flags] -- COMMAND [ARG...]
@@ -41,6 +43,28 @@ as xxxxx:
 
   apify-local: dispatch ACTOR.RUN.SUCCEEDED http://127.0.0.1:8080/hook SUCCEEDED 200 (1 attempt)
 
+COMMAND gets the run's events websocket (ACTOR_EVENTS_WEBSOCKET_URL), as on
+the platform: systemInfo every --system-info-interval with the memory and CPU
+of COMMAND's process group, migrating on a migration, and aborting on a
+graceful abort (POST /v2/actor-runs/{runId}/abort?gracefully=true), after
+which COMMAND has --abort-grace to exit before SIGTERM.
+
+--migrate-after migrates the run after that long (again after each restart,
+--migrations times in all), and POST /_apifytest/runs/{runId}/migrate (with
+the token) does it on demand: migrating is sent, COMMAND has
+--migration-grace to exit, its group is then killed, and COMMAND starts
+again with the same environment, run ID and storages; the run stays
+RUNNING. As on the platform, COMMAND exiting with 0 during the grace ends
+the run SUCCEEDED, and it is not started again. POST
+/v2/actor-runs/{runId}/reboot restarts COMMAND at once, and resurrecting the
+finished run (POST /v2/actor-runs/{runId}/resurrect) while apify-local
+still waits for deliveries starts it again; its ad-hoc webhooks that fired
+do not fire again unless --refire-after-resurrect. apify-local cannot run another
+Actor: a metamorph to one is answered 501. Each restart is one line on
+stderr:
+
+  apify-local: run RUN_ID restarted after a migration (restart 1); starting COMMAND again
+
 COMMAND's stdin, stdout and stderr are apify-local's (outside the
 terminal's foreground group, COMMAND cannot read a terminal: redirect its
 stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It
@@ -65,6 +89,12 @@ type runFlags struct {
 	webhooks        stringList
 	addr            string
 	verbose         bool
+	migrateAfter    time.Duration
+	migrations      int
+	migrationGrace  time.Duration
+	abortGrace      time.Duration
+	systemInfo      time.Duration
+	refire          bool
 }
 
 // stringList is a repeatable string flag.
@@ -94,6 +124,12 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.Var(&f.webhooks, "webhook", "`URL` of an ad-hoc webhook for the run's end (SUCCEEDED, FAILED, TIMED_OUT, ABORTED); repeatable")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address of the API server")
 	fs.BoolVar(&f.verbose, "verbose", false, "log the API server's requests, runs and deliveries to stderr")
+	fs.DurationVar(&f.migrateAfter, "migrate-after", 0, "migrate the run after this long, and again after each restart up to --migrations; 0 means never")
+	fs.IntVar(&f.migrations, "migrations", 1, "how many times --migrate-after migrates the run")
+	fs.DurationVar(&f.migrationGrace, "migration-grace", apifytest.DefaultMigrationGrace, "how long COMMAND has to exit after migrating before its process group is killed")
+	fs.DurationVar(&f.abortGrace, "abort-grace", apifytest.DefaultGracefulAbortTimeout, "how long COMMAND has to exit after aborting, on a graceful abort, before SIGTERM")
+	fs.BoolVar(&f.refire, "refire-after-resurrect", false, "let the run's ad-hoc webhooks fire again after a resurrection (by default each fires once)")
+	fs.DurationVar(&f.systemInfo, "system-info-interval", apifytest.DefaultSystemInfoInterval, "how often COMMAND is sent systemInfo on its events websocket")
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
 	}
@@ -101,6 +137,13 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return f, nil, fmt.Errorf("--webhook: %s is not an absolute http or https URL", redactURL(w))
 		}
+	}
+	switch {
+	case f.migrateAfter < 0 || f.migrations < 1:
+		return f, nil, fmt.Errorf("--migrate-after must not be negative and --migrations at least 1, not %v and %d", f.migrateAfter, f.migrations)
+	case f.migrationGrace < 0 || f.abortGrace < 0 || f.systemInfo <= 0:
+		return f, nil, fmt.Errorf("--migration-grace and --abort-grace must not be negative and --system-info-interval must be positive, not %v, %v and %v",
+			f.migrationGrace, f.abortGrace, f.systemInfo)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -169,23 +212,35 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if f.verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := apifytest.NewServer(
+	var pid atomic.Int64 // COMMAND's process, while it runs
+	opts := []apifytest.Option{
 		apifytest.WithAddr(f.addr),
 		apifytest.WithLogger(logger),
 		apifytest.WithDeliveryRetries(f.retries),
 		apifytest.WithDeliveryBackoff(f.retryBase),
 		apifytest.WithDeliveryTimeout(f.deliveryTimeout),
-	)
+		apifytest.WithMigrationGrace(f.migrationGrace),
+		apifytest.WithGracefulAbortTimeout(f.abortGrace),
+		apifytest.WithSystemInfoInterval(f.systemInfo),
+		apifytest.WithProcessUsage(func(string) (apifytest.ProcessUsage, bool) { return groupUsage(&pid) }),
+	}
+	if f.refire {
+		opts = append(opts, apifytest.WithRefireAfterResurrect())
+	}
+	srv, err := apifytest.NewServer(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
 	}
 	defer srv.Close()
 
-	cmdExit := make(chan int, 1) // COMMAND's exit code, as a shell reports it
+	var cmdExit atomic.Int64 // COMMAND's last exit code, as a shell reports it
 	srv.RegisterActor(f.actorID, func(runCtx context.Context, env []string, _ []byte) error {
-		code, err := execute(runCtx, command, mergeEnv(os.Environ(), env), f.grace, stdin, stdout, stderr)
-		cmdExit <- code
+		if why, ok := apifytest.RestartOf(runCtx); ok {
+			fmt.Fprintf(stderr, "apify-local: %s\n", restartLine(envValue(env, "ACTOR_RUN_ID"), why, command[0]))
+		}
+		code, err := execute(runCtx, command, mergeEnv(os.Environ(), env), f.grace, &pid, stdin, stdout, stderr)
+		cmdExit.Store(int64(code))
 		return err
 	})
 	var hooks []client.WebhookDefinition
@@ -207,25 +262,104 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "apify-local: run %s of Actor %s started; API at %s\n", run.ID, run.ActID, srv.URL)
 	}
 
-	end := waitForRun(ctx, srv, run.ID, stderr)
-	code := <-cmdExit
-	if code < 0 {
-		code = 1
-	}
-	fmt.Fprintf(stderr, "apify-local: run %s %s (exit code %s)\n", end.ID, end.Status, exitCodeText(end.ExitCode))
+	migrating := migrateEvery(ctx, srv, run.ID, f, stderr)
+	defer migrating()
 
-	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
-	defer cancel()
-	idleErr := srv.WaitIdle(waitCtx)
-	for _, d := range srv.Dispatches() {
-		if d.EventData != nil && d.EventData.ActorRunID == run.ID {
-			fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
+	printed := map[string]bool{} // the dispatches printed
+	for {
+		end := waitForRun(ctx, srv, run.ID, stderr)
+		fmt.Fprintf(stderr, "apify-local: run %s %s (exit code %s)\n", end.ID, end.Status, exitCodeText(end.ExitCode))
+
+		waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
+		idleErr := srv.WaitIdle(waitCtx)
+		cancel()
+		for _, d := range srv.Dispatches() {
+			if d.EventData != nil && d.EventData.ActorRunID == run.ID && d.Status != client.DispatchActive && !printed[d.ID] {
+				printed[d.ID] = true
+				fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
+			}
+		}
+		// A resurrection while the deliveries were awaited (by a webhook
+		// receiver, say) runs COMMAND again: wait for that run too (it
+		// may have ended already).
+		if now, ok := srv.Run(run.ID); ok && now.Stats.ResurrectCount > end.Stats.ResurrectCount && ctx.Err() == nil {
+			continue
+		}
+		if idleErr != nil {
+			for _, d := range srv.Dispatches() {
+				if d.EventData != nil && d.EventData.ActorRunID == run.ID && !printed[d.ID] {
+					fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
+				}
+			}
+			fmt.Fprintf(stderr, "apify-local: stopped waiting for deliveries after %v; ACTIVE dispatches will not be retried\n", f.wait)
+		}
+		code := int(cmdExit.Load())
+		if code < 0 {
+			code = 1
+		}
+		return code
+	}
+}
+
+// migrateEvery migrates run runID after f.migrateAfter, and again after
+// each restart, f.migrations times in all, until the run ends or ctx does.
+// The function it returns stops it and waits for it.
+func migrateEvery(ctx context.Context, srv *apifytest.Server, runID string, f runFlags, stderr io.Writer) (stop func()) {
+	if f.migrateAfter <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range f.migrations {
+			t := time.NewTimer(f.migrateAfter)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			if _, err := srv.MigrateRun(ctx, runID); err != nil {
+				if !errors.Is(err, apifytest.ErrRunFinished) && ctx.Err() == nil {
+					fmt.Fprintf(stderr, "apify-local: cannot migrate run %s: %v\n", runID, err)
+				}
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// restartLine describes a restart of the run in one line.
+func restartLine(runID string, why apifytest.Restart, command string) string {
+	if why.Kind == apifytest.RestartResurrection {
+		return fmt.Sprintf("run %s resurrected (resurrection %d); starting %s again", runID, why.Count, command)
+	}
+	return fmt.Sprintf("run %s restarted after a %s (restart %d); starting %s again", runID, why.Kind, why.Count, command)
+}
+
+// envValue returns the value of name in env.
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
 		}
 	}
-	if idleErr != nil {
-		fmt.Fprintf(stderr, "apify-local: stopped waiting for deliveries after %v; ACTIVE dispatches will not be retried\n", f.wait)
+	return ""
+}
+
+// groupUsage measures COMMAND's process group, while COMMAND runs.
+func groupUsage(pid *atomic.Int64) (apifytest.ProcessUsage, bool) {
+	p := pid.Load()
+	if p == 0 {
+		return apifytest.ProcessUsage{}, false
 	}
-	return code
+	u, err := procstat.Group(int(p))
+	if err != nil {
+		return apifytest.ProcessUsage{}, false
+	}
+	return apifytest.ProcessUsage{MemoryBytes: u.MemoryBytes, CPUTime: u.CPUTime}, true
 }
 
 // waitForRun waits for the run to end; on a signal to apify-local (ctx

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asMainEnv) == "1" {
 		main()
 	}
+	if mode := os.Getenv(asActorEnv); mode != "" {
+		os.Exit(helperActor(mode))
+	}
 	dir, err := os.MkdirTemp("", "apify-local-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

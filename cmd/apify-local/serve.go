@@ -36,6 +36,14 @@ another status, through the control endpoints (they need the token too):
   POST /_apifytest/wait-idle?timeout=SECONDS
                                          waits until no webhook dispatch is ACTIVE
                                          (200, or 408 when the timeout passes)
+  POST /_apifytest/runs/{runId}/migrate  sends migrating on the run's events websocket
+                                         and counts a restart (the run has no process here)
+  GET  /_apifytest/runs/{runId}/env      the run's environment, to start a process as the
+                                         run: {"ACTOR_RUN_ID": ..., "ACTOR_EVENTS_WEBSOCKET_URL": ...}
+
+The run's events websocket (its URL is in the environment) sends systemInfo
+every second and aborting on a graceful abort; reboot, metamorph and
+resurrect of a run are served as the platform's API.
 
 Finished runs are remembered up to --retain-runs (and --retain-for); older
 ones are forgotten with their storages and dispatches, so a long-lived server

@@ -176,3 +176,27 @@ func TestServeRetention(t *testing.T) {
 		t.Errorf("--retain-runs 0: stderr %q does not say what is wrong", stderr.String())
 	}
 }
+
+// TestServeMigrate migrates and reboots a run: it has no process here, so
+// each restart counts at once and the run stays RUNNING.
+func TestServeMigrate(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, "--finish-after", "0")
+	run, err := s.client.StartActor(t.Context(), "a~b", nil, client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := s.control(t, "/_apifytest/runs/"+run.ID+"/migrate", ""); code != 200 {
+		t.Fatalf("migrate: %d", code)
+	}
+	got, err := s.client.GetRun(t.Context(), run.ID)
+	if err != nil || got.Status != client.StatusRunning || got.Stats.RestartCount != 1 || got.Stats.MigrationCount != 1 {
+		t.Errorf("run after the migration = %+v, %v", got, err)
+	}
+	if code := s.control(t, "/v2/actor-runs/"+run.ID+"/reboot", ""); code != 200 {
+		t.Fatalf("reboot: %d", code)
+	}
+	if got, _ := s.client.GetRun(t.Context(), run.ID); got.Stats.RestartCount != 2 || got.Stats.RebootCount != 1 {
+		t.Errorf("run after the reboot = %+v", got.Stats)
+	}
+}

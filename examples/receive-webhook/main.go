@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
@@ -67,7 +68,10 @@ func run(serve bool, addr, secret, publicURL, actorID string) error {
 
 	// The receiver: your code goes into the function. It runs once per
 	// dispatch; an error makes the platform retry.
-	delivered := make(chan *webhookrecv.Delivery, 16)
+	var (
+		mu        sync.Mutex
+		processed *webhookrecv.Delivery // by the function, not yet answered
+	)
 	h, err := webhookrecv.NewHandler(func(ctx context.Context, d *webhookrecv.Delivery) error {
 		fmt.Printf("receiver: %s from webhook %s, dispatch %s\n", d.Payload.EventType, d.WebhookID, d.DispatchID)
 		if run, err := d.Payload.Run(); err == nil {
@@ -75,10 +79,9 @@ func run(serve bool, addr, secret, publicURL, actorID string) error {
 		} else { // a payload template without the resource
 			fmt.Printf("receiver: payload %s\n", d.Body)
 		}
-		select {
-		case delivered <- d:
-		default:
-		}
+		mu.Lock()
+		processed = d
+		mu.Unlock()
 		return nil
 	}, webhookrecv.Options{Secret: secret})
 	if err != nil {
@@ -88,7 +91,23 @@ func run(serve bool, addr, secret, publicURL, actorID string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// A dispatch is done once the handler has answered (it marks it done
+	// after the function returns): only then does the demo below replay it.
+	delivered := make(chan *webhookrecv.Delivery, 16)
+	answered := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		mu.Lock()
+		d := processed
+		processed = nil
+		mu.Unlock()
+		if d != nil {
+			select {
+			case delivered <- d:
+			default:
+			}
+		}
+	})
+	srv := &http.Server{Handler: answered, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	localURL := "http://" + ln.Addr().String() + "/"

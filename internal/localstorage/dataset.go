@@ -55,25 +55,14 @@ type DatasetInfo struct {
 // Dataset opens (creating when missing) the dataset name; the empty name is
 // the default dataset.
 func (s *Storage) Dataset(ctx context.Context, name string) (*Dataset, error) {
-	return open(ctx, s, s.sets, datasetsDir, name, func(dir, name string) (*Dataset, func() error, error) {
+	return open(ctx, s, s.sets, datasetsDir, name, func(dir, name string) (*Dataset, *metadataWriter, error) {
 		d := &Dataset{s: s, dir: dir, name: name}
 		if err := d.load(); err != nil {
 			return nil, nil, err
 		}
 		d.w = s.newMetadataWriter(dir, &d.mu, func() any { return d.meta })
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if err := d.w.changed(); err != nil {
-			return nil, nil, fmt.Errorf("localstorage: %w", err)
-		}
-		return d, d.flush, nil
+		return d, d.w, nil
 	})
-}
-
-func (d *Dataset) flush() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.w.flush()
 }
 
 // load reads the metadata and counts the item files: the count is the

@@ -219,7 +219,7 @@ func TestInteropJS(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{`{"go":1}`, `{"go":2,"nested":{"a":[true]}}`, `{"go":3}`, `{"js":1}`, `{"js":2}`}
-	if diff := cmp.Diff(want, items(t, d2, ItemsOptions{})); diff != "" {
+	if diff := cmp.Diff(want, readItems(t, d2, ItemsOptions{})); diff != "" {
 		t.Errorf("Go read items (-want +got):\n%s", diff)
 	}
 	gq, err := s2.RequestQueue(ctx, "go-queue")

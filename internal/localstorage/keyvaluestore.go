@@ -88,25 +88,14 @@ type KeyValueStoreInfo struct {
 // KeyValueStore opens (creating when missing) the key-value store name; the
 // empty name is the default store.
 func (s *Storage) KeyValueStore(ctx context.Context, name string) (*KeyValueStore, error) {
-	return open(ctx, s, s.kvs, keyValueStoresDir, name, func(dir, name string) (*KeyValueStore, func() error, error) {
+	return open(ctx, s, s.kvs, keyValueStoresDir, name, func(dir, name string) (*KeyValueStore, *metadataWriter, error) {
 		kv := &KeyValueStore{s: s, dir: dir, name: name}
 		if err := kv.load(); err != nil {
 			return nil, nil, err
 		}
 		kv.w = s.newMetadataWriter(dir, &kv.mu, func() any { return kv.meta })
-		kv.mu.Lock()
-		defer kv.mu.Unlock()
-		if err := kv.w.changed(); err != nil {
-			return nil, nil, fmt.Errorf("localstorage: %w", err)
-		}
-		return kv, kv.flush, nil
+		return kv, kv.w, nil
 	})
-}
-
-func (kv *KeyValueStore) flush() error {
-	kv.mu.Lock()
-	defer kv.mu.Unlock()
-	return kv.w.flush()
 }
 
 // load reads the store directory as crawlee does: a file is a record whose

@@ -28,10 +28,7 @@ func TestKeyValueStoreRoundTrip(t *testing.T) {
 		{"A-b_c.d!'()", "text/csv", "a,b", "A-b_c.d!'().csv"},
 	}
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	for _, tt := range tests {
 		if err := kv.Set(t.Context(), tt.key, []byte(tt.value), tt.contentType); err != nil {
 			t.Fatalf("Set(%q): %v", tt.key, err)
@@ -55,10 +52,7 @@ func TestKeyValueStoreRoundTrip(t *testing.T) {
 	}
 	// After a restart every record reads back the same, content type included.
 	s2 := reopen(t, s)
-	kv2, err := s2.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv2 := openKVS(t, s2, "")
 	for _, tt := range tests {
 		got, err := kv2.Get(t.Context(), tt.key)
 		if err != nil {
@@ -76,10 +70,7 @@ func TestKeyValueStoreRoundTrip(t *testing.T) {
 func TestKeyValueStoreFormat(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	golden := "testdata/jsstorage/key_value_stores/default/"
 	for _, r := range []struct {
 		key, ct, file string
@@ -133,15 +124,8 @@ func TestKeyValueStoreReadsJS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	copyDir(t, "testdata/jsstorage", dir)
-	s, err := New(t.Context(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, dir, nil)
+	kv := openKVS(t, s, "")
 	want := map[string]Record{
 		"OUTPUT": {Key: "OUTPUT", ContentType: "application/json; charset=utf-8", Value: []byte("{\n  \"ok\": true,\n  \"list\": [\n    1,\n    \"two\"\n  ]\n}")},
 		"note":   {Key: "note", ContentType: "text/plain", Value: []byte("hello text")},
@@ -170,10 +154,7 @@ func TestKeyValueStoreReadsJS(t *testing.T) {
 func TestListKeys(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "named")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "named")
 	for _, k := range []string{"b", "a", "c-2", "c-1", "B", "c-3"} {
 		if err := kv.Set(t.Context(), k, []byte(k), "text/plain"); err != nil {
 			t.Fatal(err)
@@ -223,10 +204,7 @@ func TestListKeys(t *testing.T) {
 func TestKeyValueStoreDeleteAndReplace(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	if err := kv.Set(t.Context(), "STATE", []byte(`{}`), "application/json"); err != nil {
 		t.Fatal(err)
 	}
@@ -254,15 +232,8 @@ func TestKeyValueStoreDeleteAndReplace(t *testing.T) {
 
 func TestKeyValueStoreBadInput(t *testing.T) {
 	t.Parallel()
-	s, err := New(t.Context(), t.TempDir(), &Options{MaxValueBytes: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, t.TempDir(), &Options{MaxValueBytes: 10})
+	kv := openKVS(t, s, "")
 	tests := []struct {
 		key   string
 		value string
@@ -292,10 +263,7 @@ func TestKeyValueStoreBadInput(t *testing.T) {
 	writeFile(t, filepath.Join(kv.dir, "huge.txt"), "123456789012")
 	s2 := reopen(t, s)
 	s2.opts.MaxValueBytes = 10
-	kv2, err := s2.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv2 := openKVS(t, s2, "")
 	if _, err := kv2.Get(t.Context(), "huge"); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Get(huge) = %v, want ErrTooLarge", err)
 	}
@@ -306,29 +274,17 @@ func TestKeyValueStoreBadInput(t *testing.T) {
 func TestLeftoverTempFile(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	if err := kv.Set(t.Context(), "A", []byte("old"), "text/plain"); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDataset(t, s, "")
 	// What a kill between writing and renaming leaves behind.
 	writeFile(t, filepath.Join(kv.dir, tempPrefix+"123-1"), "ne")
 	writeFile(t, filepath.Join(d.dir, tempPrefix+"123-2"), `{"half":`)
 	s2 := reopen(t, s)
-	kv2, err := s2.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d2, err := s2.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv2 := openKVS(t, s2, "")
+	d2 := openDataset(t, s2, "")
 	got, err := kv2.Get(t.Context(), "A")
 	if err != nil || string(got.Value) != "old" {
 		t.Errorf("Get(A) = %v, %v; want the old value", got, err)
@@ -343,15 +299,8 @@ func TestLeftoverTempFile(t *testing.T) {
 
 func TestKeyValueStoreStreams(t *testing.T) {
 	t.Parallel()
-	s, err := New(t.Context(), t.TempDir(), &Options{MaxValueBytes: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, t.TempDir(), &Options{MaxValueBytes: 1000})
+	kv := openKVS(t, s, "")
 	big := strings.Repeat("x", 1001)
 	if err := kv.SetReader(t.Context(), "big", strings.NewReader(big), "text/plain"); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("SetReader over the limit = %v, want ErrTooLarge", err)
@@ -389,15 +338,8 @@ func TestKeyValueStoreReadsPython(t *testing.T) {
 	writeFile(t, filepath.Join(kvDir, "INPUT.__metadata__.json"), `{"key": "INPUT", "content_type": "application/json; charset=utf-8", "size": 7}`)
 	writeFile(t, filepath.Join(kvDir, "data.json"), `[1]`)
 	writeFile(t, filepath.Join(kvDir, "data.json.__metadata__.json"), `{"key": "data.json", "content_type": "application/json", "size": 3}`)
-	s, err := New(t.Context(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, dir, nil)
+	kv := openKVS(t, s, "")
 	for _, want := range []Record{
 		{Key: "INPUT", ContentType: "application/json; charset=utf-8", Value: []byte(`{"q":1}`)},
 		{Key: "data.json", ContentType: "application/json", Value: []byte(`[1]`)},

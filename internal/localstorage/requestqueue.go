@@ -92,25 +92,14 @@ type AddResult struct {
 // RequestQueue opens (creating when missing) the request queue name; the
 // empty name is the default queue.
 func (s *Storage) RequestQueue(ctx context.Context, name string) (*RequestQueue, error) {
-	return open(ctx, s, s.queues, requestQueuesDir, name, func(dir, name string) (*RequestQueue, func() error, error) {
+	return open(ctx, s, s.queues, requestQueuesDir, name, func(dir, name string) (*RequestQueue, *metadataWriter, error) {
 		q := &RequestQueue{s: s, dir: dir, name: name, entries: map[string]*rqEntry{}, locked: map[string]*rqEntry{}}
 		if err := q.load(ctx); err != nil {
 			return nil, nil, err
 		}
 		q.w = s.newMetadataWriter(dir, &q.mu, q.metadata)
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if err := q.w.changed(); err != nil {
-			return nil, nil, fmt.Errorf("localstorage: %w", err)
-		}
-		return q, q.flush, nil
+		return q, q.w, nil
 	})
-}
-
-func (q *RequestQueue) flush() error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.w.flush()
 }
 
 // load reads every request file; the counts are rebuilt from them, not

@@ -22,10 +22,7 @@ func newQueue(t *testing.T, s *Storage, name string) (*RequestQueue, *fakeClock)
 	t.Helper()
 	c := &fakeClock{t: time.UnixMilli(1_800_000_000_000)}
 	s.now = c.now
-	q, err := s.RequestQueue(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := openQueue(t, s, name)
 	return q, c
 }
 
@@ -82,15 +79,8 @@ func TestRequestQueueReadsJS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	copyDir(t, "testdata/jsstorage", dir)
-	s, err := New(t.Context(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	q, err := s.RequestQueue(t.Context(), "my-queue")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openStorage(t, dir, nil)
+	q := openQueue(t, s, "my-queue")
 	info, err := q.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)

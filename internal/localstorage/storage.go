@@ -75,7 +75,7 @@ type Storage struct {
 	kvs     map[string]*KeyValueStore
 	sets    map[string]*Dataset
 	queues  map[string]*RequestQueue
-	flushes []func() error
+	writers []*metadataWriter // of the storages opened
 
 	now func() time.Time // the clock of request locks and order numbers; tests replace it
 }
@@ -174,8 +174,10 @@ func (s *Storage) Close() error {
 	}
 	s.closed = true
 	var errs []error
-	for _, f := range s.flushes {
-		errs = append(errs, f())
+	for _, w := range s.writers {
+		w.mu.Lock()
+		errs = append(errs, w.flush())
+		w.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -204,8 +206,9 @@ func ValidateName(name string) error {
 
 // open is the shared part of opening a storage of any kind: it validates the
 // name, returns the cached instance when there is one, and otherwise creates
-// the directory, removes leftover temporary files and calls create.
-func open[T any](ctx context.Context, s *Storage, cache map[string]*T, sub, name string, create func(dir, name string) (*T, func() error, error)) (*T, error) {
+// the directory, removes leftover temporary files, calls create and writes
+// the metadata with the writer create returns.
+func open[T any](ctx context.Context, s *Storage, cache map[string]*T, sub, name string, create func(dir, name string) (*T, *metadataWriter, error)) (*T, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -229,12 +232,18 @@ func open[T any](ctx context.Context, s *Storage, cache map[string]*T, sub, name
 	if err := removeTemps(dir); err != nil {
 		return nil, fmt.Errorf("localstorage: %w", err)
 	}
-	v, flush, err := create(dir, name)
+	v, w, err := create(dir, name)
 	if err != nil {
 		return nil, err
 	}
+	w.mu.Lock()
+	err = w.changed()
+	w.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("localstorage: %w", err)
+	}
 	cache[name] = v
-	s.flushes = append(s.flushes, flush)
+	s.writers = append(s.writers, w)
 	return v, nil
 }
 

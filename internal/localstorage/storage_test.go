@@ -11,19 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-apify/actor/internal/items"
 	"github.com/google/go-cmp/cmp"
 )
 
-// newStorage opens a Storage in a fresh directory that writes metadata on
-// every change, so tests see it at once.
-func newStorage(t *testing.T) *Storage {
+// openStorage opens a Storage in dir with opts, closed when the test ends.
+func openStorage(t *testing.T, dir string, opts *Options) *Storage {
 	t.Helper()
-	s, err := New(t.Context(), t.TempDir(), &Options{MetadataInterval: -1})
+	s, err := New(t.Context(), dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// newStorage opens a Storage in a fresh directory that writes metadata on
+// every change, so tests see it at once.
+func newStorage(t *testing.T) *Storage {
+	t.Helper()
+	return openStorage(t, t.TempDir(), &Options{MetadataInterval: -1})
 }
 
 // reopen closes s and opens its directory again, as a restarted process would.
@@ -32,12 +39,36 @@ func reopen(t *testing.T, s *Storage) *Storage {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := New(t.Context(), s.Path(), &Options{MetadataInterval: -1})
+	return openStorage(t, s.Path(), &Options{MetadataInterval: -1})
+}
+
+// openDataset, openKVS and openQueue open a storage of s, failing the test
+// on an error.
+func openDataset(t *testing.T, s *Storage, name string) *Dataset {
+	t.Helper()
+	d, err := s.Dataset(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s2.Close() })
-	return s2
+	return d
+}
+
+func openKVS(t *testing.T, s *Storage, name string) *KeyValueStore {
+	t.Helper()
+	kv, err := s.KeyValueStore(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func openQueue(t *testing.T, s *Storage, name string) *RequestQueue {
+	t.Helper()
+	q, err := s.RequestQueue(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 // files lists the regular files under dir, relative and sorted.
@@ -90,13 +121,13 @@ func jsonKeys(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseObject(b)
+	o, err := items.Parse(b)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	keys := make([]string, len(o))
 	for i, f := range o {
-		keys[i] = f.key
+		keys[i] = f.Key
 	}
 	return keys
 }
@@ -222,10 +253,7 @@ func TestPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	if _, err := kv.Get(t.Context(), "INPUT"); err != nil {
 		t.Errorf("Get(INPUT) after purge: %v", err)
 	}
@@ -257,10 +285,7 @@ func TestPurgeKeepsInputKey(t *testing.T) {
 func TestClosed(t *testing.T) {
 	t.Parallel()
 	s := newStorage(t)
-	kv, err := s.KeyValueStore(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := openKVS(t, s, "")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -285,10 +310,7 @@ func TestMetadataCoalesced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.Dataset(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDataset(t, s, "")
 	for range 3 {
 		if err := d.Push(t.Context(), json.RawMessage(`{"a":1}`)); err != nil {
 			t.Fatal(err)
