@@ -208,10 +208,10 @@ func (s *Server) Env(runID string) []string {
 	if !ok {
 		return []string{
 			"APIFY_API_BASE_URL=" + s.URL,
-			"APIFY_CLIENT_BASE_URL=" + s.URL,
 			"APIFY_API_PUBLIC_BASE_URL=" + s.URL,
 			"APIFY_TOKEN=" + s.Token,
 			"APIFY_USER_ID=" + s.UserID,
+			"APIFY_CLIENT_BASE_URL=" + s.URL,
 		}
 	}
 	return r.envLocked(s.URL)
