@@ -292,6 +292,31 @@ func (s *Server) forwardLastRun(w http.ResponseWriter, r *http.Request, u *user,
 		writeError(w, e)
 		return
 	}
+	s.forwardToRun(w, r, id, rest)
+}
+
+// handleActorRun serves /v2/actors/{actorId}/runs/{runId} and the paths
+// below it as the run's own, for a run of that Actor.
+func (s *Server) handleActorRun(w http.ResponseWriter, r *http.Request, u *user) {
+	id := r.PathValue("runId")
+	s.mu.Lock()
+	rr, ok := s.runs[id]
+	ok = ok && rr.owner == u && rr.run.ActID == s.actorLocked(u, r.PathValue("actorId")).id
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, notFound("Actor run"))
+		return
+	}
+	rest := ""
+	if v := r.PathValue("rest"); v != "" {
+		rest = "/" + v
+	}
+	s.forwardToRun(w, r, id, rest)
+}
+
+// forwardToRun serves r as the request for path rest below run id would
+// be served.
+func (s *Server) forwardToRun(w http.ResponseWriter, r *http.Request, id, rest string) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = "/v2/actor-runs/" + id + rest
 	r2.URL.RawPath = ""
@@ -336,7 +361,8 @@ func (s *Server) handleDeleteRun(w http.ResponseWriter, r *http.Request, u *user
 }
 
 // actorRoutes are the endpoints of Actors and tasks but their run starts
-// and run lists.
+// and run lists: the Actors and tasks, their last runs, and an Actor's
+// runs by ID (GET the run, POST its abort, metamorph, resurrect, ...).
 func (s *Server) actorRoutes() []route {
 	var routes []route
 	for _, base := range []string{"/v2/acts", "/v2/actors", "/v2/actor-tasks"} {
@@ -355,6 +381,12 @@ func (s *Server) actorRoutes() []route {
 			route{base + "/" + param + "/runs/last", map[string]apiHandler{"GET": s.handleLastRun}},
 			route{base + "/" + param + "/runs/last/{rest...}", sub},
 		)
+		if base != "/v2/actor-tasks" {
+			routes = append(routes,
+				route{base + "/{actorId}/runs/{runId}", map[string]apiHandler{"GET": s.handleActorRun}},
+				route{base + "/{actorId}/runs/{runId}/{rest...}", map[string]apiHandler{"POST": s.handleActorRun}},
+			)
+		}
 	}
 	return routes
 }

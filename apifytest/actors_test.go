@@ -211,3 +211,26 @@ func TestDeleteRun(t *testing.T) {
 		t.Error("the running run went too")
 	}
 }
+
+func TestActorRunByID(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	run, err := srv.StartRun(ctxFor(t), "a~b", nil, client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got client.Run
+	call(t, srv, srv.Token, "GET", "/v2/actors/a~b/runs/"+run.ID, nil).data(t, &got)
+	if got.ID != run.ID {
+		t.Errorf("GET /v2/actors/a~b/runs/{runId} = %s, want %s", got.ID, run.ID)
+	}
+	for _, path := range []string{"/v2/actors/a~other/runs/" + run.ID, "/v2/acts/a~b/runs/NoSuchRunAtAll00"} {
+		if r := call(t, srv, srv.Token, "GET", path, nil); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, r.status)
+		}
+	}
+	call(t, srv, srv.Token, "POST", "/v2/acts/"+run.ActID+"/runs/"+run.ID+"/abort", nil).data(t, &got)
+	if got.Status != client.StatusAborted {
+		t.Errorf("POST .../runs/{runId}/abort: status %s, want ABORTED", got.Status)
+	}
+}

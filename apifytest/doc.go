@@ -53,6 +53,8 @@
 //	GET, HEAD, POST, PUT, DELETE /v2/acts/{actorId}/runs/last/{rest...}
 //	GET, HEAD, POST, PUT, DELETE /v2/actors/{actorId}/runs/last/{rest...}
 //	GET, HEAD, POST, PUT, DELETE /v2/actor-tasks/{taskId}/runs/last/{rest...}
+//	GET /v2/acts/{actorId}/runs/{runId}     POST /v2/acts/{actorId}/runs/{runId}/{rest...}
+//	GET /v2/actors/{actorId}/runs/{runId}   POST /v2/actors/{actorId}/runs/{runId}/{rest...}
 //	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
 // and, for each storage, under its ID or "username~name" and as a run's
@@ -101,7 +103,9 @@
 // take status, offset, limit and desc, and look at all the user's kept
 // runs. .../runs/last (with status and origin) is the last run started;
 // the paths below it (dataset, key-value-store, log, abort, ...) are the
-// run's, and a 404 record-not-found without one. DELETE of a run that has
+// run's, and a 404 record-not-found without one. An Actor's
+// .../runs/{runId} (and abort, metamorph, resurrect below it) is the
+// run's own, for a run of that Actor. DELETE of a run that has
 // ended removes it with its default storages (but those given a name),
 // dispatches and ad-hoc webhooks; one still going is a 400.
 //
