@@ -249,6 +249,38 @@ func (s *Server) handleListJobRuns(w http.ResponseWriter, r *http.Request, u *us
 	writeData(w, http.StatusOK, page(runs, p, func(rr *runRec) runView { return listedRun(copyRun(rr.run)) }))
 }
 
+// handleListJobWebhooks serves GET /v2/actors/{actorId}/webhooks and
+// /v2/actor-tasks/{taskId}/webhooks: the webhooks whose condition is that
+// Actor or task, oldest first.
+func (s *Server) handleListJobWebhooks(w http.ResponseWriter, r *http.Request, u *user) {
+	p, e := parseList(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var match func(client.WebhookCondition) bool
+	if ref := r.PathValue("taskId"); ref != "" {
+		id := s.taskLocked(u, ref).id
+		match = func(c client.WebhookCondition) bool { return c.ActorTaskID == id }
+	} else {
+		id := s.actorLocked(u, r.PathValue("actorId")).id
+		match = func(c client.WebhookCondition) bool {
+			return c.ActorID == id && c.ActorTaskID == "" && c.ActorRunID == ""
+		}
+	}
+	var hooks []*webhookRec
+	for _, wh := range u.webhooks {
+		if match(wh.w.Condition) {
+			hooks = append(hooks, wh)
+		}
+	}
+	writeData(w, http.StatusOK, page(hooks, p, func(wh *webhookRec) listedWebhook {
+		return listedWebhook{copyWebhook(wh.w), wh.w.DoNotRetry, wh.w.IgnoreSSLErrors}
+	}))
+}
+
 // lastRunLocked returns the last run started of the Actor or task the
 // request names, with the status and origin it asks for.
 func (s *Server) lastRunLocked(r *http.Request, u *user) (*runRec, *Error) {
@@ -378,6 +410,7 @@ func (s *Server) actorRoutes() []route {
 		routes = append(routes,
 			route{base, map[string]apiHandler{"GET": list}},
 			route{base + "/" + param, map[string]apiHandler{"GET": get}},
+			route{base + "/" + param + "/webhooks", map[string]apiHandler{"GET": s.handleListJobWebhooks}},
 			route{base + "/" + param + "/runs/last", map[string]apiHandler{"GET": s.handleLastRun}},
 			route{base + "/" + param + "/runs/last/{rest...}", sub},
 		)

@@ -234,3 +234,40 @@ func TestActorRunByID(t *testing.T) {
 		t.Errorf("POST .../runs/{runId}/abort: status %s, want ABORTED", got.Status)
 	}
 }
+
+func TestJobWebhooks(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	rc := newReceiver(t)
+	create := func(cond map[string]string) string {
+		var wh client.Webhook
+		call(t, srv, srv.Token, "POST", "/v2/webhooks", map[string]any{
+			"eventTypes": []string{"ACTOR.RUN.SUCCEEDED"}, "condition": cond, "requestUrl": rc.URL,
+		}).data(t, &wh)
+		return wh.ID
+	}
+	onActor := create(map[string]string{"actorId": "a~b"})
+	onTask := create(map[string]string{"actorTaskId": "a~task"})
+	create(map[string]string{"actorId": "a~other"})
+	endRun(t, srv, succeededHook(rc.URL)) // an ad-hoc webhook of a run of a~b
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/v2/actors/a~b/webhooks", []string{onActor}},
+		{"/v2/acts/a~b/webhooks", []string{onActor}},
+		{"/v2/actor-tasks/a~task/webhooks", []string{onTask}},
+		{"/v2/actors/a~none/webhooks", nil},
+	}
+	for _, tt := range tests {
+		var page client.Page[client.Webhook]
+		call(t, srv, srv.Token, "GET", tt.path, nil).data(t, &page)
+		var got []string
+		for _, wh := range page.Items {
+			got = append(got, wh.ID)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
+		}
+	}
+}
