@@ -166,7 +166,7 @@ func TestLastRun(t *testing.T) {
 		t.Errorf("runs/last/dataset/items = %d %s", items.status, items.body)
 	}
 	logText := call(t, srv, srv.Token, "GET", "/v2/actors/a~b/runs/last/log?status=SUCCEEDED", nil)
-	if untimed(t, logText.body) != "hello from the first run\n" {
+	if untimed(t, logText.body) != startLine+"hello from the first run\n" {
 		t.Errorf("runs/last/log = %d %q", logText.status, logText.body)
 	}
 	var aborted client.Run

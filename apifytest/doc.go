@@ -112,10 +112,11 @@
 // ended removes it with its default storages (but those given a name),
 // dispatches and ad-hoc webhooks; one still going is a 400.
 //
-// A run's log is what [Server.AppendLog] or [Server.LogWriter] gave it
-// (apify-local feeds a process's stdout and stderr), its last
-// [MaxLogBytes]: older bytes are dropped and the log then starts with a
-// line saying how many. It is served as text/plain; stream=1 (or true)
+// A run's log is a line of the platform's ("ACTOR: Started ..."), then what
+// [Server.AppendLog] or [Server.LogWriter] gave it (apify-local feeds a
+// process's stdout and stderr), each line starting with the time it was
+// written, as on the platform. It keeps its last [MaxLogBytes]: older
+// bytes are dropped and the log then starts with a line saying how many. It is served as text/plain; stream=1 (or true)
 // follows it, flushing each write, until the run ends; download=1 makes it
 // an attachment; raw changes nothing. A client that waits for a run that
 // nothing will end (an Actor without a registered function, no
