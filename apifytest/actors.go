@@ -3,6 +3,8 @@ package apifytest
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/json"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -121,8 +123,76 @@ func (s *Server) taskViewLocked(u *user, t *taskRec) taskView {
 		ID: t.id, UserID: t.owner.id, ActID: t.actor.id, ActName: actName, ActUser: actUser,
 		Name: name, Username: username, Title: name, CreatedAt: t.createdAt, ModifiedAt: t.createdAt,
 		Stats:   statsLocked(u, func(r *runRec) bool { return r.run.ActorTaskID == t.id }),
-		Options: localRunOptions, Input: map[string]any{},
+		Options: localRunOptions, Input: t.inputObject(),
 	}
+}
+
+// inputObject returns t's saved input, {} for none.
+func (t *taskRec) inputObject() map[string]any {
+	in := map[string]any{}
+	_ = json.Unmarshal(t.input, &in) // saved only if it is an object
+	return in
+}
+
+// inputFor returns the input of a run of t started with input (of
+// contentType): t's saved input, overridden field by field by a JSON
+// object given, as on the platform; any other input as given.
+func (t *taskRec) inputFor(input []byte, contentType string) ([]byte, string) {
+	if t.input == nil {
+		return input, contentType
+	}
+	if len(input) == 0 {
+		return append([]byte(nil), t.input...), "application/json; charset=utf-8"
+	}
+	var given map[string]json.RawMessage
+	if mt, _, _ := mime.ParseMediaType(contentType); (mt == "" || mt == "application/json") && json.Unmarshal(input, &given) == nil && given != nil {
+		var merged map[string]json.RawMessage
+		_ = json.Unmarshal(t.input, &merged)
+		for k, v := range given {
+			merged[k] = v
+		}
+		if out, err := json.Marshal(merged); err == nil {
+			return out, "application/json; charset=utf-8"
+		}
+	}
+	return input, contentType
+}
+
+// handleGetTaskInput serves GET /v2/actor-tasks/{taskId}/input: the saved
+// input, {} for none.
+func (s *Server) handleGetTaskInput(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	in := s.taskLocked(u, r.PathValue("taskId")).inputObject()
+	s.mu.Unlock()
+	writeJSON(w, in)
+}
+
+// handleUpdateTaskInput serves PUT /v2/actor-tasks/{taskId}/input: the
+// body, a JSON object, is the task's input from now on, which runs of the
+// task start with, overridden field by field by the input they are given.
+func (s *Server) handleUpdateTaskInput(w http.ResponseWriter, r *http.Request, u *user) {
+	var in map[string]json.RawMessage
+	if e := readJSON(r, &in); e != nil {
+		writeError(w, e)
+		return
+	}
+	raw, _ := json.Marshal(in) // re-encoded: compact, and sure to be an object
+	s.mu.Lock()
+	s.taskLocked(u, r.PathValue("taskId")).input = raw
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(raw)
+}
+
+// writeJSON writes v as a JSON body, without the data envelope.
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
 }
 
 // handleGetActor serves GET /v2/actors/{actorId}: any Actor ID or name is
@@ -414,7 +484,9 @@ func (s *Server) actorRoutes() []route {
 			route{base + "/" + param + "/runs/last", map[string]apiHandler{"GET": s.handleLastRun}},
 			route{base + "/" + param + "/runs/last/{rest...}", sub},
 		)
-		if base != "/v2/actor-tasks" {
+		if base == "/v2/actor-tasks" {
+			routes = append(routes, route{base + "/{taskId}/input", map[string]apiHandler{"GET": s.handleGetTaskInput, "PUT": s.handleUpdateTaskInput}})
+		} else {
 			routes = append(routes,
 				route{base + "/{actorId}/runs/{runId}", map[string]apiHandler{"GET": s.handleActorRun}},
 				route{base + "/{actorId}/runs/{runId}/{rest...}", map[string]apiHandler{"POST": s.handleActorRun}},

@@ -48,7 +48,7 @@
 //	GET /v2/actors              GET /v2/actors/{actorId}      GET /v2/actors/{actorId}/runs
 //	GET /v2/actor-tasks         GET /v2/actor-tasks/{taskId}  GET /v2/actor-tasks/{taskId}/runs
 //	GET /v2/acts/{actorId}/webhooks     GET /v2/actors/{actorId}/webhooks
-//	GET /v2/actor-tasks/{taskId}/webhooks
+//	GET /v2/actor-tasks/{taskId}/webhooks  GET, PUT /v2/actor-tasks/{taskId}/input
 //	GET /v2/acts/{actorId}/runs/last
 //	GET /v2/actors/{actorId}/runs/last
 //	GET /v2/actor-tasks/{taskId}/runs/last
@@ -104,7 +104,9 @@
 // has used, registered Actors included. Run lists of an Actor or task
 // take status, offset, limit and desc, and look at all the user's kept
 // runs; their webhook lists hold the webhooks whose condition is that
-// Actor or task. .../runs/last (with status and origin) is the last run started;
+// Actor or task. A task's input (PUT .../input, a JSON object) is the
+// input its runs start with, overridden field by field by a JSON object
+// given at the start, as on the platform. .../runs/last (with status and origin) is the last run started;
 // the paths below it (dataset, key-value-store, log, abort, ...) are the
 // run's, and a 404 record-not-found without one. An Actor's
 // .../runs/{runId} (and abort, metamorph, resurrect below it) is the
