@@ -66,6 +66,7 @@ type Actor struct {
 	ev events   // platform events (events.go)
 	st states   // persisted states (state.go)
 	rs restarts // reboots and metamorphs (restart.go)
+	cg charging // pay-per-event charging (charging.go)
 }
 
 // Option configures an [Actor] made by [New].

@@ -88,6 +88,16 @@ func OnPersistState(h func(ctx context.Context, e PersistState)) (remove func())
 	return defaultActor.OnPersistState(h)
 }
 
+// Charge calls [Actor.Charge] on the default Actor.
+func Charge(ctx context.Context, eventName string, count int) (ChargeResult, error) {
+	return defaultActor.Charge(ctx, eventName, count)
+}
+
+// ChargeWith calls [Actor.ChargeWith] on the default Actor.
+func ChargeWith(ctx context.Context, eventName string, count int, o ChargeOptions) (ChargeResult, error) {
+	return defaultActor.ChargeWith(ctx, eventName, count, o)
+}
+
 // Reboot calls [Actor.Reboot] on the default Actor.
 func Reboot(ctx context.Context) error { return defaultActor.Reboot(ctx) }
 

@@ -77,6 +77,7 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 			return e
 		}
 		st.items = append(st.items, stored...)
+		s.chargeItemsLocked(st, len(stored))
 		st.cleanItems += clean
 		st.modified = now()
 		return nil

@@ -39,10 +39,12 @@
 //	POST   /v2/actor-runs/{id}/abort
 //	POST   /v2/actor-runs/{id}/reboot      POST /v2/actor-runs/{id}/metamorph
 //	POST   /v2/actor-runs/{id}/resurrect
+//	POST   /v2/actor-runs/{id}/charge
 //	GET    /v2/logs/{id}                   GET /v2/actor-runs/{runId}/log
 //	GET    /v2/users/{userId}              GET /v2/users/me/limits   GET /v2/users/me/usage/monthly
+//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
-// and for Actors (under /v2/acts and /v2/actors alike) and tasks:
+// for Actors (under /v2/acts and /v2/actors alike) and tasks:
 //
 //	GET /v2/acts                GET /v2/acts/{actorId}        GET /v2/acts/{actorId}/runs
 //	GET /v2/actors              GET /v2/actors/{actorId}      GET /v2/actors/{actorId}/runs
@@ -57,7 +59,6 @@
 //	GET, HEAD, POST, PUT, DELETE /v2/actor-tasks/{taskId}/runs/last/{rest...}
 //	GET /v2/acts/{actorId}/runs/{runId}     POST /v2/acts/{actorId}/runs/{runId}/{rest...}
 //	GET /v2/actors/{actorId}/runs/{runId}   POST /v2/actors/{actorId}/runs/{runId}/{rest...}
-//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
 // and, for each storage, under its ID or "username~name" and as a run's
 // default storage (/v2/actor-runs/{runId}/dataset, /key-value-store and
@@ -206,6 +207,28 @@
 // platform, the last status message the Actor set stays when its run ends,
 // terminal or not; a run without one gets a terminal message that names how
 // it ended.
+//
+// # Charging
+//
+// A server made [WithPricing] prices every run it starts as a run of a
+// pay-per-event (or other) Actor: the run has the pricingInfo, empty
+// chargedEventCounts and, when the start gives maxTotalChargeUsd or the
+// pricing a default, options.maxTotalChargeUsd; its process gets
+// APIFY_ACTOR_PRICING_INFO, APIFY_CHARGED_ACTOR_EVENT_COUNTS (the counts
+// when the process starts) and ACTOR_MAX_TOTAL_CHARGE_USD, as the official
+// SDKs read them. POST /v2/actor-runs/{id}/charge ({"eventName", "count"},
+// answered 201 {}) adds count to the event's chargedEventCounts; with an
+// idempotency-key header, once per key and run: a repeated key is answered
+// 201 and charges nothing. It refuses a run that is not pay-per-event, an
+// event not in the pricing, the synthetic apify-* events (which the
+// platform charges from dataset writes) and a finished run. As on the
+// platform, the API does not refuse a charge past the maximum total charge;
+// the run is then aborted (the official JS SDK charges one event more than
+// the budget allows so that the platform ends the run). When the pricing
+// has them, the server charges the synthetic events itself, as the
+// platform does: apify-actor-start when a run starts or is resurrected
+// (one per GB of memory, at least one) and apify-default-dataset-item for each item
+// pushed to a run's default dataset.
 //
 // # Events
 //

@@ -74,6 +74,7 @@ type config struct {
 	migrationGrace       time.Duration
 	abortGrace           time.Duration
 	refireAfterResurrect bool
+	pricing              *pricing // WithPricing (charging.go)
 	errs                 []error
 }
 

@@ -345,6 +345,7 @@ func (s *Server) resurrectLocked(r *runRec, p resurrectParams) *Error {
 		timeout = -1
 	}
 	r.run.Stats.ResurrectCount++
+	s.chargeStartLocked(r)
 	for _, wh := range r.owner.watchers["run:"+r.run.ID] {
 		if wh.w.IsAdHoc && s.cfg.refireAfterResurrect {
 			wh.fired = false

@@ -48,6 +48,7 @@ func (s *Server) routeTable() []route {
 		{"/v2/actor-runs/{id}/reboot", map[string]apiHandler{"POST": s.handleRebootRun}},
 		{"/v2/actor-runs/{id}/metamorph", map[string]apiHandler{"POST": s.handleMetamorphRun}},
 		{"/v2/actor-runs/{id}/resurrect", map[string]apiHandler{"POST": s.handleResurrectRun}},
+		{"/v2/actor-runs/{id}/charge", map[string]apiHandler{"POST": s.handleChargeRun}},
 
 		{"/v2/datasets", map[string]apiHandler{"GET": s.handleListStorages(kindDataset), "POST": s.handleGetOrCreateStorage(kindDataset)}},
 		{"/v2/key-value-stores", map[string]apiHandler{"GET": s.handleListStorages(kindKeyValueStore), "POST": s.handleGetOrCreateStorage(kindKeyValueStore)}},

@@ -55,12 +55,13 @@ type runRec struct {
 	owner *user
 	done  chan struct{} // closed when the run reaches a terminal status
 
-	actor    *actorRec   // the Actor it runs: its own, or a metamorph's target
-	inputKey string      // ACTOR_INPUT_KEY: INPUT, or the last metamorph's
-	exec     *execution  // the Actor function's current call, if any
-	restart  *restartRec // the restart under way, if any
-	hub      *eventHub   // the events websocket's connections
-	timer    *time.Timer // timeout or automatic finish
+	actor    *actorRec    // the Actor it runs: its own, or a metamorph's target
+	inputKey string       // ACTOR_INPUT_KEY: INPUT, or the last metamorph's
+	exec     *execution   // the Actor function's current call, if any
+	restart  *restartRec  // the restart under way, if any
+	hub      *eventHub    // the events websocket's connections
+	charging *runCharging // pay-per-event state (charging.go), nil without
+	timer    *time.Timer  // timeout or automatic finish
 
 	createdPending int            // ACTOR.RUN.CREATED dispatches not yet attempted
 	held           []*dispatchRec // dispatches waiting for those
@@ -169,7 +170,8 @@ type startParams struct {
 	origin      string
 	clientIP    string
 	userAgent   string
-	depth       int // of the webhook calls that led to the start
+	depth       int     // of the webhook calls that led to the start
+	maxCharge   float64 // maxTotalChargeUsd; 0: the pricing's
 }
 
 // startLocked creates a run of a (for task t, if not nil) owned by u, with
@@ -233,6 +235,7 @@ func (s *Server) startLocked(u *user, a *actorRec, t *taskRec, p startParams) (c
 		},
 	}
 	r.run.Stats.InputBodyLen = len(p.input)
+	s.priceLocked(r, p.maxCharge)
 	if t != nil {
 		r.run.ActorTaskID = t.id
 	}
@@ -553,5 +556,5 @@ func (r *runRec) envLocked(baseURL string) []string {
 		at := isoTime(run.StartedAt.Add(time.Duration(run.Options.TimeoutSecs) * time.Second))
 		env = append(env, "ACTOR_TIMEOUT_AT="+at, "APIFY_TIMEOUT_AT="+at)
 	}
-	return env
+	return append(env, r.chargingEnvLocked()...)
 }

@@ -94,6 +94,9 @@ func parseStart(r *http.Request) (startParams, time.Duration, *Error) {
 	if e != nil {
 		return p, 0, e
 	}
+	if p.maxCharge, e = parseMaxTotalCharge(q.Get("maxTotalChargeUsd")); e != nil {
+		return p, 0, e
+	}
 	if v := q.Get("webhooks"); v != "" {
 		hooks, e := decodeWebhooksParam(v)
 		if e != nil {

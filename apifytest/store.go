@@ -237,6 +237,10 @@ func copyRun(r client.Run) client.Run {
 		m := *r.Options.MaxItems
 		r.Options.MaxItems = &m
 	}
+	if r.Options.MaxTotalChargeUSD != nil {
+		m := *r.Options.MaxTotalChargeUSD
+		r.Options.MaxTotalChargeUSD = &m
+	}
 	if r.Meta.ScheduledAt != nil {
 		t := *r.Meta.ScheduledAt
 		r.Meta.ScheduledAt = &t

@@ -335,6 +335,7 @@ type request struct {
 	longPoll    time.Duration // how long the platform may hold the response
 	anyType     bool          // accept a response of any media type (a record), not only JSON
 	stream      bool          // hand a 2xx body to the caller unread, in response.stream
+	header      http.Header   // more headers, in canonical form; may be nil
 }
 
 var (
@@ -386,6 +387,9 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	req.Header["Accept"] = acceptJSON
 	if r.anyType {
 		req.Header["Accept"] = acceptAny
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
 	}
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth

@@ -36,7 +36,7 @@ func newFakeAPI(t *testing.T, handle func(n int, w http.ResponseWriter, r *http.
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		h := http.Header{}
-		for _, k := range []string{"Authorization", "Content-Type", "User-Agent", "Accept"} {
+		for _, k := range []string{"Authorization", "Content-Type", "User-Agent", "Accept", "Idempotency-Key"} {
 			if v := r.Header.Values(k); len(v) > 0 {
 				h[k] = v
 			}

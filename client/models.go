@@ -171,6 +171,8 @@ type RunOptions struct {
 	MemoryMbytes int    `json:"memoryMbytes"`
 	DiskMbytes   int    `json:"diskMbytes"`
 	MaxItems     *int   `json:"maxItems,omitempty"`
+	// MaxTotalChargeUSD caps what a pay-per-event run may charge.
+	MaxTotalChargeUSD *float64 `json:"maxTotalChargeUsd,omitempty"`
 }
 
 // RunStats are a run's resource statistics.

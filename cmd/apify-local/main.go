@@ -13,8 +13,11 @@
 // deliveries; it serves the run's events websocket (systemInfo, migrating,
 // aborting) and starts COMMAND again, as the platform does, when the run is
 // migrated (--migrate-after, or on demand), rebooted or resurrected. serve
-// runs the API until interrupted, for tests in any language. "apify-local
-// run -h" and "apify-local serve -h" list the flags.
+// runs the API until interrupted, for tests in any language. With --pricing
+// FILE the runs of either are pay-per-event (or otherwise priced): Actors
+// charge with the SDKs' Actor.charge or this module's actor.Charge, and a
+// run whose charges pass its maximum is aborted. "apify-local run -h" and
+// "apify-local serve -h" list the flags.
 package main
 
 import (

@@ -95,6 +95,7 @@ type runFlags struct {
 	abortGrace      time.Duration
 	systemInfo      time.Duration
 	refire          bool
+	pricing         pricingFlag
 }
 
 // stringList is a repeatable string flag.
@@ -130,6 +131,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.DurationVar(&f.abortGrace, "abort-grace", apifytest.DefaultGracefulAbortTimeout, "how long COMMAND has to exit after aborting, on a graceful abort, before SIGTERM")
 	fs.BoolVar(&f.refire, "refire-after-resurrect", false, "let the run's ad-hoc webhooks fire again after a resurrection (by default each fires once)")
 	fs.DurationVar(&f.systemInfo, "system-info-interval", apifytest.DefaultSystemInfoInterval, "how often COMMAND is sent systemInfo on its events websocket")
+	fs.Var(&f.pricing, "pricing", pricingUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
 	}
@@ -223,6 +225,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		apifytest.WithGracefulAbortTimeout(f.abortGrace),
 		apifytest.WithSystemInfoInterval(f.systemInfo),
 		apifytest.WithProcessUsage(func(string) (apifytest.ProcessUsage, bool) { return groupUsage(&pid) }),
+		apifytest.WithPricing(f.pricing.pricing),
 	}
 	if f.refire {
 		opts = append(opts, apifytest.WithRefireAfterResurrect())

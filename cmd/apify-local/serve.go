@@ -70,6 +70,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	retainRuns := fs.Int("retain-runs", apifytest.DefaultRetainedRuns, "how many finished runs (with their storages, dispatches and ad-hoc webhooks) the server remembers")
 	retainFor := fs.Duration("retain-for", 0, "also forget finished runs older than this; 0 means by count only")
 	verbose := fs.Bool("verbose", false, "log requests, runs and deliveries to stderr")
+	var pricing pricingFlag
+	fs.Var(&pricing, "pricing", pricingUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -95,6 +97,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		apifytest.WithDeliveryBackoff(*retryBase),
 		apifytest.WithDeliveryTimeout(*deliveryTimeout),
 		apifytest.WithRetention(*retainRuns, *retainFor),
+		apifytest.WithPricing(pricing.pricing),
 	}
 	if *token != "" {
 		opts = append(opts, apifytest.WithDefaultUser(*userID, *token))
