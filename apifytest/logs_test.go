@@ -86,11 +86,14 @@ func TestRunLogBound(t *testing.T) {
 	srv := apifytest.NewTestServer(t)
 	run := endRun(t, srv)
 	line := strings.Repeat("x", 1023) + "\n"
-	lines := apifytest.MaxLogBytes/len(line) + 10
-	for range lines {
-		if err := srv.AppendLog(run.ID, []byte(line)); err != nil {
+	// In writes of 64 lines, the last cut where the bound falls.
+	chunk := []byte(strings.Repeat(line, 64))
+	lines := 0
+	for lines < apifytest.MaxLogBytes/len(line)+10 {
+		if err := srv.AppendLog(run.ID, chunk); err != nil {
 			t.Fatal(err)
 		}
+		lines += 64
 	}
 	if err := srv.AppendLog(run.ID, []byte("the end\n")); err != nil {
 		t.Fatal(err)
