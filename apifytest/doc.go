@@ -132,7 +132,8 @@
 // (APIFY_PROXY_HOSTNAME, APIFY_PROXY_PORT, APIFY_PROXY_STATUS_URL) at the
 // server, which answers that it is not connected and why, so that
 // createProxyConfiguration() fails saying there is no proxy (unless given
-// proxyUrls). A run's environment has APIFY_CLIENT_BASE_URL as well as
+// proxyUrls); a client that uses the server as a proxy all the same gets a
+// 502 proxy-not-available saying so. A run's environment has APIFY_CLIENT_BASE_URL as well as
 // APIFY_API_BASE_URL. A run's input is its default key-value
 // store's INPUT record. Request bodies may be compressed with gzip, deflate
 // or brotli (br, as the official JS client compresses every body of 1 KiB or
