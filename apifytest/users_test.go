@@ -130,7 +130,9 @@ func TestUsedAsProxy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body struct{ Error struct{ Type, Message string } }
+		var body struct {
+			Error struct{ Type, Message string }
+		}
 		_ = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body.Error.Message, "There is no Apify Proxy") {
