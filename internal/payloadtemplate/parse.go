@@ -36,8 +36,6 @@ type scanner struct {
 	paths    []path
 	segs     []seg
 	pathIDs  map[string]int32 // index of each path name in paths, once there are many
-	parts    []part
-	matches  []match // interpolate: the placeholders of one string
 	objects  int     // interpolate: objects so far; each has a flag at render time
 	stack    []frame
 	members  []member // headers: of the top-level object
@@ -47,30 +45,24 @@ type scanner struct {
 	resumeIn bool     // ... and whether that is inside a string
 }
 
-// match is a placeholder inside a string: the template offsets of its "{{"
-// and of the end of its "}}", and its name.
-type match struct {
-	at, end int
-	name    string
-}
-
 func parse(text string, o Options, what string) (*Template, error) {
 	if len(text) > MaxTemplateBytes {
 		return nil, newError("", what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, over the limit of %d bytes (MaxTemplateBytes)", len(text), MaxTemplateBytes), "")
 	}
 	n := strings.Count(text, "{{") + 1
-	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
-		ops: make([]op, 0, n), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
-	if s.interp {
-		s.parts, s.matches, s.stack = make([]part, 0, 2*n), make([]match, 0, 8), make([]frame, 0, 8)
+	nOps := n
+	if o.InterpolateStrings { // and a separator before each member
+		nOps += strings.Count(text, ",") + strings.Count(text, "{")
 	}
+	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
+		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
 	if s.allowed == nil {
 		s.allowed = defaultVariables
 	}
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &Template{text: text, what: what, paths: s.paths, segs: s.segs, parts: s.parts, maxBody: o.MaxBodyBytes}
+	t := &Template{text: text, what: what, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
 	if t.maxBody <= 0 {
 		t.maxBody = DefaultMaxBodyBytes
 	}
@@ -246,13 +238,13 @@ func (s *scanner) scan() *Error {
 				s.stack = append(s.stack, frame{open: i})
 				i, next = i+1, stValueOrClose
 			case c == '"':
-				s.matches = s.matches[:0]
+				first := len(s.ops)
 				end, _, err := s.scanString(i, s.interp)
 				if err != nil {
 					return err
 				}
 				kind = 's'
-				if s.interp && s.interpolate(i, end) {
+				if s.interp && s.interpolate(first, i, end) {
 					kind = 'p'
 				}
 				i = end
@@ -464,8 +456,8 @@ var nameChars = func() (t [256]bool) {
 }()
 
 // scanString checks the JSON string starting at i and returns its end, and
-// whether it holds an escape. With match, it appends the placeholders in its
-// decoded characters to s.matches.
+// whether it holds an escape. With match, it emits an opCoerce for each
+// placeholder in its decoded characters.
 func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Error) {
 	src := s.src
 	start := i
@@ -478,9 +470,12 @@ func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Err
 		}
 		c := src[i]
 		if match && (c == '{' || c == '\\') {
-			if m, ok := s.placeholderAt(i); ok {
-				s.matches = append(s.matches, m)
-				i = m.end
+			if name, end, ok := s.placeholderAt(i); ok {
+				if err := s.checkName(name, i); err != nil && s.strErr == nil {
+					s.strErr = err
+				}
+				s.emit(op{kind: opCoerce, slot: slot{int32(i), s.addPath(name)}}, i, end)
+				i = end
 				continue
 			}
 		}
@@ -545,16 +540,16 @@ func (s *scanner) charAt(i int) (byte, int) {
 // decoded characters, as the platform matches the decoded string:
 // "\u007b{x}}" is {{x}}. The closing "}}" cannot be the string's closing
 // quote, so it lies inside the string.
-func (s *scanner) placeholderAt(i int) (match, bool) {
+func (s *scanner) placeholderAt(i int) (name string, end int, ok bool) {
 	n := len(s.src)
 	j := i + 2
 	if !strings.HasPrefix(s.src[i:], "{{") { // escaped, or no placeholder
 		var c byte
 		if c, j = s.charAt(i); c != '{' || j >= n {
-			return match{}, false
+			return "", 0, false
 		}
 		if c, j = s.charAt(j); c != '{' {
-			return match{}, false
+			return "", 0, false
 		}
 	}
 	from, to, plain := j, j, true
@@ -570,18 +565,18 @@ func (s *scanner) placeholderAt(i int) (match, bool) {
 		plain, to = false, next
 	}
 	if to == from || to >= n {
-		return match{}, false
+		return "", 0, false
 	}
 	if j = to + 2; !strings.HasPrefix(s.src[to:], "}}") {
 		var c byte
 		if c, j = s.charAt(to); c != '}' || j >= n {
-			return match{}, false
+			return "", 0, false
 		}
 		if c, j = s.charAt(j); c != '}' {
-			return match{}, false
+			return "", 0, false
 		}
 	}
-	name := s.src[from:to]
+	name = s.src[from:to]
 	if !plain { // decode it
 		var b []byte
 		for k := from; k < to; {
@@ -591,7 +586,7 @@ func (s *scanner) placeholderAt(i int) (match, bool) {
 		}
 		name = string(b)
 	}
-	return match{at: i, end: j, name: name}, true
+	return name, j, true
 }
 
 func (s *scanner) unterminated(start int) *Error {
@@ -631,39 +626,27 @@ func (s *scanner) lexical(i int, inString bool) *Error {
 	return nil
 }
 
-// interpolate records a slot for the placeholders of the string [start,
-// end) (quotes included) that scanString found; it reports whether there
-// are any.
-func (s *scanner) interpolate(start, end int) bool {
-	matches := s.matches
-	if len(matches) == 0 {
+// interpolate finishes the string [start, end) (quotes included) whose
+// placeholders scanString emitted as the ops from first on; it reports
+// whether there are any. A string that is exactly one placeholder takes the
+// value with its own type instead, and as a member's value the member is
+// left out when the value is undefined.
+func (s *scanner) interpolate(first, start, end int) bool {
+	if len(s.ops) == first {
 		return false
 	}
-	for _, m := range matches {
-		if err := s.checkName(m.name, m.at); err != nil && s.strErr == nil {
-			s.strErr = err
-		}
-	}
-	if len(matches) == 1 && matches[0].at == start+1 && matches[0].end == end-1 {
-		sl := slot{int32(start), s.addPath(matches[0].name)}
-		if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
-			s.emit(op{kind: opExact, slot: sl}, start, end)
-			return true
-		}
-		// A member's value: the member is left out when it is undefined.
-		// Its separator is the last op: a member name makes none.
-		top := &s.stack[len(s.stack)-1]
-		o := &s.ops[top.sep]
-		o.kind, o.slot, o.aux = opMember, sl, span{int32(s.pos), int32(start)}
-		s.pos = end
+	o := &s.ops[first]
+	if len(s.ops) > first+1 || o.at != int32(start+1) || s.pos != end-1 {
 		return true
 	}
-	from, prev := len(s.parts), start+1
-	for _, m := range matches {
-		s.parts = append(s.parts, part{lit: span{int32(prev), int32(m.at)}, slot: slot{int32(m.at), s.addPath(m.name)}})
-		prev = m.end
+	o.at, s.pos = int32(start), end
+	if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
+		o.kind, o.lit.to = opExact, int32(start)
+		return true
 	}
-	s.parts = append(s.parts, part{lit: span{int32(prev), int32(end - 1)}, slot: slot{path: -1}})
-	s.emit(op{kind: opPartial, slot: slot{at: int32(start)}, aux: span{int32(from), int32(len(s.parts))}}, start, end)
+	// Its separator is the op before: a member name makes none.
+	sep := &s.ops[first-1]
+	sep.kind, sep.slot, sep.aux = opMember, o.slot, span{o.lit.from, int32(start)}
+	s.ops = s.ops[:first]
 	return true
 }

@@ -122,24 +122,10 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 				b = append(b, ',')
 			}
 			flags[o.flag] = true
-		case opPartial:
-			b = append(b, '"')
-			for _, p := range t.parts[o.aux.from:o.aux.to] {
-				b = append(b, t.str(p.lit)...)
-				if p.path < 0 {
-					continue
-				}
-				if v, err = t.value(st, p.slot, vars); err == nil {
-					b, err = st.appendCoerced(b, v)
-				}
-				if err == nil && len(b) > st.limit {
-					err = errTooLarge
-				}
-				if err != nil {
-					return nil, t.valueError(p.slot, err)
-				}
+		case opCoerce:
+			if v, err = t.value(st, o.slot, vars); err == nil {
+				b, err = st.appendCoerced(b, v)
 			}
-			b = append(b, '"')
 		}
 		if err == nil && len(b) > st.limit {
 			err = errTooLarge

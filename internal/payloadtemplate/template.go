@@ -143,7 +143,6 @@ type Template struct {
 	text      string
 	what      string // "payload template" or "headers template"
 	ops       []op
-	parts     []part // of the ops' interpolated strings
 	tail      string // the text after the last op
 	paths     []path // in order of first use
 	segs      []seg  // of all paths
@@ -160,12 +159,12 @@ const (
 	opExact                     // "{{path}}" in an array or at the top level
 	opMember                    // object member whose value is "{{path}}": left out when undefined
 	opSep                       // with interpolation, the '{' or ',' before a member of an object
-	opPartial                   // a string with placeholders among text
+	opCoerce                    // {{path}} among text in a string: String(value), escaped
 	opNull                      // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
 )
 
-// span is text[from:to] of the template, or a range of parts: without
-// pointers, the garbage collector has nothing to scan in ops.
+// span is text[from:to] of the template: without pointers, the garbage
+// collector has nothing to scan in ops.
 type span struct{ from, to int32 }
 
 func (t *Template) str(s span) string { return t.text[s.from:s.to] }
@@ -173,9 +172,7 @@ func (t *Template) str(s span) string { return t.text[s.from:s.to] }
 // op writes lit, then its slot.
 type op struct {
 	lit span
-	// aux is, for opMember, the member's text up to its value; for
-	// opPartial, its parts, indexes into Template.parts.
-	aux span
+	aux span // opMember: the member's text up to its value
 	slot
 	flag int32 // opMember, opSep: index of the object's flag "a member was written"
 	kind opKind
@@ -185,13 +182,6 @@ type op struct {
 type slot struct {
 	at   int32 // template offset
 	path int32 // index into Template.paths
-}
-
-// part is a piece of an interpolated string: raw JSON string content, then
-// the coerced value of a path (path < 0 for the closing piece).
-type part struct {
-	lit span
-	slot
 }
 
 // path is the name of a placeholder, as written between the braces, and
