@@ -36,7 +36,7 @@ type scanner struct {
 	paths    []path
 	segs     []seg
 	pathIDs  map[string]int32 // index of each path name in paths, once there are many
-	objects  int     // interpolate: objects so far; each has a flag at render time
+	objects  int              // interpolate: objects so far; each has a flag at render time
 	stack    []frame
 	members  []member // headers: of the top-level object
 	okRoot   string   // the allowed variable checkName found last
