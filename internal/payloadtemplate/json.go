@@ -59,88 +59,29 @@ func IndexJSON(raw []byte) (*JSON, error) {
 	if len(raw) > math.MaxInt32 {
 		return nil, fmt.Errorf("JSON value of %d bytes is over the limit of %d", len(raw), math.MaxInt32)
 	}
-	s := scanner{src: string(raw), raw: true}
-	if err := s.scan(); err != nil {
+	j, spaced, err := scanJSON(string(raw))
+	if err != nil {
 		return nil, fmt.Errorf("invalid JSON at byte %d: %s", err.Offset, strings.ReplaceAll(err.Reason, "the template", "the value"))
 	}
-	j := &JSON{text: s.src}
-	if s.spaced {
+	if spaced { // index the compact text: writing a value is then a copy
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, raw); err != nil {
 			return nil, err
 		}
-		j.text = buf.String()
+		j, _, _ = scanJSON(buf.String())
 	}
-	j.index()
 	j.hashNames()
 	return j, nil
 }
 
-// index records the objects and arrays of j.text, which is compact and
-// valid, with a stack rather than recursion. The items of a container are
-// gathered in pending while it is open and then moved to j.items, so that
-// each container's lie side by side.
-func (j *JSON) index() {
-	type open struct {
-		node    int32
-		pending int // where its items start in pending
-	}
-	s := j.text
-	n := strings.Count(s, ",") + 2 // at least the items, and their pending
-	var stack []open
-	pending := make([]jsonItem, 0, n)
-	j.items, j.nodes = make([]jsonItem, 0, n), make([]jsonNode, 0, n/4)
-	// item opens the item of the member or element at s[i].
-	item := func(i int) int {
-		if j.nodes[stack[len(stack)-1].node].array {
-			pending = append(pending, jsonItem{from: int32(i), node: -1})
-			return i
-		}
-		end, escaped := quoteEnd(s, i)
-		it := jsonItem{name: int32(i + 1), nameEnd: int32(end - 1), from: int32(end + 1), node: -1}
-		if escaped {
-			it.name, it.nameEnd = int32(len(j.names)), -1
-			j.names = append(j.names, unquote(s[i:end]))
-		}
-		pending = append(pending, it)
-		return end + 1 // after the colon
-	}
-	for i := 0; i < len(s); {
-		switch c := s[i]; c {
-		case '{', '[':
-			node := int32(len(j.nodes))
-			j.nodes = append(j.nodes, jsonNode{array: c == '['})
-			if len(stack) > 0 {
-				pending[len(pending)-1].node = node
-			}
-			stack = append(stack, open{node, len(pending)})
-			if i++; s[i] != c+2 { // '}' follows '{' by two, as ']' follows '['
-				i = item(i)
-			}
-			continue
-		case ',':
-			i = item(i + 1)
-			continue
-		case '}', ']':
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n := &j.nodes[top.node]
-			n.from = int32(len(j.items))
-			j.items = append(j.items, pending[top.pending:]...)
-			n.to = int32(len(j.items))
-			pending = pending[:top.pending]
-			i++
-		case '"':
-			i, _ = quoteEnd(s, i)
-		default: // a number, true, false or null
-			for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' {
-				i++
-			}
-		}
-		if len(stack) > 0 { // a value ended: the last pending item's
-			pending[len(pending)-1].to = int32(i)
-		}
-	}
+// scanJSON checks and indexes text, and tells whether it has whitespace
+// outside strings.
+func scanJSON(text string) (*JSON, bool, *Error) {
+	n := strings.Count(text, ",") + 2 // at least the items
+	j := &JSON{text: text, items: make([]jsonItem, 0, n), nodes: make([]jsonNode, 0, n/4)}
+	s := scanner{src: text, raw: true, j: j, pending: make([]jsonItem, 0, n)}
+	err := s.scan()
+	return j, s.spaced, err
 }
 
 // root is the whole value as a rawRef; null as an empty one.

@@ -20,6 +20,10 @@ type frame struct {
 	// time: id is its flag, sep the index in scanner.ops of its latest
 	// separator op.
 	id, sep int
+	// IndexJSON: the container's node, and where its items start in
+	// scanner.pending.
+	node    int32
+	pending int
 }
 
 // scanner parses one template.
@@ -29,6 +33,8 @@ type scanner struct {
 	interp   bool
 	headers  bool // record the top-level members
 	raw      bool // IndexJSON: plain JSON, no placeholders, any bytes in strings
+	j        *JSON      // IndexJSON: the index being built
+	pending  []jsonItem // ... the items of the open containers
 	spaced   bool // whitespace was skipped
 	allowed  []string
 	ops      []op // in order
@@ -172,7 +178,7 @@ func (s *scanner) scan() *Error {
 				if st == stKey {
 					return s.syntaxError(i, false, "trailing comma before '}'", "remove the comma after the last member")
 				}
-				s.pop()
+				s.pop(i)
 				i++
 				st = stAfter
 				continue
@@ -195,6 +201,14 @@ func (s *scanner) scan() *Error {
 				return s.syntaxError(i, false, "expected ':' after a member name, found "+s.found(i), "")
 			}
 			i++
+			if s.j != nil {
+				it := jsonItem{name: int32(keyAt + 1), nameEnd: int32(end - 1), node: -1}
+				if escaped {
+					it.name, it.nameEnd = int32(len(s.j.names)), -1
+					s.j.names = append(s.j.names, unquote(src[keyAt:end]))
+				}
+				s.pending = append(s.pending, it)
+			}
 			if s.headers && len(s.stack) == 1 {
 				key := src[keyAt+1 : end-1]
 				if escaped {
@@ -210,12 +224,18 @@ func (s *scanner) scan() *Error {
 				if st == stValue {
 					return s.syntaxError(i, false, "trailing comma before ']'", "remove the comma after the last element")
 				}
-				s.stack = s.stack[:len(s.stack)-1]
+				s.pop(i)
 				i++
 				st = stAfter
 				continue
 			}
 			start := i
+			if s.j != nil && len(s.stack) > 0 {
+				if !s.stack[len(s.stack)-1].obj {
+					s.pending = append(s.pending, jsonItem{node: -1})
+				}
+				s.pending[len(s.pending)-1].from = int32(i)
+			}
 			memberValue := s.headers && len(s.stack) == 1 && s.stack[0].obj
 			kind, next := byte('o'), stAfter
 			switch {
@@ -226,7 +246,7 @@ func (s *scanner) scan() *Error {
 				}
 				i, kind = end, 'p'
 			case c == '{':
-				s.stack = append(s.stack, frame{obj: true, open: i})
+				s.push(true, i)
 				if s.interp {
 					top := &s.stack[len(s.stack)-1]
 					top.id = s.objects
@@ -235,7 +255,7 @@ func (s *scanner) scan() *Error {
 				}
 				i, next = i+1, stKeyOrClose
 			case c == '[':
-				s.stack = append(s.stack, frame{open: i})
+				s.push(false, i)
 				i, next = i+1, stValueOrClose
 			case c == '"':
 				first := len(s.ops)
@@ -274,6 +294,9 @@ func (s *scanner) scan() *Error {
 				m := &s.members[len(s.members)-1]
 				m.valueAt, m.value = start, kind
 			}
+			if s.j != nil && next == stAfter && len(s.stack) > 0 {
+				s.pending[len(s.pending)-1].to = int32(i)
+			}
 			st = next
 
 		case stAfter:
@@ -293,7 +316,7 @@ func (s *scanner) scan() *Error {
 			case c == ',':
 				st = stValue
 			case c == '}' && top.obj, c == ']' && !top.obj:
-				s.pop()
+				s.pop(i)
 			case top.obj:
 				return s.syntaxError(i, false, "expected ',' or '}' after an object member, found "+s.found(i), "")
 			default:
@@ -321,8 +344,35 @@ func (s *scanner) separator(f *frame, at, next int) {
 	s.emit(op{kind: opSep, flag: int32(f.id)}, at, next)
 }
 
-// pop closes the innermost object or array.
-func (s *scanner) pop() { s.stack = s.stack[:len(s.stack)-1] }
+// push opens an object or array at i; for IndexJSON, its node.
+func (s *scanner) push(obj bool, i int) {
+	f := frame{obj: obj, open: i}
+	if s.j != nil {
+		f.node, f.pending = int32(len(s.j.nodes)), len(s.pending)
+		if len(s.stack) > 0 {
+			s.pending[len(s.pending)-1].node = f.node
+		}
+		s.j.nodes = append(s.j.nodes, jsonNode{array: !obj})
+	}
+	s.stack = append(s.stack, f)
+}
+
+// pop closes the innermost object or array, whose closing bracket is at i.
+// For IndexJSON, its items move from pending to the index side by side.
+func (s *scanner) pop(i int) {
+	f := s.stack[len(s.stack)-1]
+	s.stack = s.stack[:len(s.stack)-1]
+	if s.j == nil {
+		return
+	}
+	n := &s.j.nodes[f.node]
+	n.from = int32(len(s.j.items))
+	s.j.items = append(s.j.items, s.pending[f.pending:]...)
+	n.to = int32(len(s.j.items))
+	if s.pending = s.pending[:f.pending]; len(s.stack) > 0 {
+		s.pending[len(s.pending)-1].to = int32(i + 1)
+	}
+}
 
 // placeholder handles {{...}} outside strings at i: everything up to the
 // first "}}" is the name, as on the platform.
