@@ -31,11 +31,11 @@ type scanner struct {
 	src      string
 	what     string
 	interp   bool
-	headers  bool // record the top-level members
-	raw      bool // IndexJSON: plain JSON, no placeholders, any bytes in strings
+	headers  bool       // record the top-level members
+	raw      bool       // IndexJSON: plain JSON, no placeholders, any bytes in strings
 	j        *JSON      // IndexJSON: the index being built
 	pending  []jsonItem // ... the items of the open containers
-	spaced   bool // whitespace was skipped
+	spaced   bool       // whitespace was skipped
 	allowed  []string
 	ops      []op // in order
 	pos      int  // where the text after the last op starts
