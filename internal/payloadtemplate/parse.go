@@ -58,7 +58,7 @@ func parse(text string, o Options, what string) (*Template, error) {
 	n := strings.Count(text, "{{") + 1
 	nOps := n
 	if o.InterpolateStrings { // and a separator before each member
-		nOps += strings.Count(text, ",") + strings.Count(text, "{")
+		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
 	}
 	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
 		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
@@ -190,7 +190,7 @@ func (s *scanner) scan() *Error {
 				return s.syntaxError(i, false, "expected a member name in double quotes, found "+s.found(i), "")
 			}
 			keyAt := i
-			end, escaped, err := s.scanString(i, false)
+			end, escaped, err := s.scanString(i)
 			if err != nil {
 				return err
 			}
@@ -258,13 +258,12 @@ func (s *scanner) scan() *Error {
 				s.push(false, i)
 				i, next = i+1, stValueOrClose
 			case c == '"':
-				first := len(s.ops)
-				end, _, err := s.scanString(i, s.interp)
+				end, escaped, err := s.scanString(i)
 				if err != nil {
 					return err
 				}
 				kind = 's'
-				if s.interp && s.interpolate(first, i, end) {
+				if s.interp && s.interpolate(i, end, escaped) {
 					kind = 'p'
 				}
 				i = end
@@ -487,15 +486,6 @@ func arrayIndex(k string) int {
 	return int(n)
 }
 
-// stringPlain marks the bytes scanString passes over without a second
-// look: the ASCII that a JSON string holds as it is, except '{'.
-var stringPlain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '{'
-	}
-	return t
-}()
-
 // nameChars marks the bytes of names inside strings: letters, digits and
 // dots.
 var nameChars = func() (t [256]bool) {
@@ -506,29 +496,18 @@ var nameChars = func() (t [256]bool) {
 }()
 
 // scanString checks the JSON string starting at i and returns its end, and
-// whether it holds an escape. With match, it emits an opCoerce for each
-// placeholder in its decoded characters.
-func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Error) {
+// whether it holds an escape.
+func (s *scanner) scanString(i int) (end int, escaped bool, err *Error) {
 	src := s.src
 	start := i
 	for i++; ; {
-		for i < len(src) && stringPlain[src[i]] {
+		for i < len(src) && stringSafe[src[i]] {
 			i++
 		}
 		if i >= len(src) {
 			return 0, false, s.unterminated(start)
 		}
 		c := src[i]
-		if match && (c == '{' || c == '\\') {
-			if name, end, ok := s.placeholderAt(i); ok {
-				if err := s.checkName(name, i); err != nil && s.strErr == nil {
-					s.strErr = err
-				}
-				s.emit(op{kind: opCoerce, slot: slot{int32(i), s.addPath(name)}}, i, end)
-				i = end
-				continue
-			}
-		}
 		switch {
 		case c == '"':
 			return i + 1, escaped, nil
@@ -550,8 +529,6 @@ func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Err
 			}
 		case c < 0x20:
 			return 0, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
-		case c == '{':
-			i++
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
 			if r == utf8.RuneError && size == 1 && !s.raw {
@@ -584,59 +561,6 @@ func (s *scanner) charAt(i int) (byte, int) {
 		return "\b\f\n\r\t"[strings.IndexByte("bfnrt", src[i+1])], i + 2
 	}
 	return 0, i + 1
-}
-
-// placeholderAt matches {{name}} at s.src[i] inside a string, in its
-// decoded characters, as the platform matches the decoded string:
-// "\u007b{x}}" is {{x}}. The closing "}}" cannot be the string's closing
-// quote, so it lies inside the string.
-func (s *scanner) placeholderAt(i int) (name string, end int, ok bool) {
-	n := len(s.src)
-	j := i + 2
-	if !strings.HasPrefix(s.src[i:], "{{") { // escaped, or no placeholder
-		var c byte
-		if c, j = s.charAt(i); c != '{' || j >= n {
-			return "", 0, false
-		}
-		if c, j = s.charAt(j); c != '{' {
-			return "", 0, false
-		}
-	}
-	from, to, plain := j, j, true
-	for to < n {
-		if nameChars[s.src[to]] { // most names are only these
-			to++
-			continue
-		}
-		c, next := s.charAt(to)
-		if !nameChars[c] {
-			break
-		}
-		plain, to = false, next
-	}
-	if to == from || to >= n {
-		return "", 0, false
-	}
-	if j = to + 2; !strings.HasPrefix(s.src[to:], "}}") {
-		var c byte
-		if c, j = s.charAt(to); c != '}' || j >= n {
-			return "", 0, false
-		}
-		if c, j = s.charAt(j); c != '}' {
-			return "", 0, false
-		}
-	}
-	name = s.src[from:to]
-	if !plain { // decode it
-		var b []byte
-		for k := from; k < to; {
-			var c byte
-			c, k = s.charAt(k)
-			b = append(b, c)
-		}
-		name = string(b)
-	}
-	return name, j, true
 }
 
 func (s *scanner) unterminated(start int) *Error {
@@ -676,12 +600,49 @@ func (s *scanner) lexical(i int, inString bool) *Error {
 	return nil
 }
 
-// interpolate finishes the string [start, end) (quotes included) whose
-// placeholders scanString emitted as the ops from first on; it reports
-// whether there are any. A string that is exactly one placeholder takes the
-// value with its own type instead, and as a member's value the member is
-// left out when the value is undefined.
-func (s *scanner) interpolate(first, start, end int) bool {
+// interpolate emits an opCoerce for each {{name}} in the decoded
+// characters of the string [start, end) (quotes included), as the platform
+// matches the decoded string ("\u007b{x}}" is {{x}}), and reports whether
+// there are any. A string that is exactly one placeholder takes the value
+// with its own type instead, and as a member's value the member is left out
+// when the value is undefined.
+func (s *scanner) interpolate(start, end int, escaped bool) bool {
+	text, first := s.src[start+1:end-1], len(s.ops)
+	var at []int // with escapes: the template offset of each decoded byte
+	if escaped {
+		var b []byte
+		for k := start + 1; k < end-1; {
+			var c byte
+			at = append(at, k)
+			c, k = s.charAt(k)
+			b = append(b, c)
+		}
+		text, at = string(b), append(at, end-1)
+	}
+	for k := 0; ; {
+		p := strings.IndexByte(text[k:], '{')
+		if p < 0 {
+			break
+		}
+		p += k
+		q := p + 2
+		for q < len(text) && nameChars[text[q]] {
+			q++
+		}
+		if q == p+2 || text[p+1] != '{' || !strings.HasPrefix(text[q:], "}}") {
+			k = p + 1
+			continue
+		}
+		from, to := start+1+p, start+3+q
+		if escaped {
+			from, to = at[p], at[q+2]
+		}
+		if err := s.checkName(text[p+2:q], from); err != nil && s.strErr == nil {
+			s.strErr = err
+		}
+		s.emit(op{kind: opCoerce, slot: slot{int32(from), s.addPath(text[p+2 : q])}}, from, to)
+		k = q + 2
+	}
 	if len(s.ops) == first {
 		return false
 	}
