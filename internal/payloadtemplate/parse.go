@@ -28,27 +28,25 @@ type frame struct {
 
 // scanner parses one template.
 type scanner struct {
-	src      string
-	what     string
-	interp   bool
-	headers  bool       // record the top-level members
-	raw      bool       // IndexJSON: plain JSON, no placeholders, any bytes in strings
-	j        *JSON      // IndexJSON: the index being built
-	pending  []jsonItem // ... the items of the open containers
-	spaced   bool       // whitespace was skipped
-	allowed  []string
-	ops      []op // in order
-	pos      int  // where the text after the last op starts
-	paths    []path
-	segs     []seg
-	pathIDs  map[string]int32 // index of each path name in paths, once there are many
-	objects  int              // interpolate: objects so far; each has a flag at render time
-	stack    []frame
-	members  []member // headers: of the top-level object
-	okRoot   string   // the allowed variable checkName found last
-	strErr   *Error   // first unknown variable inside a string
-	resumeAt int      // where the lexical scan resumes after a syntax error
-	resumeIn bool     // ... and whether that is inside a string
+	src     string
+	what    string
+	interp  bool
+	headers bool       // record the top-level members
+	raw     bool       // IndexJSON: plain JSON, no placeholders, any bytes in strings
+	j       *JSON      // IndexJSON: the index being built
+	pending []jsonItem // ... the items of the open containers
+	spaced  bool       // whitespace was skipped
+	allowed []string
+	ops     []op // in order
+	pos     int  // where the text after the last op starts
+	paths   []path
+	segs    []seg
+	pathIDs map[string]int32 // index of each path name in paths, once there are many
+	objects int              // interpolate: objects so far; each has a flag at render time
+	stack   []frame
+	members []member // headers: of the top-level object
+	okRoot  string   // the allowed variable checkName found last
+	strErr  *Error   // first unknown variable inside a string
 }
 
 func parse(text string, o Options, what string) (*Template, error) {
@@ -103,15 +101,14 @@ func (s *scanner) run() *Error {
 		// The platform replaces every placeholder outside strings before it
 		// learns the JSON is broken, so an unknown variable anywhere outside
 		// strings is reported first.
-		if verr := s.lexical(s.resumeAt, s.resumeIn); verr != nil {
+		if verr := s.lexical(); verr != nil {
 			return verr
 		}
 	}
 	return err
 }
 
-func (s *scanner) syntaxError(at int, inString bool, reason, hint string) *Error {
-	s.resumeAt, s.resumeIn = at, inString
+func (s *scanner) syntaxError(at int, reason, hint string) *Error {
 	return newError(s.src, s.what, ErrInvalidJSON, at, reason, hint)
 }
 
@@ -146,9 +143,9 @@ func (s *scanner) container(f *frame) string {
 func (s *scanner) unclosed() *Error {
 	i := len(s.src)
 	if len(s.stack) == 0 {
-		return s.syntaxError(i, false, "the template has no JSON value", "")
+		return s.syntaxError(i, "the template has no JSON value", "")
 	}
-	return s.syntaxError(i, false, "unexpected end of the template: "+s.container(&s.stack[len(s.stack)-1])+" is not closed", "")
+	return s.syntaxError(i, "unexpected end of the template: "+s.container(&s.stack[len(s.stack)-1])+" is not closed", "")
 }
 
 // scan parses the template as JSON in which {{...}} outside strings stands
@@ -176,7 +173,7 @@ func (s *scanner) scan() *Error {
 			c := src[i]
 			if c == '}' {
 				if st == stKey {
-					return s.syntaxError(i, false, "trailing comma before '}'", "remove the comma after the last member")
+					return s.syntaxError(i, "trailing comma before '}'", "remove the comma after the last member")
 				}
 				s.pop(i)
 				i++
@@ -185,9 +182,9 @@ func (s *scanner) scan() *Error {
 			}
 			if c != '"' {
 				if strings.HasPrefix(src[i:], "{{") {
-					return s.syntaxError(i, false, "a placeholder cannot be a member name", `member names must be literal strings; put "{{...}}" in a value`)
+					return s.syntaxError(i, "a placeholder cannot be a member name", `member names must be literal strings; put "{{...}}" in a value`)
 				}
-				return s.syntaxError(i, false, "expected a member name in double quotes, found "+s.found(i), "")
+				return s.syntaxError(i, "expected a member name in double quotes, found "+s.found(i), "")
 			}
 			keyAt := i
 			end, escaped, err := s.scanString(i)
@@ -198,7 +195,7 @@ func (s *scanner) scan() *Error {
 				s.spaced = true
 			}
 			if i >= len(src) || src[i] != ':' {
-				return s.syntaxError(i, false, "expected ':' after a member name, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ':' after a member name, found "+s.found(i), "")
 			}
 			i++
 			if s.j != nil {
@@ -222,7 +219,7 @@ func (s *scanner) scan() *Error {
 			c := src[i]
 			if c == ']' && len(s.stack) > 0 && !s.stack[len(s.stack)-1].obj {
 				if st == stValue {
-					return s.syntaxError(i, false, "trailing comma before ']'", "remove the comma after the last element")
+					return s.syntaxError(i, "trailing comma before ']'", "remove the comma after the last element")
 				}
 				s.pop(i)
 				i++
@@ -270,7 +267,7 @@ func (s *scanner) scan() *Error {
 			case c == '-' || ('0' <= c && c <= '9'):
 				end := numberEnd(src, i)
 				if end < 0 {
-					return s.syntaxError(i, false, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
+					return s.syntaxError(i, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
 				}
 				// Only a number with an exponent or 309 digits can be
 				// beyond float64: the largest is below 1e309.
@@ -287,7 +284,7 @@ func (s *scanner) scan() *Error {
 			case strings.HasPrefix(src[i:], "null"):
 				i, kind = i+4, 'n'
 			default:
-				return s.syntaxError(i, false, "expected a value, found "+s.found(i), "")
+				return s.syntaxError(i, "expected a value, found "+s.found(i), "")
 			}
 			if memberValue {
 				m := &s.members[len(s.members)-1]
@@ -303,7 +300,7 @@ func (s *scanner) scan() *Error {
 				if i == len(src) {
 					return nil
 				}
-				return s.syntaxError(i, false, "unexpected "+s.found(i)+" after the template's JSON value", "")
+				return s.syntaxError(i, "unexpected "+s.found(i)+" after the template's JSON value", "")
 			}
 			top := &s.stack[len(s.stack)-1]
 			switch c := src[i]; {
@@ -317,9 +314,9 @@ func (s *scanner) scan() *Error {
 			case c == '}' && top.obj, c == ']' && !top.obj:
 				s.pop(i)
 			case top.obj:
-				return s.syntaxError(i, false, "expected ',' or '}' after an object member, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ',' or '}' after an object member, found "+s.found(i), "")
 			default:
-				return s.syntaxError(i, false, "expected ',' or ']' after an array element, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ',' or ']' after an array element, found "+s.found(i), "")
 			}
 			i++
 		}
@@ -378,7 +375,7 @@ func (s *scanner) pop(i int) {
 func (s *scanner) placeholder(i int) (int, *Error) {
 	n := strings.Index(s.src[i+2:], "}}")
 	if n < 0 {
-		return 0, s.syntaxError(i, false, `unclosed placeholder: "{{" without a closing "}}"`, "")
+		return 0, s.syntaxError(i, `unclosed placeholder: "{{" without a closing "}}"`, "")
 	}
 	name := s.src[i+2 : i+2+n]
 	if err := s.checkName(name, i); err != nil {
@@ -505,7 +502,7 @@ func (s *scanner) scanString(i int) (end int, escaped bool, err *Error) {
 			i++
 		}
 		if i >= len(src) {
-			return 0, false, s.unterminated(start)
+			return 0, false, s.syntaxError(start, "unterminated string", `close it with '"'`)
 		}
 		c := src[i]
 		switch {
@@ -513,7 +510,7 @@ func (s *scanner) scanString(i int) (end int, escaped bool, err *Error) {
 			return i + 1, escaped, nil
 		case c == '\\':
 			if i+1 >= len(src) {
-				return 0, false, s.unterminated(start)
+				return 0, false, s.syntaxError(start, "unterminated string", `close it with '"'`)
 			}
 			escaped = true
 			switch src[i+1] {
@@ -521,18 +518,18 @@ func (s *scanner) scanString(i int) (end int, escaped bool, err *Error) {
 				i += 2
 			case 'u':
 				if _, ok := hex4(src, i+2); !ok {
-					return 0, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
+					return 0, false, s.syntaxError(i, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
 				}
 				i += 6
 			default:
-				return 0, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
+				return 0, false, s.syntaxError(i, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
 			}
 		case c < 0x20:
-			return 0, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
+			return 0, false, s.syntaxError(i, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
 			if r == utf8.RuneError && size == 1 && !s.raw {
-				return 0, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
+				return 0, false, s.syntaxError(i, "invalid UTF-8 in a string", "")
 			}
 			i += size
 		}
@@ -563,17 +560,11 @@ func (s *scanner) charAt(i int) (byte, int) {
 	return 0, i + 1
 }
 
-func (s *scanner) unterminated(start int) *Error {
-	err := s.syntaxError(start, true, "unterminated string", `close it with '"'`)
-	s.resumeAt = len(s.src) // nothing follows the string
-	return err
-}
-
-// lexical continues after a syntax error as the platform does: it finds the
-// remaining placeholders outside strings and checks their variables.
-func (s *scanner) lexical(i int, inString bool) *Error {
-	src := s.src
-	for i < len(src) {
+// lexical runs after a syntax error as the platform does: it finds the
+// placeholders outside strings and checks their variables.
+func (s *scanner) lexical() *Error {
+	src, inString := s.src, false
+	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
 		case inString && c == '\\':
