@@ -77,9 +77,10 @@ func IndexJSON(raw []byte) (*JSON, error) {
 // scanJSON checks and indexes text, and tells whether it has whitespace
 // outside strings.
 func scanJSON(text string) (*JSON, bool, *Error) {
-	n := strings.Count(text, ",") + 2 // at least the items
-	j := &JSON{text: text, items: make([]jsonItem, 0, n), nodes: make([]jsonNode, 0, n/4)}
-	s := scanner{src: text, raw: true, j: j, pending: make([]jsonItem, 0, n)}
+	nodes := strings.Count(text, "{") + strings.Count(text, "[") + 1 // at least
+	items := strings.Count(text, ",") + nodes
+	j := &JSON{text: text, items: make([]jsonItem, 0, items), nodes: make([]jsonNode, 0, nodes)}
+	s := scanner{src: text, raw: true, j: j, pending: make([]jsonItem, 0, items), stack: make([]frame, 0, 8)}
 	err := s.scan()
 	return j, s.spaced, err
 }
