@@ -60,6 +60,7 @@ func parse(text string, o Options, what string) (*Template, error) {
 	}
 	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
 		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
+	s.stack = make([]frame, 0, 8)
 	if s.allowed == nil {
 		s.allowed = defaultVariables
 	}
