@@ -17,11 +17,11 @@ import (
 // into it finds each member in the index, without scanning the text again.
 // It is immutable and safe for concurrent use.
 type JSON struct {
-	text  string // compact
-	nodes []jsonNode
-	items []jsonItem
-	names []string // decoded names with escapes
-	slots []int32  // the objects' hash tables of member names (see hashNames)
+	text    string // compact
+	nodes   []jsonNode
+	items   []jsonItem
+	escaped map[int32]string // decoded names that have escapes, by jsonItem.name
+	slots   []int32          // the objects' hash tables of member names (see hashNames)
 }
 
 // jsonNode is an object or array of a JSON value: its members or elements,
@@ -33,7 +33,7 @@ type jsonNode struct {
 }
 
 // jsonItem is a member of an object or an element of an array: its name
-// is text[name:nameEnd], or names[name] if nameEnd < 0 (it has escapes);
+// is text[name:nameEnd], or escaped[name] if nameEnd < 0;
 // its value is text[from:to], node the index of its own node if it is an
 // object or array, else -1. Without pointers, items cost the collector
 // nothing.
@@ -130,7 +130,7 @@ func (r rawRef) step(key string, sg seg) (v any, next rawRef, ok bool) {
 // name returns the decoded name of member it.
 func (j *JSON) name(it *jsonItem) string {
 	if it.nameEnd < 0 {
-		return j.names[it.name]
+		return j.escaped[it.name]
 	}
 	return j.text[it.name:it.nameEnd]
 }

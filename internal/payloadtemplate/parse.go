@@ -31,7 +31,6 @@ type scanner struct {
 	src     string
 	what    string
 	interp  bool
-	headers bool       // record the top-level members
 	raw     bool       // IndexJSON: plain JSON, no placeholders, any bytes in strings
 	j       *JSON      // IndexJSON: the index being built
 	pending []jsonItem // ... the items of the open containers
@@ -44,9 +43,8 @@ type scanner struct {
 	pathIDs map[string]int32 // index of each path name in paths, once there are many
 	objects int              // interpolate: objects so far; each has a flag at render time
 	stack   []frame
-	members []member // headers: of the top-level object
-	okRoot  string   // the allowed variable checkName found last
-	strErr  *Error   // first unknown variable inside a string
+	okRoot  string // the allowed variable checkName found last
+	strErr  *Error // first unknown variable inside a string
 }
 
 func parse(text string, o Options, what string) (*Template, error) {
@@ -58,11 +56,14 @@ func parse(text string, o Options, what string) (*Template, error) {
 	if o.InterpolateStrings { // and a separator before each member
 		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
 	}
-	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
+	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
 		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
 	s.stack = make([]frame, 0, 8)
 	if s.allowed == nil {
 		s.allowed = defaultVariables
+	}
+	if what == "headers template" { // index its members
+		s.j, s.pending = &JSON{text: text}, make([]jsonItem, 0, 8)
 	}
 	if err := s.run(); err != nil {
 		return nil, err
@@ -73,24 +74,9 @@ func parse(text string, o Options, what string) (*Template, error) {
 	}
 	i := skipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
-	t.members = s.finishMembers()
+	t.headers = s.j
 	t.ops, t.tail, t.nFlags = s.ops, text[s.pos:], s.objects
 	return t, nil
-}
-
-// finishMembers marks the members that a later member of the same name
-// overrides (JSON keeps the last).
-func (s *scanner) finishMembers() []member {
-	if len(s.members) == 0 {
-		return nil
-	}
-	seen := make(map[string]bool, len(s.members))
-	for i := len(s.members) - 1; i >= 0; i-- {
-		m := &s.members[i]
-		m.shadowed = seen[m.key]
-		seen[m.key] = true
-	}
-	return s.members
 }
 
 func (s *scanner) run() *Error {
@@ -202,17 +188,13 @@ func (s *scanner) scan() *Error {
 			if s.j != nil {
 				it := jsonItem{name: int32(keyAt + 1), nameEnd: int32(end - 1), node: -1}
 				if escaped {
-					it.name, it.nameEnd = int32(len(s.j.names)), -1
-					s.j.names = append(s.j.names, unquote(src[keyAt:end]))
+					if s.j.escaped == nil {
+						s.j.escaped = map[int32]string{}
+					}
+					it.nameEnd = -1
+					s.j.escaped[it.name] = unquote(src[keyAt:end])
 				}
 				s.pending = append(s.pending, it)
-			}
-			if s.headers && len(s.stack) == 1 {
-				key := src[keyAt+1 : end-1]
-				if escaped {
-					key = unquote(src[keyAt:end])
-				}
-				s.members = append(s.members, member{key: key, keyAt: keyAt})
 			}
 			st = stValue
 
@@ -227,22 +209,20 @@ func (s *scanner) scan() *Error {
 				st = stAfter
 				continue
 			}
-			start := i
 			if s.j != nil && len(s.stack) > 0 {
 				if !s.stack[len(s.stack)-1].obj {
 					s.pending = append(s.pending, jsonItem{node: -1})
 				}
 				s.pending[len(s.pending)-1].from = int32(i)
 			}
-			memberValue := s.headers && len(s.stack) == 1 && s.stack[0].obj
-			kind, next := byte('o'), stAfter
+			next := stAfter
 			switch {
 			case c == '{' && !s.raw && strings.HasPrefix(src[i:], "{{"):
 				end, err := s.placeholder(i)
 				if err != nil {
 					return err
 				}
-				i, kind = end, 'p'
+				i = end
 			case c == '{':
 				s.push(true, i)
 				if s.interp {
@@ -260,9 +240,8 @@ func (s *scanner) scan() *Error {
 				if err != nil {
 					return err
 				}
-				kind = 's'
-				if s.interp && s.interpolate(i, end, escaped) {
-					kind = 'p'
+				if s.interp {
+					s.interpolate(i, end, escaped)
 				}
 				i = end
 			case c == '-' || ('0' <= c && c <= '9'):
@@ -283,13 +262,9 @@ func (s *scanner) scan() *Error {
 			case strings.HasPrefix(src[i:], "false"):
 				i += 5
 			case strings.HasPrefix(src[i:], "null"):
-				i, kind = i+4, 'n'
+				i += 4
 			default:
 				return s.syntaxError(i, "expected a value, found "+s.found(i), "")
-			}
-			if memberValue {
-				m := &s.members[len(s.members)-1]
-				m.valueAt, m.value = start, kind
 			}
 			if s.j != nil && next == stAfter && len(s.stack) > 0 {
 				s.pending[len(s.pending)-1].to = int32(i)
@@ -594,11 +569,10 @@ func (s *scanner) lexical() *Error {
 
 // interpolate emits an opCoerce for each {{name}} in the decoded
 // characters of the string [start, end) (quotes included), as the platform
-// matches the decoded string ("\u007b{x}}" is {{x}}), and reports whether
-// there are any. A string that is exactly one placeholder takes the value
-// with its own type instead, and as a member's value the member is left out
-// when the value is undefined.
-func (s *scanner) interpolate(start, end int, escaped bool) bool {
+// matches the decoded string ("\u007b{x}}" is {{x}}). A string that is
+// exactly one placeholder takes the value with its own type instead, and as
+// a member's value the member is left out when the value is undefined.
+func (s *scanner) interpolate(start, end int, escaped bool) {
 	text, first := s.src[start+1:end-1], len(s.ops)
 	var at []int // with escapes: the template offset of each decoded byte
 	if escaped {
@@ -636,20 +610,20 @@ func (s *scanner) interpolate(start, end int, escaped bool) bool {
 		k = q + 2
 	}
 	if len(s.ops) == first {
-		return false
+		return
 	}
 	o := &s.ops[first]
 	if len(s.ops) > first+1 || o.at != int32(start+1) || s.pos != end-1 {
-		return true
+		return
 	}
 	o.at, s.pos = int32(start), end
 	if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
 		o.kind, o.lit.to = opExact, int32(start)
-		return true
+		return
 	}
 	// Its separator is the op before: a member name makes none.
 	sep := &s.ops[first-1]
 	sep.kind, sep.slot, sep.aux = opMember, o.slot, span{o.lit.from, int32(start)}
 	s.ops = s.ops[:first]
-	return true
+	return
 }

@@ -117,8 +117,8 @@ type Template struct {
 	segs      []seg  // of all paths
 	nFlags    int
 	maxBody   int
-	topObject bool     // the top level is an object
-	members   []member // of a headers template's top-level object
+	topObject bool  // the top level is an object
+	headers   *JSON // a headers template's index: its members
 }
 
 type opKind uint8
