@@ -493,9 +493,36 @@ func appendRawCoerced(b []byte, r rawRef) []byte {
 		}
 		return b
 	default:
+		if jsAsWritten(text) {
+			return append(b, text...)
+		}
 		f, _ := strconv.ParseFloat(text, 64) // out of range gives ±Inf, as in JavaScript
 		return appendNumber(b, f)
 	}
+}
+
+// jsAsWritten tells whether String(n) of the JSON number n is its text: no
+// exponent, at most 15 significant digits (which read back as they are, so
+// no shorter digits can), no trailing zero after a point, 1e-6 or more, and
+// not -0 or another zero but "0".
+func jsAsWritten(n string) bool {
+	if n == "0" {
+		return true
+	}
+	zeros, digits := 0, 0 // before the first other digit, and from it on
+	for i := strings.IndexByte("-", n[0]) + 1; i < len(n); i++ {
+		switch c := n[i]; {
+		case c == 'e' || c == 'E':
+			return false
+		case c == '.':
+		case c == '0' && digits == 0:
+			zeros++
+		default:
+			digits++
+		}
+	}
+	point := strings.IndexByte(n, '.') >= 0
+	return digits > 0 && digits <= 15 && zeros <= 6 && !(point && n[len(n)-1] == '0')
 }
 
 // appendNumber appends f as JavaScript's Number.prototype.toString writes
