@@ -14,15 +14,10 @@ import (
 // placeholder read as a value and records the ops that Render follows.
 
 type frame struct {
-	obj  bool
-	open int // offset of the '{' or '['
-	// With interpolation, an object's members may be left out at render
-	// time: id is its flag, sep the index in scanner.ops of its latest
-	// separator op.
-	id, sep int
-	// IndexJSON: the container's node, and where its items start in
-	// scanner.pending.
-	node    int32
+	obj     bool
+	open    int   // offset of the '{' or '['
+	id, sep int   // interpolation: the object's flag, the index of its latest opSep
+	node    int32 // index: the container's node, and where its items start in pending
 	pending int
 }
 
@@ -84,10 +79,7 @@ func (s *scanner) run() *Error {
 	if err == nil {
 		return s.strErr
 	}
-	if err.Err == ErrInvalidJSON {
-		// The platform replaces every placeholder outside strings before it
-		// learns the JSON is broken, so an unknown variable anywhere outside
-		// strings is reported first.
+	if err.Err == ErrInvalidJSON { // the platform checks variables first
 		if verr := s.lexical(); verr != nil {
 			return verr
 		}
@@ -119,20 +111,17 @@ func (s *scanner) found(i int) string {
 	return strconv.QuoteRune(r)
 }
 
-func (s *scanner) container(f *frame) string {
-	line, col := lineCol(s.src, f.open)
-	if f.obj {
-		return fmt.Sprintf("the object opened at %d:%d", line, col)
-	}
-	return fmt.Sprintf("the array opened at %d:%d", line, col)
-}
-
 func (s *scanner) unclosed() *Error {
-	i := len(s.src)
 	if len(s.stack) == 0 {
-		return s.syntaxError(i, "the template has no JSON value", "")
+		return s.syntaxError(len(s.src), "the template has no JSON value", "")
 	}
-	return s.syntaxError(i, "unexpected end of the template: "+s.container(&s.stack[len(s.stack)-1])+" is not closed", "")
+	f := s.stack[len(s.stack)-1]
+	line, col := lineCol(s.src, f.open)
+	what := "array"
+	if f.obj {
+		what = "object"
+	}
+	return s.syntaxError(len(s.src), fmt.Sprintf("unexpected end of the template: the %s opened at %d:%d is not closed", what, line, col), "")
 }
 
 // scan parses the template as JSON in which {{...}} outside strings stands
@@ -299,18 +288,16 @@ func (s *scanner) scan() *Error {
 	}
 }
 
-// emit appends o, whose literal text runs from the end of the last op's
-// slot to at; its own slot ends at next.
+// emit appends o, whose literal text runs from s.pos to at; its slot ends
+// at next.
 func (s *scanner) emit(o op, at, next int) {
 	o.lit = span{int32(s.pos), int32(at)}
 	s.ops = append(s.ops, o)
 	s.pos = next
 }
 
-// separator appends the op for the '{' or ',' of object f that comes before
-// a member, with interpolation, where a member may be left out: Render
-// writes the commas. The text up to at is literal, and next is where the
-// member starts.
+// separator appends the opSep of object f before a member, with
+// interpolation: a member may be left out, so Render writes the commas.
 func (s *scanner) separator(f *frame, at, next int) {
 	f.sep = len(s.ops)
 	s.emit(op{kind: opSep, flag: int32(f.id)}, at, next)
