@@ -63,7 +63,7 @@ func (st *state) release() {
 	}
 	st.rootV = nil
 	clear(st.values)
-	clear(st.pairs[:cap(st.pairs)])
+	clear(st.pairs) // those of a failed render; appendMap clears its own
 	clear(st.raws)
 	st.values, st.pairs, st.order, st.raws = st.values[:0], st.pairs[:0], st.order[:0], st.raws[:0]
 	statePool.Put(st)
@@ -396,6 +396,7 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 			return nil, err
 		}
 	}
+	clear(st.pairs[base:]) // the pooled state keeps no values
 	st.pairs, st.order = st.pairs[:base], st.order[:order]
 	return append(b, '}'), nil
 }
