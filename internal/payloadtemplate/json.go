@@ -187,21 +187,6 @@ func (j *JSON) ref(it *jsonItem) rawRef {
 	return rawRef{j: j, from: it.from, to: it.to, node: it.node}
 }
 
-// quoteEnd returns the end of the valid JSON string at s[i], and whether
-// it has an escape.
-func quoteEnd(s string, i int) (end int, escaped bool) {
-	for end = i + 1; ; end++ {
-		end += strings.IndexByte(s[end:], '"')
-		k := end
-		for s[k-1] == '\\' {
-			k--
-		}
-		if (end-k)%2 == 0 { // the quote is not escaped
-			return end + 1, strings.IndexByte(s[i:end], '\\') >= 0
-		}
-	}
-}
-
 // hex4 reads the four hexadecimal digits of a \u escape at s[i].
 func hex4(s string, i int) (rune, bool) {
 	if i+4 > len(s) {

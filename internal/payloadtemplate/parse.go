@@ -612,5 +612,4 @@ func (s *scanner) interpolate(start, end int, escaped bool) {
 	sep := &s.ops[first-1]
 	sep.kind, sep.slot, sep.aux = opMember, o.slot, span{o.lit.from, int32(start)}
 	s.ops = s.ops[:first]
-	return
 }
