@@ -43,8 +43,8 @@ type TemplateOptions = payloadtemplate.Options
 // ErrBodyTooLarge, or the error that encoding a value returned.
 type TemplateError = payloadtemplate.Error
 
-// PayloadTemplate is a parsed payload or headers template, immutable and
-// safe for concurrent use. Its methods:
+// Template is a parsed payload or headers template, immutable and safe for
+// concurrent use. Its methods:
 //   - Render(vars map[string]any) ([]byte, error) returns the JSON body the
 //     platform would send for these variables. A placeholder outside strings
 //     whose value is missing or falsy (0, false, "", null) becomes null; a
@@ -59,7 +59,11 @@ type TemplateError = payloadtemplate.Error
 //     header. Which headers the platform overrides is up to the sender.
 //   - Variables() []string returns the variables the placeholders start
 //     with, each once, in order of first use.
-type PayloadTemplate = payloadtemplate.Template
+type Template = payloadtemplate.Template
+
+// PayloadTemplate is the earlier name of [Template], kept for the code that
+// uses it.
+type PayloadTemplate = Template
 
 // ParsePayloadTemplate parses and validates a payload template: its JSON syntax
 // with every placeholder read as a value, and the variable each placeholder
@@ -67,7 +71,7 @@ type PayloadTemplate = payloadtemplate.Template
 // ErrInvalidVariable; as on the platform, variable errors outside strings
 // come first, then syntax errors, then variable errors inside strings. A
 // template may be 1 MiB long, a placeholder's name 4 KiB.
-func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
+func ParsePayloadTemplate(text string, opts TemplateOptions) (*Template, error) {
 	return payloadtemplate.Parse(text, opts)
 }
 
@@ -75,7 +79,7 @@ func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, 
 // and also checks that it is a JSON object whose member names are header
 // names and whose values are strings, null or placeholders (else
 // ErrInvalidHeaders).
-func ParseHeadersTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
+func ParseHeadersTemplate(text string, opts TemplateOptions) (*Template, error) {
 	return payloadtemplate.ParseHeaders(text, opts)
 }
 
