@@ -1,0 +1,70 @@
+'use strict';
+// Actor.pushData and Actor.setValue of the official JS SDK, run as an Actor
+// on the local platform or with local files (its environment comes from
+// the bench).
+//   node storage.js OUTPUT.json ITEMS RECORDS RECORD_BYTES [LOCAL_DIR]
+// Pushes ITEMS small items to the default dataset in one call with an
+// array, then sets RECORDS records of RECORD_BYTES bytes each, one call
+// after the other. With LOCAL_DIR (local files), a timing ends only when
+// the files are on disk: crawlee's memory storage writes them after the
+// call returns.
+const fs = require('fs');
+const path = require('path');
+const { Actor, log } = require('apify');
+
+const [output, itemsArg, recordsArg, bytesArg, localDir] = process.argv.slice(2);
+const items = Number(itemsArg);
+const records = Number(recordsArg);
+const recordBytes = Number(bytesArg);
+
+// item and record build the same values as the Go side (storage.go).
+const item = (i) => ({ url: `https://example.com/page/${i}`, title: `Page ${i} of the bench site, a small item`, n: i });
+const record = (i) => {
+    const b = Buffer.alloc(recordBytes);
+    for (let j = 0; j < recordBytes; j++) b[j] = (i + j) % 251;
+    return b;
+};
+
+// waitFiles waits until dir holds at least n files whose names pass keep.
+async function waitFiles(dir, n, keep) {
+    for (;;) {
+        let got = 0;
+        try {
+            got = fs.readdirSync(dir).filter(keep).length;
+        } catch (e) {
+            if (e.code !== 'ENOENT') throw e;
+        }
+        if (got >= n) return;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
+(async () => {
+    log.setLevel(log.LEVELS.ERROR);
+    await Actor.init();
+    const data = Array.from({ length: items }, (_, i) => item(i));
+    const values = Array.from({ length: records }, (_, i) => record(i));
+
+    let start = process.hrtime.bigint();
+    await Actor.pushData(data);
+    if (localDir) {
+        await waitFiles(path.join(localDir, 'datasets', 'default'), items, (f) => /^\d{9}\.json$/.test(f));
+    }
+    const pushNs = Number(process.hrtime.bigint() - start);
+
+    start = process.hrtime.bigint();
+    for (let i = 0; i < records; i++) {
+        await Actor.setValue(`record-${i}`, values[i], { contentType: 'application/octet-stream' });
+    }
+    if (localDir) {
+        await waitFiles(path.join(localDir, 'key_value_stores', 'default'), records, (f) => f.startsWith('record-') && !f.includes('__metadata__'));
+    }
+    const setNs = Number(process.hrtime.bigint() - start);
+
+    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs }));
+    // No Actor.exit(): it would end the run on the platform.
+    process.exit(0);
+})().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});
