@@ -6,10 +6,10 @@
 // Pushes ITEMS small items to the default dataset in one call with an
 // array, then sets RECORDS records of RECORD_BYTES bytes each, one call
 // after the other. With LOCAL_DIR (local files), a timing ends only when
-// the files are on disk: crawlee's memory storage writes them after the
-// call returns.
+// the files are on disk: crawlee's memory storage writes them in the
+// background after the call returns, and its teardown() waits for those
+// writes.
 const fs = require('fs');
-const path = require('path');
 const { Actor, log } = require('apify');
 
 const [output, itemsArg, recordsArg, bytesArg, localDir] = process.argv.slice(2);
@@ -25,18 +25,9 @@ const record = (i) => {
     return b;
 };
 
-// waitFiles waits until dir holds at least n files whose names pass keep.
-async function waitFiles(dir, n, keep) {
-    for (;;) {
-        let got = 0;
-        try {
-            got = fs.readdirSync(dir).filter(keep).length;
-        } catch (e) {
-            if (e.code !== 'ENOENT') throw e;
-        }
-        if (got >= n) return;
-        await new Promise((r) => setTimeout(r, 20));
-    }
+// flushed waits for the local files to be written.
+async function flushed() {
+    if (localDir) await Actor.config.getStorageClient().teardown();
 }
 
 (async () => {
@@ -47,18 +38,14 @@ async function waitFiles(dir, n, keep) {
 
     let start = process.hrtime.bigint();
     await Actor.pushData(data);
-    if (localDir) {
-        await waitFiles(path.join(localDir, 'datasets', 'default'), items, (f) => /^\d{9}\.json$/.test(f));
-    }
+    await flushed();
     const pushNs = Number(process.hrtime.bigint() - start);
 
     start = process.hrtime.bigint();
     for (let i = 0; i < records; i++) {
         await Actor.setValue(`record-${i}`, values[i], { contentType: 'application/octet-stream' });
     }
-    if (localDir) {
-        await waitFiles(path.join(localDir, 'key_value_stores', 'default'), records, (f) => f.startsWith('record-') && !f.includes('__metadata__'));
-    }
+    await flushed();
     const setNs = Number(process.hrtime.bigint() - start);
 
     fs.writeFileSync(output, JSON.stringify({ pushNs, setNs }));
