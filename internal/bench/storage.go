@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,12 +41,22 @@ func makeItem(i int) benchItem {
 	return benchItem{URL: "https://example.com/page/" + strconv.Itoa(i), Title: "Page " + strconv.Itoa(i) + " of the bench site, a small item", N: i}
 }
 
-// makeRecord returns record i's bytes, as js/storage.js builds them.
-func makeRecord(i int) []byte {
+// recordBase is the bytes of every record but its first eight, which
+// makeRecord stamps with the record's number, as js/storage.js does.
+var recordBase = func() []byte {
 	b := make([]byte, recordBytes)
 	for j := range b {
-		b[j] = byte((i + j) % 251)
+		b[j] = byte(j % 251)
 	}
+	return b
+}()
+
+// makeRecord returns a new copy of record i's bytes: each side makes its
+// record just before setting it, as an Actor producing them would, so that
+// neither holds all 100 MB at once.
+func makeRecord(i int) []byte {
+	b := slices.Clone(recordBase)
+	binary.BigEndian.PutUint64(b, uint64(i))
 	return b
 }
 
@@ -56,7 +68,8 @@ type storageTimes struct {
 
 // storageChild runs the Go side of the storage comparison as a Go Actor
 // would: one PushData call with all the items (the SDK batches them), then
-// one SetRecord call per record, one after the other, to the platform or
+// one SetRecord call per record, one after the other (each made just
+// before), to the platform or
 // to local files as the environment says.
 func storageChild(ctx context.Context) error {
 	items, err1 := strconv.Atoi(os.Getenv(childItemsEnv))
@@ -72,10 +85,6 @@ func storageChild(ctx context.Context) error {
 	for i := range data {
 		data[i] = makeItem(i)
 	}
-	values := make([][]byte, records)
-	for i := range values {
-		values[i] = makeRecord(i)
-	}
 
 	var res storageTimes
 	start := time.Now()
@@ -89,8 +98,8 @@ func storageChild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i, v := range values {
-		if err := kv.SetRecord(ctx, "record-"+strconv.Itoa(i), v, "application/octet-stream"); err != nil {
+	for i := range records {
+		if err := kv.SetRecord(ctx, "record-"+strconv.Itoa(i), makeRecord(i), "application/octet-stream"); err != nil {
 			return err
 		}
 	}
@@ -313,10 +322,6 @@ func storageFloor(dir string, items, records int) (push, set time.Duration, err 
 	for i := range data {
 		data[i] = makeItem(i)
 	}
-	values := make([][]byte, records)
-	for i := range values {
-		values[i] = makeRecord(i)
-	}
 	ds, kv := filepath.Join(dir, "datasets"), filepath.Join(dir, "records")
 	if err := errors.Join(os.MkdirAll(ds, 0o755), os.MkdirAll(kv, 0o755)); err != nil {
 		return 0, 0, err
@@ -334,8 +339,8 @@ func storageFloor(dir string, items, records int) (push, set time.Duration, err 
 	}
 	push = time.Since(start)
 	start = time.Now()
-	for i, v := range values {
-		if err := os.WriteFile(filepath.Join(kv, "record-"+strconv.Itoa(i)+".bin"), v, 0o644); err != nil {
+	for i := range records {
+		if err := os.WriteFile(filepath.Join(kv, "record-"+strconv.Itoa(i)+".bin"), makeRecord(i), 0o644); err != nil {
 			return 0, 0, err
 		}
 	}
