@@ -64,6 +64,30 @@ func makeRecord(i int) []byte {
 type storageTimes struct {
 	PushNs int64 `json:"pushNs"`
 	SetNs  int64 `json:"setNs"`
+	// HWMBytes is the process's own peak RSS (VmHWM of /proc/self/status),
+	// 0 where there is none. The rusage of an ended child is no measure on
+	// Linux: its maxrss keeps the peak of the memory it had before exec,
+	// which under Go's vfork-style start is the bench's own (hundreds of MB
+	// once the local platform holds the other side's storages).
+	HWMBytes int64 `json:"hwmBytes"`
+}
+
+// selfHWM returns VmHWM of /proc/self/status in bytes, or 0.
+func selfHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // storageChild runs the Go side of the storage comparison as a Go Actor
@@ -104,6 +128,7 @@ func storageChild(ctx context.Context) error {
 		}
 	}
 	res.SetNs = time.Since(start).Nanoseconds()
+	res.HWMBytes = selfHWM()
 	b, err := json.Marshal(res)
 	if err != nil {
 		return err
@@ -240,7 +265,10 @@ func (b *bench) storageSide(ctx context.Context, node *nodeEnv, side string, env
 	if err := readJSON(out, &t); err != nil {
 		return storageSide{}, err
 	}
-	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: peakRSS(state)}
+	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: t.HWMBytes}
+	if s.maxRSS <= 0 {
+		s.maxRSS = peakRSS(state)
+	}
 	if s.push <= 0 || s.set <= 0 {
 		return s, fmt.Errorf("no timings in %s", out)
 	}

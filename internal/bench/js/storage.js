@@ -29,6 +29,17 @@ const record = (i) => {
     return b;
 };
 
+// selfHWM returns the process's peak RSS (VmHWM of /proc/self/status) in
+// bytes, or 0 where there is none; see storage.go.
+function selfHWM() {
+    try {
+        const m = /^VmHWM:\s*(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+        return m ? Number(m[1]) * 1024 : 0;
+    } catch {
+        return 0;
+    }
+}
+
 // flushed waits for the local files to be written.
 async function flushed() {
     if (localDir) await Actor.config.getStorageClient().teardown();
@@ -51,7 +62,7 @@ async function flushed() {
     await flushed();
     const setNs = Number(process.hrtime.bigint() - start);
 
-    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs }));
+    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs, hwmBytes: selfHWM() }));
     // No Actor.exit(): it would end the run on the platform.
     process.exit(0);
 })().catch((e) => {
