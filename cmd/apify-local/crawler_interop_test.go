@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-apify/actor/client"
 	"github.com/go-apify/actor/internal/nodetest"
-	"github.com/go-apify/actor/internal/testenv"
 )
 
 // crawleeBasic is Crawlee's BasicCrawler at the version of the @crawlee/core
@@ -36,10 +35,10 @@ type crawlStorage struct {
 // site of 60 linked pages: the crawler's default request queue (add, batch
 // add, head and lock, mark handled), a named dataset and a named key-value
 // store, and key listing with forEachKey all work against the local
-// platform, as the Go client sees after the run.
+// platform, as the Go client sees after the run. It takes about a second
+// once the packages are installed, so it is not behind testenv.Long.
 func TestRunCrawleeBasicCrawler(t *testing.T) {
 	t.Parallel()
-	testenv.Long(t)
 	dir := nodetest.Install(t, nodetest.Apify, crawleeBasic)
 	node := nodetest.Node(t)
 	script, err := filepath.Abs("testdata/crawler_actor.js")
