@@ -39,11 +39,17 @@ type latencies struct {
 // timed sequential calls, each with its own definition so that none is
 // answered from the idempotency key of another. It returns the exit code.
 func runChild() int {
-	if kind := os.Getenv(childEnv); kind != "addwebhook" {
+	var err error
+	switch kind := os.Getenv(childEnv); kind {
+	case "addwebhook":
+		err = addWebhookChild(context.Background())
+	case "storage":
+		err = storageChild(context.Background())
+	default:
 		fmt.Fprintf(os.Stderr, "bench child: unknown kind %q\n", kind)
 		return 2
 	}
-	if err := addWebhookChild(context.Background()); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 1
 	}

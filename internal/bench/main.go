@@ -11,14 +11,18 @@
 //     the same concurrency, and memory per pending dispatch;
 //   - faults: 1,000 AddWebhook calls through a proxy that disturbs 30% of
 //     the requests, with this module and with the JS SDK: duplicates and
-//     losses.
+//     losses;
+//   - storage: pushing 100,000 small items and setting 1,000 records of
+//     100 KB, with this module and with the JS SDK's Actor.pushData and
+//     Actor.setValue, to the same local platform and to local files, with
+//     peak memory; and local files against os.WriteFile per file.
 //
 // The JS side needs node and npm; the reference packages are installed on
 // first use into the user's cache directory. Everything runs on loopback.
 //
 // Usage:
 //
-//	go run ./internal/bench [-quick] [-only=templates,addwebhook,delivery,faults]
+//	go run ./internal/bench [-quick] [-only=templates,addwebhook,delivery,faults,storage]
 package main
 
 import (
@@ -35,7 +39,7 @@ import (
 )
 
 // sections are the comparisons, in the order they run.
-var sections = []string{"templates", "addwebhook", "delivery", "faults"}
+var sections = []string{"templates", "addwebhook", "delivery", "faults", "storage"}
 
 // config sizes a bench run.
 type config struct {
@@ -58,16 +62,21 @@ type config struct {
 	// FaultCalls is the number of AddWebhook calls per side under faults,
 	// FaultWorkers of them at a time.
 	FaultCalls, FaultWorkers int
+	// StorageItems is the number of items each side pushes, StorageRecords
+	// the number of 100 KB records it sets.
+	StorageItems, StorageRecords int
 }
 
 func fullConfig() config {
 	return config{JSBudget: 2 * time.Second, JSProcesses: 5, HugeTemplate: true, AddWebhookCalls: 2000, AddWebhookWarmup: 50,
-		DeliveryRuns: 10_000, DeliveryRounds: 3, FaultCalls: 1000, FaultWorkers: 16}
+		DeliveryRuns: 10_000, DeliveryRounds: 3, FaultCalls: 1000, FaultWorkers: 16,
+		StorageItems: 100_000, StorageRecords: 1000}
 }
 
 func quickConfig() config {
 	return config{JSBudget: 200 * time.Millisecond, JSProcesses: 1, AddWebhookCalls: 100, AddWebhookWarmup: 10,
-		DeliveryRuns: 500, DeliveryRounds: 1, FaultCalls: 100, FaultWorkers: 16}
+		DeliveryRuns: 500, DeliveryRounds: 1, FaultCalls: 100, FaultWorkers: 16,
+		StorageItems: 5000, StorageRecords: 50}
 }
 
 // row is one line of the result table.
@@ -167,6 +176,7 @@ func (b *bench) run(ctx context.Context, want map[string]bool) (rows []row, fail
 		"addwebhook": b.addWebhook,
 		"delivery":   b.delivery,
 		"faults":     b.faults,
+		"storage":    b.storage,
 	}
 	for _, name := range sections {
 		if !want[name] {

@@ -27,14 +27,15 @@ func TestMain(m *testing.M) {
 // short under the race detector.
 func smokeConfig() config {
 	return config{JSBudget: 50 * time.Millisecond, AddWebhookCalls: 20, AddWebhookWarmup: 2,
-		DeliveryRuns: 200, FaultCalls: 32, FaultWorkers: 16}
+		DeliveryRuns: 200, FaultCalls: 32, FaultWorkers: 16, StorageItems: 500, StorageRecords: 20}
 }
 
 // TestSmoke runs the comparisons on small inputs: the bench program keeps
 // compiling and working, and the properties that do not depend on the
 // machine hold (no duplicate, failed or missing webhook of ours under
 // faults). By default it runs the quick ones (AddWebhook and delivery);
-// under ACTOR_LONG_TESTS=1 every one (templates and faults take about 12 s).
+// under ACTOR_LONG_TESTS=1 every one (templates, faults and storage take
+// about 15 s).
 func TestSmoke(t *testing.T) {
 	t.Parallel()
 	// testing.Benchmark, which times the Go side of the template cases,
@@ -73,6 +74,9 @@ func TestSmoke(t *testing.T) {
 	}
 	if want["faults"] {
 		wantRows[faults] = 4
+	}
+	if want["storage"] {
+		wantRows["storage, "] = 8
 	}
 	seen := map[string]int{}
 	for _, r := range rows {
