@@ -35,10 +35,29 @@
 //	GET    /v2/webhook-dispatches          GET /v2/webhook-dispatches/{id}
 //	POST   /v2/acts/{actorId}/runs         POST /v2/actors/{actorId}/runs
 //	POST   /v2/actor-tasks/{taskId}/runs   GET /v2/actor-runs
-//	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   POST /v2/actor-runs/{id}/abort
+//	GET    /v2/actor-runs/{id}             PUT /v2/actor-runs/{id}   DELETE /v2/actor-runs/{id}
+//	POST   /v2/actor-runs/{id}/abort
 //	POST   /v2/actor-runs/{id}/reboot      POST /v2/actor-runs/{id}/metamorph
 //	POST   /v2/actor-runs/{id}/resurrect
 //	POST   /v2/actor-runs/{id}/charge
+//	GET    /v2/logs/{id}                   GET /v2/actor-runs/{runId}/log
+//	GET    /v2/users/{userId}              GET /v2/users/me/limits   GET /v2/users/me/usage/monthly
+//
+// and for Actors (under /v2/acts and /v2/actors alike) and tasks:
+//
+//	GET /v2/acts                GET /v2/acts/{actorId}        GET /v2/acts/{actorId}/runs
+//	GET /v2/actors              GET /v2/actors/{actorId}      GET /v2/actors/{actorId}/runs
+//	GET /v2/actor-tasks         GET /v2/actor-tasks/{taskId}  GET /v2/actor-tasks/{taskId}/runs
+//	GET /v2/acts/{actorId}/webhooks     GET /v2/actors/{actorId}/webhooks
+//	GET /v2/actor-tasks/{taskId}/webhooks
+//	GET /v2/acts/{actorId}/runs/last
+//	GET /v2/actors/{actorId}/runs/last
+//	GET /v2/actor-tasks/{taskId}/runs/last
+//	GET, HEAD, POST, PUT, DELETE /v2/acts/{actorId}/runs/last/{rest...}
+//	GET, HEAD, POST, PUT, DELETE /v2/actors/{actorId}/runs/last/{rest...}
+//	GET, HEAD, POST, PUT, DELETE /v2/actor-tasks/{taskId}/runs/last/{rest...}
+//	GET /v2/acts/{actorId}/runs/{runId}     POST /v2/acts/{actorId}/runs/{runId}/{rest...}
+//	GET /v2/actors/{actorId}/runs/{runId}   POST /v2/actors/{actorId}/runs/{runId}/{rest...}
 //	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
 // and, for each storage, under its ID or "username~name" and as a run's
@@ -78,7 +97,40 @@
 //	POST             /v2/actor-runs/{runId}/request-queue/head/lock
 //
 // Any Actor or task ID (an ID, "username~name" or "username/name") is
-// accepted and created on first use. A run's input is its default key-value
+// accepted and created on first use, by a run start or a GET: an Actor
+// known by name has an ID derived from the name, the same in every server.
+// Actors and tasks have the platform's shapes with local defaults (no
+// versions or builds; defaultRunOptions build latest, 3600 s, 1024 MB),
+// stats counting the runs the server keeps, and lists of those the user
+// has used, registered Actors included. Run lists of an Actor or task
+// take status, offset, limit and desc, and look at all the user's kept
+// runs; their webhook lists hold the webhooks whose condition is that
+// Actor or task. .../runs/last (with status and origin) is the last run started;
+// the paths below it (dataset, key-value-store, log, abort, ...) are the
+// run's, and a 404 record-not-found without one. An Actor's
+// .../runs/{runId} (and abort, metamorph, resurrect below it) is the
+// run's own, for a run of that Actor. DELETE of a run that has
+// ended removes it with its default storages (but those given a name),
+// dispatches and ad-hoc webhooks; one still going is a 400.
+//
+// A run's log is what [Server.AppendLog] or [Server.LogWriter] gave it
+// (apify-local feeds a process's stdout and stderr), its last
+// [MaxLogBytes]: older bytes are dropped and the log then starts with a
+// line saying how many. It is served as text/plain; stream=1 (or true)
+// follows it, flushing each write, until the run ends; download=1 makes it
+// an attachment; raw changes nothing. A client that waits for a run that
+// nothing will end (an Actor without a registered function, no
+// [WithAutoFinish]) still waits, but the server warns once per run, in its
+// log and in the run's, how to end it.
+//
+// The users are local: /v2/users/me has the platform's shape with a plan
+// of no limits, no usage, and a proxy with no groups. There is no proxy:
+// a run's environment points the JS SDK's proxy check
+// (APIFY_PROXY_HOSTNAME, APIFY_PROXY_PORT, APIFY_PROXY_STATUS_URL) at the
+// server, which answers that it is not connected and why, so that
+// createProxyConfiguration() fails saying there is no proxy (unless given
+// proxyUrls). A run's environment has APIFY_CLIENT_BASE_URL as well as
+// APIFY_API_BASE_URL. A run's input is its default key-value
 // store's INPUT record. Request bodies may be compressed with gzip, deflate
 // or brotli (br, as the official JS client compresses every body of 1 KiB or
 // more). A body is at most 9 MiB, compressed and decompressed alike;

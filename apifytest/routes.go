@@ -39,11 +39,11 @@ func (s *Server) routeTable() []route {
 		{"/v2/webhook-dispatches", map[string]apiHandler{"GET": s.handleListDispatches}},
 		{"/v2/webhook-dispatches/{id}", map[string]apiHandler{"GET": s.handleGetDispatch}},
 
-		{"/v2/acts/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
-		{"/v2/actors/{actorId}/runs", map[string]apiHandler{"POST": s.handleStartActor}},
-		{"/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"POST": s.handleStartTask}},
+		{"/v2/acts/{actorId}/runs", map[string]apiHandler{"GET": s.handleListJobRuns, "POST": s.handleStartActor}},
+		{"/v2/actors/{actorId}/runs", map[string]apiHandler{"GET": s.handleListJobRuns, "POST": s.handleStartActor}},
+		{"/v2/actor-tasks/{taskId}/runs", map[string]apiHandler{"GET": s.handleListJobRuns, "POST": s.handleStartTask}},
 		{"/v2/actor-runs", map[string]apiHandler{"GET": s.handleListRuns}},
-		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun}},
+		{"/v2/actor-runs/{id}", map[string]apiHandler{"GET": s.handleGetRun, "PUT": s.handleUpdateRun, "DELETE": s.handleDeleteRun}},
 		{"/v2/actor-runs/{id}/abort", map[string]apiHandler{"POST": s.handleAbortRun}},
 		{"/v2/actor-runs/{id}/reboot", map[string]apiHandler{"POST": s.handleRebootRun}},
 		{"/v2/actor-runs/{id}/metamorph", map[string]apiHandler{"POST": s.handleMetamorphRun}},
@@ -53,6 +53,12 @@ func (s *Server) routeTable() []route {
 		{"/v2/datasets", map[string]apiHandler{"GET": s.handleListStorages(kindDataset), "POST": s.handleGetOrCreateStorage(kindDataset)}},
 		{"/v2/key-value-stores", map[string]apiHandler{"GET": s.handleListStorages(kindKeyValueStore), "POST": s.handleGetOrCreateStorage(kindKeyValueStore)}},
 		{"/v2/request-queues", map[string]apiHandler{"GET": s.handleListStorages(kindRequestQueue), "POST": s.handleGetOrCreateStorage(kindRequestQueue)}},
+
+		{"/v2/logs/{id}", map[string]apiHandler{"GET": s.handleGetLog}},
+		{"/v2/actor-runs/{runId}/log", map[string]apiHandler{"GET": s.handleGetLog}},
+		{"/v2/users/{userId}", map[string]apiHandler{"GET": s.handleGetUser}},
+		{"/v2/users/me/limits", map[string]apiHandler{"GET": s.handleGetLimits}},
+		{"/v2/users/me/usage/monthly", map[string]apiHandler{"GET": s.handleGetMonthlyUsage}},
 
 		{"/_apifytest/runs/{id}/finish", map[string]apiHandler{"POST": s.handleControlFinish}},
 		{"/_apifytest/runs/{id}/abort", map[string]apiHandler{"POST": s.handleControlAbort}},
@@ -94,7 +100,7 @@ func (s *Server) routeTable() []route {
 			route{base.queue + "/head/lock", map[string]apiHandler{"POST": queueEndpoint(s.lockHead)}},
 		)
 	}
-	return routes
+	return append(routes, s.actorRoutes()...)
 }
 
 // storageMethods are the methods of a storage object.
@@ -112,6 +118,8 @@ func (s *Server) routes() http.Handler {
 		// The events websocket authenticates by the key in its URL.
 		mux.Handle(rt.pattern, s.methods(rt.methods, rt.pattern != eventsPattern))
 	}
+	mux.HandleFunc(proxyStatusPath+"/", s.handleProxyStatus)
+	s.mux = mux
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
 			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})

@@ -71,6 +71,7 @@ type runRec struct {
 	dispatches []*dispatchRec // oldest first
 	pending    int            // dispatches not yet settled
 	retained   bool           // done, and queued for eviction
+	log        *runLog        // created on first use (see logLocked)
 }
 
 // runView is a run as the API returns it.
@@ -519,6 +520,7 @@ func (r *runRec) envLocked(baseURL string) []string {
 	run := r.run
 	env := []string{
 		"APIFY_API_BASE_URL=" + baseURL,
+		"APIFY_CLIENT_BASE_URL=" + baseURL,
 		"APIFY_API_PUBLIC_BASE_URL=" + baseURL,
 		"APIFY_TOKEN=" + r.owner.token,
 		"APIFY_IS_AT_HOME=1",
@@ -546,6 +548,7 @@ func (r *runRec) envLocked(baseURL string) []string {
 		"ACTOR_STARTED_AT=" + isoTime(run.StartedAt),
 		"APIFY_STARTED_AT=" + isoTime(run.StartedAt),
 	}
+	env = append(env, proxyEnv(baseURL)...)
 	if run.ActorTaskID != "" {
 		env = append(env, "ACTOR_TASK_ID="+run.ActorTaskID, "APIFY_ACTOR_TASK_ID="+run.ActorTaskID)
 	}

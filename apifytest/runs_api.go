@@ -182,6 +182,7 @@ func (s *Server) waitForFinish(ctx context.Context, run client.Run, d time.Durat
 		return run // ended, and evicted since by the retention
 	}
 	s.log.Debug("apifytest: waiting for the run to finish", "run", run.ID, "for", d)
+	s.warnNeverEnding(run.ID)
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	// The server closing ends the wait too: a handler mounted elsewhere

@@ -160,7 +160,7 @@ var cmpSorted = cmp.Transformer("sorted", func(in []string) []string {
 func TestEnvWithoutRun(t *testing.T) {
 	t.Parallel()
 	srv := apifytest.NewTestServer(t)
-	want := []string{"APIFY_API_BASE_URL=" + srv.URL, "APIFY_API_PUBLIC_BASE_URL=" + srv.URL, "APIFY_TOKEN=" + srv.Token, "APIFY_USER_ID=" + srv.UserID}
+	want := []string{"APIFY_API_BASE_URL=" + srv.URL, "APIFY_CLIENT_BASE_URL=" + srv.URL, "APIFY_API_PUBLIC_BASE_URL=" + srv.URL, "APIFY_TOKEN=" + srv.Token, "APIFY_USER_ID=" + srv.UserID}
 	if diff := cmp.Diff(want, srv.Env(""), cmpSorted); diff != "" {
 		t.Errorf("Env(\"\") (-want +got):\n%s", diff)
 	}

@@ -28,6 +28,7 @@ type Server struct {
 	cfg     config
 	log     *slog.Logger
 	handler http.Handler
+	mux     *http.ServeMux // the routes, behind no middleware
 	hs      *http.Server
 	ln      net.Listener
 	served  chan struct{} // closed when hs.Serve has returned
@@ -192,10 +193,12 @@ func (s *Server) Client(opts ...client.Option) *client.Client {
 }
 
 // Env returns the environment, as "KEY=value" strings, that a process sees
-// when it runs as run runID: the API's URL and the run owner's token, the
+// when it runs as run runID: the API's URL (APIFY_API_BASE_URL, and
+// APIFY_CLIENT_BASE_URL for the Apify CLI) and the run owner's token, the
 // run, Actor, task and user IDs, APIFY_IS_AT_HOME=1, the default storages'
-// IDs, the input key, memory, timeout and start time, and the URL of its
-// events websocket (ACTOR_EVENTS_WEBSOCKET_URL). For an empty or
+// IDs, the input key, memory, timeout and start time, the URL of its
+// events websocket (ACTOR_EVENTS_WEBSOCKET_URL), and where the JS SDK's
+// proxy check learns that there is no proxy. For an empty or
 // unknown runID it holds only the API's URL and the default user's token and
 // ID.
 func (s *Server) Env(runID string) []string {
@@ -208,6 +211,7 @@ func (s *Server) Env(runID string) []string {
 			"APIFY_API_PUBLIC_BASE_URL=" + s.URL,
 			"APIFY_TOKEN=" + s.Token,
 			"APIFY_USER_ID=" + s.UserID,
+			"APIFY_CLIENT_BASE_URL=" + s.URL,
 		}
 	}
 	return r.envLocked(s.URL)

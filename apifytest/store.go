@@ -68,16 +68,22 @@ func (u *user) watching(r client.Run) []*webhookRec {
 
 // actorRec is an Actor, created on first use; fn runs its runs when set.
 type actorRec struct {
-	id   string
-	name string // "username~name" when it was referred to by name
-	fn   ActorFunc
+	id        string
+	name      string // "username~name" when it was referred to by name
+	fn        ActorFunc
+	owner     *user // who used it first
+	seq       uint64
+	createdAt time.Time
 }
 
 // taskRec is an Actor task, created on first use, bound to an Actor.
 type taskRec struct {
-	id    string
-	name  string
-	actor *actorRec
+	id        string
+	name      string
+	actor     *actorRec
+	owner     *user // who used it first
+	seq       uint64
+	createdAt time.Time
 }
 
 // kvRecord is one record of a key-value store.
@@ -165,9 +171,10 @@ func (s *Server) actorLocked(u *user, ref string) *actorRec {
 	if a, ok := s.actors[ref]; ok {
 		return a
 	}
-	a := &actorRec{id: ref}
+	s.seq++
+	a := &actorRec{id: ref, owner: u, seq: s.seq, createdAt: now()}
 	if !isID(ref) {
-		a.id, a.name = newID(), ref
+		a.id, a.name = nameID("actor", ref), ref
 	}
 	s.actors[a.id] = a
 	if a.name != "" {
@@ -183,9 +190,10 @@ func (s *Server) taskLocked(u *user, ref string) *taskRec {
 	if t, ok := s.tasks[ref]; ok {
 		return t
 	}
-	t := &taskRec{id: ref}
+	s.seq++
+	t := &taskRec{id: ref, owner: u, seq: s.seq, createdAt: now()}
 	if !isID(ref) {
-		t.id, t.name = newID(), ref
+		t.id, t.name = nameID("task", ref), ref
 	}
 	t.actor = s.actorLocked(u, newID())
 	s.tasks[t.id] = t
