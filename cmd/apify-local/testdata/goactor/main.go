@@ -1,8 +1,8 @@
 // Command goactor is an Actor written with this module's actor package, for
 // the tests of apify-local run. It prints its input (read from its default
 // key-value store) to stdout, adds an ad-hoc webhook for its own run's end
-// to -webhook (if set), prints "ready", then sleeps -sleep and exits with
-// -exit.
+// to -webhook (if set), charges one -charge event (if set), prints "ready",
+// then sleeps -sleep and exits with -exit.
 package main
 
 import (
@@ -21,6 +21,7 @@ func main() {
 	webhook := flag.String("webhook", "", "URL of the ad-hoc webhook to add")
 	sleep := flag.Duration("sleep", 0, "how long to sleep before exiting")
 	exit := flag.Int("exit", 0, "exit code")
+	charge := flag.String("charge", "", "the name of an event to charge once")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -47,6 +48,14 @@ func main() {
 			actor.Fail(ctx, err)
 			return
 		}
+	}
+	if *charge != "" {
+		res, err := actor.Charge(ctx, *charge, 1)
+		if err != nil {
+			actor.Fail(ctx, err)
+			return
+		}
+		fmt.Printf("charged %s: limit reached %v\n", *charge, res.EventChargeLimitReached)
 	}
 	fmt.Println("ready")
 	time.Sleep(*sleep)

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-apify/actor/apifytest"
+	"github.com/go-apify/actor/internal/procstat"
+)
+
+// actorUsage and taskUsage are the help texts of --actor and --task.
+const (
+	actorUsage = "bind an Actor to a command, `NAME=COMMAND`: each run of Actor NAME (an ID or username~name) that the API starts runs COMMAND, " +
+		"split into words as a shell would (quotes and backslashes) with no expansion; repeatable"
+	taskUsage = "bind a task to an Actor, `NAME=ACTOR` (IDs or username~name): the task's runs are runs of that Actor; repeatable"
+)
+
+// binding is an Actor bound to a command by --actor.
+type binding struct {
+	name    string   // the Actor's ID or username~name, as given
+	command []string // the command and its arguments
+}
+
+// bindings is the repeatable --actor flag.
+type bindings []binding
+
+func (b *bindings) String() string {
+	names := make([]string, len(*b))
+	for i, x := range *b {
+		names[i] = x.name
+	}
+	return strings.Join(names, ",")
+}
+
+func (b *bindings) Set(v string) error {
+	name, command, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New("want NAME=COMMAND")
+	}
+	if err := checkRef(name); err != nil {
+		return err
+	}
+	for _, x := range *b {
+		if x.name == name {
+			return fmt.Errorf("Actor %s is bound twice", name)
+		}
+	}
+	words, err := splitCommand(command)
+	if err != nil {
+		return fmt.Errorf("COMMAND of %s: %w", name, err)
+	}
+	*b = append(*b, binding{name, words})
+	return nil
+}
+
+// taskBinding is a task bound to an Actor by --task.
+type taskBinding struct{ name, actor string }
+
+// taskBindings is the repeatable --task flag.
+type taskBindings []taskBinding
+
+func (t *taskBindings) String() string {
+	names := make([]string, len(*t))
+	for i, x := range *t {
+		names[i] = x.name + "=" + x.actor
+	}
+	return strings.Join(names, ",")
+}
+
+func (t *taskBindings) Set(v string) error {
+	name, actor, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New("want NAME=ACTOR")
+	}
+	if err := checkRef(name); err != nil {
+		return err
+	}
+	if err := checkRef(actor); err != nil {
+		return fmt.Errorf("ACTOR of %s: %w", name, err)
+	}
+	*t = append(*t, taskBinding{name, actor})
+	return nil
+}
+
+// maxRefLen bounds an Actor's or task's reference.
+const maxRefLen = 256
+
+// checkRef checks an Actor's or task's reference: an ID, or username~name
+// (username/name), of letters, digits and "-_.".
+func checkRef(ref string) error {
+	if ref == "" || len(ref) > maxRefLen {
+		return fmt.Errorf("NAME must be an ID or username~name of 1 to %d characters, not %q", maxRefLen, ref)
+	}
+	seps := 0
+	for _, c := range ref {
+		switch {
+		case c == '~' || c == '/':
+			seps++
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return fmt.Errorf("NAME %q: %q is not allowed in an ID or username~name", ref, c)
+		}
+	}
+	if seps > 1 || strings.HasPrefix(ref, "/") || strings.HasSuffix(ref, "~") || strings.HasSuffix(ref, "/") {
+		return fmt.Errorf("NAME %q is neither an ID nor username~name", ref)
+	}
+	return nil
+}
+
+// maxCommandLen bounds a bound command.
+const maxCommandLen = 64 << 10
+
+// splitCommand splits s into words as a POSIX shell does, honouring single
+// quotes, double quotes (in which a backslash escapes only \ " $ ` and a
+// newline) and backslashes, with nothing else of a shell: no variables,
+// globs, pipes or redirections. The characters that would make a shell do
+// more (| & ; < > ( ) $ ` and a leading ~ or #) are an error unless quoted,
+// so that a command is never run otherwise than it reads; for a shell's
+// features give one explicitly, as in sh -c '...'.
+func splitCommand(s string) ([]string, error) {
+	if len(s) > maxCommandLen {
+		return nil, fmt.Errorf("longer than %d bytes", maxCommandLen)
+	}
+	var words []string
+	var word strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, word.String())
+				word.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("a single quote is not closed")
+			}
+			word.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				switch {
+				case s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`\n", s[i+1]) >= 0:
+					i++
+					if s[i] != '\n' {
+						word.WriteByte(s[i])
+					}
+				case s[i] == '$' || s[i] == '`':
+					return nil, fmt.Errorf("%q inside double quotes would be expanded by a shell: escape it or use single quotes", s[i])
+				default:
+					word.WriteByte(s[i])
+				}
+			}
+			if i == len(s) {
+				return nil, errors.New("a double quote is not closed")
+			}
+			inWord = true
+		case c == '\\':
+			if i+1 == len(s) {
+				return nil, errors.New("it ends with a backslash")
+			}
+			i++
+			if s[i] != '\n' {
+				word.WriteByte(s[i])
+				inWord = true
+			}
+		case strings.IndexByte("|&;<>()$`", c) >= 0, !inWord && (c == '~' || c == '#'):
+			return nil, fmt.Errorf("%q is a shell's: quote it, or run a shell (sh -c '...')", c)
+		default:
+			word.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, word.String())
+	}
+	if len(words) == 0 {
+		return nil, errors.New("no command given")
+	}
+	return words, nil
+}
+
+// platform runs the commands of the Actors that apify-local runs, each run
+// in a process group of its own, with the run's environment, a web server
+// port of its own, and its output in the run's log and on the terminal.
+type platform struct {
+	srv            *apifytest.Server
+	grace          time.Duration
+	stdout, stderr io.Writer // the terminal's
+	termMu         sync.Mutex
+
+	mu   sync.Mutex
+	pids map[string]*atomic.Int64 // run ID → the process running as it
+}
+
+func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
+	return &platform{grace: grace, stdout: stdout, stderr: stderr, pids: map[string]*atomic.Int64{}}
+}
+
+// bind registers each binding's command as its Actor's code, and each task
+// binding.
+func (p *platform) bind(actors bindings, tasks taskBindings) {
+	for _, b := range actors {
+		p.srv.RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil, nil))
+	}
+	for _, t := range tasks {
+		p.srv.RegisterTask(t.name, t.actor)
+	}
+}
+
+// actorFunc returns the Actor function that runs command as a run: with the
+// run's environment and a web server port, in a process group of its own,
+// its output in the run's log and on the terminal (each line after prefix),
+// stdin as its stdin (none if nil); exit, if not nil, holds its last exit
+// code.
+func (p *platform) actorFunc(name string, command []string, prefix string, stdin io.Reader, exit *atomic.Int64) apifytest.ActorFunc {
+	return func(ctx context.Context, env []string, _ []byte) error {
+		runID := envValue(env, "ACTOR_RUN_ID")
+		if why, ok := apifytest.RestartOf(ctx); ok {
+			fmt.Fprintf(p.stderr, "apify-local: %s\n", restartLine(runID, why, command[0]))
+		}
+		webEnv, err := p.webServerEnv(runID)
+		if err != nil {
+			return fmt.Errorf("Actor %s: %w", name, err)
+		}
+		pid := p.pidOf(runID)
+		defer p.forget(runID)
+		log := newRunLogWriter(p.srv, runID)
+		stdout := teeWriter(log, newPrefixWriter(p.stdout, prefix, &p.termMu))
+		stderr := teeWriter(log, newPrefixWriter(p.stderr, prefix, &p.termMu))
+		code, err := execute(ctx, command, mergeEnv(os.Environ(), append(env, webEnv...)), p.grace, pid, stdin, stdout, stderr)
+		if exit != nil {
+			exit.Store(int64(code))
+		}
+		return err
+	}
+}
+
+// pidOf returns where the process running as run runID keeps its ID.
+func (p *platform) pidOf(runID string) *atomic.Int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pid, ok := p.pids[runID]
+	if !ok {
+		pid = new(atomic.Int64)
+		p.pids[runID] = pid
+	}
+	return pid
+}
+
+// forget forgets the process of run runID, which has exited.
+func (p *platform) forget(runID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pids, runID)
+}
+
+// usage measures the process group of run runID, while its command runs.
+func (p *platform) usage(runID string) (apifytest.ProcessUsage, bool) {
+	p.mu.Lock()
+	pid, ok := p.pids[runID]
+	p.mu.Unlock()
+	if !ok || pid.Load() == 0 {
+		return apifytest.ProcessUsage{}, false
+	}
+	u, err := procstat.Group(int(pid.Load()))
+	if err != nil {
+		return apifytest.ProcessUsage{}, false
+	}
+	return apifytest.ProcessUsage{MemoryBytes: u.MemoryBytes, CPUTime: u.CPUTime}, true
+}
+
+// webServerEnv returns the web server variables of run runID: a free
+// loopback port, picked on its first start and kept across its restarts,
+// as ACTOR_WEB_SERVER_PORT and APIFY_CONTAINER_PORT, and its URL as
+// ACTOR_WEB_SERVER_URL, APIFY_CONTAINER_URL and the run's containerUrl. The
+// URL reaches the process directly: on loopback no proxy stands between.
+func (p *platform) webServerEnv(runID string) ([]string, error) {
+	var url string
+	if run, ok := p.srv.Run(runID); ok && strings.HasPrefix(run.ContainerURL, "http://127.0.0.1:") {
+		url = run.ContainerURL // a restart keeps the run's port
+	} else {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("no free port for the web server: %w", err)
+		}
+		url = "http://127.0.0.1:" + strconv.Itoa(port)
+		if err := p.srv.SetContainerURL(runID, url); err != nil {
+			return nil, err
+		}
+	}
+	ps := strings.TrimPrefix(url, "http://127.0.0.1:")
+	return []string{
+		"ACTOR_WEB_SERVER_PORT=" + ps, "ACTOR_WEB_SERVER_URL=" + url,
+		"APIFY_CONTAINER_PORT=" + ps, "APIFY_CONTAINER_URL=" + url,
+	}, nil
+}
+
+// freePort returns a loopback TCP port free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
