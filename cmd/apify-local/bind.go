@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -310,8 +311,25 @@ func (p *platform) webServerEnv(runID string) ([]string, error) {
 	}, nil
 }
 
-// freePort returns a loopback TCP port free a moment ago.
+// Web server ports are picked in [minWebPort, maxWebPort), below the
+// ephemeral ports (32768 and up on Linux) that the kernel hands to
+// outgoing connections, one of which could take a port picked among them
+// before the run's process listens on it.
+const (
+	minWebPort = 20000
+	maxWebPort = 32768
+)
+
+// freePort returns a loopback TCP port that was free a moment ago: one
+// below the ephemeral ports if a few tries find one, else any.
 func freePort() (int, error) {
+	for range 20 {
+		port := minWebPort + rand.IntN(maxWebPort-minWebPort)
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

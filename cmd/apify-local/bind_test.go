@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/go-apify/actor/client"
 )
 
 func TestSplitCommand(t *testing.T) {
@@ -190,5 +193,38 @@ func TestPrefixWriter(t *testing.T) {
 	}
 	if w := newPrefixWriter(&b, "", nil); w != io.Writer(&b) {
 		t.Errorf("no prefix: %T, want the writer itself", w)
+	}
+}
+
+// TestServeBoundActor binds an Actor under apify-local serve: a run that
+// the API starts runs its command, ends with its exit code, and has its
+// output in its log, beside the web server port it was given.
+func TestServeBoundActor(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("needs sh")
+	}
+	s := startServe(t, "--finish-after", "0", "--actor",
+		"tester~echo="+quoted([]string{sh, "-c", `echo "out $ACTOR_RUN_ID $ACTOR_WEB_SERVER_URL"; echo err >&2; exit 4`}))
+	run, err := s.client.CallActor(t.Context(), "tester~echo", nil, client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != client.StatusFailed || run.ExitCode == nil || *run.ExitCode != 4 || !strings.HasPrefix(run.ContainerURL, "http://127.0.0.1:") {
+		t.Fatalf("run %s, exit code %v, containerUrl %q; want FAILED, 4 and a loopback URL", run.Status, exitCodeText(run.ExitCode), run.ContainerURL)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.env["APIFY_API_BASE_URL"]+"/v2/actor-runs/"+run.ID+"/log", nil)
+	req.Header.Set("Authorization", "Bearer "+s.env["APIFY_TOKEN"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{" out " + run.ID + " " + run.ContainerURL + "\n", " err\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("log lacks %q:\n%s", want, b)
+		}
 	}
 }

@@ -104,9 +104,12 @@ func callThroughWeb(ctx context.Context, path string) error {
 		if run, err = apiJSON(ctx, "GET", "/v2/actor-runs/"+run.ID, ""); err != nil {
 			return err
 		}
+		if run.Status != "READY" && run.Status != "RUNNING" {
+			return fmt.Errorf("run %s ended %s before its web server answered", run.ID, run.Status)
+		}
 		var resp *http.Response
 		if run.ContainerURL != "" {
-			resp, err = http.Get(run.ContainerURL)
+			resp, err = webClient.Get(run.ContainerURL)
 		}
 		if run.ContainerURL == "" || err != nil {
 			select {
@@ -139,6 +142,9 @@ func callThroughWeb(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// webClient reaches the callee's web server.
+var webClient = &http.Client{Timeout: 10 * time.Second}
 
 // runOf is what the helpers read of a run.
 type runOf struct {

@@ -297,8 +297,8 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
 		idleErr := srv.WaitIdle(waitCtx)
 		cancel()
-		for _, d := range srv.Dispatches() {
-			if d.EventData != nil && d.EventData.ActorRunID == run.ID && d.Status != client.DispatchActive && !printed[d.ID] {
+		for _, d := range srv.Dispatches() { // of COMMAND's run, and of the runs it started
+			if d.Status != client.DispatchActive && !printed[d.ID] {
 				printed[d.ID] = true
 				fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
 			}
@@ -311,7 +311,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		if idleErr != nil {
 			for _, d := range srv.Dispatches() {
-				if d.EventData != nil && d.EventData.ActorRunID == run.ID && !printed[d.ID] {
+				if !printed[d.ID] {
 					fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
 				}
 			}
