@@ -228,3 +228,28 @@ func TestServeBoundActor(t *testing.T) {
 		}
 	}
 }
+
+// TestServeAbortBoundActor aborts a run of a bound Actor: its command is
+// stopped, and the run ends ABORTED once it has exited.
+func TestServeAbortBoundActor(t *testing.T) {
+	t.Parallel()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("needs sleep")
+	}
+	s := startServe(t, "--finish-after", "0", "--actor", "tester~sleeper="+quoted([]string{sleep, "60"}))
+	run, err := s.client.StartActor(t.Context(), "tester~sleeper", nil, client.StartOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.client.AbortRun(t.Context(), run.ID, client.AbortOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	end, err := s.client.WaitForRun(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end.Status != client.StatusAborted || end.ExitCode == nil || *end.ExitCode != 128+15 {
+		t.Errorf("run %s, exit code %s; want ABORTED, 143 (SIGTERM)", end.Status, exitCodeText(end.ExitCode))
+	}
+}

@@ -37,9 +37,9 @@ func boundActor(mode string) (int, bool) {
 			return 90, true
 		}
 		waited := make(chan struct{})
-		go func() { // warned of at once, then waits a second
+		go func() { // warned of at once, then waits until aborted below
 			defer close(waited)
-			_, _ = apiJSON(ctx, "GET", "/v2/actor-runs/"+nobody.ID+"?waitForFinish=1", "")
+			_, _ = apiJSON(ctx, "GET", "/v2/actor-runs/"+nobody.ID+"?waitForFinish=30", "")
 		}()
 		for _, path := range []string{"/v2/acts/tester~callee/runs", "/v2/actor-tasks/tester~job/runs"} {
 			if err := callThroughWeb(ctx, path); err != nil {
@@ -49,8 +49,17 @@ func boundActor(mode string) (int, bool) {
 		}
 		own, err := apiText(ctx, "/v2/logs/"+runID)
 		fmt.Printf("caller: own log has hello %v %v\n", strings.Contains(own, "caller: hello"), err)
-		<-waited
+		for { // the warning is in the run's log too
+			if l, err := apiText(ctx, "/v2/logs/"+nobody.ID); err != nil || strings.Contains(l, "nothing runs Actor run") {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
 		_, _ = apiJSON(ctx, "POST", "/v2/actor-runs/"+nobody.ID+"/abort", "")
+		<-waited
 		return 0, true
 	case "callee":
 		fmt.Println("callee: out", runID)
