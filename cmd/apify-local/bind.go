@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +26,8 @@ import (
 const (
 	actorUsage = "bind an Actor to a command, `NAME=COMMAND`: each run of Actor NAME (an ID or username~name) that the API starts runs COMMAND, " +
 		"split into words as a shell would (quotes and backslashes) with no expansion; repeatable"
-	taskUsage = "bind a task to an Actor, `NAME=ACTOR` (IDs or username~name): the task's runs are runs of that Actor; repeatable"
+	taskUsage = "bind a task to an Actor, `NAME=ACTOR[:INPUT_FILE]` (IDs or username~name): the task's runs are runs of that Actor, " +
+		"their input INPUT_FILE's JSON object with the fields of the input a run is started with in its place; repeatable"
 )
 
 // binding is an Actor bound to a command by --actor.
@@ -64,7 +69,13 @@ func (b *bindings) Set(v string) error {
 }
 
 // taskBinding is a task bound to an Actor by --task.
-type taskBinding struct{ name, actor string }
+type taskBinding struct {
+	name, actor string
+	input       map[string]json.RawMessage // the saved input; nil for none
+}
+
+// maxTaskInput bounds a task's saved input.
+const maxTaskInput = 4 << 20
 
 // taskBindings is the repeatable --task flag.
 type taskBindings []taskBinding
@@ -73,6 +84,9 @@ func (t *taskBindings) String() string {
 	names := make([]string, len(*t))
 	for i, x := range *t {
 		names[i] = x.name + "=" + x.actor
+		if x.input != nil {
+			names[i] += ":…"
+		}
 	}
 	return strings.Join(names, ",")
 }
@@ -80,16 +94,47 @@ func (t *taskBindings) String() string {
 func (t *taskBindings) Set(v string) error {
 	name, actor, ok := strings.Cut(v, "=")
 	if !ok {
-		return errors.New("want NAME=ACTOR")
+		return errors.New("want NAME=ACTOR[:INPUT_FILE]")
 	}
 	if err := checkRef(name); err != nil {
 		return err
 	}
+	actor, file, withInput := strings.Cut(actor, ":")
 	if err := checkRef(actor); err != nil {
 		return fmt.Errorf("ACTOR of %s: %w", name, err)
 	}
-	*t = append(*t, taskBinding{name, actor})
+	b := taskBinding{name: name, actor: actor}
+	if withInput {
+		in, err := readTaskInput(file)
+		if err != nil {
+			return fmt.Errorf("INPUT_FILE of %s: %w", name, err)
+		}
+		b.input = in
+	}
+	*t = append(*t, b)
 	return nil
+}
+
+// readTaskInput reads a task's saved input: a JSON object of at most
+// maxTaskInput bytes.
+func readTaskInput(path string) (map[string]json.RawMessage, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTaskInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxTaskInput {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxTaskInput)
+	}
+	var in map[string]json.RawMessage
+	if err := json.Unmarshal(b, &in); err != nil || in == nil {
+		return nil, fmt.Errorf("%s does not hold a JSON object", path)
+	}
+	return in, nil
 }
 
 // maxRefLen bounds an Actor's or task's reference.
@@ -199,28 +244,87 @@ func splitCommand(s string) ([]string, error) {
 // in a process group of its own, with the run's environment, a web server
 // port of its own, and its output in the run's log and on the terminal.
 type platform struct {
-	srv            *apifytest.Server
+	srv            atomic.Pointer[apifytest.Server] // set once made
 	grace          time.Duration
 	stdout, stderr io.Writer // the terminal's
 	termMu         sync.Mutex
+
+	taskInputs map[string]map[string]json.RawMessage // task ID → its saved input; fixed by bind
 
 	mu   sync.Mutex
 	pids map[string]*atomic.Int64 // run ID → the process running as it
 }
 
 func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
-	return &platform{grace: grace, stdout: stdout, stderr: stderr, pids: map[string]*atomic.Int64{}}
+	return &platform{grace: grace, stdout: stdout, stderr: stderr,
+		taskInputs: map[string]map[string]json.RawMessage{}, pids: map[string]*atomic.Int64{}}
 }
 
 // bind registers each binding's command as its Actor's code, and each task
-// binding.
-func (p *platform) bind(actors bindings, tasks taskBindings) {
+// binding, with its saved input.
+func (p *platform) bind(actors bindings, tasks taskBindings) error {
 	for _, b := range actors {
-		p.srv.RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil, nil))
+		p.srv.Load().RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil, nil))
 	}
 	for _, t := range tasks {
-		p.srv.RegisterTask(t.name, t.actor)
+		p.srv.Load().RegisterTask(t.name, t.actor)
+		if t.input == nil {
+			continue
+		}
+		code, body := p.api(http.MethodGet, "/v2/actor-tasks/"+t.name, "", nil)
+		var task struct{ Data struct{ ID string } }
+		if code != http.StatusOK || json.Unmarshal(body, &task) != nil || task.Data.ID == "" {
+			return fmt.Errorf("--task %s: the task cannot be read back: %d %s", t.name, code, body)
+		}
+		p.taskInputs[task.Data.ID] = t.input
 	}
+	return nil
+}
+
+// api calls the server's handler in process, as the default user, and
+// returns the status and body of its answer.
+func (p *platform) api(method, path, contentType string, body []byte) (int, []byte) {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+p.srv.Load().Token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	rec := httptest.NewRecorder()
+	p.srv.Load().Handler().ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// taskInput gives a task's run its input on its first start, as the
+// platform does: the task's saved input, its fields replaced by those of
+// the input the run was started with (which, if not a JSON object,
+// replaces it whole).
+func (p *platform) taskInput(env []string, input []byte) error {
+	saved, ok := p.taskInputs[envValue(env, "ACTOR_TASK_ID")]
+	if !ok {
+		return nil
+	}
+	merged := make(map[string]json.RawMessage, len(saved))
+	for k, v := range saved {
+		merged[k] = v
+	}
+	if input != nil {
+		var given map[string]json.RawMessage
+		if json.Unmarshal(input, &given) != nil || given == nil {
+			return nil
+		}
+		for k, v := range given {
+			merged[k] = v
+		}
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return err
+	}
+	path := "/v2/key-value-stores/" + envValue(env, "ACTOR_DEFAULT_KEY_VALUE_STORE_ID") + "/records/" + envValue(env, "ACTOR_INPUT_KEY")
+	if code, body := p.api(http.MethodPut, path, "application/json; charset=utf-8", b); code >= 300 {
+		return fmt.Errorf("storing the task's input: %d %s", code, body)
+	}
+	return nil
 }
 
 // actorFunc returns the Actor function that runs command as a run: with the
@@ -229,10 +333,12 @@ func (p *platform) bind(actors bindings, tasks taskBindings) {
 // stdin as its stdin (none if nil); exit, if not nil, holds its last exit
 // code.
 func (p *platform) actorFunc(name string, command []string, prefix string, stdin io.Reader, exit *atomic.Int64) apifytest.ActorFunc {
-	return func(ctx context.Context, env []string, _ []byte) error {
+	return func(ctx context.Context, env []string, input []byte) error {
 		runID := envValue(env, "ACTOR_RUN_ID")
 		if why, ok := apifytest.RestartOf(ctx); ok {
 			fmt.Fprintf(p.stderr, "apify-local: %s\n", restartLine(runID, why, command[0]))
+		} else if err := p.taskInput(env, input); err != nil {
+			return fmt.Errorf("Actor %s: %w", name, err)
 		}
 		webEnv, err := p.webServerEnv(runID)
 		if err != nil {
@@ -240,7 +346,7 @@ func (p *platform) actorFunc(name string, command []string, prefix string, stdin
 		}
 		pid := p.pidOf(runID)
 		defer p.forget(runID)
-		log := newRunLogWriter(p.srv, runID)
+		log := newRunLogWriter(p.srv.Load(), runID)
 		stdout := teeWriter(log, newPrefixWriter(p.stdout, prefix, &p.termMu))
 		stderr := teeWriter(log, newPrefixWriter(p.stderr, prefix, &p.termMu))
 		code, err := execute(ctx, command, mergeEnv(os.Environ(), append(env, webEnv...)), p.grace, pid, stdin, stdout, stderr)
@@ -292,7 +398,7 @@ func (p *platform) usage(runID string) (apifytest.ProcessUsage, bool) {
 // URL reaches the process directly: on loopback no proxy stands between.
 func (p *platform) webServerEnv(runID string) ([]string, error) {
 	var url string
-	if run, ok := p.srv.Run(runID); ok && strings.HasPrefix(run.ContainerURL, "http://127.0.0.1:") {
+	if run, ok := p.srv.Load().Run(runID); ok && strings.HasPrefix(run.ContainerURL, "http://127.0.0.1:") {
 		url = run.ContainerURL // a restart keeps the run's port
 	} else {
 		port, err := freePort()
@@ -300,7 +406,7 @@ func (p *platform) webServerEnv(runID string) ([]string, error) {
 			return nil, fmt.Errorf("no free port for the web server: %w", err)
 		}
 		url = "http://127.0.0.1:" + strconv.Itoa(port)
-		if err := p.srv.SetContainerURL(runID, url); err != nil {
+		if err := p.srv.Load().SetContainerURL(runID, url); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -78,7 +79,9 @@ func TestBindFlagErrors(t *testing.T) {
 		{[]string{"--actor", "me~x=node 'x"}, "COMMAND of me~x: a single quote is not closed"},
 		{[]string{"--actor", "me~x=node a", "--actor", "me~x=node b"}, "Actor me~x is bound twice"},
 		{[]string{"--actor", "local~actor=node a"}, "local~actor is the Actor of COMMAND (--actor-id)"},
-		{[]string{"--task", "me~t"}, "for flag -task: want NAME=ACTOR"},
+		{[]string{"--task", "me~t"}, "for flag -task: want NAME=ACTOR[:INPUT_FILE]"},
+		{[]string{"--task", "me~t=me~a:/no/such/file"}, "INPUT_FILE of me~t: open /no/such/file"},
+		{[]string{"--task", "me~t=me~a:bind_test.go"}, "INPUT_FILE of me~t: bind_test.go does not hold a JSON object"},
 		{[]string{"--task", "me~t=a b"}, `ACTOR of me~t: NAME "a b"`},
 	}
 	for _, tt := range tests {
@@ -214,16 +217,9 @@ func TestServeBoundActor(t *testing.T) {
 	if run.Status != client.StatusFailed || run.ExitCode == nil || *run.ExitCode != 4 || !strings.HasPrefix(run.ContainerURL, "http://127.0.0.1:") {
 		t.Fatalf("run %s, exit code %v, containerUrl %q; want FAILED, 4 and a loopback URL", run.Status, exitCodeText(run.ExitCode), run.ContainerURL)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.env["APIFY_API_BASE_URL"]+"/v2/actor-runs/"+run.ID+"/log", nil)
-	req.Header.Set("Authorization", "Bearer "+s.env["APIFY_TOKEN"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := logOf(t, s, run.ID)
 	for _, want := range []string{" out " + run.ID + " " + run.ContainerURL + "\n", " err\n"} {
-		if !strings.Contains(string(b), want) {
+		if !strings.Contains(b, want) {
 			t.Errorf("log lacks %q:\n%s", want, b)
 		}
 	}
@@ -252,4 +248,47 @@ func TestServeAbortBoundActor(t *testing.T) {
 	if end.Status != client.StatusAborted || end.ExitCode == nil || *end.ExitCode != 128+15 {
 		t.Errorf("run %s, exit code %s; want ABORTED, 143 (SIGTERM)", end.Status, exitCodeText(end.ExitCode))
 	}
+}
+
+// TestServeTaskInput binds a task with saved input to a bound Actor: its
+// runs get the saved input, with the fields of the input they are started
+// with in its place.
+func TestServeTaskInput(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "input.json")
+	if err := os.WriteFile(file, []byte(`{"a": 1, "b": 2}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, "--finish-after", "0", "--actor", "tester~target="+quoted(boundCommand(t, "target")),
+		"--task", "tester~job=tester~target:"+file)
+	tests := []struct {
+		input any
+		want  string
+	}{
+		{nil, `input {"a":1,"b":2} <nil>`},
+		{map[string]int{"b": 3, "c": 4}, `input {"a":1,"b":3,"c":4} <nil>`},
+	}
+	for _, tt := range tests {
+		run, err := s.client.CallTask(t.Context(), "tester~job", tt.input, client.StartOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log := logOf(t, s, run.ID); run.Status != client.StatusSucceeded || !strings.Contains(log, tt.want) {
+			t.Errorf("input %v: run %s, log:\n%s\nwant %q", tt.input, run.Status, log, tt.want)
+		}
+	}
+}
+
+// logOf reads the log of run runID from apify-local serve.
+func logOf(t *testing.T, s serving, runID string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.env["APIFY_API_BASE_URL"]+"/v2/logs/"+runID, nil)
+	req.Header.Set("Authorization", "Bearer "+s.env["APIFY_TOKEN"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

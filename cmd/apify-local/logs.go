@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 
@@ -98,16 +97,16 @@ type warnHandler struct {
 	inner   slog.Handler
 	verbose bool // inner prints the warnings already
 	stderr  io.Writer
-	srv     func() *apifytest.Server // nil until the server is made
+	p       *platform // for the Actor's name
 	attrs   []slog.Attr
 }
 
-func newLogger(verbose bool, stderr io.Writer, srv func() *apifytest.Server) *slog.Logger {
+func newLogger(verbose bool, stderr io.Writer, p *platform) *slog.Logger {
 	var inner slog.Handler = slog.DiscardHandler
 	if verbose {
 		inner = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
 	}
-	return slog.New(&warnHandler{inner: inner, verbose: verbose, stderr: stderr, srv: srv})
+	return slog.New(&warnHandler{inner: inner, verbose: verbose, stderr: stderr, p: p})
 }
 
 func (h *warnHandler) Enabled(ctx context.Context, l slog.Level) bool {
@@ -141,9 +140,9 @@ func (h *warnHandler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	if srv := h.srv(); srv != nil {
+	if srv := h.p.srv.Load(); srv != nil {
 		if run, ok := srv.Run(runID); ok {
-			name := actorName(srv, run.ActID)
+			name := actorName(h.p, run.ActID)
 			fmt.Fprintf(h.stderr, "apify-local: Actor %s is not bound to a command, so its run %s never ends; bind it with --actor %s=COMMAND\n",
 				name, runID, name)
 		}
@@ -165,17 +164,13 @@ func (h *warnHandler) WithGroup(name string) slog.Handler {
 }
 
 // actorName returns how to name Actor actID on the command line: its
-// username~name if it has one, else its ID. It asks the server's handler
-// directly, not over the network.
-func actorName(srv *apifytest.Server, actID string) string {
-	req := httptest.NewRequest(http.MethodGet, "/v2/acts/"+actID, nil)
-	req.Header.Set("Authorization", "Bearer "+srv.Token)
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
+// username~name if it has one, else its ID.
+func actorName(p *platform, actID string) string {
+	code, b := p.api(http.MethodGet, "/v2/acts/"+actID, "", nil)
 	var body struct {
 		Data struct{ ID, Name, Username string }
 	}
-	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &body) != nil ||
+	if code != http.StatusOK || json.Unmarshal(b, &body) != nil ||
 		body.Data.Name == "" || body.Data.Name == body.Data.ID || body.Data.Username == "" {
 		return actID
 	}

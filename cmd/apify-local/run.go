@@ -71,7 +71,9 @@ its own, in a process group of its own, ended and restarted as COMMAND
 is; it ends when COMMAND2 exits, with the same statuses. COMMAND2 is one
 argument, split into words as a shell would (quotes and backslashes) but
 never run by one: for pipes or variables, bind sh -c '...'. --task
-NAME=ACTOR makes a task's runs runs of a bound Actor. A client that waits
+NAME=ACTOR[:INPUT_FILE] makes a task's runs runs of a bound Actor, with
+INPUT_FILE's JSON object as their input (the fields of an input a run is
+started with replace its own). A client that waits
 for a run of an Actor that is not bound (nothing would end it) gets a
 warning on stderr naming the Actor and the --actor flag to bind it.
 
@@ -238,11 +240,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
 	}
-	var made atomic.Pointer[apifytest.Server]
 	p := newPlatform(f.grace, stdout, stderr)
 	opts := []apifytest.Option{
 		apifytest.WithAddr(f.addr),
-		apifytest.WithLogger(newLogger(f.verbose, stderr, made.Load)),
+		apifytest.WithLogger(newLogger(f.verbose, stderr, p)),
 		apifytest.WithDeliveryRetries(f.retries),
 		apifytest.WithDeliveryBackoff(f.retryBase),
 		apifytest.WithDeliveryTimeout(f.deliveryTimeout),
@@ -261,11 +262,13 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	defer srv.Close()
-	made.Store(srv)
-	p.srv = srv
+	p.srv.Store(srv)
 
 	var cmdExit atomic.Int64 // COMMAND's last exit code, as a shell reports it
-	p.bind(f.actors, f.tasks)
+	if err := p.bind(f.actors, f.tasks); err != nil {
+		fmt.Fprintf(stderr, "apify-local: %v\n", err)
+		return 2
+	}
 	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, "", stdin, &cmdExit))
 	var hooks []client.WebhookDefinition
 	for _, u := range f.webhooks {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
@@ -95,11 +94,10 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "apify-local serve: give both --token and --user-id, or neither")
 		return 2
 	}
-	var made atomic.Pointer[apifytest.Server]
 	p := newPlatform(*grace, stderr, stderr)
 	opts := []apifytest.Option{
 		apifytest.WithAddr(*addr),
-		apifytest.WithLogger(newLogger(*verbose, stderr, made.Load)),
+		apifytest.WithLogger(newLogger(*verbose, stderr, p)),
 		apifytest.WithProcessUsage(p.usage),
 		apifytest.WithDeliveryRetries(*retries),
 		apifytest.WithDeliveryBackoff(*retryBase),
@@ -128,9 +126,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 2
 	}
 	defer srv.Close()
-	made.Store(srv)
-	p.srv = srv
-	p.bind(actors, tasks)
+	p.srv.Store(srv)
+	if err := p.bind(actors, tasks); err != nil {
+		fmt.Fprintf(stderr, "apify-local serve: %v\n", err)
+		return 2
+	}
 	for _, kv := range srv.Env("") {
 		name, value, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(stdout, "export %s=%s\n", name, shellQuote(value))
