@@ -3,6 +3,8 @@ package apifytest
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/json"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,7 +49,6 @@ type actorView struct {
 	Stats             jobStats          `json:"stats"`
 	Versions          []any             `json:"versions"`
 	DefaultRunOptions defaultRunOptions `json:"defaultRunOptions"`
-	ExampleRunInput   *exampleRunInput  `json:"exampleRunInput,omitempty"`
 	IsDeprecated      bool              `json:"isDeprecated"`
 	TaggedBuilds      map[string]any    `json:"taggedBuilds"`
 }
@@ -63,11 +64,6 @@ type defaultRunOptions struct {
 	Build        string `json:"build"`
 	TimeoutSecs  int    `json:"timeoutSecs"`
 	MemoryMbytes int    `json:"memoryMbytes"`
-}
-
-type exampleRunInput struct {
-	Body        string `json:"body"`
-	ContentType string `json:"contentType"`
 }
 
 // taskView is an Actor task as the API returns it.
@@ -88,24 +84,34 @@ type taskView struct {
 	Input      map[string]any    `json:"input"`
 }
 
-// statsLocked counts u's runs that match.
-func statsLocked(u *user, match func(*runRec) bool) jobStats {
-	var st jobStats
+// statsLocked counts u's runs by the Actor or task ID that key returns
+// ("" for none), in one pass over them.
+func statsLocked(u *user, key func(*runRec) string) map[string]jobStats {
+	out := map[string]jobStats{}
 	for _, r := range u.runs {
-		if match(r) {
-			st.TotalRuns++
-			t := r.run.StartedAt
-			st.LastRunStartedAt = &t
+		k := key(r)
+		if k == "" {
+			continue
 		}
+		st := out[k]
+		st.TotalRuns++
+		t := r.run.StartedAt
+		st.LastRunStartedAt = &t
+		out[k] = st
 	}
-	return st
+	return out
 }
+
+func runActor(r *runRec) string { return r.run.ActID }
+func runTask(r *runRec) string  { return r.run.ActorTaskID }
 
 var localRunOptions = defaultRunOptions{Build: DefaultBuild, TimeoutSecs: int(DefaultRunTimeout / time.Second), MemoryMbytes: DefaultMemoryMbytes}
 
-func (s *Server) actorViewLocked(u *user, a *actorRec) actorView {
+// actorViewLocked returns a as the API shows it, with its stats from
+// stats (see statsLocked).
+func actorViewLocked(a *actorRec, stats map[string]jobStats) actorView {
 	username, name := splitName(a.owner, a.id, a.name)
-	st := statsLocked(u, func(r *runRec) bool { return r.run.ActID == a.id })
+	st := stats[a.id]
 	st.TotalUsers = 1
 	return actorView{
 		ID: a.id, UserID: a.owner.id, Name: name, Username: username, Title: name,
@@ -114,15 +120,84 @@ func (s *Server) actorViewLocked(u *user, a *actorRec) actorView {
 	}
 }
 
-func (s *Server) taskViewLocked(u *user, t *taskRec) taskView {
+// taskViewLocked returns t as the API shows it, with its stats from stats.
+func taskViewLocked(t *taskRec, stats map[string]jobStats) taskView {
 	username, name := splitName(t.owner, t.id, t.name)
 	actUser, actName := splitName(t.actor.owner, t.actor.id, t.actor.name)
 	return taskView{
 		ID: t.id, UserID: t.owner.id, ActID: t.actor.id, ActName: actName, ActUser: actUser,
 		Name: name, Username: username, Title: name, CreatedAt: t.createdAt, ModifiedAt: t.createdAt,
-		Stats:   statsLocked(u, func(r *runRec) bool { return r.run.ActorTaskID == t.id }),
-		Options: localRunOptions, Input: map[string]any{},
+		Stats:   stats[t.id],
+		Options: localRunOptions, Input: t.inputObject(),
 	}
+}
+
+// inputObject returns t's saved input, {} for none.
+func (t *taskRec) inputObject() map[string]any {
+	in := map[string]any{}
+	_ = json.Unmarshal(t.input, &in) // saved only if it is an object
+	return in
+}
+
+// inputFor returns the input of a run of t started with input (of
+// contentType): t's saved input, overridden field by field by a JSON
+// object given, as on the platform; any other input as given.
+func (t *taskRec) inputFor(input []byte, contentType string) ([]byte, string) {
+	if t.input == nil {
+		return input, contentType
+	}
+	if len(input) == 0 {
+		return append([]byte(nil), t.input...), "application/json; charset=utf-8"
+	}
+	var given map[string]json.RawMessage
+	if mt, _, _ := mime.ParseMediaType(contentType); (mt == "" || mt == "application/json") && json.Unmarshal(input, &given) == nil && given != nil {
+		var merged map[string]json.RawMessage
+		_ = json.Unmarshal(t.input, &merged)
+		for k, v := range given {
+			merged[k] = v
+		}
+		if out, err := json.Marshal(merged); err == nil {
+			return out, "application/json; charset=utf-8"
+		}
+	}
+	return input, contentType
+}
+
+// handleGetTaskInput serves GET /v2/actor-tasks/{taskId}/input: the saved
+// input, {} for none.
+func (s *Server) handleGetTaskInput(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	in := s.taskLocked(u, r.PathValue("taskId")).inputObject()
+	s.mu.Unlock()
+	writeJSON(w, in)
+}
+
+// handleUpdateTaskInput serves PUT /v2/actor-tasks/{taskId}/input: the
+// body, a JSON object, is the task's input from now on, which runs of the
+// task start with, overridden field by field by the input they are given.
+func (s *Server) handleUpdateTaskInput(w http.ResponseWriter, r *http.Request, u *user) {
+	var in map[string]json.RawMessage
+	if e := readJSON(r, &in); e != nil {
+		writeError(w, e)
+		return
+	}
+	raw, _ := json.Marshal(in) // re-encoded: compact, and sure to be an object
+	s.mu.Lock()
+	s.taskLocked(u, r.PathValue("taskId")).input = raw
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(raw)
+}
+
+// writeJSON writes v as a JSON body, without the data envelope.
+func writeJSON(w http.ResponseWriter, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
 }
 
 // handleGetActor serves GET /v2/actors/{actorId}: any Actor ID or name is
@@ -131,7 +206,7 @@ func (s *Server) taskViewLocked(u *user, t *taskRec) taskView {
 // Actor.call) work for any Actor.
 func (s *Server) handleGetActor(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
-	v := s.actorViewLocked(u, s.actorLocked(u, r.PathValue("actorId")))
+	v := actorViewLocked(s.actorLocked(u, r.PathValue("actorId")), statsLocked(u, runActor))
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, v)
 }
@@ -140,7 +215,7 @@ func (s *Server) handleGetActor(w http.ResponseWriter, r *http.Request, u *user)
 // first use as a run start does.
 func (s *Server) handleGetTask(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
-	v := s.taskViewLocked(u, s.taskLocked(u, r.PathValue("taskId")))
+	v := taskViewLocked(s.taskLocked(u, r.PathValue("taskId")), statsLocked(u, runTask))
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, v)
 }
@@ -158,9 +233,11 @@ func (s *Server) handleListActors(w http.ResponseWriter, r *http.Request, u *use
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	actors := uniqueOwned(s.actors, u, func(a *actorRec) (*user, uint64) { return a.owner, a.seq })
-	writeData(w, http.StatusOK, page(actors, p, func(a *actorRec) actorView { return s.actorViewLocked(u, a) }))
+	stats := statsLocked(u, runActor)
+	out := page(actors, p, func(a *actorRec) actorView { return actorViewLocked(a, stats) })
+	s.mu.Unlock()
+	writeData(w, http.StatusOK, out)
 }
 
 // handleListTasks serves GET /v2/actor-tasks.
@@ -171,9 +248,11 @@ func (s *Server) handleListTasks(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	tasks := uniqueOwned(s.tasks, u, func(t *taskRec) (*user, uint64) { return t.owner, t.seq })
-	writeData(w, http.StatusOK, page(tasks, p, func(t *taskRec) taskView { return s.taskViewLocked(u, t) }))
+	stats := statsLocked(u, runTask)
+	out := page(tasks, p, func(t *taskRec) taskView { return taskViewLocked(t, stats) })
+	s.mu.Unlock()
+	writeData(w, http.StatusOK, out)
 }
 
 // uniqueOwned returns the records of m (indexed by ID and by name) that u
@@ -238,7 +317,6 @@ func (s *Server) handleListJobRuns(w http.ResponseWriter, r *http.Request, u *us
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	match := s.jobFilterLocked(r, u)
 	var runs []*runRec
 	for _, rr := range u.runs {
@@ -246,7 +324,9 @@ func (s *Server) handleListJobRuns(w http.ResponseWriter, r *http.Request, u *us
 			runs = append(runs, rr)
 		}
 	}
-	writeData(w, http.StatusOK, page(runs, p, func(rr *runRec) runView { return listedRun(copyRun(rr.run)) }))
+	out := page(runs, p, func(rr *runRec) runView { return listedRun(copyRun(rr.run)) })
+	s.mu.Unlock()
+	writeData(w, http.StatusOK, out)
 }
 
 // handleListJobWebhooks serves GET /v2/actors/{actorId}/webhooks and
@@ -259,7 +339,6 @@ func (s *Server) handleListJobWebhooks(w http.ResponseWriter, r *http.Request, u
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	var match func(client.WebhookCondition) bool
 	if ref := r.PathValue("taskId"); ref != "" {
 		id := s.taskLocked(u, ref).id
@@ -276,9 +355,11 @@ func (s *Server) handleListJobWebhooks(w http.ResponseWriter, r *http.Request, u
 			hooks = append(hooks, wh)
 		}
 	}
-	writeData(w, http.StatusOK, page(hooks, p, func(wh *webhookRec) listedWebhook {
+	out := page(hooks, p, func(wh *webhookRec) listedWebhook {
 		return listedWebhook{copyWebhook(wh.w), wh.w.DoNotRetry, wh.w.IgnoreSSLErrors}
-	}))
+	})
+	s.mu.Unlock()
+	writeData(w, http.StatusOK, out)
 }
 
 // lastRunLocked returns the last run started of the Actor or task the
@@ -366,18 +447,24 @@ func (s *Server) forwardToRun(w http.ResponseWriter, r *http.Request, id, rest s
 // goes with its default storages (but those given a name), dispatches and
 // ad-hoc webhooks; one still going is a 400.
 func (s *Server) handleDeleteRun(w http.ResponseWriter, r *http.Request, u *user) {
-	id := r.PathValue("id")
+	if e := s.deleteRun(u, r.PathValue("id")); e != nil {
+		writeError(w, e)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteRun deletes run id of u if it has ended.
+func (s *Server) deleteRun(u *user, id string) *Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rr, ok := s.runs[id]
 	if !ok || rr.owner != u {
-		writeError(w, notFound("Actor run"))
-		return
+		return notFound("Actor run")
 	}
 	if !rr.run.Status.IsTerminal() {
-		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest,
-			Message: "Actor run " + id + " is " + string(rr.run.Status) + ": only a run that has finished can be deleted"})
-		return
+		return &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest,
+			Message: "Actor run " + id + " is " + string(rr.run.Status) + ": only a run that has finished can be deleted"}
 	}
 	if rr.retained {
 		for i, x := range s.done {
@@ -389,7 +476,7 @@ func (s *Server) handleDeleteRun(w http.ResponseWriter, r *http.Request, u *user
 	}
 	rr.retained = true // never queued for eviction after this
 	s.evictRunLocked(rr)
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // actorRoutes are the endpoints of Actors and tasks but their run starts
@@ -414,7 +501,9 @@ func (s *Server) actorRoutes() []route {
 			route{base + "/" + param + "/runs/last", map[string]apiHandler{"GET": s.handleLastRun}},
 			route{base + "/" + param + "/runs/last/{rest...}", sub},
 		)
-		if base != "/v2/actor-tasks" {
+		if base == "/v2/actor-tasks" {
+			routes = append(routes, route{base + "/{taskId}/input", map[string]apiHandler{"GET": s.handleGetTaskInput, "PUT": s.handleUpdateTaskInput}})
+		} else {
 			routes = append(routes,
 				route{base + "/{actorId}/runs/{runId}", map[string]apiHandler{"GET": s.handleActorRun}},
 				route{base + "/{actorId}/runs/{runId}/{rest...}", map[string]apiHandler{"POST": s.handleActorRun}},

@@ -70,7 +70,7 @@ func TestJSSDKCallInterop(t *testing.T) {
 	wantLog := `other got {"greeting":"hello"}` + "\n"
 	got.Log = untimed(t, []byte(got.Log))
 	want := got
-	want.Status, want.Log, want.MissingLog, want.LastRunID = "SUCCEEDED", wantLog, "undefined", got.RunID
+	want.Status, want.Log, want.MissingLog, want.LastRunID = "SUCCEEDED", startLine+wantLog, "undefined", got.RunID
 	want.ActorName, want.Username = "someone~other", "user-"+srv.UserID
 	want.ActiveJobs, want.Listed, want.Deleted = 1, []string{got.RunID}, true // the caller runs
 	want.LastItems = []map[string]any{{"done": true}}

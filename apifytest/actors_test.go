@@ -166,7 +166,7 @@ func TestLastRun(t *testing.T) {
 		t.Errorf("runs/last/dataset/items = %d %s", items.status, items.body)
 	}
 	logText := call(t, srv, srv.Token, "GET", "/v2/actors/a~b/runs/last/log?status=SUCCEEDED", nil)
-	if untimed(t, logText.body) != "hello from the first run\n" {
+	if untimed(t, logText.body) != startLine+"hello from the first run\n" {
 		t.Errorf("runs/last/log = %d %q", logText.status, logText.body)
 	}
 	var aborted client.Run
@@ -268,6 +268,43 @@ func TestJobWebhooks(t *testing.T) {
 		}
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("GET %s (-want +got):\n%s", tt.path, diff)
+		}
+	}
+}
+
+func TestTaskInput(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	inputs := make(chan string, 3)
+	srv.RegisterActor("a~b", func(_ context.Context, _ []string, input []byte) error {
+		inputs <- string(input)
+		return nil
+	})
+	srv.RegisterTask("a~task", "a~b")
+	if r := call(t, srv, srv.Token, "GET", "/v2/actor-tasks/a~task/input", nil); string(r.body) != "{}" {
+		t.Errorf("input of a task without one: %s", r.body)
+	}
+	if r := call(t, srv, srv.Token, "PUT", "/v2/actor-tasks/a~task/input", `{"a": 1, "b": "saved"}`); r.status != http.StatusOK || string(r.body) != `{"a":1,"b":"saved"}` {
+		t.Errorf("PUT input: %d %s", r.status, r.body)
+	}
+	wantBadRequest(t, call(t, srv, srv.Token, "PUT", "/v2/actor-tasks/a~task/input", `[1]`), "an array", "JSON object")
+	var task struct{ Input map[string]any }
+	call(t, srv, srv.Token, "GET", "/v2/actor-tasks/a~task", nil).data(t, &task)
+	if diff := cmp.Diff(map[string]any{"a": 1.0, "b": "saved"}, task.Input); diff != "" {
+		t.Errorf("the task's input (-want +got):\n%s", diff)
+	}
+	tests := []struct{ body, want string }{
+		{"", `{"a":1,"b":"saved"}`},
+		{`{"b":"given","c":true}`, `{"a":1,"b":"given","c":true}`},
+	}
+	for _, tt := range tests {
+		var body any
+		if tt.body != "" {
+			body = tt.body
+		}
+		call(t, srv, srv.Token, "POST", "/v2/actor-tasks/a~task/runs", body)
+		if got := <-inputs; got != tt.want {
+			t.Errorf("run started with %q: input %s, want %s", tt.body, got, tt.want)
 		}
 	}
 }

@@ -42,14 +42,15 @@
 //	POST   /v2/actor-runs/{id}/charge
 //	GET    /v2/logs/{id}                   GET /v2/actor-runs/{runId}/log
 //	GET    /v2/users/{userId}              GET /v2/users/me/limits   GET /v2/users/me/usage/monthly
+//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
-// and for Actors (under /v2/acts and /v2/actors alike) and tasks:
+// for Actors (under /v2/acts and /v2/actors alike) and tasks:
 //
 //	GET /v2/acts                GET /v2/acts/{actorId}        GET /v2/acts/{actorId}/runs
 //	GET /v2/actors              GET /v2/actors/{actorId}      GET /v2/actors/{actorId}/runs
 //	GET /v2/actor-tasks         GET /v2/actor-tasks/{taskId}  GET /v2/actor-tasks/{taskId}/runs
 //	GET /v2/acts/{actorId}/webhooks     GET /v2/actors/{actorId}/webhooks
-//	GET /v2/actor-tasks/{taskId}/webhooks
+//	GET /v2/actor-tasks/{taskId}/webhooks  GET, PUT /v2/actor-tasks/{taskId}/input
 //	GET /v2/acts/{actorId}/runs/last
 //	GET /v2/actors/{actorId}/runs/last
 //	GET /v2/actor-tasks/{taskId}/runs/last
@@ -58,7 +59,6 @@
 //	GET, HEAD, POST, PUT, DELETE /v2/actor-tasks/{taskId}/runs/last/{rest...}
 //	GET /v2/acts/{actorId}/runs/{runId}     POST /v2/acts/{actorId}/runs/{runId}/{rest...}
 //	GET /v2/actors/{actorId}/runs/{runId}   POST /v2/actors/{actorId}/runs/{runId}/{rest...}
-//	GET, POST /v2/datasets             GET, POST /v2/key-value-stores    GET, POST /v2/request-queues
 //
 // and, for each storage, under its ID or "username~name" and as a run's
 // default storage (/v2/actor-runs/{runId}/dataset, /key-value-store and
@@ -105,7 +105,9 @@
 // has used, registered Actors included. Run lists of an Actor or task
 // take status, offset, limit and desc, and look at all the user's kept
 // runs; their webhook lists hold the webhooks whose condition is that
-// Actor or task. .../runs/last (with status and origin) is the last run started;
+// Actor or task. A task's input (PUT .../input, a JSON object) is the
+// input its runs start with, overridden field by field by a JSON object
+// given at the start, as on the platform. .../runs/last (with status and origin) is the last run started;
 // the paths below it (dataset, key-value-store, log, abort, ...) are the
 // run's, and a 404 record-not-found without one. An Actor's
 // .../runs/{runId} (and abort, metamorph, resurrect below it) is the
@@ -113,10 +115,11 @@
 // ended removes it with its default storages (but those given a name),
 // dispatches and ad-hoc webhooks; one still going is a 400.
 //
-// A run's log is what [Server.AppendLog] or [Server.LogWriter] gave it
-// (apify-local feeds a process's stdout and stderr), its last
-// [MaxLogBytes]: older bytes are dropped and the log then starts with a
-// line saying how many. It is served as text/plain; stream=1 (or true)
+// A run's log is a line of the platform's ("ACTOR: Started ..."), then what
+// [Server.AppendLog] or [Server.LogWriter] gave it (apify-local feeds a
+// process's stdout and stderr), each line starting with the time it was
+// written, as on the platform. It keeps its last [MaxLogBytes]: older
+// bytes are dropped and the log then starts with a line saying how many. It is served as text/plain; stream=1 (or true)
 // follows it, flushing each write, until the run ends; download=1 makes it
 // an attachment; raw changes nothing. A client that waits for a run that
 // nothing will end (an Actor without a registered function, no
@@ -129,7 +132,8 @@
 // (APIFY_PROXY_HOSTNAME, APIFY_PROXY_PORT, APIFY_PROXY_STATUS_URL) at the
 // server, which answers that it is not connected and why, so that
 // createProxyConfiguration() fails saying there is no proxy (unless given
-// proxyUrls). A run's environment has APIFY_CLIENT_BASE_URL as well as
+// proxyUrls); a client that uses the server as a proxy all the same gets a
+// 502 proxy-not-available saying so. A run's environment has APIFY_CLIENT_BASE_URL as well as
 // APIFY_API_BASE_URL. A run's input is its default key-value
 // store's INPUT record. Request bodies may be compressed with gzip, deflate
 // or brotli (br, as the official JS client compresses every body of 1 KiB or

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // MaxLogBytes is how much of a run's log the server keeps: the last 10 MiB.
@@ -27,10 +28,15 @@ type runLog struct {
 
 func newRunLog() *runLog { return &runLog{changed: make(chan struct{})} }
 
+// logStartLine is the first line of every run's log, as the platform's
+// logs start with its own lines: never empty, which the Apify CLI needs.
+const logStartLine = "ACTOR: Started on the local platform (apifytest)\n"
+
 // logLocked returns r's log, creating it on first use.
 func (r *runRec) logLocked() *runLog {
 	if r.log == nil {
 		r.log = newRunLog()
+		r.log.appendAt([]byte(logStartLine), r.run.StartedAt)
 	}
 	return r.log
 }
@@ -56,10 +62,13 @@ func (l *runLog) stamp(p []byte, t string) []byte {
 	return out
 }
 
-func (l *runLog) append(p []byte) {
+func (l *runLog) append(p []byte) { l.appendAt(p, now()) }
+
+// appendAt appends p, written at t.
+func (l *runLog) appendAt(p []byte, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	p = l.stamp(p, isoTime(now()))
+	p = l.stamp(p, isoTime(t))
 	if len(p) >= MaxLogBytes {
 		l.dropped += int64(len(l.buf) + len(p) - MaxLogBytes)
 		l.buf = append(l.buf[:0], p[len(p)-MaxLogBytes:]...)

@@ -18,6 +18,9 @@ import (
 	"github.com/go-apify/actor/client"
 )
 
+// startLine is the first line of every run's log.
+const startLine = "ACTOR: Started on the local platform (apifytest)\n"
+
 // logTime matches the time at the start of a log line.
 var logTime = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z `)
 
@@ -47,10 +50,10 @@ func TestRunLog(t *testing.T) {
 		status            int
 		body, disposition string
 	}{
-		{"logs", srv.Token, "/v2/logs/" + run.ID, http.StatusOK, "line 1\nline 2\n", ""},
-		{"raw", srv.Token, "/v2/actor-runs/" + run.ID + "/log?raw=1", http.StatusOK, "line 1\n\x1b[32mline 2\x1b[0m\r\n", ""},
-		{"download", srv.Token, "/v2/logs/" + run.ID + "?download=true", http.StatusOK, "line 1\nline 2\n", `attachment; filename="` + run.ID + `.log"`},
-		{"stream of an ended run", srv.Token, "/v2/logs/" + run.ID + "?stream=1", http.StatusOK, "line 1\nline 2\n", ""},
+		{"logs", srv.Token, "/v2/logs/" + run.ID, http.StatusOK, startLine + "line 1\nline 2\n", ""},
+		{"raw", srv.Token, "/v2/actor-runs/" + run.ID + "/log?raw=1", http.StatusOK, startLine + "line 1\n\x1b[32mline 2\x1b[0m\r\n", ""},
+		{"download", srv.Token, "/v2/logs/" + run.ID + "?download=true", http.StatusOK, startLine + "line 1\nline 2\n", `attachment; filename="` + run.ID + `.log"`},
+		{"stream of an ended run", srv.Token, "/v2/logs/" + run.ID + "?stream=1", http.StatusOK, startLine + "line 1\nline 2\n", ""},
 		{"unknown run", srv.Token, "/v2/logs/NoSuchRunAtAll00", http.StatusNotFound, "", ""},
 		{"another user's run", "other-token", "/v2/logs/" + run.ID, http.StatusNotFound, "", ""},
 	}
@@ -83,11 +86,14 @@ func TestRunLogBound(t *testing.T) {
 	srv := apifytest.NewTestServer(t)
 	run := endRun(t, srv)
 	line := strings.Repeat("x", 1023) + "\n"
-	lines := apifytest.MaxLogBytes/len(line) + 10
-	for range lines {
-		if err := srv.AppendLog(run.ID, []byte(line)); err != nil {
+	// In writes of 64 lines, the last cut where the bound falls.
+	chunk := []byte(strings.Repeat(line, 64))
+	lines := 0
+	for lines < apifytest.MaxLogBytes/len(line)+10 {
+		if err := srv.AppendLog(run.ID, chunk); err != nil {
 			t.Fatal(err)
 		}
+		lines += 64
 	}
 	if err := srv.AppendLog(run.ID, []byte("the end\n")); err != nil {
 		t.Fatal(err)
@@ -99,7 +105,7 @@ func TestRunLogBound(t *testing.T) {
 		t.Fatalf("first line %q: %v", first, err)
 	}
 	const stamp = len("2006-01-02T15:04:05.000Z ")
-	total := lines*(stamp+len(line)) + stamp + len("the end\n")
+	total := stamp + len(startLine) + lines*(stamp+len(line)) + stamp + len("the end\n")
 	if dropped+len(rest) != total || len(rest) > apifytest.MaxLogBytes {
 		t.Errorf("dropped %d bytes and kept %d, want %d in all, at most %d kept", dropped, len(rest), total, apifytest.MaxLogBytes)
 	}
@@ -144,6 +150,7 @@ func TestStreamLog(t *testing.T) {
 			t.Fatalf("reading the stream: %q, %v; want %q", got, err, want)
 		}
 	}
+	readLine(startLine)
 	readLine("before\n")
 	if err := srv.AppendLog(run.ID, []byte("during\n")); err != nil {
 		t.Fatal(err)
@@ -211,7 +218,7 @@ func TestWaitForNeverEndingRun(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0], run.ID) || !strings.Contains(msgs[0], "/_apifytest/runs/"+run.ID+"/finish") {
 		t.Fatalf("warnings %q, want one naming run %s and how to finish it", msgs, run.ID)
 	}
-	if r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID, nil); untimed(t, r.body) != msgs[0]+"\n" {
+	if r := call(t, srv, srv.Token, "GET", "/v2/logs/"+run.ID, nil); untimed(t, r.body) != startLine+msgs[0]+"\n" {
 		t.Errorf("run log %q, want the warning", r.body)
 	}
 }

@@ -124,7 +124,7 @@ func (s *Server) routes() http.Handler {
 		writeError(w, &Error{StatusCode: http.StatusNotFound, Type: typePageNotFound,
 			Message: "There is no API endpoint at " + r.Method + " " + r.URL.Path})
 	})
-	return s.bodyDeadline(s.injectFaults(s.logRequests(mux)))
+	return s.bodyDeadline(s.injectFaults(s.logRequests(s.refuseProxying(mux))))
 }
 
 // bodyDeadline gives a request with a body cfg.bodyTimeout to send it: the

@@ -39,6 +39,7 @@ func (s *Server) handleStart(w http.ResponseWriter, r *http.Request, u *user, re
 	if task {
 		t = s.taskLocked(u, ref)
 		a = t.actor
+		p.input, p.contentType = t.inputFor(p.input, p.contentType)
 	} else {
 		a = s.actorLocked(u, ref)
 	}

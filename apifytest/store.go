@@ -81,7 +81,8 @@ type taskRec struct {
 	id        string
 	name      string
 	actor     *actorRec
-	owner     *user // who used it first
+	input     []byte // saved input, a JSON object; nil for none
+	owner     *user  // who used it first
 	seq       uint64
 	createdAt time.Time
 }

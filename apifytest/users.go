@@ -136,6 +136,24 @@ func (s *Server) handleProxyStatus(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
+// typeNoProxy is the error type of a request that uses the server as a
+// proxy, as the proxy environment of a run may lead clients to do.
+const typeNoProxy = "proxy-not-available"
+
+// refuseProxying answers a request that asks the server to be a proxy (a
+// CONNECT, or a request for an absolute URL of another host) with a 502
+// saying there is no proxy, and passes any other to next. The proxy check
+// (see handleProxyStatus) asks for an absolute URL of the server itself.
+func (s *Server) refuseProxying(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodConnect || r.URL.IsAbs() && "http://"+r.URL.Host != s.URL {
+			writeError(w, &Error{StatusCode: http.StatusBadGateway, Type: typeNoProxy, Message: noProxyMessage})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // proxyEnv is the environment that points the JS SDK's proxy check at the
 // server at baseURL (see handleProxyStatus).
 func proxyEnv(baseURL string) []string {

@@ -106,3 +106,37 @@ func TestProxyCheck(t *testing.T) {
 		t.Errorf("proxy status %+v, want not connected, saying there is no proxy", status)
 	}
 }
+
+// TestUsedAsProxy checks that a client that uses the server as a proxy (as
+// the proxy environment of a run may lead one to) is told there is none.
+func TestUsedAsProxy(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	proxyURL, _ := url.Parse(srv.URL)
+	hc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	for _, target := range []string{"http://example.invalid/page", "https://example.invalid/page"} {
+		req, _ := http.NewRequestWithContext(ctxFor(t), "GET", target, nil)
+		resp, err := hc.Do(req)
+		if strings.HasPrefix(target, "https:") {
+			// CONNECT refused: the transport reports the proxy's status.
+			if err == nil || !strings.Contains(err.Error(), "Bad Gateway") {
+				t.Errorf("GET %s through the server: %v, want a Bad Gateway", target, err)
+			}
+			if resp != nil {
+				resp.Body.Close()
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Type, Message string }
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body.Error.Message, "There is no Apify Proxy") {
+			t.Errorf("GET %s through the server: %d %+v, want 502 saying there is no proxy", target, resp.StatusCode, body)
+		}
+	}
+}
