@@ -71,7 +71,7 @@ func (b *bindings) Set(v string) error {
 // taskBinding is a task bound to an Actor by --task.
 type taskBinding struct {
 	name, actor string
-	input       map[string]json.RawMessage // the saved input; nil for none
+	input       []byte // the saved input, a JSON object; nil for none
 }
 
 // maxTaskInput bounds a task's saved input.
@@ -117,7 +117,7 @@ func (t *taskBindings) Set(v string) error {
 
 // readTaskInput reads a task's saved input: a JSON object of at most
 // maxTaskInput bytes.
-func readTaskInput(path string) (map[string]json.RawMessage, error) {
+func readTaskInput(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func readTaskInput(path string) (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(b, &in); err != nil || in == nil {
 		return nil, fmt.Errorf("%s does not hold a JSON object", path)
 	}
-	return in, nil
+	return b, nil
 }
 
 // maxRefLen bounds an Actor's or task's reference.
@@ -249,15 +249,12 @@ type platform struct {
 	stdout, stderr io.Writer // the terminal's
 	termMu         sync.Mutex
 
-	taskInputs map[string]map[string]json.RawMessage // task ID → its saved input; fixed by bind
-
 	mu   sync.Mutex
 	pids map[string]*atomic.Int64 // run ID → the process running as it
 }
 
 func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
-	return &platform{grace: grace, stdout: stdout, stderr: stderr,
-		taskInputs: map[string]map[string]json.RawMessage{}, pids: map[string]*atomic.Int64{}}
+	return &platform{grace: grace, stdout: stdout, stderr: stderr, pids: map[string]*atomic.Int64{}}
 }
 
 // bind registers each binding's command as its Actor's code, and each task
@@ -271,12 +268,9 @@ func (p *platform) bind(actors bindings, tasks taskBindings) error {
 		if t.input == nil {
 			continue
 		}
-		code, body := p.api(http.MethodGet, "/v2/actor-tasks/"+t.name, "", nil)
-		var task struct{ Data struct{ ID string } }
-		if code != http.StatusOK || json.Unmarshal(body, &task) != nil || task.Data.ID == "" {
-			return fmt.Errorf("--task %s: the task cannot be read back: %d %s", t.name, code, body)
+		if code, body := p.api(http.MethodPut, "/v2/actor-tasks/"+t.name+"/input", "application/json", t.input); code != http.StatusOK {
+			return fmt.Errorf("--task %s: saving its input: %d %s", t.name, code, body)
 		}
-		p.taskInputs[task.Data.ID] = t.input
 	}
 	return nil
 }
@@ -294,51 +288,16 @@ func (p *platform) api(method, path, contentType string, body []byte) (int, []by
 	return rec.Code, rec.Body.Bytes()
 }
 
-// taskInput gives a task's run its input on its first start, as the
-// platform does: the task's saved input, its fields replaced by those of
-// the input the run was started with (which, if not a JSON object,
-// replaces it whole).
-func (p *platform) taskInput(env []string, input []byte) error {
-	saved, ok := p.taskInputs[envValue(env, "ACTOR_TASK_ID")]
-	if !ok {
-		return nil
-	}
-	merged := make(map[string]json.RawMessage, len(saved))
-	for k, v := range saved {
-		merged[k] = v
-	}
-	if input != nil {
-		var given map[string]json.RawMessage
-		if json.Unmarshal(input, &given) != nil || given == nil {
-			return nil
-		}
-		for k, v := range given {
-			merged[k] = v
-		}
-	}
-	b, err := json.Marshal(merged)
-	if err != nil {
-		return err
-	}
-	path := "/v2/key-value-stores/" + envValue(env, "ACTOR_DEFAULT_KEY_VALUE_STORE_ID") + "/records/" + envValue(env, "ACTOR_INPUT_KEY")
-	if code, body := p.api(http.MethodPut, path, "application/json; charset=utf-8", b); code >= 300 {
-		return fmt.Errorf("storing the task's input: %d %s", code, body)
-	}
-	return nil
-}
-
 // actorFunc returns the Actor function that runs command as a run: with the
 // run's environment and a web server port, in a process group of its own,
 // its output in the run's log and on the terminal (each line after prefix),
 // stdin as its stdin (none if nil); exit, if not nil, holds its last exit
 // code.
 func (p *platform) actorFunc(name string, command []string, prefix string, stdin io.Reader, exit *atomic.Int64) apifytest.ActorFunc {
-	return func(ctx context.Context, env []string, input []byte) error {
+	return func(ctx context.Context, env []string, _ []byte) error {
 		runID := envValue(env, "ACTOR_RUN_ID")
 		if why, ok := apifytest.RestartOf(ctx); ok {
 			fmt.Fprintf(p.stderr, "apify-local: %s\n", restartLine(runID, why, command[0]))
-		} else if err := p.taskInput(env, input); err != nil {
-			return fmt.Errorf("Actor %s: %w", name, err)
 		}
 		webEnv, err := p.webServerEnv(runID)
 		if err != nil {
