@@ -57,7 +57,7 @@ func (b *bindings) Set(v string) error {
 	}
 	for _, x := range *b {
 		if x.name == name {
-			return fmt.Errorf("Actor %s is bound twice", name)
+			return fmt.Errorf("%s is bound twice", name)
 		}
 	}
 	words, err := splitCommand(command)
@@ -301,7 +301,7 @@ func (p *platform) actorFunc(name string, command []string, prefix string, stdin
 		}
 		webEnv, err := p.webServerEnv(runID)
 		if err != nil {
-			return fmt.Errorf("Actor %s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		pid := p.pidOf(runID)
 		defer p.forget(runID)

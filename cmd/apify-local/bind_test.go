@@ -77,7 +77,7 @@ func TestBindFlagErrors(t *testing.T) {
 		{[]string{"--actor", "a b=node x.js"}, `NAME "a b": ' ' is not allowed`},
 		{[]string{"--actor", "a~b~c=node"}, `NAME "a~b~c" is neither an ID nor username~name`},
 		{[]string{"--actor", "me~x=node 'x"}, "COMMAND of me~x: a single quote is not closed"},
-		{[]string{"--actor", "me~x=node a", "--actor", "me~x=node b"}, "Actor me~x is bound twice"},
+		{[]string{"--actor", "me~x=node a", "--actor", "me~x=node b"}, "me~x is bound twice"},
 		{[]string{"--actor", "local~actor=node a"}, "local~actor is the Actor of COMMAND (--actor-id)"},
 		{[]string{"--task", "me~t"}, "for flag -task: want NAME=ACTOR[:INPUT_FILE]"},
 		{[]string{"--task", "me~t=me~a:/no/such/file"}, "INPUT_FILE of me~t: open /no/such/file"},

@@ -78,3 +78,49 @@ func TestRunTwoActors(t *testing.T) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
+
+// TestRunTwoActorsGoCalls is the other way round: the Go Actor, the main
+// COMMAND, calls a Node.js Actor of the official JS SDK
+// (testdata/sdk_actor.js, bound with --actor) with actor.Call and an ad-hoc
+// webhook, and the callee adds a webhook of its own with Actor.addWebhook:
+// each is delivered once, and the callee's log holds its output.
+func TestRunTwoActorsGoCalls(t *testing.T) {
+	t.Parallel()
+	dir := nodetest.Install(t, nodetest.Apify)
+	node := nodetest.Node(t)
+	script, err := filepath.Abs("testdata/sdk_actor.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := newReceiver(t)
+	code, stdout, stderr := runLocal(t.Context(), "run",
+		"--actor", "tester~js-callee="+quoted([]string{node, script, dir, rc.URL + "/own"}),
+		"--", goActor, "-call", "tester~js-callee", "-call-webhook", rc.URL+"/caller")
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	out := stdout.String()
+	m := regexp.MustCompile(`(?m)^called SUCCEEDED (\w+)\ncallee log (".*")$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("stdout lacks the called run:\n%s\nstderr:\n%s", out, stderr)
+	}
+	var log string
+	if err := json.Unmarshal([]byte(m[2]), &log); err != nil {
+		t.Fatal(err)
+	}
+	if want := `input: {"from":"go"}`; !strings.Contains(log, want) {
+		t.Errorf("the callee's log lacks %q:\n%s", want, log)
+	}
+	if want := "[tester~js-callee] input: {\"from\":\"go\"}\n"; !strings.Contains(out, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out)
+	}
+	got := map[string]int{}
+	for _, h := range rc.hooks() {
+		res, _ := h.body["resource"].(map[string]any)
+		got[fmt.Sprintf("%v %v %v", h.header.Get("X-From"), h.body["eventType"], res["id"])]++
+	}
+	want := map[string]int{" ACTOR.RUN.SUCCEEDED " + m[1]: 1, "sdk ACTOR.RUN.SUCCEEDED " + m[1]: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("webhook calls (-want +got):\n%s\nstderr:\n%s", diff, stderr)
+	}
+}
