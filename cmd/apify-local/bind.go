@@ -261,7 +261,7 @@ func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
 // binding, with its saved input.
 func (p *platform) bind(actors bindings, tasks taskBindings) error {
 	for _, b := range actors {
-		p.srv.Load().RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil, nil))
+		p.srv.Load().RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil))
 	}
 	for _, t := range tasks {
 		p.srv.Load().RegisterTask(t.name, t.actor)
@@ -288,14 +288,35 @@ func (p *platform) api(method, path, contentType string, body []byte) (int, []by
 	return rec.Code, rec.Body.Bytes()
 }
 
+// ownRun is the run of apify-local run's COMMAND: the only one that gets
+// apify-local's stdin, and whose exit code apify-local exits with. Any other
+// run of its Actor, started through the API, runs COMMAND with neither.
+type ownRun struct {
+	stdin   io.Reader
+	started chan struct{} // closed once id is set, or the start failed
+	id      string
+	exit    atomic.Int64 // COMMAND's last exit code in it, as a shell reports it
+}
+
 // actorFunc returns the Actor function that runs command as a run: with the
 // run's environment and a web server port, in a process group of its own,
-// its output in the run's log and on the terminal (each line after prefix),
-// stdin as its stdin (none if nil); exit, if not nil, holds its last exit
-// code.
-func (p *platform) actorFunc(name string, command []string, prefix string, stdin io.Reader, exit *atomic.Int64) apifytest.ActorFunc {
+// its output in the run's log and on the terminal (each line after prefix).
+// own, if not nil, is apify-local run's own run, for a run of COMMAND.
+func (p *platform) actorFunc(name string, command []string, prefix string, own *ownRun) apifytest.ActorFunc {
 	return func(ctx context.Context, env []string, _ []byte) error {
 		runID := envValue(env, "ACTOR_RUN_ID")
+		var stdin io.Reader
+		isOwn := false
+		if own != nil {
+			select {
+			case <-own.started:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if isOwn = runID == own.id; isOwn {
+				stdin = own.stdin
+			}
+		}
 		if why, ok := apifytest.RestartOf(ctx); ok {
 			fmt.Fprintf(p.stderr, "apify-local: %s\n", restartLine(runID, why, command[0]))
 		}
@@ -309,8 +330,8 @@ func (p *platform) actorFunc(name string, command []string, prefix string, stdin
 		stdout := teeWriter(log, newPrefixWriter(p.stdout, prefix, &p.termMu))
 		stderr := teeWriter(log, newPrefixWriter(p.stderr, prefix, &p.termMu))
 		code, err := execute(ctx, command, mergeEnv(os.Environ(), append(env, webEnv...)), p.grace, pid, stdin, stdout, stderr)
-		if exit != nil {
-			exit.Store(int64(code))
+		if isOwn {
+			own.exit.Store(int64(code))
 		}
 		return err
 	}

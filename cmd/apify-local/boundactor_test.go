@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -72,7 +73,11 @@ func boundActor(mode string) (int, bool) {
 		served := make(chan struct{})
 		go func() {
 			_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				fmt.Fprintf(w, "web of %s at %s", runID, os.Getenv("ACTOR_WEB_SERVER_URL"))
+				// All of the answer is sent before the process may exit.
+				body := fmt.Sprintf("web of %s at %s", runID, os.Getenv("ACTOR_WEB_SERVER_URL"))
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				_, _ = io.WriteString(w, body)
+				w.(http.Flusher).Flush()
 				select {
 				case <-served:
 				default:

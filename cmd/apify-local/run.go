@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
@@ -264,12 +263,12 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer srv.Close()
 	p.srv.Store(srv)
 
-	var cmdExit atomic.Int64 // COMMAND's last exit code, as a shell reports it
+	own := &ownRun{stdin: stdin, started: make(chan struct{})}
 	if err := p.bind(f.actors, f.tasks); err != nil {
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
 	}
-	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, "", stdin, &cmdExit))
+	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, "", own))
 	var hooks []client.WebhookDefinition
 	for _, u := range f.webhooks {
 		hooks = append(hooks, client.WebhookDefinition{EventTypes: terminalEvents, RequestURL: u})
@@ -281,6 +280,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	run, err := srv.StartRun(ctx, f.actorID, input, client.StartOptions{
 		ContentType: contentType, Webhooks: hooks, Timeout: timeout, MemoryMbytes: f.memory,
 	})
+	if err == nil {
+		own.id = run.ID
+	}
+	close(own.started)
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: cannot start the run: %v\n", err)
 		return 2
@@ -320,7 +323,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			}
 			fmt.Fprintf(stderr, "apify-local: stopped waiting for deliveries after %v; ACTIVE dispatches will not be retried\n", f.wait)
 		}
-		code := int(cmdExit.Load())
+		code := int(own.exit.Load())
 		if len(end.Metamorphs) > 0 { // a bound Actor's command ended the run
 			code = 1
 			if end.ExitCode != nil {
