@@ -351,17 +351,8 @@ func (a *Actor) startEvents(ctx context.Context, env Environment) error {
 		return nil
 	}
 
-	url := a.lookupFirst("ACTOR_EVENTS_WEBSOCKET_URL", "APIFY_ACTOR_EVENTS_WS_URL")
-	var stopSocket func()
-	if url != "" && env.IsAtHome {
-		stop, err := a.connectEvents(ctx, url)
-		if err != nil {
-			return err
-		}
-		stopSocket = stop
-	} else {
-		a.log().DebugContext(ctx, "no platform events: ACTOR_EVENTS_WEBSOCKET_URL is not set or the Actor is not on the platform")
-	}
+	// The timer is in place before the socket is connected, so that a
+	// migrating event that comes at once finds it to stop.
 	interval := a.persistInterval(ctx)
 	stopTimer := make(chan struct{})
 	timerDone := make(chan struct{})
@@ -378,9 +369,27 @@ func (a *Actor) startEvents(ctx context.Context, env Environment) error {
 			}
 		}
 	}()
+	stop := sync.OnceFunc(func() { close(stopTimer); <-timerDone })
+	e.mu.Lock()
+	e.stopTimer = stop
+	e.mu.Unlock()
+
+	url := a.lookupFirst("ACTOR_EVENTS_WEBSOCKET_URL", "APIFY_ACTOR_EVENTS_WS_URL")
+	var stopSocket func()
+	if url != "" && env.IsAtHome {
+		var err error
+		if stopSocket, err = a.connectEvents(ctx, url); err != nil {
+			stop()
+			e.mu.Lock()
+			e.stopTimer = nil
+			e.mu.Unlock()
+			return err
+		}
+	} else {
+		a.log().DebugContext(ctx, "no platform events: ACTOR_EVENTS_WEBSOCKET_URL is not set or the Actor is not on the platform")
+	}
 	e.mu.Lock()
 	e.started = true
-	e.stopTimer = sync.OnceFunc(func() { close(stopTimer); <-timerDone })
 	e.stopSocket = stopSocket
 	e.mu.Unlock()
 	return nil

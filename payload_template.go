@@ -27,70 +27,59 @@ var ErrInvalidHeaders = payloadtemplate.ErrInvalidHeaders
 var ErrBodyTooLarge = payloadtemplate.ErrBodyTooLarge
 
 // TemplateOptions configures how a payload or headers template is parsed
-// and rendered. The zero value is the platform's default: placeholders
-// inside strings are left alone, the platform's variables (userId,
-// createdAt, eventType, eventData, resource, globals) are allowed, and a
-// render writes at most 10 MiB. Its fields:
-//   - InterpolateStrings replaces {{name}} placeholders inside JSON string
-//     values too (shouldInterpolateStrings on the platform). A string that
-//     is exactly one placeholder takes the variable's value with its own
-//     type; a placeholder among other text is replaced by the value
-//     converted to a string as JavaScript does.
-//   - AllowedVariables lists the variable names a placeholder may start
-//     with; nil means the platform's list.
-//   - MaxBodyBytes is the most bytes a render may write (0: 10 MiB); a
-//     render that would write more fails with ErrBodyTooLarge.
+// and rendered; the zero value is the platform's default. InterpolateStrings
+// replaces placeholders inside JSON strings too (shouldInterpolateStrings):
+// a string that is exactly one placeholder takes the value with its own
+// type, else the value converted to a string as JavaScript does is spliced
+// in. AllowedVariables lists the variables a placeholder may start with (nil:
+// userId, createdAt, eventType, eventData, resource, globals). MaxBodyBytes
+// is the most bytes a render may write (0: 10 MiB).
 type TemplateOptions = payloadtemplate.Options
 
 // TemplateError reports a problem in a payload or headers template, or with a
-// value while rendering one: its Offset, Line and Column (counted from 1,
-// columns in characters) in the template, the Variable (as in
-// {{resource.id}}) or Header it concerns, if any, the Reason and a Hint. It
-// wraps ErrInvalidJSON, ErrInvalidVariable, ErrInvalidHeaders,
-// ErrBodyTooLarge, or the error that encoding a value returned (its Err
-// field).
+// value while rendering one: its Offset, Line and Column (from 1, columns in
+// characters), the Variable or Header it concerns, the Reason and a Hint. Its
+// Err is ErrInvalidJSON, ErrInvalidVariable, ErrInvalidHeaders,
+// ErrBodyTooLarge, or the error that encoding a value returned.
 type TemplateError = payloadtemplate.Error
 
-// PayloadTemplate is a parsed payload or headers template, immutable and
-// safe for concurrent use. Its methods:
+// Template is a parsed payload or headers template, immutable and safe for
+// concurrent use. Its methods:
 //   - Render(vars map[string]any) ([]byte, error) returns the JSON body the
-//     platform would send for these variables: the template's text with
-//     each placeholder replaced. A placeholder outside strings whose value
-//     is missing or falsy (0, false, "", null) becomes null; a missing path
-//     below a variable is null, not an error. Values are JSON as decoded by
-//     encoding/json (map[string]any, []any, string, float64, bool, nil,
-//     json.Number, json.RawMessage); other Go values are encoded with
-//     encoding/json. Maps are written with their keys sorted. A
-//     json.RawMessage is written as it is, compacted, and a path looks into
-//     it without decoding it.
-//   - RenderHeaders(vars map[string]any) (map[string]string, error) renders
-//     a headers template and returns its headers: a member whose value
-//     renders to null, or to nothing, is left out; any other value that is
-//     not a string is an error naming the header, and so is a name that is
-//     not a valid header name or a value with a control character. Which
-//     headers the platform overrides (host, Content-Type, X-Apify-Webhook,
-//     X-Apify-Webhook-Dispatch-Id, X-Apify-Request-Origin) is up to the
-//     sender.
+//     platform would send for these variables. A placeholder outside strings
+//     whose value is missing or falsy (0, false, "", null) becomes null; a
+//     missing path below a variable is null, not an error. Values are as
+//     encoding/json decodes them, or json.RawMessage (written as it is,
+//     compacted; a path looks into it without decoding it); other Go values
+//     go by their encoding/json encoding. Maps are written with keys sorted.
+//   - RenderHeaders(vars map[string]any) (map[string]string, error) returns
+//     the headers: a member rendering to null, or to nothing, is left out;
+//     any other value that is not a string, a name that is not a header
+//     name, or a value with a control character is an error naming the
+//     header. Which headers the platform overrides is up to the sender.
 //   - Variables() []string returns the variables the placeholders start
 //     with, each once, in order of first use.
-type PayloadTemplate = payloadtemplate.Template
+type Template = payloadtemplate.Template
+
+// PayloadTemplate is the earlier name of [Template], kept for the code that
+// uses it.
+type PayloadTemplate = Template
 
 // ParsePayloadTemplate parses and validates a payload template: its JSON syntax
 // with every placeholder read as a value, and the variable each placeholder
 // starts with. Errors are *TemplateError values wrapping ErrInvalidJSON or
-// ErrInvalidVariable. As on the platform, variable errors of placeholders
-// outside strings come first, then syntax errors, then variable errors of
-// placeholders inside strings. A template may be 1 MiB long at most, and a
-// placeholder's name (between the braces) 4 KiB.
-func ParsePayloadTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
+// ErrInvalidVariable; as on the platform, variable errors outside strings
+// come first, then syntax errors, then variable errors inside strings. A
+// template may be 1 MiB long, a placeholder's name 4 KiB.
+func ParsePayloadTemplate(text string, opts TemplateOptions) (*Template, error) {
 	return payloadtemplate.Parse(text, opts)
 }
 
 // ParseHeadersTemplate parses a headers template as ParsePayloadTemplate does
-// and also checks that its top level is a JSON object whose member names are
-// valid header names and whose values are strings, null or placeholders.
-// Errors about the shape wrap ErrInvalidHeaders.
-func ParseHeadersTemplate(text string, opts TemplateOptions) (*PayloadTemplate, error) {
+// and also checks that it is a JSON object whose member names are header
+// names and whose values are strings, null or placeholders (else
+// ErrInvalidHeaders).
+func ParseHeadersTemplate(text string, opts TemplateOptions) (*Template, error) {
 	return payloadtemplate.ParseHeaders(text, opts)
 }
 

@@ -3,6 +3,7 @@ package examples_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +45,7 @@ func binary(t *testing.T, name string) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./adhoc-webhook", "./receive-webhook", "./start-with-webhooks", "./storage", "../cmd/apify-local")
+		args = append(args, "./adhoc-webhook", "./receive-webhook", "./start-with-webhooks", "./storage", "./restart-safe", "../cmd/apify-local")
 		cmd := exec.Command("go", args...)
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
@@ -257,6 +258,49 @@ func TestExamples(t *testing.T) {
 				}
 			},
 		},
+		{
+			name:    "restart-safe",
+			example: "restart-safe",
+			want: []string{
+				`platform: run ` + id + ` started`,
+				`platform: process 1 \(pid (\d+)\) started`,
+				`actor\[pid (\d+)\]: run \w+: state APIFY_GLOBAL_STATE says 0 of 10 items done: starting afresh`,
+				`actor\[pid \d+\]: webhook ` + id + ` for ACTOR\.RUN\.SUCCEEDED`,
+				`platform: migrating run ` + id,
+				`actor\[pid \d+\]: stopped after item (\d+) of 10: actor: the platform is migrating the run`,
+				`platform: process 1 \(pid \d+\) ended: signal: killed \(the platform kills it for the restart\)`,
+				`platform: run \w+ restarted after a migration \(restart 1\): process 2 \(pid (\d+)\) started`,
+				`actor\[pid \d+\]: run \w+: state APIFY_GLOBAL_STATE says (\d+) of 10 items done: resuming`,
+				`actor\[pid \d+\]: webhook ` + id + ` for ACTOR\.RUN\.SUCCEEDED`,
+				`actor\[pid (\d+)\]: all 10 items done`,
+				`platform: process 2 \(pid \d+\) ended: exit code 0`,
+				`receiver: ACTOR\.RUN\.SUCCEEDED of run \w+ from webhook ` + id,
+				`platform: run ` + id + ` ended SUCCEEDED after 1 restart \(2 processes\)`,
+				`platform: 1 webhook exists, added by both processes: ` + id,
+				`platform: dispatch \w+ of ACTOR\.RUN\.SUCCEEDED SUCCEEDED after 1 attempt`,
+				`platform: the dataset holds items 1 to 10, each once`,
+				`receiver: 1 delivery`,
+			},
+			check: func(t *testing.T, s []string, out string) {
+				if s[1] != s[2] || s[7] != s[10] || s[1] == s[7] {
+					t.Errorf("pids %s (%s) and %s (%s): want two processes", s[1], s[2], s[7], s[10])
+				}
+				if s[3] != s[9] || s[9] != s[12] || s[12] != s[14] {
+					t.Errorf("webhook IDs %s, %s, %s, %s: want one", s[3], s[9], s[12], s[14])
+				}
+				if s[0] != s[4] || s[4] != s[13] {
+					t.Errorf("run IDs differ: %s, %s, %s", s[0], s[4], s[13])
+				}
+				if s[5] != s[8] {
+					t.Errorf("process 1 stopped after item %s, process 2 resumed after item %s", s[5], s[8])
+				}
+				for i := 1; i <= 10; i++ {
+					if n := strings.Count(out, fmt.Sprintf(": item %d of 10 done\n", i)); n != 1 {
+						t.Errorf("item %d done %d times, want once", i, n)
+					}
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,6 +329,7 @@ func TestExamplesNeedURLWithToken(t *testing.T) {
 		{"adhoc-webhook", 2, "-url is required with APIFY_TOKEN"},
 		{"receive-webhook", 1, "with APIFY_TOKEN, -url (this server's public URL) and -actor (an Actor of yours) are required"},
 		{"start-with-webhooks", 1, "with APIFY_TOKEN, -url (the receiver's public URL) is required"},
+		{"restart-safe", 2, "-url is required with APIFY_TOKEN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.example, func(t *testing.T) {

@@ -75,6 +75,18 @@ func tmplBenchRawVars(b *testing.B) map[string]any {
 	return vars
 }
 
+// tmplBenchIndexedVars returns tmplBenchVars with the run indexed once, as
+// the local platform passes it to each delivery of an event.
+func tmplBenchIndexedVars(b *testing.B) map[string]any {
+	vars := tmplBenchRawVars(b)
+	j, err := IndexJSON(vars["resource"].(json.RawMessage))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vars["resource"] = j
+	return vars
+}
+
 func tmplBench(b *testing.B, template string, opts Options) {
 	tmplBenchWith(b, template, opts, tmplBenchVars(b))
 }
@@ -108,6 +120,12 @@ func BenchmarkPayloadTemplateDefault(b *testing.B) {
 // run as raw JSON.
 func BenchmarkPayloadTemplateDefaultRaw(b *testing.B) {
 	tmplBenchWith(b, Default, Options{}, tmplBenchRawVars(b))
+}
+
+// BenchmarkPayloadTemplateDefaultIndexed renders the default template with
+// the run indexed once.
+func BenchmarkPayloadTemplateDefaultIndexed(b *testing.B) {
+	tmplBenchWith(b, Default, Options{}, tmplBenchIndexedVars(b))
 }
 
 // tmplBenchInterpolate20 is an interpolating template of 20 fields.
@@ -144,6 +162,12 @@ func BenchmarkPayloadTemplateInterpolate20(b *testing.B) {
 // template of 20 fields with the run as raw JSON.
 func BenchmarkPayloadTemplateInterpolate20Raw(b *testing.B) {
 	tmplBenchWith(b, tmplBenchInterpolate20, Options{InterpolateStrings: true}, tmplBenchRawVars(b))
+}
+
+// BenchmarkPayloadTemplateInterpolate20Indexed renders the interpolating
+// template of 20 fields with the run indexed once.
+func BenchmarkPayloadTemplateInterpolate20Indexed(b *testing.B) {
+	tmplBenchWith(b, tmplBenchInterpolate20, Options{InterpolateStrings: true}, tmplBenchIndexedVars(b))
 }
 
 func tmplBench500() string {

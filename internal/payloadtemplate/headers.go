@@ -9,15 +9,6 @@ import (
 
 // Headers templates: a JSON object of header names to string values.
 
-// member is a member of a headers template's top-level object.
-type member struct {
-	key      string // decoded member name
-	keyAt    int
-	valueAt  int
-	value    byte // 's' string, 'n' null, 'p' placeholder or interpolated string, 'o' anything else
-	shadowed bool // a later member has the same name (JSON keeps the last)
-}
-
 // RenderHeaders renders a headers template and returns its headers. The
 // template's top level must be an object; a member whose value renders to
 // null, or to nothing, is left out; any other value that is not a string
@@ -27,7 +18,7 @@ type member struct {
 // X-Apify-Webhook-Dispatch-Id, X-Apify-Request-Origin) is up to the
 // sender.
 func (t *Template) RenderHeaders(vars map[string]any) (map[string]string, error) {
-	if !t.topObject {
+	if !t.topObject || t.headers == nil {
 		return nil, t.headersTopError()
 	}
 	out, err := t.Render(vars)
@@ -39,18 +30,29 @@ func (t *Template) RenderHeaders(vars map[string]any) (map[string]string, error)
 		return nil, t.newError(ErrInvalidHeaders, 0, fmt.Sprintf("rendered headers are not a JSON object: %v", err), "")
 	}
 	headers := make(map[string]string, len(rendered))
-	for i := range t.members {
-		m := &t.members[i]
-		v := string(rendered[m.key])
-		if m.shadowed || v == "" || v == "null" {
+	members := t.members()
+	for k := len(members) - 1; k >= 0; k-- { // JSON keeps the last of one name
+		key := t.headers.name(&members[k])
+		if _, seen := rendered[key]; !seen {
 			continue
 		}
-		if err := t.checkHeader(m, v, "renders to"); err != nil {
+		v := string(rendered[key])
+		delete(rendered, key)
+		if v == "null" {
+			continue
+		}
+		if err := t.checkHeader(&members[k], v, "renders to"); err != nil {
 			return nil, err
 		}
-		headers[m.key] = unquote(v)
+		headers[key] = unquote(v)
 	}
 	return headers, nil
+}
+
+// members returns the members of a headers template's top-level object.
+func (t *Template) members() []jsonItem {
+	n := t.headers.nodes[0]
+	return t.headers.items[n.from:n.to]
 }
 
 // checkHeadersShape checks a parsed headers template: an object whose
@@ -60,20 +62,13 @@ func (t *Template) checkHeadersShape() error {
 	if !t.topObject {
 		return t.headersTopError()
 	}
-	for i := range t.members {
-		switch m := &t.members[i]; m.value {
-		case 'o', 's':
-			end := len(t.text)
-			if m.value == 's' {
-				end, _ = quoteEnd(t.text, m.valueAt)
-			}
-			if err := t.checkHeader(m, t.text[m.valueAt:end], "has"); err != nil {
-				return err
-			}
-		default:
-			if err := t.checkHeader(m, `""`, "has"); err != nil {
-				return err
-			}
+	for _, m := range t.members() {
+		v := t.text[m.from:m.to]
+		if v == "null" || strings.HasPrefix(v, "{{") {
+			v = `""`
+		}
+		if err := t.checkHeader(&m, v, "has"); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -84,19 +79,20 @@ const tokenChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 // checkHeader checks the name of member m and its value v, JSON text:
 // a string without control characters.
-func (t *Template) checkHeader(m *member, v, verb string) *Error {
-	if m.key == "" {
-		return t.newError(ErrInvalidHeaders, m.keyAt, "empty header name", "")
+func (t *Template) checkHeader(m *jsonItem, v, verb string) *Error {
+	key, keyAt := t.headers.name(m), int(m.name-1)
+	if key == "" {
+		return t.newError(ErrInvalidHeaders, keyAt, "empty header name", "")
 	}
 	e := func(offset int, reason, hint string) *Error {
 		e := t.newError(ErrInvalidHeaders, offset, reason, hint)
-		e.Header = m.key
+		e.Header = key
 		return e
 	}
-	for i := 0; i < len(m.key); i++ {
-		if strings.IndexByte(tokenChars, m.key[i]) < 0 {
-			r, _ := utf8.DecodeRuneInString(m.key[i:]) // the character, not its first byte
-			return e(m.keyAt, fmt.Sprintf("header name %q has %q, which header names cannot contain", m.key, r), "header names are letters, digits and !#$%&'*+-.^_`|~")
+	for i := 0; i < len(key); i++ {
+		if strings.IndexByte(tokenChars, key[i]) < 0 {
+			r, _ := utf8.DecodeRuneInString(key[i:]) // the character, not its first byte
+			return e(keyAt, fmt.Sprintf("header name %q has %q, which header names cannot contain", key, r), "header names are letters, digits and !#$%&'*+-.^_`|~")
 		}
 	}
 	if v[0] != '"' {
@@ -104,11 +100,11 @@ func (t *Template) checkHeader(m *member, v, verb string) *Error {
 		if verb == "has" {
 			kind += " value"
 		}
-		return e(m.valueAt, fmt.Sprintf("header %q %s %s", m.key, verb, kind), "header values must be strings")
+		return e(int(m.from), fmt.Sprintf("header %q %s %s", key, verb, kind), "header values must be strings")
 	}
 	s := unquote(v)
 	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 {
-		return e(m.valueAt, fmt.Sprintf("header %q %s a value with control character %U", m.key, verb, rune(s[i])), "")
+		return e(int(m.from), fmt.Sprintf("header %q %s a value with control character %U", key, verb, rune(s[i])), "")
 	}
 	return nil
 }

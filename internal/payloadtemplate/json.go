@@ -17,11 +17,11 @@ import (
 // into it finds each member in the index, without scanning the text again.
 // It is immutable and safe for concurrent use.
 type JSON struct {
-	text  string // compact
-	nodes []jsonNode
-	items []jsonItem
-	names []string // decoded names with escapes
-	slots []int32  // the objects' hash tables of member names (see hashNames)
+	text    string // compact
+	nodes   []jsonNode
+	items   []jsonItem
+	escaped map[int32]string // decoded names that have escapes, by jsonItem.name
+	slots   []int32          // the objects' hash tables of member names (see hashNames)
 }
 
 // jsonNode is an object or array of a JSON value: its members or elements,
@@ -33,7 +33,7 @@ type jsonNode struct {
 }
 
 // jsonItem is a member of an object or an element of an array: its name
-// is text[name:nameEnd], or names[name] if nameEnd < 0 (it has escapes);
+// is text[name:nameEnd], or escaped[name] if nameEnd < 0;
 // its value is text[from:to], node the index of its own node if it is an
 // object or array, else -1. Without pointers, items cost the collector
 // nothing.
@@ -59,88 +59,30 @@ func IndexJSON(raw []byte) (*JSON, error) {
 	if len(raw) > math.MaxInt32 {
 		return nil, fmt.Errorf("JSON value of %d bytes is over the limit of %d", len(raw), math.MaxInt32)
 	}
-	s := scanner{src: string(raw), raw: true}
-	if err := s.scan(); err != nil {
+	j, spaced, err := scanJSON(string(raw))
+	if err != nil {
 		return nil, fmt.Errorf("invalid JSON at byte %d: %s", err.Offset, strings.ReplaceAll(err.Reason, "the template", "the value"))
 	}
-	j := &JSON{text: s.src}
-	if s.spaced {
+	if spaced { // index the compact text: writing a value is then a copy
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, raw); err != nil {
 			return nil, err
 		}
-		j.text = buf.String()
+		j, _, _ = scanJSON(buf.String())
 	}
-	j.index()
 	j.hashNames()
 	return j, nil
 }
 
-// index records the objects and arrays of j.text, which is compact and
-// valid, with a stack rather than recursion. The items of a container are
-// gathered in pending while it is open and then moved to j.items, so that
-// each container's lie side by side.
-func (j *JSON) index() {
-	type open struct {
-		node    int32
-		pending int // where its items start in pending
-	}
-	s := j.text
-	n := strings.Count(s, ",") + 2 // at least the items, and their pending
-	var stack []open
-	pending := make([]jsonItem, 0, n)
-	j.items, j.nodes = make([]jsonItem, 0, n), make([]jsonNode, 0, n/4)
-	// item opens the item of the member or element at s[i].
-	item := func(i int) int {
-		if j.nodes[stack[len(stack)-1].node].array {
-			pending = append(pending, jsonItem{from: int32(i), node: -1})
-			return i
-		}
-		end, escaped := quoteEnd(s, i)
-		it := jsonItem{name: int32(i + 1), nameEnd: int32(end - 1), from: int32(end + 1), node: -1}
-		if escaped {
-			it.name, it.nameEnd = int32(len(j.names)), -1
-			j.names = append(j.names, unquote(s[i:end]))
-		}
-		pending = append(pending, it)
-		return end + 1 // after the colon
-	}
-	for i := 0; i < len(s); {
-		switch c := s[i]; c {
-		case '{', '[':
-			node := int32(len(j.nodes))
-			j.nodes = append(j.nodes, jsonNode{array: c == '['})
-			if len(stack) > 0 {
-				pending[len(pending)-1].node = node
-			}
-			stack = append(stack, open{node, len(pending)})
-			if i++; s[i] != c+2 { // '}' follows '{' by two, as ']' follows '['
-				i = item(i)
-			}
-			continue
-		case ',':
-			i = item(i + 1)
-			continue
-		case '}', ']':
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n := &j.nodes[top.node]
-			n.from = int32(len(j.items))
-			j.items = append(j.items, pending[top.pending:]...)
-			n.to = int32(len(j.items))
-			pending = pending[:top.pending]
-			i++
-		case '"':
-			i, _ = quoteEnd(s, i)
-		default: // a number, true, false or null
-			for i < len(s) && s[i] != ',' && s[i] != '}' && s[i] != ']' {
-				i++
-			}
-		}
-		if len(stack) > 0 { // a value ended: the last pending item's
-			pending[len(pending)-1].to = int32(i)
-		}
-	}
+// scanJSON checks and indexes text, and tells whether it has whitespace
+// outside strings.
+func scanJSON(text string) (*JSON, bool, *Error) {
+	nodes := strings.Count(text, "{") + strings.Count(text, "[") + 1 // at least
+	items := strings.Count(text, ",") + nodes
+	j := &JSON{text: text, items: make([]jsonItem, 0, items), nodes: make([]jsonNode, 0, nodes)}
+	s := scanner{src: text, raw: true, j: j, pending: make([]jsonItem, 0, items), stack: make([]frame, 0, 8)}
+	err := s.scan()
+	return j, s.spaced, err
 }
 
 // root is the whole value as a rawRef; null as an empty one.
@@ -188,7 +130,7 @@ func (r rawRef) step(key string, sg seg) (v any, next rawRef, ok bool) {
 // name returns the decoded name of member it.
 func (j *JSON) name(it *jsonItem) string {
 	if it.nameEnd < 0 {
-		return j.names[it.name]
+		return j.escaped[it.name]
 	}
 	return j.text[it.name:it.nameEnd]
 }
@@ -243,21 +185,6 @@ func (j *JSON) ref(it *jsonItem) rawRef {
 		return rawRef{}
 	}
 	return rawRef{j: j, from: it.from, to: it.to, node: it.node}
-}
-
-// quoteEnd returns the end of the valid JSON string at s[i], and whether
-// it has an escape.
-func quoteEnd(s string, i int) (end int, escaped bool) {
-	for end = i + 1; ; end++ {
-		end += strings.IndexByte(s[end:], '"')
-		k := end
-		for s[k-1] == '\\' {
-			k--
-		}
-		if (end-k)%2 == 0 { // the quote is not escaped
-			return end + 1, strings.IndexByte(s[i:end], '\\') >= 0
-		}
-	}
 }
 
 // hex4 reads the four hexadecimal digits of a \u escape at s[i].

@@ -14,44 +14,32 @@ import (
 // placeholder read as a value and records the ops that Render follows.
 
 type frame struct {
-	obj  bool
-	open int // offset of the '{' or '['
-	// With interpolation, an object's members may be left out at render
-	// time: id is its flag, sep the index in scanner.ops of its latest
-	// separator op.
-	id, sep int
+	obj     bool
+	open    int   // offset of the '{' or '['
+	id, sep int   // interpolation: the object's flag, the index of its latest opSep
+	node    int32 // index: the container's node, and where its items start in pending
+	pending int
 }
 
 // scanner parses one template.
 type scanner struct {
-	src      string
-	what     string
-	interp   bool
-	headers  bool // record the top-level members
-	raw      bool // IndexJSON: plain JSON, no placeholders, any bytes in strings
-	spaced   bool // whitespace was skipped
-	allowed  []string
-	ops      []op // in order
-	pos      int  // where the text after the last op starts
-	paths    []path
-	segs     []seg
-	pathIDs  map[string]int32 // index of each path name in paths, once there are many
-	parts    []part
-	matches  []match // interpolate: the placeholders of one string
-	objects  int     // interpolate: objects so far; each has a flag at render time
-	stack    []frame
-	members  []member // headers: of the top-level object
-	okRoot   string   // the allowed variable checkName found last
-	strErr   *Error   // first unknown variable inside a string
-	resumeAt int      // where the lexical scan resumes after a syntax error
-	resumeIn bool     // ... and whether that is inside a string
-}
-
-// match is a placeholder inside a string: the template offsets of its "{{"
-// and of the end of its "}}", and its name.
-type match struct {
-	at, end int
-	name    string
+	src     string
+	what    string
+	interp  bool
+	raw     bool       // IndexJSON: plain JSON, no placeholders, any bytes in strings
+	j       *JSON      // IndexJSON: the index being built
+	pending []jsonItem // ... the items of the open containers
+	spaced  bool       // whitespace was skipped
+	allowed []string
+	ops     []op // in order
+	pos     int  // where the text after the last op starts
+	paths   []path
+	segs    []seg
+	pathIDs map[string]int32 // index of each path name in paths, once there are many
+	objects int              // interpolate: objects so far; each has a flag at render time
+	stack   []frame
+	okRoot  string // the allowed variable checkName found last
+	strErr  *Error // first unknown variable inside a string
 }
 
 func parse(text string, o Options, what string) (*Template, error) {
@@ -59,41 +47,31 @@ func parse(text string, o Options, what string) (*Template, error) {
 		return nil, newError("", what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, over the limit of %d bytes (MaxTemplateBytes)", len(text), MaxTemplateBytes), "")
 	}
 	n := strings.Count(text, "{{") + 1
-	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, headers: what == "headers template", allowed: o.AllowedVariables,
-		ops: make([]op, 0, n), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
-	if s.interp {
-		s.parts, s.matches, s.stack = make([]part, 0, 2*n), make([]match, 0, 8), make([]frame, 0, 8)
+	nOps := n
+	if o.InterpolateStrings { // and a separator before each member
+		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
 	}
+	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
+		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
+	s.stack = make([]frame, 0, 8)
 	if s.allowed == nil {
 		s.allowed = defaultVariables
+	}
+	if what == "headers template" { // index its members
+		s.j, s.pending = &JSON{text: text}, make([]jsonItem, 0, 8)
 	}
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &Template{text: text, what: what, paths: s.paths, segs: s.segs, parts: s.parts, maxBody: o.MaxBodyBytes}
+	t := &Template{text: text, what: what, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
 	if t.maxBody <= 0 {
 		t.maxBody = DefaultMaxBodyBytes
 	}
 	i := skipWS(text, 0)
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
-	t.members = s.finishMembers()
+	t.headers = s.j
 	t.ops, t.tail, t.nFlags = s.ops, text[s.pos:], s.objects
 	return t, nil
-}
-
-// finishMembers marks the members that a later member of the same name
-// overrides (JSON keeps the last).
-func (s *scanner) finishMembers() []member {
-	if len(s.members) == 0 {
-		return nil
-	}
-	seen := make(map[string]bool, len(s.members))
-	for i := len(s.members) - 1; i >= 0; i-- {
-		m := &s.members[i]
-		m.shadowed = seen[m.key]
-		seen[m.key] = true
-	}
-	return s.members
 }
 
 func (s *scanner) run() *Error {
@@ -101,19 +79,15 @@ func (s *scanner) run() *Error {
 	if err == nil {
 		return s.strErr
 	}
-	if err.Err == ErrInvalidJSON {
-		// The platform replaces every placeholder outside strings before it
-		// learns the JSON is broken, so an unknown variable anywhere outside
-		// strings is reported first.
-		if verr := s.lexical(s.resumeAt, s.resumeIn); verr != nil {
+	if err.Err == ErrInvalidJSON { // the platform checks variables first
+		if verr := s.lexical(); verr != nil {
 			return verr
 		}
 	}
 	return err
 }
 
-func (s *scanner) syntaxError(at int, inString bool, reason, hint string) *Error {
-	s.resumeAt, s.resumeIn = at, inString
+func (s *scanner) syntaxError(at int, reason, hint string) *Error {
 	return newError(s.src, s.what, ErrInvalidJSON, at, reason, hint)
 }
 
@@ -137,20 +111,17 @@ func (s *scanner) found(i int) string {
 	return strconv.QuoteRune(r)
 }
 
-func (s *scanner) container(f *frame) string {
-	line, col := lineCol(s.src, f.open)
-	if f.obj {
-		return fmt.Sprintf("the object opened at %d:%d", line, col)
-	}
-	return fmt.Sprintf("the array opened at %d:%d", line, col)
-}
-
 func (s *scanner) unclosed() *Error {
-	i := len(s.src)
 	if len(s.stack) == 0 {
-		return s.syntaxError(i, false, "the template has no JSON value", "")
+		return s.syntaxError(len(s.src), "the template has no JSON value", "")
 	}
-	return s.syntaxError(i, false, "unexpected end of the template: "+s.container(&s.stack[len(s.stack)-1])+" is not closed", "")
+	f := s.stack[len(s.stack)-1]
+	line, col := lineCol(s.src, f.open)
+	what := "array"
+	if f.obj {
+		what = "object"
+	}
+	return s.syntaxError(len(s.src), fmt.Sprintf("unexpected end of the template: the %s opened at %d:%d is not closed", what, line, col), "")
 }
 
 // scan parses the template as JSON in which {{...}} outside strings stands
@@ -178,21 +149,21 @@ func (s *scanner) scan() *Error {
 			c := src[i]
 			if c == '}' {
 				if st == stKey {
-					return s.syntaxError(i, false, "trailing comma before '}'", "remove the comma after the last member")
+					return s.syntaxError(i, "trailing comma before '}'", "remove the comma after the last member")
 				}
-				s.pop()
+				s.pop(i)
 				i++
 				st = stAfter
 				continue
 			}
 			if c != '"' {
 				if strings.HasPrefix(src[i:], "{{") {
-					return s.syntaxError(i, false, "a placeholder cannot be a member name", `member names must be literal strings; put "{{...}}" in a value`)
+					return s.syntaxError(i, "a placeholder cannot be a member name", `member names must be literal strings; put "{{...}}" in a value`)
 				}
-				return s.syntaxError(i, false, "expected a member name in double quotes, found "+s.found(i), "")
+				return s.syntaxError(i, "expected a member name in double quotes, found "+s.found(i), "")
 			}
 			keyAt := i
-			end, escaped, err := s.scanString(i, false)
+			end, escaped, err := s.scanString(i)
 			if err != nil {
 				return err
 			}
@@ -200,15 +171,19 @@ func (s *scanner) scan() *Error {
 				s.spaced = true
 			}
 			if i >= len(src) || src[i] != ':' {
-				return s.syntaxError(i, false, "expected ':' after a member name, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ':' after a member name, found "+s.found(i), "")
 			}
 			i++
-			if s.headers && len(s.stack) == 1 {
-				key := src[keyAt+1 : end-1]
+			if s.j != nil {
+				it := jsonItem{name: int32(keyAt + 1), nameEnd: int32(end - 1), node: -1}
 				if escaped {
-					key = unquote(src[keyAt:end])
+					if s.j.escaped == nil {
+						s.j.escaped = map[int32]string{}
+					}
+					it.nameEnd = -1
+					s.j.escaped[it.name] = unquote(src[keyAt:end])
 				}
-				s.members = append(s.members, member{key: key, keyAt: keyAt})
+				s.pending = append(s.pending, it)
 			}
 			st = stValue
 
@@ -216,25 +191,29 @@ func (s *scanner) scan() *Error {
 			c := src[i]
 			if c == ']' && len(s.stack) > 0 && !s.stack[len(s.stack)-1].obj {
 				if st == stValue {
-					return s.syntaxError(i, false, "trailing comma before ']'", "remove the comma after the last element")
+					return s.syntaxError(i, "trailing comma before ']'", "remove the comma after the last element")
 				}
-				s.stack = s.stack[:len(s.stack)-1]
+				s.pop(i)
 				i++
 				st = stAfter
 				continue
 			}
-			start := i
-			memberValue := s.headers && len(s.stack) == 1 && s.stack[0].obj
-			kind, next := byte('o'), stAfter
+			if s.j != nil && len(s.stack) > 0 {
+				if !s.stack[len(s.stack)-1].obj {
+					s.pending = append(s.pending, jsonItem{node: -1})
+				}
+				s.pending[len(s.pending)-1].from = int32(i)
+			}
+			next := stAfter
 			switch {
 			case c == '{' && !s.raw && strings.HasPrefix(src[i:], "{{"):
 				end, err := s.placeholder(i)
 				if err != nil {
 					return err
 				}
-				i, kind = end, 'p'
+				i = end
 			case c == '{':
-				s.stack = append(s.stack, frame{obj: true, open: i})
+				s.push(true, i)
 				if s.interp {
 					top := &s.stack[len(s.stack)-1]
 					top.id = s.objects
@@ -243,23 +222,21 @@ func (s *scanner) scan() *Error {
 				}
 				i, next = i+1, stKeyOrClose
 			case c == '[':
-				s.stack = append(s.stack, frame{open: i})
+				s.push(false, i)
 				i, next = i+1, stValueOrClose
 			case c == '"':
-				s.matches = s.matches[:0]
-				end, _, err := s.scanString(i, s.interp)
+				end, escaped, err := s.scanString(i)
 				if err != nil {
 					return err
 				}
-				kind = 's'
-				if s.interp && s.interpolate(i, end) {
-					kind = 'p'
+				if s.interp {
+					s.interpolate(i, end, escaped)
 				}
 				i = end
 			case c == '-' || ('0' <= c && c <= '9'):
 				end := numberEnd(src, i)
 				if end < 0 {
-					return s.syntaxError(i, false, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
+					return s.syntaxError(i, "invalid number", "JSON numbers look like -12, 3.5 or 1e-7")
 				}
 				// Only a number with an exponent or 309 digits can be
 				// beyond float64: the largest is below 1e309.
@@ -274,13 +251,12 @@ func (s *scanner) scan() *Error {
 			case strings.HasPrefix(src[i:], "false"):
 				i += 5
 			case strings.HasPrefix(src[i:], "null"):
-				i, kind = i+4, 'n'
+				i += 4
 			default:
-				return s.syntaxError(i, false, "expected a value, found "+s.found(i), "")
+				return s.syntaxError(i, "expected a value, found "+s.found(i), "")
 			}
-			if memberValue {
-				m := &s.members[len(s.members)-1]
-				m.valueAt, m.value = start, kind
+			if s.j != nil && next == stAfter && len(s.stack) > 0 {
+				s.pending[len(s.pending)-1].to = int32(i)
 			}
 			st = next
 
@@ -289,7 +265,7 @@ func (s *scanner) scan() *Error {
 				if i == len(src) {
 					return nil
 				}
-				return s.syntaxError(i, false, "unexpected "+s.found(i)+" after the template's JSON value", "")
+				return s.syntaxError(i, "unexpected "+s.found(i)+" after the template's JSON value", "")
 			}
 			top := &s.stack[len(s.stack)-1]
 			switch c := src[i]; {
@@ -301,43 +277,68 @@ func (s *scanner) scan() *Error {
 			case c == ',':
 				st = stValue
 			case c == '}' && top.obj, c == ']' && !top.obj:
-				s.pop()
+				s.pop(i)
 			case top.obj:
-				return s.syntaxError(i, false, "expected ',' or '}' after an object member, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ',' or '}' after an object member, found "+s.found(i), "")
 			default:
-				return s.syntaxError(i, false, "expected ',' or ']' after an array element, found "+s.found(i), "")
+				return s.syntaxError(i, "expected ',' or ']' after an array element, found "+s.found(i), "")
 			}
 			i++
 		}
 	}
 }
 
-// emit appends o, whose literal text runs from the end of the last op's
-// slot to at; its own slot ends at next.
+// emit appends o, whose literal text runs from s.pos to at; its slot ends
+// at next.
 func (s *scanner) emit(o op, at, next int) {
 	o.lit = span{int32(s.pos), int32(at)}
 	s.ops = append(s.ops, o)
 	s.pos = next
 }
 
-// separator appends the op for the '{' or ',' of object f that comes before
-// a member, with interpolation, where a member may be left out: Render
-// writes the commas. The text up to at is literal, and next is where the
-// member starts.
+// separator appends the opSep of object f before a member, with
+// interpolation: a member may be left out, so Render writes the commas.
 func (s *scanner) separator(f *frame, at, next int) {
 	f.sep = len(s.ops)
 	s.emit(op{kind: opSep, flag: int32(f.id)}, at, next)
 }
 
-// pop closes the innermost object or array.
-func (s *scanner) pop() { s.stack = s.stack[:len(s.stack)-1] }
+// push opens an object or array at i; for IndexJSON, its node.
+func (s *scanner) push(obj bool, i int) {
+	f := frame{obj: obj, open: i}
+	if s.j != nil {
+		f.node, f.pending = int32(len(s.j.nodes)), len(s.pending)
+		if len(s.stack) > 0 {
+			s.pending[len(s.pending)-1].node = f.node
+		}
+		s.j.nodes = append(s.j.nodes, jsonNode{array: !obj})
+	}
+	s.stack = append(s.stack, f)
+}
+
+// pop closes the innermost object or array, whose closing bracket is at i.
+// For IndexJSON, its items move from pending to the index side by side.
+func (s *scanner) pop(i int) {
+	f := s.stack[len(s.stack)-1]
+	s.stack = s.stack[:len(s.stack)-1]
+	if s.j == nil {
+		return
+	}
+	n := &s.j.nodes[f.node]
+	n.from = int32(len(s.j.items))
+	s.j.items = append(s.j.items, s.pending[f.pending:]...)
+	n.to = int32(len(s.j.items))
+	if s.pending = s.pending[:f.pending]; len(s.stack) > 0 {
+		s.pending[len(s.pending)-1].to = int32(i + 1)
+	}
+}
 
 // placeholder handles {{...}} outside strings at i: everything up to the
 // first "}}" is the name, as on the platform.
 func (s *scanner) placeholder(i int) (int, *Error) {
 	n := strings.Index(s.src[i+2:], "}}")
 	if n < 0 {
-		return 0, s.syntaxError(i, false, `unclosed placeholder: "{{" without a closing "}}"`, "")
+		return 0, s.syntaxError(i, `unclosed placeholder: "{{" without a closing "}}"`, "")
 	}
 	name := s.src[i+2 : i+2+n]
 	if err := s.checkName(name, i); err != nil {
@@ -445,15 +446,6 @@ func arrayIndex(k string) int {
 	return int(n)
 }
 
-// stringPlain marks the bytes scanString passes over without a second
-// look: the ASCII that a JSON string holds as it is, except '{'.
-var stringPlain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '{'
-	}
-	return t
-}()
-
 // nameChars marks the bytes of names inside strings: letters, digits and
 // dots.
 var nameChars = func() (t [256]bool) {
@@ -464,32 +456,24 @@ var nameChars = func() (t [256]bool) {
 }()
 
 // scanString checks the JSON string starting at i and returns its end, and
-// whether it holds an escape. With match, it appends the placeholders in its
-// decoded characters to s.matches.
-func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Error) {
+// whether it holds an escape.
+func (s *scanner) scanString(i int) (end int, escaped bool, err *Error) {
 	src := s.src
 	start := i
 	for i++; ; {
-		for i < len(src) && stringPlain[src[i]] {
+		for i < len(src) && stringSafe[src[i]] {
 			i++
 		}
 		if i >= len(src) {
-			return 0, false, s.unterminated(start)
+			return 0, false, s.syntaxError(start, "unterminated string", `close it with '"'`)
 		}
 		c := src[i]
-		if match && (c == '{' || c == '\\') {
-			if m, ok := s.placeholderAt(i); ok {
-				s.matches = append(s.matches, m)
-				i = m.end
-				continue
-			}
-		}
 		switch {
 		case c == '"':
 			return i + 1, escaped, nil
 		case c == '\\':
 			if i+1 >= len(src) {
-				return 0, false, s.unterminated(start)
+				return 0, false, s.syntaxError(start, "unterminated string", `close it with '"'`)
 			}
 			escaped = true
 			switch src[i+1] {
@@ -497,20 +481,18 @@ func (s *scanner) scanString(i int, match bool) (end int, escaped bool, err *Err
 				i += 2
 			case 'u':
 				if _, ok := hex4(src, i+2); !ok {
-					return 0, false, s.syntaxError(i, true, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
+					return 0, false, s.syntaxError(i, `invalid \u escape in a string`, `write \u and four hexadecimal digits`)
 				}
 				i += 6
 			default:
-				return 0, false, s.syntaxError(i, true, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
+				return 0, false, s.syntaxError(i, fmt.Sprintf("invalid escape %q in a string", src[i:i+2]), `escape only " \ / b f n r t u`)
 			}
 		case c < 0x20:
-			return 0, false, s.syntaxError(i, true, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
-		case c == '{':
-			i++
+			return 0, false, s.syntaxError(i, fmt.Sprintf("control character %U in a string", rune(c)), `escape it, as \n for a new line`)
 		default:
 			r, size := utf8.DecodeRuneInString(src[i:])
 			if r == utf8.RuneError && size == 1 && !s.raw {
-				return 0, false, s.syntaxError(i, true, "invalid UTF-8 in a string", "")
+				return 0, false, s.syntaxError(i, "invalid UTF-8 in a string", "")
 			}
 			i += size
 		}
@@ -541,70 +523,11 @@ func (s *scanner) charAt(i int) (byte, int) {
 	return 0, i + 1
 }
 
-// placeholderAt matches {{name}} at s.src[i] inside a string, in its
-// decoded characters, as the platform matches the decoded string:
-// "\u007b{x}}" is {{x}}. The closing "}}" cannot be the string's closing
-// quote, so it lies inside the string.
-func (s *scanner) placeholderAt(i int) (match, bool) {
-	n := len(s.src)
-	j := i + 2
-	if !strings.HasPrefix(s.src[i:], "{{") { // escaped, or no placeholder
-		var c byte
-		if c, j = s.charAt(i); c != '{' || j >= n {
-			return match{}, false
-		}
-		if c, j = s.charAt(j); c != '{' {
-			return match{}, false
-		}
-	}
-	from, to, plain := j, j, true
-	for to < n {
-		if nameChars[s.src[to]] { // most names are only these
-			to++
-			continue
-		}
-		c, next := s.charAt(to)
-		if !nameChars[c] {
-			break
-		}
-		plain, to = false, next
-	}
-	if to == from || to >= n {
-		return match{}, false
-	}
-	if j = to + 2; !strings.HasPrefix(s.src[to:], "}}") {
-		var c byte
-		if c, j = s.charAt(to); c != '}' || j >= n {
-			return match{}, false
-		}
-		if c, j = s.charAt(j); c != '}' {
-			return match{}, false
-		}
-	}
-	name := s.src[from:to]
-	if !plain { // decode it
-		var b []byte
-		for k := from; k < to; {
-			var c byte
-			c, k = s.charAt(k)
-			b = append(b, c)
-		}
-		name = string(b)
-	}
-	return match{at: i, end: j, name: name}, true
-}
-
-func (s *scanner) unterminated(start int) *Error {
-	err := s.syntaxError(start, true, "unterminated string", `close it with '"'`)
-	s.resumeAt = len(s.src) // nothing follows the string
-	return err
-}
-
-// lexical continues after a syntax error as the platform does: it finds the
-// remaining placeholders outside strings and checks their variables.
-func (s *scanner) lexical(i int, inString bool) *Error {
-	src := s.src
-	for i < len(src) {
+// lexical runs after a syntax error as the platform does: it finds the
+// placeholders outside strings and checks their variables.
+func (s *scanner) lexical() *Error {
+	src, inString := s.src, false
+	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
 		case inString && c == '\\':
@@ -631,39 +554,62 @@ func (s *scanner) lexical(i int, inString bool) *Error {
 	return nil
 }
 
-// interpolate records a slot for the placeholders of the string [start,
-// end) (quotes included) that scanString found; it reports whether there
-// are any.
-func (s *scanner) interpolate(start, end int) bool {
-	matches := s.matches
-	if len(matches) == 0 {
-		return false
+// interpolate emits an opCoerce for each {{name}} in the decoded
+// characters of the string [start, end) (quotes included), as the platform
+// matches the decoded string ("\u007b{x}}" is {{x}}). A string that is
+// exactly one placeholder takes the value with its own type instead, and as
+// a member's value the member is left out when the value is undefined.
+func (s *scanner) interpolate(start, end int, escaped bool) {
+	text, first := s.src[start+1:end-1], len(s.ops)
+	var at []int // with escapes: the template offset of each decoded byte
+	if escaped {
+		var b []byte
+		for k := start + 1; k < end-1; {
+			var c byte
+			at = append(at, k)
+			c, k = s.charAt(k)
+			b = append(b, c)
+		}
+		text, at = string(b), append(at, end-1)
 	}
-	for _, m := range matches {
-		if err := s.checkName(m.name, m.at); err != nil && s.strErr == nil {
+	for k := 0; ; {
+		p := strings.IndexByte(text[k:], '{')
+		if p < 0 {
+			break
+		}
+		p += k
+		q := p + 2
+		for q < len(text) && nameChars[text[q]] {
+			q++
+		}
+		if q == p+2 || text[p+1] != '{' || !strings.HasPrefix(text[q:], "}}") {
+			k = p + 1
+			continue
+		}
+		from, to := start+1+p, start+3+q
+		if escaped {
+			from, to = at[p], at[q+2]
+		}
+		if err := s.checkName(text[p+2:q], from); err != nil && s.strErr == nil {
 			s.strErr = err
 		}
+		s.emit(op{kind: opCoerce, slot: slot{int32(from), s.addPath(text[p+2 : q])}}, from, to)
+		k = q + 2
 	}
-	if len(matches) == 1 && matches[0].at == start+1 && matches[0].end == end-1 {
-		sl := slot{int32(start), s.addPath(matches[0].name)}
-		if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
-			s.emit(op{kind: opExact, slot: sl}, start, end)
-			return true
-		}
-		// A member's value: the member is left out when it is undefined.
-		// Its separator is the last op: a member name makes none.
-		top := &s.stack[len(s.stack)-1]
-		o := &s.ops[top.sep]
-		o.kind, o.slot, o.aux = opMember, sl, span{int32(s.pos), int32(start)}
-		s.pos = end
-		return true
+	if len(s.ops) == first {
+		return
 	}
-	from, prev := len(s.parts), start+1
-	for _, m := range matches {
-		s.parts = append(s.parts, part{lit: span{int32(prev), int32(m.at)}, slot: slot{int32(m.at), s.addPath(m.name)}})
-		prev = m.end
+	o := &s.ops[first]
+	if len(s.ops) > first+1 || o.at != int32(start+1) || s.pos != end-1 {
+		return
 	}
-	s.parts = append(s.parts, part{lit: span{int32(prev), int32(end - 1)}, slot: slot{path: -1}})
-	s.emit(op{kind: opPartial, slot: slot{at: int32(start)}, aux: span{int32(from), int32(len(s.parts))}}, start, end)
-	return true
+	o.at, s.pos = int32(start), end
+	if len(s.stack) == 0 || !s.stack[len(s.stack)-1].obj {
+		o.kind, o.lit.to = opExact, int32(start)
+		return
+	}
+	// Its separator is the op before: a member name makes none.
+	sep := &s.ops[first-1]
+	sep.kind, sep.slot, sep.aux = opMember, o.slot, span{o.lit.from, int32(start)}
+	s.ops = s.ops[:first]
 }

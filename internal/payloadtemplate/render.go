@@ -63,7 +63,7 @@ func (st *state) release() {
 	}
 	st.rootV = nil
 	clear(st.values)
-	clear(st.pairs[:cap(st.pairs)])
+	clear(st.pairs) // those of a failed render; appendMap clears its own
 	clear(st.raws)
 	st.values, st.pairs, st.order, st.raws = st.values[:0], st.pairs[:0], st.order[:0], st.raws[:0]
 	statePool.Put(st)
@@ -122,24 +122,10 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 				b = append(b, ',')
 			}
 			flags[o.flag] = true
-		case opPartial:
-			b = append(b, '"')
-			for _, p := range t.parts[o.aux.from:o.aux.to] {
-				b = append(b, t.str(p.lit)...)
-				if p.path < 0 {
-					continue
-				}
-				if v, err = t.value(st, p.slot, vars); err == nil {
-					b, err = st.appendCoerced(b, v)
-				}
-				if err == nil && len(b) > st.limit {
-					err = errTooLarge
-				}
-				if err != nil {
-					return nil, t.valueError(p.slot, err)
-				}
+		case opCoerce:
+			if v, err = t.value(st, o.slot, vars); err == nil {
+				b, err = st.appendCoerced(b, v)
 			}
-			b = append(b, '"')
 		}
 		if err == nil && len(b) > st.limit {
 			err = errTooLarge
@@ -237,19 +223,27 @@ func (st *state) step(v any, raw rawRef, key string, sg seg) (any, rawRef, bool,
 		}
 		var ok bool
 		switch x := v.(type) {
-		case map[string]any:
-			v, ok = lookup(x, key)
+		case map[string]any: // a nil map or slice is null, as encoding/json writes it
+			if x == nil {
+				return nil, rawRef{}, true, nil
+			}
+			v, ok = x[key]
 		case []any:
-			v, ok = index(x, key, int(sg.index))
+			switch {
+			case x == nil:
+				return nil, rawRef{}, true, nil
+			case sg.index >= 0 && int(sg.index) < len(x):
+				return x[sg.index], rawRef{}, true, nil
+			case key == "length":
+				return float64(len(x)), rawRef{}, true, nil
+			}
+			return nil, rawRef{}, false, nil
 		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
 			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
 			return nil, rawRef{}, true, nil
 		default: // *JSON, json.RawMessage, or any Go value, by its JSON
 			var err error
-			if raw, err = st.asRaw(x); err == nil && raw.j == nil {
-				raw, err = st.asRaw(marshaled(x))
-			}
-			if err != nil {
+			if raw, err = st.asRaw(x); err != nil {
 				return nil, rawRef{}, false, err
 			}
 			if raw.j == nil { // null
@@ -261,15 +255,18 @@ func (st *state) step(v any, raw rawRef, key string, sg seg) (any, rawRef, bool,
 	}
 }
 
-// asRaw returns v as a value inside a JSON if it is a *JSON or a
-// json.RawMessage (indexed once per render); else, or for null, an empty
-// rawRef.
+// asRaw returns v as a value inside a JSON: a *JSON, a json.RawMessage
+// (indexed once per render), or any other Go value by its encoding/json
+// encoding; null as an empty rawRef.
 func (st *state) asRaw(v any) (rawRef, error) {
 	switch x := v.(type) {
+	case nil:
+		return rawRef{}, nil
 	case *JSON:
-		if x != nil {
-			return x.root(), nil
+		if x == nil {
+			return rawRef{}, nil
 		}
+		return x.root(), nil
 	case json.RawMessage:
 		if x == nil {
 			return rawRef{}, nil
@@ -287,45 +284,18 @@ func (st *state) asRaw(v any) (rawRef, error) {
 			st.raws = append(st.raws, rawEntry{&x[0], len(x), j})
 		}
 		return j.root(), nil
-	case error:
-		return rawRef{}, x
 	}
-	return rawRef{}, nil
-}
-
-// marshaled returns v encoded with encoding/json, or the error.
-func marshaled(v any) any {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return err
+		return rawRef{}, err
 	}
-	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
-}
-
-// lookup is a step into a map. A nil map is null, as encoding/json writes it.
-func lookup(m map[string]any, key string) (any, bool) {
-	if m == nil {
-		return nil, true
+	j, err := IndexJSON(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	if err != nil {
+		return rawRef{}, err
 	}
-	v, ok := m[key]
-	return v, ok
-}
-
-// index is a step into a slice: its element at i, or its length (key). A
-// nil slice is null, as encoding/json writes it.
-func index(a []any, key string, i int) (any, bool) {
-	if a == nil {
-		return nil, true
-	}
-	if i >= 0 && i < len(a) {
-		return a[i], true
-	}
-	if key == "length" {
-		return float64(len(a)), true
-	}
-	return nil, false
+	return j.root(), nil
 }
 
 // falsyJSON tells whether JavaScript would take the value encoded in b as
@@ -389,10 +359,7 @@ func (st *state) appendJSON(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	}
-	r, err := st.asRaw(v) // *JSON, json.RawMessage
-	if err == nil && r.j == nil {
-		r, err = st.asRaw(marshaled(v))
-	}
+	r, err := st.asRaw(v)
 	if err != nil {
 		return nil, err
 	}
@@ -429,6 +396,7 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 			return nil, err
 		}
 	}
+	clear(st.pairs[base:]) // the pooled state keeps no values
 	st.pairs, st.order = st.pairs[:base], st.order[:order]
 	return append(b, '}'), nil
 }
@@ -507,9 +475,36 @@ func appendRawCoerced(b []byte, r rawRef) []byte {
 		}
 		return b
 	default:
+		if jsAsWritten(text) {
+			return append(b, text...)
+		}
 		f, _ := strconv.ParseFloat(text, 64) // out of range gives ±Inf, as in JavaScript
 		return appendNumber(b, f)
 	}
+}
+
+// jsAsWritten tells whether String(n) of the JSON number n is its text: no
+// exponent, at most 15 significant digits (which read back as they are, so
+// no shorter digits can), no trailing zero after a point, 1e-6 or more, and
+// not -0 or another zero but "0".
+func jsAsWritten(n string) bool {
+	if n == "0" {
+		return true
+	}
+	zeros, digits := 0, 0 // before the first other digit, and from it on
+	for i := strings.IndexByte("-", n[0]) + 1; i < len(n); i++ {
+		switch c := n[i]; {
+		case c == 'e' || c == 'E':
+			return false
+		case c == '.':
+		case c == '0' && digits == 0:
+			zeros++
+		default:
+			digits++
+		}
+	}
+	point := strings.IndexByte(n, '.') >= 0
+	return digits > 0 && digits <= 15 && zeros <= 6 && !(point && n[len(n)-1] == '0')
 }
 
 // appendNumber appends f as JavaScript's Number.prototype.toString writes

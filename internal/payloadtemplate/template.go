@@ -16,31 +16,16 @@ import (
 )
 
 // Deliberate differences from the reference, each pinned by a case in
-// testdata/templates/cases.json:
-//   - An unclosed "{{" is an ErrInvalidJSON error. The reference reports a
-//     nonsense variable named after the start of the template, or loops
-//     forever when the template starts with an allowed variable and a dot.
-//   - JSON strings are tokenised correctly. After a string that ends in a
-//     backslash the reference takes a later placeholder inside a string for
-//     one outside it and the other way round.
-//   - A placeholder must stand for a whole JSON value: Parse checks the
-//     template with every placeholder read as null, as the platform does when
-//     a webhook is saved. The reference, rendering with values, also accepts
-//     a placeholder as an object key when its value is a string, or two
-//     placeholders side by side when their values are numbers.
-//   - Text that a placeholder brings in is data: with InterpolateStrings, the
-//     reference interpolates "{{...}}" inside string values that a raw
-//     placeholder inserted as well (and fails the webhook on an unknown name
-//     there); here they are left alone.
-//   - A dot path sees only the data: an array's length, but no inherited
-//     JavaScript property (constructor, __proto__, toString, ...); those
-//     resolve as missing.
-//   - An interpolated string that is exactly a missing variable is dropped
-//     from its object (as JSON.stringify does); at the top level, where the
-//     reference has no JSON at all, Render writes null.
+// testdata/templates/cases.json: an unclosed "{{" is an ErrInvalidJSON error
+// (the reference may loop forever); JSON strings are tokenised correctly,
+// also after a string ending in a backslash; a placeholder must stand for a
+// whole JSON value, as the platform checks when a webhook is saved; text a
+// placeholder brings in is data, never interpolated again; a dot path sees
+// only the data (an array's length, no inherited JavaScript property); an
+// interpolated string that is exactly a missing variable is dropped from its
+// object, and written as null at the top level.
 
-// Default is the payload template the platform uses when a
-// webhook has none, byte for byte.
+// Default is the platform's payload template for a webhook without one.
 const Default = `{
     "userId": {{userId}},
     "createdAt": {{createdAt}},
@@ -67,28 +52,22 @@ var ErrInvalidHeaders = errors.New("invalid headers template")
 // (Options.MaxBodyBytes).
 var ErrBodyTooLarge = errors.New("rendered template too large")
 
-// Options configures how a payload or headers template is parsed.
-// The zero value is the platform's default: placeholders inside strings are
-// left alone and the platform's variables are allowed.
+// Options configures how a payload or headers template is parsed and
+// rendered. The zero value is the platform's default.
 type Options struct {
-	// InterpolateStrings replaces {{name}} placeholders inside JSON string
-	// values too (shouldInterpolateStrings on the platform). A string that
-	// is exactly one placeholder takes the variable's value with its own
-	// type; a placeholder among other text is replaced by the value
-	// converted to a string as JavaScript does.
+	// InterpolateStrings replaces placeholders inside JSON strings too
+	// (shouldInterpolateStrings): a string that is exactly one placeholder
+	// takes the value with its own type, else String(value) is spliced in.
 	InterpolateStrings bool
-	// AllowedVariables lists the variable names a placeholder may start
-	// with. Nil means the platform's list: userId, createdAt, eventType,
-	// eventData, resource and globals.
+	// AllowedVariables lists the variables a placeholder may start with;
+	// nil means userId, createdAt, eventType, eventData, resource, globals.
 	AllowedVariables []string
-	// MaxBodyBytes is the most bytes a render may write; a render that
-	// would write more stops with an *Error wrapping ErrBodyTooLarge.
-	// Zero (or less) means DefaultMaxBodyBytes.
+	// MaxBodyBytes is the most bytes a render may write (ErrBodyTooLarge
+	// beyond); zero or less means DefaultMaxBodyBytes.
 	MaxBodyBytes int
 }
 
-// Limits that no real template comes near; they keep a hostile one from
-// taking a process's memory or time.
+// Limits that no real template comes near.
 const (
 	MaxTemplateBytes    = 1 << 20  // the longest template Parse takes
 	MaxPlaceholderBytes = 4 << 10  // the longest name between a placeholder's braces (so at most 2,048 segments)
@@ -96,26 +75,16 @@ const (
 )
 
 // Error reports a problem in a payload or headers template, or with a
-// value while rendering one. It wraps ErrInvalidJSON, ErrInvalidVariable,
-// ErrInvalidHeaders, ErrBodyTooLarge, or the error that encoding a value
-// returned.
+// value while rendering one.
 type Error struct {
-	// Offset is the byte offset in the template where the problem is.
-	Offset int
-	// Line and Column give the same place, both counted from 1; Column
-	// counts characters.
-	Line, Column int
-	// Variable is the placeholder's name, as in {{resource.id}}, when the
-	// problem concerns one.
-	Variable string
-	// Header is the header name when the problem concerns one.
-	Header string
-	// Reason says what is wrong.
-	Reason string
-	// Hint says how to put it right, when there is more to say.
-	Hint string
-	// Err is the kind of problem (ErrInvalidJSON, ErrInvalidVariable,
-	// ErrInvalidHeaders, ErrBodyTooLarge) or the underlying error.
+	Offset       int    // byte offset in the template
+	Line, Column int    // the same place, from 1; Column counts characters
+	Variable     string // the placeholder's name, as in {{resource.id}}, if any
+	Header       string // the header's name, if any
+	Reason       string // what is wrong
+	Hint         string // how to put it right, if there is more to say
+	// Err is the kind (ErrInvalidJSON, ErrInvalidVariable,
+	// ErrInvalidHeaders, ErrBodyTooLarge) or the error of encoding a value.
 	Err error
 
 	what string // "payload template" or "headers template"
@@ -137,92 +106,76 @@ func (e *Error) Error() string {
 // Unwrap returns the kind of problem or the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Template is a parsed payload or headers template. It is immutable and
-// safe for concurrent use.
+// Template is a parsed payload or headers template, immutable and safe for
+// concurrent use.
 type Template struct {
 	text      string
 	what      string // "payload template" or "headers template"
 	ops       []op
-	parts     []part // of the ops' interpolated strings
 	tail      string // the text after the last op
 	paths     []path // in order of first use
 	segs      []seg  // of all paths
 	nFlags    int
 	maxBody   int
-	topObject bool     // the top level is an object
-	members   []member // of a headers template's top-level object
+	topObject bool  // the top level is an object
+	headers   *JSON // a headers template's index: its members
 }
 
 type opKind uint8
 
 const (
-	opRaw     opKind = iota + 1 // {{path}} outside strings
-	opExact                     // "{{path}}" in an array or at the top level
-	opMember                    // object member whose value is "{{path}}": left out when undefined
-	opSep                       // with interpolation, the '{' or ',' before a member of an object
-	opPartial                   // a string with placeholders among text
-	opNull                      // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
+	opRaw    opKind = iota + 1 // {{path}} outside strings
+	opExact                    // "{{path}}" in an array or at the top level
+	opMember                   // object member whose value is "{{path}}": left out when undefined
+	opSep                      // with interpolation, the '{' or ',' before a member of an object
+	opCoerce                   // {{path}} among text in a string: String(value), escaped
+	opNull                     // a number literal beyond float64: JavaScript reads Infinity, JSON.stringify writes null
 )
 
-// span is text[from:to] of the template, or a range of parts: without
-// pointers, the garbage collector has nothing to scan in ops.
+// span is text[from:to] of the template: without pointers, the garbage
+// collector has nothing to scan in ops.
 type span struct{ from, to int32 }
 
 func (t *Template) str(s span) string { return t.text[s.from:s.to] }
 
-// op writes lit, then its slot.
-type op struct {
+type op struct { // writes lit, then its slot
 	lit span
-	// aux is, for opMember, the member's text up to its value; for
-	// opPartial, its parts, indexes into Template.parts.
-	aux span
+	aux span // opMember: the member's text up to its value
 	slot
 	flag int32 // opMember, opSep: index of the object's flag "a member was written"
 	kind opKind
 }
 
-// slot is where a placeholder is and the path it names.
-type slot struct {
+type slot struct { // where a placeholder is and the path it names
 	at   int32 // template offset
 	path int32 // index into Template.paths
 }
 
-// part is a piece of an interpolated string: raw JSON string content, then
-// the coerced value of a path (path < 0 for the closing piece).
-type part struct {
-	lit span
-	slot
-}
-
-// path is the name of a placeholder, as written between the braces, and
-// its segments, segs[from:to]: the variable, then one step per dot.
+// path is a placeholder's name and its segments, segs[from:to]: the
+// variable, then one per dot.
 type path struct {
 	name     string
 	from, to int32
 }
 
-// seg is a segment of a path: a member name, and the same as a canonical
-// array index (or -1).
-type seg struct {
-	from, to int32  // the key is the path's name[from:to]
+type seg struct { // a member name, name[from:to] of its path
+	from, to int32
 	index    int32  // the key as an array index, or -1
 	hash     uint32 // of the key, for the hash tables of JSON objects
 }
 
-// Parse parses and validates a payload template: its JSON syntax with
-// every placeholder read as a value, and the variable each placeholder
-// starts with. Errors are *Error values wrapping ErrInvalidJSON or
-// ErrInvalidVariable. As on the platform, variable errors of placeholders
-// outside strings come first, then syntax errors, then variable errors of
-// placeholders inside strings.
+// Parse parses and validates a payload template: its JSON with every
+// placeholder read as a value, and the variable each starts with. Errors are
+// *Error values wrapping ErrInvalidJSON or ErrInvalidVariable; as on the
+// platform, variable errors outside strings come first, then syntax errors,
+// then variable errors inside strings.
 func Parse(text string, o Options) (*Template, error) {
 	return parse(text, o, "payload template")
 }
 
-// ParseHeaders parses a headers template as Parse does and also checks
-// that its top level is a JSON object whose member names are valid header
-// names and whose values are strings, null or placeholders. Errors about the
-// shape wrap ErrInvalidHeaders.
+// ParseHeaders parses a headers template as Parse does and checks that it
+// is an object of header names to strings, null or placeholders (else
+// ErrInvalidHeaders).
 func ParseHeaders(text string, o Options) (*Template, error) {
 	t, err := parse(text, o, "headers template")
 	if err != nil {
@@ -246,16 +199,11 @@ func (t *Template) Variables() []string {
 	return roots
 }
 
-// Render returns the JSON body the platform would send for these
-// variables: the template's literal text with each placeholder replaced. A
-// placeholder outside strings whose value is missing or falsy (0, false,
-// "", null) becomes null; a missing path below a variable is null, not an
-// error. Values are JSON as decoded by encoding/json (map[string]any,
-// []any, string, float64, bool, nil, json.Number, json.RawMessage), or a
-// *JSON; other Go values are encoded with encoding/json. Maps are written
-// with their keys sorted, so that a body does not change from one render to
-// the next. Raw JSON is written as it is, compacted, and a path looks into
-// it without decoding it.
+// Render returns the JSON body the platform would send for vars. A
+// placeholder outside strings whose value is missing or falsy becomes null.
+// Values are as encoding/json decodes them, json.RawMessage or *JSON (written
+// compacted, in their order); other Go values go by their encoding/json
+// encoding. Maps are written with their keys sorted.
 func (t *Template) Render(vars map[string]any) ([]byte, error) {
 	st := statePool.Get().(*state)
 	defer st.release()
@@ -276,7 +224,6 @@ func newError(src, what string, kind error, offset int, reason, hint string) *Er
 	return &Error{Offset: offset, Line: line, Column: col, Reason: reason, Hint: hint, Err: kind, what: what}
 }
 
-// lineCol turns a byte offset into a line and a column of characters.
 func lineCol(src string, offset int) (line, col int) {
 	offset = min(max(offset, 0), len(src))
 	before := src[:offset]
