@@ -261,7 +261,7 @@ func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
 // binding, with its saved input.
 func (p *platform) bind(actors bindings, tasks taskBindings) error {
 	for _, b := range actors {
-		p.srv.Load().RegisterActor(b.name, p.actorFunc(b.name, b.command, "["+b.name+"] ", nil))
+		p.srv.Load().RegisterActor(b.name, p.actorFunc(b.name, b.command, nil))
 	}
 	for _, t := range tasks {
 		p.srv.Load().RegisterTask(t.name, t.actor)
@@ -300,13 +300,15 @@ type ownRun struct {
 
 // actorFunc returns the Actor function that runs command as a run: with the
 // run's environment and a web server port, in a process group of its own,
-// its output in the run's log and on the terminal (each line after prefix).
-// own, if not nil, is apify-local run's own run, for a run of COMMAND.
-func (p *platform) actorFunc(name string, command []string, prefix string, own *ownRun) apifytest.ActorFunc {
+// its output in the run's log and on the terminal, each line after
+// "[name] " but in own. own, if not nil, is apify-local run's own run, for
+// the function of COMMAND's Actor.
+func (p *platform) actorFunc(name string, command []string, own *ownRun) apifytest.ActorFunc {
 	return func(ctx context.Context, env []string, _ []byte) error {
 		runID := envValue(env, "ACTOR_RUN_ID")
 		var stdin io.Reader
 		isOwn := false
+		prefix := "[" + name + "] "
 		if own != nil {
 			select {
 			case <-own.started:
@@ -314,7 +316,7 @@ func (p *platform) actorFunc(name string, command []string, prefix string, own *
 				return ctx.Err()
 			}
 			if isOwn = runID == own.id; isOwn {
-				stdin = own.stdin
+				stdin, prefix = own.stdin, ""
 			}
 		}
 		if why, ok := apifytest.RestartOf(ctx); ok {

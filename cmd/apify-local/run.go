@@ -72,13 +72,14 @@ argument, split into words as a shell would (quotes and backslashes) but
 never run by one: for pipes or variables, bind sh -c '...'. --task
 NAME=ACTOR[:INPUT_FILE] makes a task's runs runs of a bound Actor, with
 INPUT_FILE's JSON object as their input (the fields of an input a run is
-started with replace its own). A client that waits
-for a run of an Actor that is not bound (nothing would end it) gets a
-warning on stderr naming the Actor and the --actor flag to bind it.
+started with replace its own). A client that waits for a run of an Actor
+that is not bound (nothing would end it) gets a warning on stderr naming
+the Actor and the --actor flag to bind it.
 
-Each run's stdout and stderr, as it writes them, go to the run's log
-(GET /v2/logs/{runId}, the last 10 MiB) and to apify-local's stdout and
-stderr, a bound Actor's lines after "[NAME] ". Each run gets a free
+Each run's stdout and stderr go to the run's log (GET /v2/logs/{runId},
+the last 10 MiB), interleaved in the order apify-local reads them from
+the two pipes, and to apify-local's stdout and stderr, the lines of any
+run but COMMAND's own after "[NAME] ". Each run gets a free
 loopback port for its web server: ACTOR_WEB_SERVER_PORT and
 ACTOR_WEB_SERVER_URL (and the legacy APIFY_CONTAINER_PORT and
 APIFY_CONTAINER_URL), which is the run's containerUrl: on loopback the URL
@@ -268,7 +269,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
 	}
-	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, "", own))
+	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, own))
 	var hooks []client.WebhookDefinition
 	for _, u := range f.webhooks {
 		hooks = append(hooks, client.WebhookDefinition{EventTypes: terminalEvents, RequestURL: u})
