@@ -249,12 +249,14 @@ type platform struct {
 	stdout, stderr io.Writer // the terminal's
 	termMu         sync.Mutex
 
-	mu   sync.Mutex
-	pids map[string]*atomic.Int64 // run ID → the process running as it
+	mu      sync.Mutex
+	pids    map[string]*atomic.Int64 // run ID → the process running as it
+	track   bool                     // note the runs of bound Actors in started
+	started map[string]string        // run ID → bound Actor, of runs not seen ended
 }
 
 func newPlatform(grace time.Duration, stdout, stderr io.Writer) *platform {
-	return &platform{grace: grace, stdout: stdout, stderr: stderr, pids: map[string]*atomic.Int64{}}
+	return &platform{grace: grace, stdout: stdout, stderr: stderr, pids: map[string]*atomic.Int64{}, started: map[string]string{}}
 }
 
 // bind registers each binding's command as its Actor's code, and each task
@@ -322,6 +324,9 @@ func (p *platform) actorFunc(name string, command []string, own *ownRun) apifyte
 		if why, ok := apifytest.RestartOf(ctx); ok {
 			fmt.Fprintf(p.stderr, "apify-local: %s\n", restartLine(runID, why, command[0]))
 		}
+		if !isOwn {
+			p.note(runID, name)
+		}
 		webEnv, err := p.webServerEnv(runID)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -337,6 +342,53 @@ func (p *platform) actorFunc(name string, command []string, own *ownRun) apifyte
 		}
 		return err
 	}
+}
+
+// note notes that run runID of bound Actor name started, for waitBound.
+func (p *platform) note(runID, name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.track {
+		p.started[runID] = name
+	}
+}
+
+// waitBound waits until every run of a bound Actor that started has ended,
+// those that start meanwhile too, or ctx ends; it prints a line for each
+// run it waits for when it ends.
+func (p *platform) waitBound(ctx context.Context) {
+	srv := p.srv.Load()
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		var runID, name string
+		for id, n := range p.started {
+			runID, name = id, n
+			break
+		}
+		p.mu.Unlock()
+		if runID == "" {
+			return
+		}
+		if run, ok := srv.Run(runID); ok && !run.Status.IsTerminal() {
+			fmt.Fprintf(p.stderr, "apify-local: waiting for run %s of %s to end\n", runID, name)
+			if end, err := srv.WaitRun(ctx, runID); err == nil {
+				fmt.Fprintf(p.stderr, "apify-local: run %s of %s %s (exit code %s)\n", runID, name, end.Status, exitCodeText(end.ExitCode))
+			}
+		}
+		p.mu.Lock()
+		if ctx.Err() == nil {
+			delete(p.started, runID)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// pending reports whether a run of a bound Actor that started may not have
+// ended.
+func (p *platform) pending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.started) > 0
 }
 
 // pidOf returns where the process running as run runID keeps its ID.

@@ -292,3 +292,25 @@ func logOf(t *testing.T, s serving, runID string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestRunWaitsForBoundRuns starts a run of a bound Actor from COMMAND,
+// which exits at once: apify-local waits for that run to end too.
+func TestRunWaitsForBoundRuns(t *testing.T) {
+	t.Parallel()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("needs sh")
+	}
+	args := append([]string{"run", "--actor", "tester~late=" + quoted([]string{sh, "-c", "sleep 0.2; echo late done"}), "--"},
+		boundCommand(t, "starter")...)
+	code, stdout, stderr := runLocal(t.Context(), args...)
+	if code != 0 {
+		t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if want := "[tester~late] late done\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", want, stdout, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^apify-local: run \w+ of tester~late SUCCEEDED \(exit code 0\)$`).MatchString(stderr.String()) {
+		t.Errorf("stderr lacks the end of tester~late's run:\n%s", stderr)
+	}
+}

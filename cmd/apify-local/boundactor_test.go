@@ -22,6 +22,7 @@ import (
 //	callee           prints a line to stdout and one to stderr, answers one request to
 //	                 its web server with its run ID, exits 3
 //	metamorph-bound  metamorphs its run to tester~target, waits to be killed
+//	starter          starts a run of tester~late, exits 0 at once
 //	target           prints its run ID, input key and input, exits 0
 //
 // It returns its exit code, and false for any other mode.
@@ -97,6 +98,12 @@ func boundActor(mode string) (int, bool) {
 		}
 		<-ctx.Done() // killed before
 		return 94, true
+	case "starter":
+		if _, err := apiJSON(ctx, "POST", "/v2/acts/tester~late/runs", "{}"); err != nil {
+			fmt.Println("starter:", err)
+			return 95, true
+		}
+		return 0, true
 	case "target":
 		key := os.Getenv("ACTOR_INPUT_KEY")
 		input, err := apiText(ctx, "/v2/key-value-stores/"+os.Getenv("ACTOR_DEFAULT_KEY_VALUE_STORE_ID")+"/records/"+key)

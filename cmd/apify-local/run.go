@@ -67,7 +67,10 @@ command, for a project of several Actors: each run of it that the API
 starts (the SDKs' Actor.call and Actor.start, a client, a webhook's
 handler) runs COMMAND2 with that run's own environment, as COMMAND gets
 its own, in a process group of its own, ended and restarted as COMMAND
-is; it ends when COMMAND2 exits, with the same statuses. COMMAND2 is one
+is; it ends when COMMAND2 exits, with the same statuses. After COMMAND's
+run ends, apify-local waits for the runs of bound Actors under way (and
+those their webhooks start) to end too, printing a line for each, before
+it exits. COMMAND2 is one
 argument, split into words as a shell would (quotes and backslashes) but
 never run by one: for pipes or variables, bind sh -c '...'. --task
 NAME=ACTOR[:INPUT_FILE] makes a task's runs runs of a bound Actor, with
@@ -241,6 +244,7 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	p := newPlatform(f.grace, stdout, stderr)
+	p.track = true
 	opts := []apifytest.Option{
 		apifytest.WithAddr(f.addr),
 		apifytest.WithLogger(newLogger(f.verbose, stderr, p)),
@@ -301,9 +305,18 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		end := waitForRun(ctx, srv, run.ID, stderr)
 		fmt.Fprintf(stderr, "apify-local: run %s %s (exit code %s)\n", end.ID, end.Status, exitCodeText(end.ExitCode))
 
-		waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
-		idleErr := srv.WaitIdle(waitCtx)
-		cancel()
+		// The runs of bound Actors that COMMAND (or a webhook) started and
+		// their deliveries, which may start more, end before apify-local.
+		var idleErr error
+		for {
+			p.waitBound(ctx)
+			waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
+			idleErr = srv.WaitIdle(waitCtx)
+			cancel()
+			if idleErr != nil || ctx.Err() != nil || !p.pending() {
+				break
+			}
+		}
 		for _, d := range srv.Dispatches() { // of COMMAND's run, and of the runs it started
 			if d.Status != client.DispatchActive && !printed[d.ID] {
 				printed[d.ID] = true
