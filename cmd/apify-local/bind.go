@@ -354,8 +354,8 @@ func (p *platform) note(runID, name string) {
 }
 
 // waitBound waits until every run of a bound Actor that started has ended,
-// those that start meanwhile too, or ctx ends; it prints a line for each
-// run it waits for when it ends.
+// those that start meanwhile too, or ctx ends, and prints a line with the
+// end of each.
 func (p *platform) waitBound(ctx context.Context) {
 	srv := p.srv.Load()
 	for ctx.Err() == nil {
@@ -369,10 +369,13 @@ func (p *platform) waitBound(ctx context.Context) {
 		if runID == "" {
 			return
 		}
-		if run, ok := srv.Run(runID); ok && !run.Status.IsTerminal() {
-			fmt.Fprintf(p.stderr, "apify-local: waiting for run %s of %s to end\n", runID, name)
-			if end, err := srv.WaitRun(ctx, runID); err == nil {
-				fmt.Fprintf(p.stderr, "apify-local: run %s of %s %s (exit code %s)\n", runID, name, end.Status, exitCodeText(end.ExitCode))
+		if run, ok := srv.Run(runID); ok {
+			if !run.Status.IsTerminal() {
+				fmt.Fprintf(p.stderr, "apify-local: waiting for run %s of %s to end\n", runID, name)
+				run, _ = srv.WaitRun(ctx, runID)
+			}
+			if run != nil && run.Status.IsTerminal() {
+				fmt.Fprintf(p.stderr, "apify-local: run %s of %s %s (exit code %s)\n", runID, name, run.Status, exitCodeText(run.ExitCode))
 			}
 		}
 		p.mu.Lock()
