@@ -12,7 +12,10 @@
 // run starts COMMAND as an Actor run and reports the run's webhook
 // deliveries; it serves the run's events websocket (systemInfo, migrating,
 // aborting) and starts COMMAND again, as the platform does, when the run is
-// migrated (--migrate-after, or on demand), rebooted or resurrected. serve
+// migrated (--migrate-after, or on demand), rebooted or resurrected. With
+// --actor NAME=COMMAND2, a project of several Actors runs: each run of
+// Actor NAME that the API starts (Actor.call, a client) runs COMMAND2 as a
+// run of its own, its output in the run's log and on the terminal. serve
 // runs the API until interrupted, for tests in any language. With --pricing
 // FILE the runs of either are pay-per-event (or otherwise priced): Actors
 // charge with the SDKs' Actor.charge or this module's actor.Charge, and a

@@ -7,17 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
-	"github.com/go-apify/actor/internal/procstat"
 )
 
 const runUsage = `Usage: apify-local run [flags] -- COMMAND [ARG...]
@@ -59,15 +56,42 @@ the run SUCCEEDED, and it is not started again. POST
 /v2/actor-runs/{runId}/reboot restarts COMMAND at once, and resurrecting the
 finished run (POST /v2/actor-runs/{runId}/resurrect) while apify-local
 still waits for deliveries starts it again; its ad-hoc webhooks that fired
-do not fire again unless --refire-after-resurrect. apify-local cannot run another
-Actor: a metamorph to one is answered 501. Each restart is one line on
-stderr:
+do not fire again unless --refire-after-resurrect. A metamorph to an
+Actor bound with --actor runs its command in the same run; to any other it
+is answered 501. Each restart is one line on stderr:
 
   apify-local: run RUN_ID restarted after a migration (restart 1); starting COMMAND again
 
-COMMAND's stdin, stdout and stderr are apify-local's (outside the
-terminal's foreground group, COMMAND cannot read a terminal: redirect its
-stdin); apify-local's own lines go to stderr, prefixed "apify-local:". It
+--actor NAME=COMMAND2 binds another Actor (its ID or username~name) to a
+command, for a project of several Actors: each run of it that the API
+starts (the SDKs' Actor.call and Actor.start, a client, a webhook's
+handler) runs COMMAND2 with that run's own environment, as COMMAND gets
+its own, in a process group of its own, ended and restarted as COMMAND
+is; it ends when COMMAND2 exits, with the same statuses. After COMMAND's
+run ends, apify-local waits for the runs of bound Actors under way (and
+those their webhooks start) to end too, printing a line for each, before
+it exits. COMMAND2 is one
+argument, split into words as a shell would (quotes and backslashes) but
+never run by one: for pipes or variables, bind sh -c '...'. --task
+NAME=ACTOR[:INPUT_FILE] makes a task's runs runs of a bound Actor, with
+INPUT_FILE's JSON object as their input (the fields of an input a run is
+started with replace its own). A client that waits for a run of an Actor
+that is not bound (nothing would end it) gets a warning on stderr naming
+the Actor and the --actor flag to bind it.
+
+Each run's stdout and stderr go to the run's log (GET /v2/logs/{runId},
+the last 10 MiB), interleaved in the order apify-local reads them from
+the two pipes, and to apify-local's stdout and stderr, the lines of any
+run but COMMAND's own after "[NAME] ". Each run gets a free
+loopback port for its web server: ACTOR_WEB_SERVER_PORT and
+ACTOR_WEB_SERVER_URL (and the legacy APIFY_CONTAINER_PORT and
+APIFY_CONTAINER_URL), which is the run's containerUrl: on loopback the URL
+reaches the process directly, with no proxy between.
+
+COMMAND's stdin is apify-local's (outside the terminal's foreground
+group, COMMAND cannot read a terminal: redirect its stdin); a bound
+Actor's is empty. Its stdout and stderr are pipes that apify-local copies
+as above; apify-local's own lines go to stderr, prefixed "apify-local:". It
 exits with COMMAND's exit code (128+N when a signal N ended it), 1 when the
 run ended without one, and 2 for a usage error.
 
@@ -96,6 +120,8 @@ type runFlags struct {
 	systemInfo      time.Duration
 	refire          bool
 	pricing         pricingFlag
+	actors          bindings
+	tasks           taskBindings
 }
 
 // stringList is a repeatable string flag.
@@ -132,8 +158,15 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, []string, error) 
 	fs.BoolVar(&f.refire, "refire-after-resurrect", false, "let the run's ad-hoc webhooks fire again after a resurrection (by default each fires once)")
 	fs.DurationVar(&f.systemInfo, "system-info-interval", apifytest.DefaultSystemInfoInterval, "how often COMMAND is sent systemInfo on its events websocket")
 	fs.Var(&f.pricing, "pricing", pricingUsage)
+	fs.Var(&f.actors, "actor", actorUsage)
+	fs.Var(&f.tasks, "task", taskUsage)
 	if err := fs.Parse(args); err != nil {
 		return f, nil, err
+	}
+	for _, b := range f.actors {
+		if b.name == f.actorID {
+			return f, nil, fmt.Errorf("--actor: %s is the Actor of COMMAND (--actor-id): bind another one", b.name)
+		}
 	}
 	for _, w := range f.webhooks {
 		if u, err := url.Parse(w); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -210,21 +243,18 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stderr, "apify-local: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	var pid atomic.Int64 // COMMAND's process, while it runs
+	p := newPlatform(f.grace, stdout, stderr)
+	p.track = true
 	opts := []apifytest.Option{
 		apifytest.WithAddr(f.addr),
-		apifytest.WithLogger(logger),
+		apifytest.WithLogger(newLogger(f.verbose, stderr, p)),
 		apifytest.WithDeliveryRetries(f.retries),
 		apifytest.WithDeliveryBackoff(f.retryBase),
 		apifytest.WithDeliveryTimeout(f.deliveryTimeout),
 		apifytest.WithMigrationGrace(f.migrationGrace),
 		apifytest.WithGracefulAbortTimeout(f.abortGrace),
 		apifytest.WithSystemInfoInterval(f.systemInfo),
-		apifytest.WithProcessUsage(func(string) (apifytest.ProcessUsage, bool) { return groupUsage(&pid) }),
+		apifytest.WithProcessUsage(p.usage),
 		apifytest.WithPricing(f.pricing.pricing),
 	}
 	if f.refire {
@@ -236,16 +266,14 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	defer srv.Close()
+	p.srv.Store(srv)
 
-	var cmdExit atomic.Int64 // COMMAND's last exit code, as a shell reports it
-	srv.RegisterActor(f.actorID, func(runCtx context.Context, env []string, _ []byte) error {
-		if why, ok := apifytest.RestartOf(runCtx); ok {
-			fmt.Fprintf(stderr, "apify-local: %s\n", restartLine(envValue(env, "ACTOR_RUN_ID"), why, command[0]))
-		}
-		code, err := execute(runCtx, command, mergeEnv(os.Environ(), env), f.grace, &pid, stdin, stdout, stderr)
-		cmdExit.Store(int64(code))
-		return err
-	})
+	own := &ownRun{stdin: stdin, started: make(chan struct{})}
+	if err := p.bind(f.actors, f.tasks); err != nil {
+		fmt.Fprintf(stderr, "apify-local: %v\n", err)
+		return 2
+	}
+	srv.RegisterActor(f.actorID, p.actorFunc(f.actorID, command, own))
 	var hooks []client.WebhookDefinition
 	for _, u := range f.webhooks {
 		hooks = append(hooks, client.WebhookDefinition{EventTypes: terminalEvents, RequestURL: u})
@@ -257,6 +285,10 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	run, err := srv.StartRun(ctx, f.actorID, input, client.StartOptions{
 		ContentType: contentType, Webhooks: hooks, Timeout: timeout, MemoryMbytes: f.memory,
 	})
+	if err == nil {
+		own.id = run.ID
+	}
+	close(own.started)
 	if err != nil {
 		fmt.Fprintf(stderr, "apify-local: cannot start the run: %v\n", err)
 		return 2
@@ -273,11 +305,20 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		end := waitForRun(ctx, srv, run.ID, stderr)
 		fmt.Fprintf(stderr, "apify-local: run %s %s (exit code %s)\n", end.ID, end.Status, exitCodeText(end.ExitCode))
 
-		waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
-		idleErr := srv.WaitIdle(waitCtx)
-		cancel()
-		for _, d := range srv.Dispatches() {
-			if d.EventData != nil && d.EventData.ActorRunID == run.ID && d.Status != client.DispatchActive && !printed[d.ID] {
+		// The runs of bound Actors that COMMAND (or a webhook) started and
+		// their deliveries, which may start more, end before apify-local.
+		var idleErr error
+		for {
+			p.waitBound(ctx)
+			waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.wait)
+			idleErr = srv.WaitIdle(waitCtx)
+			cancel()
+			if idleErr != nil || ctx.Err() != nil || !p.pending() {
+				break
+			}
+		}
+		for _, d := range srv.Dispatches() { // of COMMAND's run, and of the runs it started
+			if d.Status != client.DispatchActive && !printed[d.ID] {
 				printed[d.ID] = true
 				fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
 			}
@@ -290,13 +331,19 @@ func runCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		if idleErr != nil {
 			for _, d := range srv.Dispatches() {
-				if d.EventData != nil && d.EventData.ActorRunID == run.ID && !printed[d.ID] {
+				if !printed[d.ID] {
 					fmt.Fprintln(stderr, "apify-local: "+dispatchLine(d))
 				}
 			}
 			fmt.Fprintf(stderr, "apify-local: stopped waiting for deliveries after %v; ACTIVE dispatches will not be retried\n", f.wait)
 		}
-		code := int(cmdExit.Load())
+		code := int(own.exit.Load())
+		if len(end.Metamorphs) > 0 { // a bound Actor's command ended the run
+			code = 1
+			if end.ExitCode != nil {
+				code = *end.ExitCode
+			}
+		}
 		if code < 0 {
 			code = 1
 		}
@@ -350,19 +397,6 @@ func envValue(env []string, name string) string {
 		}
 	}
 	return ""
-}
-
-// groupUsage measures COMMAND's process group, while COMMAND runs.
-func groupUsage(pid *atomic.Int64) (apifytest.ProcessUsage, bool) {
-	p := pid.Load()
-	if p == 0 {
-		return apifytest.ProcessUsage{}, false
-	}
-	u, err := procstat.Group(int(p))
-	if err != nil {
-		return apifytest.ProcessUsage{}, false
-	}
-	return apifytest.ProcessUsage{MemoryBytes: u.MemoryBytes, CPUTime: u.CPUTime}, true
 }
 
 // waitForRun waits for the run to end; on a signal to apify-local (ctx

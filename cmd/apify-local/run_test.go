@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		main()
 	}
 	if mode := os.Getenv(asActorEnv); mode != "" {
+		if code, ok := boundActor(mode); ok {
+			os.Exit(code)
+		}
 		os.Exit(helperActor(mode))
 	}
 	dir, err := os.MkdirTemp("", "apify-local-test")

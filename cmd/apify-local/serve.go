@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -25,8 +24,12 @@ the environment to export, one "export NAME=value" line each:
   export APIFY_TOKEN=...
   export APIFY_USER_ID=...
 
-Every Actor and task ID is accepted. A run started through the API stays
-RUNNING for --finish-after, then ends with --finish-status (and exit code 0
+Every Actor and task ID is accepted. A run of an Actor bound with --actor
+NAME=COMMAND runs COMMAND, as apify-local run runs its bound Actors (see
+"apify-local run -h"), and ends when it exits; its output goes to the run's
+log and to stderr (stdout is the list above), each line after "[NAME] ". A
+run of any other Actor started through the API stays RUNNING for
+--finish-after, then ends with --finish-status (and exit code 0
 for SUCCEEDED, else 1), firing its webhooks. Tests end runs sooner, or with
 another status, through the control endpoints (they need the token too):
 
@@ -70,8 +73,13 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	retainRuns := fs.Int("retain-runs", apifytest.DefaultRetainedRuns, "how many finished runs (with their storages, dispatches and ad-hoc webhooks) the server remembers")
 	retainFor := fs.Duration("retain-for", 0, "also forget finished runs older than this; 0 means by count only")
 	verbose := fs.Bool("verbose", false, "log requests, runs and deliveries to stderr")
+	grace := fs.Duration("grace", 10*time.Second, "how long a bound Actor's COMMAND has to exit after SIGTERM before it is killed")
 	var pricing pricingFlag
 	fs.Var(&pricing, "pricing", pricingUsage)
+	var actors bindings
+	fs.Var(&actors, "actor", actorUsage)
+	var tasks taskBindings
+	fs.Var(&tasks, "task", taskUsage)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -86,13 +94,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "apify-local serve: give both --token and --user-id, or neither")
 		return 2
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	p := newPlatform(*grace, stderr, stderr)
 	opts := []apifytest.Option{
 		apifytest.WithAddr(*addr),
-		apifytest.WithLogger(logger),
+		apifytest.WithLogger(newLogger(*verbose, stderr, p)),
+		apifytest.WithProcessUsage(p.usage),
 		apifytest.WithDeliveryRetries(*retries),
 		apifytest.WithDeliveryBackoff(*retryBase),
 		apifytest.WithDeliveryTimeout(*deliveryTimeout),
@@ -120,6 +126,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 2
 	}
 	defer srv.Close()
+	p.srv.Store(srv)
+	if err := p.bind(actors, tasks); err != nil {
+		fmt.Fprintf(stderr, "apify-local serve: %v\n", err)
+		return 2
+	}
 	for _, kv := range srv.Env("") {
 		name, value, _ := strings.Cut(kv, "=")
 		fmt.Fprintf(stdout, "export %s=%s\n", name, shellQuote(value))
