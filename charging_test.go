@@ -241,7 +241,10 @@ func TestChargeOffPlatform(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a := actor.New(actor.WithEnviron(tc.env), actor.WithSignals())
+			// Off the platform the charging state is a local record: in a
+			// temporary directory, not ./storage.
+			env := append([]string{"APIFY_LOCAL_STORAGE_DIR=" + t.TempDir()}, tc.env...)
+			a := actor.New(actor.WithEnviron(env), actor.WithSignals())
 			got, err := a.Charge(t.Context(), "page", tc.count)
 			if err != nil {
 				t.Fatal(err)

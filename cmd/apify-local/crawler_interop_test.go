@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-apify/actor/client"
 	"github.com/go-apify/actor/internal/nodetest"
+	"github.com/go-apify/actor/internal/testenv"
 )
 
 // crawleeBasic is Crawlee's BasicCrawler at the version of the @crawlee/core
@@ -38,6 +39,7 @@ type crawlStorage struct {
 // platform, as the Go client sees after the run. It takes about a second
 // once the packages are installed, so it is not behind testenv.Long.
 func TestRunCrawleeBasicCrawler(t *testing.T) {
+	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
 	dir := nodetest.Install(t, nodetest.Apify, crawleeBasic)
 	node := nodetest.Node(t)

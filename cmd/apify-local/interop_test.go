@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-apify/actor/internal/nodetest"
+	"github.com/go-apify/actor/internal/testenv"
 )
 
 // TestRunJSSDKActor runs an Actor written with the official JS SDK, apify,
@@ -66,6 +67,7 @@ func TestRunJSSDKActor(t *testing.T) {
 // returns the same webhook in each process, and the webhook is delivered
 // once.
 func TestRunJSSDKRestarts(t *testing.T) {
+	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
 	dir := nodetest.Install(t, nodetest.Apify)
 	node := nodetest.Node(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-apify/actor/internal/nodetest"
+	"github.com/go-apify/actor/internal/testenv"
 )
 
 const testPricing = `{"pricingInfo": {
@@ -24,6 +25,7 @@ const testPricing = `{"pricingInfo": {
 // apify-local run --pricing FILE: the SDK sees the pricing and the maximum,
 // and the run records its charges.
 func TestRunPricing(t *testing.T) {
+	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
 	dir := nodetest.Install(t, nodetest.Apify)
 	node := nodetest.Node(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/go-apify/actor/internal/nodetest"
+	"github.com/go-apify/actor/internal/testenv"
 )
 
 // TestRunTwoActors runs a project of two Actors under apify-local run: a
@@ -22,6 +23,7 @@ import (
 // charges an event under --pricing, and ends; its log, read by the caller
 // through the API, holds its output; the webhook is delivered once.
 func TestRunTwoActors(t *testing.T) {
+	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
 	dir := nodetest.Install(t, nodetest.Apify)
 	node := nodetest.Node(t)
@@ -85,6 +87,7 @@ func TestRunTwoActors(t *testing.T) {
 // webhook, and the callee adds a webhook of its own with Actor.addWebhook:
 // each is delivered once, and the callee's log holds its output.
 func TestRunTwoActorsGoCalls(t *testing.T) {
+	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
 	dir := nodetest.Install(t, nodetest.Apify)
 	node := nodetest.Node(t)
