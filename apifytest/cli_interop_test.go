@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-apify/actor/apifytest"
 	"github.com/go-apify/actor/client"
 	"github.com/go-apify/actor/internal/nodetest"
 	"github.com/go-apify/actor/internal/testenv"
@@ -22,7 +21,7 @@ const apifyCLI = "apify-cli@1.10.0"
 // TestApifyCLIInterop runs the official Apify CLI against the server, with
 // APIFY_CLIENT_BASE_URL pointing at it: outside a run (login, call, which
 // prints the callee's log, and runs ls) and inside one (actor get-input,
-// push-data, set-value). It is long (each CLI command starts node and the
+// push-data, set-value, charge). It is long (each CLI command starts node and the
 // CLI, 15 s in all), so it runs with the long tests.
 func TestApifyCLIInterop(t *testing.T) {
 	t.Parallel()
@@ -31,7 +30,7 @@ func TestApifyCLIInterop(t *testing.T) {
 	nodetest.Node(t)
 	cli := filepath.Join(dir, "node_modules", ".bin", "apify")
 
-	srv := apifytest.NewTestServer(t)
+	srv := pricedServer(t, 0) // so that apify actor charge has an event to charge
 	srv.RegisterActor("someone~other", func(_ context.Context, env []string, input []byte) error {
 		for _, kv := range env {
 			if id, ok := strings.CutPrefix(kv, "ACTOR_RUN_ID="); ok {
@@ -86,6 +85,7 @@ func TestApifyCLIInterop(t *testing.T) {
 	}
 	apify(inside, "actor", "push-data", `{"pushed":true}`)
 	apify(inside, "actor", "set-value", "OUT", `{"v":2}`)
+	apify(inside, "actor", "charge", "page", "--count", "2")
 	c := srv.Client()
 	var rec struct{ V int }
 	if err := c.GetRecordJSON(ctx, run.DefaultKeyValueStoreID, "OUT", &rec); err != nil || rec.V != 2 {
@@ -94,5 +94,8 @@ func TestApifyCLIInterop(t *testing.T) {
 	page, err := client.ListItems[map[string]bool](ctx, c, run.DefaultDatasetID, client.ItemsOptions{})
 	if err != nil || len(page.Items) != 1 || !page.Items[0]["pushed"] {
 		t.Errorf("dataset: %+v, %v", page, err)
+	}
+	if got, err := c.GetRun(ctx, run.ID); err != nil || got.ChargedEventCounts["page"] != 2 {
+		t.Errorf("after apify actor charge page --count 2: %+v, %v", got.ChargedEventCounts, err)
 	}
 }
