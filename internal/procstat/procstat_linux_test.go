@@ -57,9 +57,16 @@ func TestProcessAndGroup(t *testing.T) {
 		t.Skipf("cannot start sleep: %v", err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	g, err := Group(cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
+	// Right after Start the child may still be between fork and exec, with
+	// no memory of its own yet: wait for the exec, with a deadline.
+	var g Usage
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if g, err = Group(cmd.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+		if g.MemoryBytes > 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if g.MemoryBytes <= 0 || g.MemoryBytes >= self.MemoryBytes*10 {
 		t.Errorf("Group(sleep) = %+v, want the memory of one small process", g)
