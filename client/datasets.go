@@ -172,10 +172,18 @@ func encodeItems(items any) (*encodedItems, error) {
 			w.WriteByte(',')
 		}
 		start := w.Len()
-		if err := je.Encode(v); err != nil {
+		var err error
+		if raw, ok := v.(json.RawMessage); ok {
+			// What Encode does for it, without the detour through
+			// MarshalJSON: items the SDK has encoded already arrive so.
+			err = json.Compact(&w, raw)
+		} else if err = je.Encode(v); err == nil {
+			w.Truncate(w.Len() - 1) // the newline Encode adds
+		}
+		if err != nil {
+			w.Truncate(start)
 			return fmt.Errorf("client: items[%d]: encoding as JSON: %w", i, err)
 		}
-		w.Truncate(w.Len() - 1) // the newline Encode adds
 		item := w.Bytes()[start:]
 		if len(item) == 0 || item[0] != '{' {
 			return fmt.Errorf("client: items[%d]: a dataset item must be a JSON object, not %s", i, jsonKind(item))
