@@ -1,6 +1,7 @@
 // Package client is a client of the Apify API v2 for what the Actor SDK
 // needs: webhooks and their dispatches; Actor and task runs (start, call,
-// wait, abort, status message) with ad-hoc webhooks; and the storages —
+// wait, abort, status message, reboot, metamorph, resurrect, charge) with
+// ad-hoc webhooks; and the storages —
 // datasets (PushItems, ListItems, AllItems), key-value stores and their
 // records, and request queues (Client.RequestQueue).
 //
