@@ -97,18 +97,18 @@ func (j *JSON) root() rawRef {
 	return rawRef{j: j, from: 0, to: int32(len(j.text)), node: node}
 }
 
-// step returns the member of r named key (segment sg), the element at
-// sg.index, or an array's length (as a float64 in v); ok is false for
-// undefined. A step into anything else gives null.
-func (r rawRef) step(key string, sg seg) (v any, next rawRef, ok bool) {
+// step returns the member of r named key (whose hash is hash), the
+// element at index, or an array's length (as a float64 in v); ok is false
+// for undefined. A step into anything else gives null.
+func (r rawRef) step(key string, index int32, hash uint32) (v any, next rawRef, ok bool) {
 	if r.node < 0 {
 		return nil, rawRef{}, true
 	}
 	n := r.j.nodes[r.node]
 	items := r.j.items[n.from:n.to]
 	switch {
-	case n.array && sg.index >= 0 && int(sg.index) < len(items):
-		return nil, r.j.ref(&items[sg.index]), true
+	case n.array && index >= 0 && int(index) < len(items):
+		return nil, r.j.ref(&items[index]), true
 	case n.array && key == "length":
 		return float64(len(items)), rawRef{}, true
 	case n.array || n.to == n.from:
@@ -116,7 +116,7 @@ func (r rawRef) step(key string, sg seg) (v any, next rawRef, ok bool) {
 	}
 	// The member's slot in the object's hash table, by linear probing.
 	slots := r.j.slots[n.slots : n.slots+2*nextPow2(n.to-n.from)]
-	for p := sg.hash; ; p++ {
+	for p := hash; ; p++ {
 		e := slots[p&uint32(len(slots)-1)]
 		if e == 0 {
 			return nil, rawRef{}, false

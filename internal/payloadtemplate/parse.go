@@ -2,7 +2,6 @@ package payloadtemplate
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -33,6 +32,7 @@ type scanner struct {
 	allowed []string
 	ops     []op // in order
 	pos     int  // where the text after the last op starts
+	roots   []string
 	paths   []path
 	segs    []seg
 	pathIDs map[string]int32 // index of each path name in paths, once there are many
@@ -52,7 +52,7 @@ func parse(text string, o Options, what string) (*Template, error) {
 		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
 	}
 	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
-		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4)}
+		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4), roots: make([]string, 0, 4)}
 	s.stack = make([]frame, 0, 8)
 	if s.allowed == nil {
 		s.allowed = defaultVariables
@@ -63,7 +63,7 @@ func parse(text string, o Options, what string) (*Template, error) {
 	if err := s.run(); err != nil {
 		return nil, err
 	}
-	t := &Template{text: text, what: what, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
+	t := &Template{text: text, what: what, roots: s.roots, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
 	if t.maxBody <= 0 {
 		t.maxBody = DefaultMaxBodyBytes
 	}
@@ -415,12 +415,16 @@ func (s *scanner) addPath(name string) int32 {
 	for k, e := 0, 0; e <= len(name); e++ {
 		if e == len(name) || name[e] == '.' {
 			key := name[k:e]
-			s.segs = append(s.segs, seg{from: int32(k), to: int32(e), index: int32(arrayIndex(key)), hash: uint32(maphash.String(hashSeed, key))})
+			s.segs = append(s.segs, seg{from: int32(k), to: int32(e), index: int32(arrayIndex(key))})
 			k = e + 1
 		}
 	}
 	id := int32(len(s.paths))
-	s.paths = append(s.paths, path{name: name, from: int32(from), to: int32(len(s.segs))})
+	root := slices.Index(s.roots, name[:s.segs[from].to])
+	if root < 0 {
+		root, s.roots = len(s.roots), append(s.roots, name[:s.segs[from].to])
+	}
+	s.paths = append(s.paths, path{name: name, root: int32(root), from: int32(from), to: int32(len(s.segs))})
 	switch {
 	case s.pathIDs != nil:
 		s.pathIDs[name] = id

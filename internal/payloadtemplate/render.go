@@ -21,26 +21,16 @@ import (
 type state struct {
 	buf    []byte
 	values []value // per path, its value once resolved in this render
+	roots  []value // per variable, the same
 	flags  []bool
-	pairs  []pair     // the members of the maps being written
-	order  []int32    // ... their indexes, sorted by key
-	raws   []rawEntry // json.RawMessage values indexed in this render
-	limit  int        // the most bytes the body may have
-	// The variable the last path resolved started with, and its value.
-	root             string
-	rootV            any
-	rootOK, rootDone bool
+	pairs  []pair  // the members of the maps being written
+	order  []int32 // ... their indexes, sorted by key
+	limit  int     // the most bytes the body may have
 }
 
 type pair struct {
 	key string
 	v   any
-}
-
-type rawEntry struct {
-	at *byte
-	n  int
-	j  *JSON
 }
 
 // value is the value of a path: a Go value, or one inside a JSON (raw.j
@@ -58,14 +48,13 @@ var statePool = sync.Pool{New: func() any { return new(state) }}
 const maxPooled = 256 << 10
 
 func (st *state) release() {
-	if cap(st.buf) > maxPooled || max(cap(st.values), cap(st.pairs), cap(st.raws)) > maxPooled/64 {
+	if cap(st.buf) > maxPooled || max(cap(st.values), cap(st.pairs)) > maxPooled/64 {
 		return // a large render's scratch space is left to the collector
 	}
-	st.rootV = nil
 	clear(st.values)
+	clear(st.roots)
 	clear(st.pairs) // those of a failed render; appendMap clears its own
-	clear(st.raws)
-	st.values, st.pairs, st.order, st.raws = st.values[:0], st.pairs[:0], st.order[:0], st.raws[:0]
+	st.values, st.pairs, st.order = st.values[:0], st.pairs[:0], st.order[:0]
 	statePool.Put(st)
 }
 
@@ -83,12 +72,16 @@ func (t *Template) appendRender(b []byte, vars map[string]any, st *state) ([]byt
 		st.values = make([]value, len(t.paths))
 	}
 	st.values = st.values[:len(t.paths)] // all zero: release clears them
+	if cap(st.roots) < len(t.roots) {
+		st.roots = make([]value, len(t.roots))
+	}
+	st.roots = st.roots[:len(t.roots)]
 	if cap(st.flags) < t.nFlags {
 		st.flags = make([]bool, t.nFlags)
 	}
 	flags := st.flags[:t.nFlags]
 	clear(flags)
-	st.limit, st.rootDone = len(b)+t.maxBody, false
+	st.limit = len(b) + t.maxBody
 	var err error
 	for i := range t.ops {
 		o := &t.ops[i]
@@ -184,83 +177,81 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 		return r, nil
 	}
 	p := t.paths[sl.path]
-	segs := t.segs[p.from:p.to]
-	if root := p.name[:segs[0].to]; root != st.root || !st.rootDone { // most paths start as the one before
-		st.root, st.rootDone = root, true
-		st.rootV, st.rootOK = vars[st.root]
+	root := &st.roots[p.root]
+	if !root.done { // each variable is looked up, and indexed if raw, once
+		v, ok := vars[t.roots[p.root]]
+		raw, err := asRaw(v)
+		if err != nil {
+			return nil, err
+		}
+		if raw.j != nil || v == nil {
+			v = nil
+		}
+		*root = value{v: v, raw: raw, ok: ok, done: true}
 	}
-	v, ok := st.rootV, st.rootOK
-	var raw rawRef
-	for _, sg := range segs[1:] {
+	v, raw, ok := root.v, root.raw, root.ok
+	for i := p.from + 1; i < p.to; i++ {
 		if !ok {
 			v, ok = nil, true
 			continue
 		}
 		var err error
-		if v, raw, ok, err = st.step(v, raw, p.name[sg.from:sg.to], sg); err != nil {
+		if v, raw, ok, err = t.step(v, raw, p.name, i); err != nil {
 			return nil, err
 		}
-	}
-	switch v.(type) {
-	case *JSON, json.RawMessage: // the value itself is raw JSON; null goes on as nil
-		var err error
-		if raw, err = st.asRaw(v); err != nil {
-			return nil, err
-		}
-		v = nil
 	}
 	*r = value{v: v, raw: raw, ok: ok, done: true}
 	return r, nil
 }
 
 // step is one step of a path from v (or raw, if set) to the member named
-// key (segment sg), the element at sg.index, or an array's length.
-func (st *state) step(v any, raw rawRef, key string, sg seg) (any, rawRef, bool, error) {
-	for {
-		if raw.j != nil {
-			v, raw, ok := raw.step(key, sg)
-			return v, raw, ok, nil
-		}
-		var ok bool
+// by segment i, the element at its index, or an array's length.
+func (t *Template) step(v any, raw rawRef, name string, i int32) (any, rawRef, bool, error) {
+	sg := t.segs[i]
+	key := name[sg.from:sg.to]
+	if raw.j == nil {
 		switch x := v.(type) {
 		case map[string]any: // a nil map or slice is null, as encoding/json writes it
 			if x == nil {
 				return nil, rawRef{}, true, nil
 			}
-			v, ok = x[key]
+			v, ok := x[key]
+			r, err := asRaw(v)
+			if r.j != nil {
+				v = nil
+			}
+			return v, r, ok, err
 		case []any:
 			switch {
 			case x == nil:
 				return nil, rawRef{}, true, nil
 			case sg.index >= 0 && int(sg.index) < len(x):
-				return x[sg.index], rawRef{}, true, nil
+				r, err := asRaw(x[sg.index])
+				if r.j != nil {
+					return nil, r, true, err
+				}
+				return x[sg.index], rawRef{}, true, err
 			case key == "length":
 				return float64(len(x)), rawRef{}, true, nil
 			}
 			return nil, rawRef{}, false, nil
-		case nil, string, bool, float64, float32, int, int8, int16, int32, int64,
-			uint, uint8, uint16, uint32, uint64, uintptr, json.Number:
-			return nil, rawRef{}, true, nil
-		default: // *JSON, json.RawMessage, or any Go value, by its JSON
-			var err error
-			if raw, err = st.asRaw(x); err != nil {
-				return nil, rawRef{}, false, err
-			}
-			if raw.j == nil { // null
-				return nil, rawRef{}, true, nil
-			}
-			continue
 		}
-		return v, rawRef{}, ok, nil
+		var err error
+		if raw, err = asRaw(v); raw.j == nil || err != nil { // a scalar or null
+			return nil, rawRef{}, true, err
+		}
 	}
+	v, raw, ok := raw.step(key, sg.index, t.hash(i))
+	return v, raw, ok, nil
 }
 
-// asRaw returns v as a value inside a JSON: a *JSON, a json.RawMessage
-// (indexed once per render), or any other Go value by its encoding/json
-// encoding; null as an empty rawRef.
-func (st *state) asRaw(v any) (rawRef, error) {
+// asRaw returns v as a value inside a JSON if it is not one of the values
+// encoding/json decodes to: a *JSON, a json.RawMessage (indexed), or any
+// other Go value by its encoding/json encoding. It returns an empty rawRef
+// for those, and for null.
+func asRaw(v any) (rawRef, error) {
 	switch x := v.(type) {
-	case nil:
+	case nil, string, bool, float64, map[string]any, []any:
 		return rawRef{}, nil
 	case *JSON:
 		if x == nil {
@@ -271,17 +262,9 @@ func (st *state) asRaw(v any) (rawRef, error) {
 		if x == nil {
 			return rawRef{}, nil
 		}
-		for _, e := range st.raws {
-			if len(x) > 0 && e.at == &x[0] && e.n == len(x) {
-				return e.j.root(), nil
-			}
-		}
 		j, err := IndexJSON(x)
 		if err != nil {
 			return rawRef{}, err
-		}
-		if len(x) > 0 {
-			st.raws = append(st.raws, rawEntry{&x[0], len(x), j})
 		}
 		return j.root(), nil
 	}
@@ -359,7 +342,7 @@ func (st *state) appendJSON(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	}
-	r, err := st.asRaw(v)
+	r, err := asRaw(v)
 	if err != nil {
 		return nil, err
 	}
@@ -404,107 +387,95 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 // appendCoerced appends String(v) as JavaScript computes it, escaped as
 // JSON string content.
 func (st *state) appendCoerced(b []byte, v *value) ([]byte, error) {
-	if v.raw.j != nil {
-		return appendRawCoerced(b, v.raw), nil
-	}
-	switch x := v.v.(type) {
-	case string: // the most common, first
-		return appendStringContent(b, x), nil
-	case nil:
-		if !v.ok {
-			return append(b, "undefined"...), nil
-		}
+	switch {
+	case v.raw.j != nil:
+		return appendRawCoerced(b, v.raw, 0)
+	case !v.ok:
+		return append(b, "undefined"...), nil
+	case v.v == nil:
 		return append(b, "null"...), nil
-	case float64:
-		return appendNumber(b, x), nil
-	case map[string]any:
-		return append(b, "[object Object]"...), nil
 	}
-	// Any other value by its JSON, as the reference has it decoded.
-	start := len(b)
-	b, err := st.appendJSON(b, v.v, 0)
-	if err != nil {
-		return nil, err
-	}
-	j, err := IndexJSON(b[start:])
-	if err != nil {
-		return nil, err
-	}
-	return appendRawCoerced(b[:start], j.root()), nil
+	return appendGoCoerced(b, v.v, 0)
 }
 
-// appendRawCoerced is appendCoerced for a value inside a JSON. An array is
-// joined as Array.prototype.join does (elements with commas, null as
-// nothing, arrays inside joined too), with a stack instead of recursion.
-func appendRawCoerced(b []byte, r rawRef) []byte {
+// appendGoCoerced is appendCoerced for a value as encoding/json decodes
+// it. An array is joined as Array.prototype.join does: elements with
+// commas, null as nothing, arrays inside joined too.
+func appendGoCoerced(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	switch x := v.(type) {
+	case string:
+		return appendStringContent(b, x), nil
+	case float64:
+		return appendNumber(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case map[string]any:
+		return append(b, "[object Object]"...), nil
+	case []any:
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if r, _ := asRaw(e); r.j != nil || e == nil {
+				b, err = appendRawCoerced(b, r, depth+1)
+			} else {
+				b, err = appendGoCoerced(b, e, depth+1)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	r, err := asRaw(v)
+	if err != nil {
+		return nil, err
+	}
+	return appendRawCoerced(b, r, depth)
+}
+
+// appendRawCoerced is appendCoerced for a value inside a JSON, or null;
+// in an array, null is nothing.
+func appendRawCoerced(b []byte, r rawRef, depth int) ([]byte, error) {
 	if r.j == nil {
-		return append(b, "null"...)
+		if depth > 0 {
+			return b, nil
+		}
+		return append(b, "null"...), nil
+	}
+	if depth > maxDepth {
+		return nil, errTooDeep
 	}
 	switch text := r.text(); text[0] {
 	case '"':
 		if s := text[1 : len(text)-1]; strings.IndexByte(s, '\\') < 0 && utf8.ValidString(s) {
-			return append(b, s...) // holds nothing that needs escaping
+			return append(b, s...), nil // holds nothing that needs escaping
 		}
-		return appendStringContent(b, unquote(text))
+		return appendStringContent(b, unquote(text)), nil
 	case '{':
-		return append(b, "[object Object]"...)
+		return append(b, "[object Object]"...), nil
 	case 't', 'f':
-		return append(b, text...)
+		return append(b, text...), nil
 	case '[':
-		type at struct{ node, k int32 }
-		stack := []at{{r.node, 0}}
-		for len(stack) > 0 {
-			top := &stack[len(stack)-1]
-			n := r.j.nodes[top.node]
-			if top.k == n.to-n.from {
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			if top.k > 0 {
+		n := r.j.nodes[r.node]
+		var err error
+		for k := n.from; k < n.to; k++ {
+			if k > n.from {
 				b = append(b, ',')
 			}
-			e := r.j.ref(&r.j.items[n.from+top.k])
-			top.k++
-			switch {
-			case e.j == nil: // null
-			case e.j.text[e.from] == '[':
-				stack = append(stack, at{e.node, 0})
-			default:
-				b = appendRawCoerced(b, e)
+			if b, err = appendRawCoerced(b, r.j.ref(&r.j.items[k]), depth+1); err != nil {
+				return nil, err
 			}
 		}
-		return b
+		return b, nil
 	default:
-		if jsAsWritten(text) {
-			return append(b, text...)
-		}
 		f, _ := strconv.ParseFloat(text, 64) // out of range gives ±Inf, as in JavaScript
-		return appendNumber(b, f)
+		return appendNumber(b, f), nil
 	}
-}
-
-// jsAsWritten tells whether String(n) of the JSON number n is its text: no
-// exponent, at most 15 significant digits (which read back as they are, so
-// no shorter digits can), no trailing zero after a point, 1e-6 or more, and
-// not -0 or another zero but "0".
-func jsAsWritten(n string) bool {
-	if n == "0" {
-		return true
-	}
-	zeros, digits := 0, 0 // before the first other digit, and from it on
-	for i := strings.IndexByte("-", n[0]) + 1; i < len(n); i++ {
-		switch c := n[i]; {
-		case c == 'e' || c == 'E':
-			return false
-		case c == '.':
-		case c == '0' && digits == 0:
-			zeros++
-		default:
-			digits++
-		}
-	}
-	point := strings.IndexByte(n, '.') >= 0
-	return digits > 0 && digits <= 15 && zeros <= 6 && !(point && n[len(n)-1] == '0')
 }
 
 // appendNumber appends f as JavaScript's Number.prototype.toString writes

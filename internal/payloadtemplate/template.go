@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -113,8 +115,11 @@ type Template struct {
 	what      string // "payload template" or "headers template"
 	ops       []op
 	tail      string // the text after the last op
-	paths     []path // in order of first use
-	segs      []seg  // of all paths
+	roots     []string // the variables, in order of first use
+	paths     []path   // in order of first use
+	segs      []seg    // of all paths
+	hashOnce  sync.Once
+	hashes    []uint32 // of each segment's key, made on the first step into a JSON
 	nFlags    int
 	maxBody   int
 	topObject bool  // the top level is an object
@@ -151,17 +156,31 @@ type slot struct { // where a placeholder is and the path it names
 	path int32 // index into Template.paths
 }
 
-// path is a placeholder's name and its segments, segs[from:to]: the
-// variable, then one per dot.
+// path is a placeholder's name, its variable (an index into
+// Template.roots) and its segments, segs[from:to]: the variable, then one
+// per dot.
 type path struct {
-	name     string
-	from, to int32
+	name           string
+	root, from, to int32
 }
 
 type seg struct { // a member name, name[from:to] of its path
 	from, to int32
-	index    int32  // the key as an array index, or -1
-	hash     uint32 // of the key, for the hash tables of JSON objects
+	index    int32 // the key as an array index, or -1
+}
+
+// hash returns the hash of segment i's key, for the hash tables of JSON
+// objects. The hashes are made once, when a render first needs one.
+func (t *Template) hash(i int32) uint32 {
+	t.hashOnce.Do(func() {
+		t.hashes = make([]uint32, len(t.segs))
+		for _, p := range t.paths {
+			for k := p.from; k < p.to; k++ {
+				t.hashes[k] = uint32(maphash.String(hashSeed, p.name[t.segs[k].from:t.segs[k].to]))
+			}
+		}
+	})
+	return t.hashes[i]
 }
 
 // Parse parses and validates a payload template: its JSON with every
@@ -190,13 +209,7 @@ func ParseHeaders(text string, o Options) (*Template, error) {
 // Variables returns the variables the template's placeholders start with,
 // each once, in order of first use.
 func (t *Template) Variables() []string {
-	var roots []string
-	for _, p := range t.paths {
-		if r := rootOf(p.name); !slices.Contains(roots, r) {
-			roots = append(roots, r)
-		}
-	}
-	return roots
+	return slices.Clone(t.roots)
 }
 
 // Render returns the JSON body the platform would send for vars. A
