@@ -114,7 +114,7 @@ type Template struct {
 	text      string
 	what      string // "payload template" or "headers template"
 	ops       []op
-	tail      string // the text after the last op
+	tail      string   // the text after the last op
 	roots     []string // the variables, in order of first use
 	paths     []path   // in order of first use
 	segs      []seg    // of all paths
