@@ -361,6 +361,15 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 	if depth > maxDepth {
 		return nil, errTooDeep
 	}
+	if len(m) <= 16 { // sorted on the stack, where moving a pair costs no write barrier
+		var local [16]pair
+		pairs := local[:0]
+		for k, v := range m {
+			pairs = append(pairs, pair{k, v})
+		}
+		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+		return st.appendPairs(b, pairs, nil, depth)
+	}
 	base, order := len(st.pairs), len(st.order)
 	for k, v := range m {
 		st.order = append(st.order, int32(len(st.pairs)-base))
@@ -368,19 +377,29 @@ func (st *state) appendMap(b []byte, m map[string]any, depth int) ([]byte, error
 	}
 	pairs, idx := st.pairs[base:], st.order[order:] // stay valid if a map inside grows them
 	slices.SortFunc(idx, func(i, j int32) int { return strings.Compare(pairs[i].key, pairs[j].key) })
+	b, err := st.appendPairs(b, pairs, idx, depth)
+	clear(st.pairs[base:]) // the pooled state keeps no values
+	st.pairs, st.order = st.pairs[:base], st.order[:order]
+	return b, err
+}
+
+// appendPairs writes an object of pairs, in the order of idx if not nil.
+func (st *state) appendPairs(b []byte, pairs []pair, idx []int32, depth int) ([]byte, error) {
 	b = append(b, '{')
 	var err error
-	for n, i := range idx {
+	for n := range pairs {
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendString(b, pairs[i].key), ':')
-		if b, err = st.appendJSON(b, pairs[i].v, depth+1); err != nil {
+		p := &pairs[n]
+		if idx != nil {
+			p = &pairs[idx[n]]
+		}
+		b = append(appendString(b, p.key), ':')
+		if b, err = st.appendJSON(b, p.v, depth+1); err != nil {
 			return nil, err
 		}
 	}
-	clear(st.pairs[base:]) // the pooled state keeps no values
-	st.pairs, st.order = st.pairs[:base], st.order[:order]
 	return append(b, '}'), nil
 }
 
