@@ -85,9 +85,5 @@ func ParseHeadersTemplate(text string, opts TemplateOptions) (*Template, error) 
 
 // RenderPayloadTemplate parses text and renders it with vars in one step.
 func RenderPayloadTemplate(text string, vars map[string]any, opts TemplateOptions) ([]byte, error) {
-	t, err := payloadtemplate.Parse(text, opts)
-	if err != nil {
-		return nil, err
-	}
-	return t.Render(vars)
+	return payloadtemplate.RenderText(text, vars, opts)
 }

@@ -222,7 +222,7 @@ func tmplBenchOneShot(b *testing.B, template string, opts Options) {
 	vars := tmplBenchVars(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := renderText(template, vars, opts); err != nil {
+		if _, err := RenderText(template, vars, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -51,7 +51,7 @@ func TestLongPlaceholders(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, resource := range []any{v, j} {
-		out, err := renderText("[{{"+name+"}}, \"{{"+name+"}}\"]", map[string]any{"resource": resource}, Options{InterpolateStrings: true})
+		out, err := RenderText("[{{"+name+"}}, \"{{"+name+"}}\"]", map[string]any{"resource": resource}, Options{InterpolateStrings: true})
 		if err != nil || string(out) != `["deep", "deep"]` {
 			t.Errorf("%T: got %s, %v", resource, out, err)
 		}
@@ -89,7 +89,7 @@ func TestBodyLimit(t *testing.T) {
 			t.Errorf("%s: %d bytes, error %v; want ErrBodyTooLarge saying %q", tt.name, len(out), err, tt.want)
 		}
 	}
-	out, err := renderText(many, map[string]any{"resource": "short"}, Options{})
+	out, err := RenderText(many, map[string]any{"resource": "short"}, Options{})
 	if err != nil || len(out) < 4000 {
 		t.Errorf("under the limit: %d bytes, %v", len(out), err)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -43,17 +44,23 @@ type scanner struct {
 }
 
 func parse(text string, o Options, what string) (*Template, error) {
+	t := new(Template)
+	return t, (&scanner{}).parse(t, text, o, what)
+}
+
+// parse parses text into t, with the scratch space that s may hold from
+// an earlier template.
+func (s *scanner) parse(t *Template, text string, o Options, what string) error {
 	if len(text) > MaxTemplateBytes {
-		return nil, newError("", what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, over the limit of %d bytes (MaxTemplateBytes)", len(text), MaxTemplateBytes), "")
+		return newError("", what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, over the limit of %d bytes (MaxTemplateBytes)", len(text), MaxTemplateBytes), "")
 	}
 	n := strings.Count(text, "{{") + 1
 	nOps := n
 	if o.InterpolateStrings { // and a separator before each member
 		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
 	}
-	s := &scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
-		ops: make([]op, 0, nOps), paths: make([]path, 0, n), segs: make([]seg, 0, 2*n+4), roots: make([]string, 0, 4)}
-	s.stack = make([]frame, 0, 8)
+	*s = scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
+		ops: reuse(s.ops, nOps), paths: reuse(s.paths, n), segs: reuse(s.segs, 2*n+4), roots: reuse(s.roots, 4), stack: reuse(s.stack, 8)}
 	if s.allowed == nil {
 		s.allowed = defaultVariables
 	}
@@ -61,9 +68,9 @@ func parse(text string, o Options, what string) (*Template, error) {
 		s.j, s.pending = &JSON{text: text}, make([]jsonItem, 0, 8)
 	}
 	if err := s.run(); err != nil {
-		return nil, err
+		return err
 	}
-	t := &Template{text: text, what: what, roots: s.roots, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
+	*t = Template{text: text, what: what, roots: s.roots, paths: s.paths, segs: s.segs, maxBody: o.MaxBodyBytes}
 	if t.maxBody <= 0 {
 		t.maxBody = DefaultMaxBodyBytes
 	}
@@ -71,7 +78,43 @@ func parse(text string, o Options, what string) (*Template, error) {
 	t.topObject = i < len(text) && text[i] == '{' && !strings.HasPrefix(text[i:], "{{")
 	t.headers = s.j
 	t.ops, t.tail, t.nFlags = s.ops, text[s.pos:], s.objects
-	return t, nil
+	return nil
+}
+
+// reuse returns s emptied if it holds n elements, else a new slice that does.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
+// oneShot is the scratch space of RenderText: a template that never
+// leaves the call, and its scanner's slices.
+type oneShot struct {
+	s scanner
+	t Template
+}
+
+var oneShotPool = sync.Pool{New: func() any { return new(oneShot) }}
+
+// RenderText parses text and renders it with vars in one step, as Parse
+// and Render do, in scratch space reused from earlier calls.
+func RenderText(text string, vars map[string]any, o Options) ([]byte, error) {
+	sc := oneShotPool.Get().(*oneShot)
+	defer func() {
+		if cap(sc.s.ops) > maxPooled/32 || cap(sc.s.paths) > maxPooled/32 {
+			return // a large template's scratch space is left to the collector
+		}
+		clear(sc.s.paths[:cap(sc.s.paths)]) // the pool keeps no strings
+		clear(sc.s.roots[:cap(sc.s.roots)])
+		sc.s, sc.t = scanner{ops: sc.s.ops, paths: sc.s.paths, segs: sc.s.segs, roots: sc.s.roots, stack: sc.s.stack}, Template{}
+		oneShotPool.Put(sc)
+	}()
+	if err := sc.s.parse(&sc.t, text, o, "payload template"); err != nil {
+		return nil, err
+	}
+	return sc.t.Render(vars)
 }
 
 func (s *scanner) run() *Error {

@@ -70,14 +70,14 @@ func TestPayloadTemplateRawPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		opts := Options{InterpolateStrings: tt.interp}
-		got, err := renderText(tt.template, vars, opts)
+		got, err := RenderText(tt.template, vars, opts)
 		if err != nil {
 			t.Errorf("%s: %v", tt.template, err)
 			continue
 		}
 		want := tt.want
 		if want == "" { // too deep for the scanner: the decoded value's rendering
-			out, err := renderText(tt.template, decodedVars, opts)
+			out, err := RenderText(tt.template, decodedVars, opts)
 			if err != nil {
 				t.Fatalf("%s with decoded values: %v", tt.template, err)
 			}
@@ -86,7 +86,7 @@ func TestPayloadTemplateRawPaths(t *testing.T) {
 		if err := tmplSameJSON(want, string(got)); err != nil {
 			t.Errorf("%s: %v", tt.template, err)
 		}
-		fromDecoded, err := renderText(tt.template, decodedVars, opts)
+		fromDecoded, err := RenderText(tt.template, decodedVars, opts)
 		if err != nil {
 			t.Fatalf("%s with decoded values: %v", tt.template, err)
 		}
@@ -102,7 +102,7 @@ func TestPayloadTemplateRawInvalid(t *testing.T) {
 	t.Parallel()
 	for _, raw := range []string{``, ` `, `{`, `{"a": 1,}`, `{"a" 1}`, `{"a": 1} x`, `[1, 2`, `{"a": tru}`, `{"a": "\x01"}`, `{"a": "\q"}`, `{"a": 01}`, `"abc`, `nul`} {
 		for _, template := range []string{`{"x": {{resource.a}}}`, `{"x": "{{resource.a}} "}`, `{"x": {{resource}}}`} {
-			_, err := renderText(template, map[string]any{"resource": json.RawMessage(raw)}, Options{InterpolateStrings: true})
+			_, err := RenderText(template, map[string]any{"resource": json.RawMessage(raw)}, Options{InterpolateStrings: true})
 			var te *Error
 			col := strings.Index(template, "{{") + 1
 			if !errors.As(err, &te) || !strings.HasPrefix(te.Variable, "resource") || te.Line != 1 || te.Column != col {
@@ -156,7 +156,7 @@ func FuzzPayloadTemplateRaw(f *testing.F) {
 		decodes := json.Unmarshal([]byte(raw), &decoded) == nil // fails on numbers beyond float64 too
 		for _, tt := range templates {
 			opts := Options{InterpolateStrings: tt.interp}
-			got, err := renderText(tt.text, map[string]any{"resource": json.RawMessage(raw)}, opts)
+			got, err := RenderText(tt.text, map[string]any{"resource": json.RawMessage(raw)}, opts)
 			if !valid {
 				if err == nil {
 					t.Fatalf("%s with resource %q: no error for a value that is not JSON; rendered %s", tt.text, raw, got)
@@ -169,7 +169,7 @@ func FuzzPayloadTemplateRaw(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%s with resource %q: %v", tt.text, raw, err)
 			}
-			want, err := renderText(tt.text, map[string]any{"resource": decoded}, opts)
+			want, err := RenderText(tt.text, map[string]any{"resource": decoded}, opts)
 			if err != nil {
 				t.Fatalf("%s with decoded resource %q: %v", tt.text, raw, err)
 			}
