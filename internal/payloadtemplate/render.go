@@ -241,7 +241,7 @@ func (t *Template) step(v any, raw rawRef, name string, i int32) (any, rawRef, b
 			return nil, rawRef{}, true, err
 		}
 	}
-	v, raw, ok := raw.step(key, sg.index, t.hash(i))
+	v, raw, ok := raw.step(key, sg.index)
 	return v, raw, ok, nil
 }
 
