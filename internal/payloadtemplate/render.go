@@ -184,7 +184,7 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 		if err != nil {
 			return nil, err
 		}
-		if raw.j != nil || v == nil {
+		if raw.j != nil {
 			v = nil
 		}
 		*root = value{v: v, raw: raw, ok: ok, done: true}
@@ -200,6 +200,15 @@ func (t *Template) value(st *state, sl slot, vars map[string]any) (*value, error
 			return nil, err
 		}
 	}
+	if raw.j == nil { // a value that is raw JSON itself
+		r, err := asRaw(v)
+		if err != nil {
+			return nil, err
+		}
+		if r.j != nil {
+			v, raw = nil, r
+		}
+	}
 	*r = value{v: v, raw: raw, ok: ok, done: true}
 	return r, nil
 }
@@ -212,25 +221,14 @@ func (t *Template) step(v any, raw rawRef, name string, i int32) (any, rawRef, b
 	if raw.j == nil {
 		switch x := v.(type) {
 		case map[string]any: // a nil map or slice is null, as encoding/json writes it
-			if x == nil {
-				return nil, rawRef{}, true, nil
-			}
 			v, ok := x[key]
-			r, err := asRaw(v)
-			if r.j != nil {
-				v = nil
-			}
-			return v, r, ok, err
+			return v, rawRef{}, ok || x == nil, nil
 		case []any:
 			switch {
 			case x == nil:
 				return nil, rawRef{}, true, nil
 			case sg.index >= 0 && int(sg.index) < len(x):
-				r, err := asRaw(x[sg.index])
-				if r.j != nil {
-					return nil, r, true, err
-				}
-				return x[sg.index], rawRef{}, true, err
+				return x[sg.index], rawRef{}, true, nil
 			case key == "length":
 				return float64(len(x)), rawRef{}, true, nil
 			}
