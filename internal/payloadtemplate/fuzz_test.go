@@ -1,6 +1,7 @@
 package payloadtemplate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -78,6 +79,10 @@ func tmplFuzzOne(t *testing.T, text string, interpolate bool) {
 		}
 		if !utf8.Valid(out) || !json.Valid(out) && !tmplDeep(out) {
 			t.Errorf("Render wrote invalid JSON: %q", out)
+		}
+		// The one call, in pooled scratch space, renders the same.
+		if again, err := RenderText(text, vars, opts); err != nil || !bytes.Equal(again, out) {
+			t.Errorf("RenderText: %q, %v; Render: %q", again, err, out)
 		}
 	}
 	if h, err := ParseHeaders(text, opts); err == nil {
