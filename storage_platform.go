@@ -147,6 +147,12 @@ func (d *platformDataset) push(ctx context.Context, items []json.RawMessage) err
 	return d.c.PushItems(ctx, d.id, items)
 }
 
+// pushItems hands the caller's items to the client, which encodes them
+// request by request.
+func (d *platformDataset) pushItems(ctx context.Context, items any) error {
+	return d.c.PushItems(ctx, d.id, items)
+}
+
 // itemsPage is the most items fetched in one request.
 const itemsPage = 1000
 

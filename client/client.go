@@ -331,6 +331,9 @@ type request struct {
 	query       url.Values // may be nil
 	body        []byte     // nil for no body
 	contentType string     // of body
+	// readBody, when set, is the body instead of body: it returns a new
+	// reader of it for each attempt, whose Len is the body's length.
+	readBody retryablehttp.ReaderFunc
 	policy      retryPolicy
 	longPoll    time.Duration // how long the platform may hold the response
 	anyType     bool          // accept a response of any media type (a record), not only JSON
@@ -374,7 +377,10 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		})
 	}
 	var body any
-	if r.body != nil {
+	switch {
+	case r.readBody != nil:
+		body = r.readBody
+	case r.body != nil:
 		body = r.body
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
@@ -394,7 +400,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth
 	}
-	if r.body != nil {
+	if body != nil {
 		if r.contentType == "application/json" {
 			req.Header["Content-Type"] = acceptJSON
 		} else {

@@ -70,6 +70,9 @@ type storageTimes struct {
 	// which under Go's vfork-style start is the bench's own (hundreds of MB
 	// once the local platform holds the other side's storages).
 	HWMBytes int64 `json:"hwmBytes"`
+	// PushHWMBytes is the peak RSS right after the push, to tell which
+	// part sets the peak.
+	PushHWMBytes int64 `json:"pushHwmBytes"`
 }
 
 // selfHWM returns VmHWM of /proc/self/status in bytes, or 0.
@@ -116,6 +119,7 @@ func storageChild(ctx context.Context) error {
 		return err
 	}
 	res.PushNs = time.Since(start).Nanoseconds()
+	res.PushHWMBytes = selfHWM()
 
 	start = time.Now()
 	kv, err := a.OpenKeyValueStore(ctx, "")
@@ -140,6 +144,7 @@ func storageChild(ctx context.Context) error {
 type storageSide struct {
 	push, set time.Duration
 	maxRSS    int64
+	pushRSS   int64 // the peak after the push
 }
 
 // storage compares pushing items and setting records: the bench binary as
@@ -196,8 +201,9 @@ func (b *bench) storagePlatform(ctx context.Context, node *nodeEnv, dir string) 
 			return nil, fmt.Errorf("platform, %s side: %w", side, err)
 		}
 	}
-	b.logf("storage: platform Go push %v set %v RSS %d MB; JS push %v set %v RSS %d MB",
-		platform[1].push, platform[1].set, platform[1].maxRSS>>20, platform[0].push, platform[0].set, platform[0].maxRSS>>20)
+	b.logf("storage: platform Go push %v set %v RSS %d MB (%d MB after the push); JS push %v set %v RSS %d MB (%d MB after the push)",
+		platform[1].push, platform[1].set, platform[1].maxRSS>>20, platform[1].pushRSS>>20,
+		platform[0].push, platform[0].set, platform[0].maxRSS>>20, platform[0].pushRSS>>20)
 	return b.storageRows("local platform (vs JS SDK 3.7.2)", platform[0], platform[1]), nil
 }
 
@@ -223,8 +229,9 @@ func (b *bench) storageLocal(ctx context.Context, node *nodeEnv, dir string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
-	b.logf("storage: local Go push %v set %v RSS %d MB; JS push %v set %v RSS %d MB; floor push %v set %v",
-		local[1].push, local[1].set, local[1].maxRSS>>20, local[0].push, local[0].set, local[0].maxRSS>>20, floorPush, floorSet)
+	b.logf("storage: local Go push %v set %v RSS %d MB (%d MB after the push); JS push %v set %v RSS %d MB (%d MB after the push); floor push %v set %v",
+		local[1].push, local[1].set, local[1].maxRSS>>20, local[1].pushRSS>>20,
+		local[0].push, local[0].set, local[0].maxRSS>>20, local[0].pushRSS>>20, floorPush, floorSet)
 
 	rows := b.storageRows("local files (vs JS SDK 3.7.2)", local[0], local[1])
 	pushFloor := float64(local[1].push) / float64(floorPush)
@@ -296,7 +303,7 @@ func (b *bench) storageSide(ctx context.Context, node *nodeEnv, side string, env
 	if err := readJSON(out, &t); err != nil {
 		return storageSide{}, err
 	}
-	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: t.HWMBytes}
+	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: t.HWMBytes, pushRSS: t.PushHWMBytes}
 	if s.maxRSS <= 0 {
 		s.maxRSS = peakRSS(state)
 	}

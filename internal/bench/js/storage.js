@@ -54,6 +54,7 @@ async function flushed() {
     await Actor.pushData(data);
     await flushed();
     const pushNs = Number(process.hrtime.bigint() - start);
+    const pushHwmBytes = selfHWM();
 
     start = process.hrtime.bigint();
     for (let i = 0; i < records; i++) {
@@ -62,7 +63,7 @@ async function flushed() {
     await flushed();
     const setNs = Number(process.hrtime.bigint() - start);
 
-    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs, hwmBytes: selfHWM() }));
+    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs, hwmBytes: selfHWM(), pushHwmBytes }));
     // No Actor.exit(): it would end the run on the platform.
     process.exit(0);
 })().catch((e) => {
