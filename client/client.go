@@ -331,14 +331,14 @@ type request struct {
 	query       url.Values // may be nil
 	body        []byte     // nil for no body
 	contentType string     // of body
+	policy      retryPolicy
+	longPoll    time.Duration // how long the platform may hold the response
+	anyType     bool          // accept a response of any media type (a record), not only JSON
+	stream      bool          // hand a 2xx body to the caller unread, in response.stream
+	header      http.Header   // more headers, in canonical form; may be nil
 	// readBody, when set, is the body instead of body: it returns a new
 	// reader of it for each attempt, whose Len is the body's length.
 	readBody retryablehttp.ReaderFunc
-	policy   retryPolicy
-	longPoll time.Duration // how long the platform may hold the response
-	anyType  bool          // accept a response of any media type (a record), not only JSON
-	stream   bool          // hand a 2xx body to the caller unread, in response.stream
-	header   http.Header   // more headers, in canonical form; may be nil
 }
 
 var (

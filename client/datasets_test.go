@@ -344,6 +344,35 @@ func TestItemBatcher(t *testing.T) {
 	}
 }
 
+// TestChunkedBodyOpenReader: a body whose reader is still open is not
+// overwritten by the next one.
+func TestChunkedBodyOpenReader(t *testing.T) {
+	t.Parallel()
+	list, err := newItemList([]map[string]string{{"a": strings.Repeat("x", chunkBytes)}, {"b": "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &itemBatcher{items: list, limit: chunkBytes}
+	if _, err := b.fill(true); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.body.reader() // not closed, as by a transport still writing it
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.next++
+	if _, err := b.fill(false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"a":"` + strings.Repeat("x", chunkBytes) + `"}]`; string(got) != want {
+		t.Errorf("the open reader read %.40q..., want %.40q...", got, want)
+	}
+}
+
 // TestPushItemsChecksEveryItemFirst: an item that cannot be pushed fails
 // the push before any request, wherever it is.
 func TestPushItemsChecksEveryItemFirst(t *testing.T) {
@@ -385,7 +414,10 @@ func TestPushItemsRetrySendsTheSameBytes(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("x", MaxPayloadBytes/2)
 	items := []map[string]string{{"a": big}, {"b": big}, {"c": "short"}} // one request each but the last two
-	api := newFakeAPI(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if body, _ := io.ReadAll(r.Body); r.ContentLength != int64(len(body)) {
+			t.Errorf("request %d: Content-Length %d for a body of %d bytes", n, r.ContentLength, len(body))
+		}
 		if n == 1 || n == 2 { // the first attempts of the second batch
 			writeJSON(w, 503, `{"error":{"type":"x","message":"busy"}}`)
 			return
