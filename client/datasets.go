@@ -192,7 +192,17 @@ type itemList struct {
 	one  any           // the single item, when list is not valid
 	list reflect.Value // the slice or array
 	n    int
+	// byAddr hands over the elements by address, which puts no copy of
+	// each on the heap; json encodes them as within the slice (with the
+	// methods of *T). Not for interfaces, nor for the raw JSON of
+	// json.RawMessage and []byte elements.
+	byAddr bool
 }
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	bytesType      = reflect.TypeFor[[]byte]()
+)
 
 func newItemList(items any) (itemList, error) {
 	switch items.(type) {
@@ -201,15 +211,21 @@ func newItemList(items any) (itemList, error) {
 	case json.RawMessage, []byte:
 		return itemList{one: items, n: 1}, nil
 	}
-	if v := reflect.ValueOf(items); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
-		return itemList{list: v, n: v.Len()}, nil
+	v := reflect.ValueOf(items)
+	if k := v.Kind(); k != reflect.Slice && k != reflect.Array {
+		return itemList{one: items, n: 1}, nil
 	}
-	return itemList{one: items, n: 1}, nil
+	elem := v.Type().Elem()
+	return itemList{list: v, n: v.Len(),
+		byAddr: v.Kind() == reflect.Slice && elem.Kind() != reflect.Interface && elem != rawMessageType && elem != bytesType}, nil
 }
 
 func (l itemList) at(i int) any {
-	if !l.list.IsValid() {
+	switch {
+	case !l.list.IsValid():
 		return l.one
+	case l.byAddr:
+		return l.list.Index(i).Addr().Interface()
 	}
 	return l.list.Index(i).Interface()
 }
