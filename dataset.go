@@ -115,10 +115,10 @@ func (d *Dataset) Drop(ctx context.Context) error {
 // checked before anything is stored: an item that cannot be encoded, is not
 // an object or is over the platform's request limit (9 MiB) is an error
 // naming its index, and nothing is stored. On the platform the items go in
-// as few requests as the limit allows, each request's items encoded as it
-// is built, so that they are never all held encoded (the check keeps only
-// the first request's); a failure part way is a *client.PushError saying
-// which items were stored.
+// requests of up to 2 MiB (client.PushBatchBytes; a larger item alone),
+// each request's items encoded as it is built, so that they are never all
+// held encoded (the check keeps only the first request's); a failure part
+// way is a *client.PushError saying which items were stored.
 func (d *Dataset) PushData(ctx context.Context, items any) error {
 	if items == nil {
 		return fmt.Errorf("actor: push data: items is nil")

@@ -377,7 +377,7 @@ func TestChunkedBodyOpenReader(t *testing.T) {
 // the push before any request, wherever it is.
 func TestPushItemsChecksEveryItemFirst(t *testing.T) {
 	t.Parallel()
-	big := strings.Repeat("x", MaxPayloadBytes/2)
+	big := strings.Repeat("x", PushBatchBytes/2) // alone in a request
 	tests := []struct {
 		name  string
 		items []any
@@ -388,7 +388,7 @@ func TestPushItemsChecksEveryItemFirst(t *testing.T) {
 			"a dataset item must be a JSON object, not a number"},
 		{"cannot be encoded after the first request", []any{map[string]string{"a": big}, map[string]string{"b": big}, math.NaN()}, 2,
 			"encoding as JSON"},
-		{"over the limit after the first request", []any{map[string]string{"a": big}, map[string]string{"b": big}, map[string]string{"c": big + big}}, 2,
+		{"over the limit after the first request", []any{map[string]string{"a": big}, map[string]string{"b": big}, map[string]string{"c": strings.Repeat("x", MaxPayloadBytes)}}, 2,
 			"exceed the platform's limit"},
 	}
 	for _, tt := range tests {
@@ -412,7 +412,7 @@ func TestPushItemsChecksEveryItemFirst(t *testing.T) {
 // one before it is resent as it was when retried.
 func TestPushItemsRetrySendsTheSameBytes(t *testing.T) {
 	t.Parallel()
-	big := strings.Repeat("x", MaxPayloadBytes/2)
+	big := strings.Repeat("x", PushBatchBytes/2)
 	items := []map[string]string{{"a": big}, {"b": big}, {"c": "short"}} // one request each but the last two
 	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if body, _ := io.ReadAll(r.Body); r.ContentLength != int64(len(body)) {
@@ -440,13 +440,14 @@ func TestPushItemsRetrySendsTheSameBytes(t *testing.T) {
 }
 
 // TestPushItemsSplitsAtTheLimit pushes items filling one request to the byte
-// and then one byte more, through the real limit.
+// and then one byte more, through the real batch size, and an item that
+// takes a request of the platform's limit alone.
 func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 	t.Parallel()
-	// Items of 1,000,000 bytes: {"v":"x..."} is 8 bytes plus the run.
-	const itemLen = 1_000_000
-	n := MaxPayloadBytes / (itemLen + 1) // items that fit with their commas and brackets
-	fill := MaxPayloadBytes - (n*(itemLen+1) + 1)
+	// Items of 100,000 bytes: {"v":"x..."} is 8 bytes plus the run.
+	const itemLen = 100_000
+	n := PushBatchBytes / (itemLen + 1) // items that fit with their commas and brackets
+	fill := PushBatchBytes - (n*(itemLen+1) + 1)
 	mk := func(extra int) []map[string]string {
 		items := make([]map[string]string, n)
 		for i := range items {
@@ -455,38 +456,39 @@ func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 		items[n-1]["v"] += strings.Repeat("y", extra)
 		return items
 	}
+	largest := map[string]string{"v": strings.Repeat("z", maxItemBytes-8)}
 	tests := []struct {
 		name  string
-		extra int
-		want  []int // item counts per request
+		items []map[string]string
+		want  []int // bytes per request
 	}{
-		{"exactly the limit", fill, []int{n}},
-		{"one byte over", fill + 1, []int{n - 1, 1}},
+		{"exactly the batch size", mk(fill), []int{PushBatchBytes}},
+		{"one byte over", mk(fill + 1), []int{(n-1)*(itemLen+1) + 1, itemLen + fill + 1 + 2}},
+		{"the largest item alone", []map[string]string{{"a": "b"}, largest, {"c": "d"}}, []int{11, MaxPayloadBytes, 11}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t, storageAnswer)
 			c := newTestClient(t, api.srv.URL)
-			if err := c.PushItems(t.Context(), "d1", mk(tt.extra)); err != nil {
+			if err := c.PushItems(t.Context(), "d1", tt.items); err != nil {
 				t.Fatal(err)
 			}
 			var got []int
+			var stored []map[string]string
 			for _, r := range api.requests() {
-				if len(r.Body) > MaxPayloadBytes {
-					t.Errorf("a request body is %d bytes, over the limit", len(r.Body))
-				}
-				var items []json.RawMessage
+				got = append(got, len(r.Body))
+				var items []map[string]string
 				if err := json.Unmarshal([]byte(r.Body), &items); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, len(items))
+				stored = append(stored, items...)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("items per request (-want +got):\n%s", diff)
+				t.Errorf("bytes per request (-want +got):\n%s", diff)
 			}
-			if tt.extra == fill && len(api.requests()[0].Body) != MaxPayloadBytes {
-				t.Errorf("the full request is %d bytes, want exactly %d", len(api.requests()[0].Body), MaxPayloadBytes)
+			if diff := cmp.Diff(tt.items, stored); diff != "" {
+				t.Errorf("items sent (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -496,7 +498,7 @@ func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 // repeated, and the error says what was stored.
 func TestPushItemsRetries(t *testing.T) {
 	t.Parallel()
-	big := strings.Repeat("x", MaxPayloadBytes/2)
+	big := strings.Repeat("x", PushBatchBytes/2)
 	items := []map[string]string{{"a": big}, {"b": big}, {"c": big}} // one request each
 	tests := []struct {
 		name     string
