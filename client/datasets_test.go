@@ -604,8 +604,8 @@ func TestAllItemsStopsAtError(t *testing.T) {
 	}
 }
 
-// BenchmarkPushItems pushes 100,000 small items (about 6 MB of JSON, one
-// request) to a loopback server that reads and discards the body.
+// BenchmarkPushItems pushes 100,000 small items (about 6 MB of JSON, three
+// requests) to a loopback server that reads and discards the bodies.
 func BenchmarkPushItems(b *testing.B) {
 	srv := newBenchServer(b, `{}`)
 	c, err := New(WithBaseURL(srv), WithToken(testToken))
