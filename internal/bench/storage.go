@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -73,6 +74,10 @@ type storageTimes struct {
 	// PushHWMBytes is the peak RSS right after the push, to tell which
 	// part sets the peak.
 	PushHWMBytes int64 `json:"pushHwmBytes"`
+	// PushCPUNs is the CPU time (user and system, all threads) the
+	// process spent in the push, 0 where unknown: less disturbed by other
+	// jobs on the machine than the push's time.
+	PushCPUNs int64 `json:"pushCpuNs"`
 }
 
 // selfHWM returns VmHWM of /proc/self/status in bytes, or 0.
@@ -91,6 +96,27 @@ func selfHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// selfCPU returns the CPU time the process has used (utime and stime of
+// /proc/self/stat, in the kernel's fixed 100 ticks a second), or 0.
+func selfCPU() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's closing parenthesis start with the
+	// state (field 3); utime and stime are fields 14 and 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // storageChild runs the Go side of the storage comparison as a Go Actor
@@ -114,12 +140,16 @@ func storageChild(ctx context.Context) error {
 	}
 
 	var res storageTimes
+	cpu := selfCPU()
 	start := time.Now()
 	if err := a.PushData(ctx, data); err != nil {
 		return err
 	}
 	res.PushNs = time.Since(start).Nanoseconds()
 	res.PushHWMBytes = selfHWM()
+	if cpu > 0 {
+		res.PushCPUNs = (selfCPU() - cpu).Nanoseconds()
+	}
 
 	start = time.Now()
 	kv, err := a.OpenKeyValueStore(ctx, "")
@@ -144,7 +174,8 @@ func storageChild(ctx context.Context) error {
 type storageSide struct {
 	push, set time.Duration
 	maxRSS    int64
-	pushRSS   int64 // the peak after the push
+	pushRSS   int64         // the peak after the push
+	pushCPU   time.Duration // the process's CPU time in the push
 }
 
 // storage compares pushing items and setting records: the bench binary as
@@ -201,9 +232,9 @@ func (b *bench) storagePlatform(ctx context.Context, node *nodeEnv, dir string) 
 			return nil, fmt.Errorf("platform, %s side: %w", side, err)
 		}
 	}
-	b.logf("storage: platform Go push %v set %v RSS %d MB (%d MB after the push); JS push %v set %v RSS %d MB (%d MB after the push)",
-		platform[1].push, platform[1].set, platform[1].maxRSS>>20, platform[1].pushRSS>>20,
-		platform[0].push, platform[0].set, platform[0].maxRSS>>20, platform[0].pushRSS>>20)
+	b.logf("storage: platform Go push %v (CPU %v) set %v RSS %d MB (%d MB after the push); JS push %v (CPU %v) set %v RSS %d MB (%d MB after the push)",
+		platform[1].push, platform[1].pushCPU, platform[1].set, platform[1].maxRSS>>20, platform[1].pushRSS>>20,
+		platform[0].push, platform[0].pushCPU, platform[0].set, platform[0].maxRSS>>20, platform[0].pushRSS>>20)
 	return b.storageRows("local platform (vs JS SDK 3.7.2)", platform[0], platform[1]), nil
 }
 
@@ -229,9 +260,9 @@ func (b *bench) storageLocal(ctx context.Context, node *nodeEnv, dir string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
-	b.logf("storage: local Go push %v set %v RSS %d MB (%d MB after the push); JS push %v set %v RSS %d MB (%d MB after the push); floor push %v set %v",
-		local[1].push, local[1].set, local[1].maxRSS>>20, local[1].pushRSS>>20,
-		local[0].push, local[0].set, local[0].maxRSS>>20, local[0].pushRSS>>20, floorPush, floorSet)
+	b.logf("storage: local Go push %v (CPU %v) set %v RSS %d MB (%d MB after the push); JS push %v (CPU %v) set %v RSS %d MB (%d MB after the push); floor push %v set %v",
+		local[1].push, local[1].pushCPU, local[1].set, local[1].maxRSS>>20, local[1].pushRSS>>20,
+		local[0].push, local[0].pushCPU, local[0].set, local[0].maxRSS>>20, local[0].pushRSS>>20, floorPush, floorSet)
 
 	rows := b.storageRows("local files (vs JS SDK 3.7.2)", local[0], local[1])
 	pushFloor := float64(local[1].push) / float64(floorPush)
@@ -303,7 +334,8 @@ func (b *bench) storageSide(ctx context.Context, node *nodeEnv, side string, env
 	if err := readJSON(out, &t); err != nil {
 		return storageSide{}, err
 	}
-	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: t.HWMBytes, pushRSS: t.PushHWMBytes}
+	s := storageSide{push: time.Duration(t.PushNs), set: time.Duration(t.SetNs), maxRSS: t.HWMBytes, pushRSS: t.PushHWMBytes,
+		pushCPU: time.Duration(t.PushCPUNs)}
 	if s.maxRSS <= 0 {
 		s.maxRSS = peakRSS(state)
 	}
