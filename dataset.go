@@ -158,8 +158,8 @@ type itemsPusher interface {
 // of its array.
 const maxItemBytes = client.MaxPayloadBytes - 2
 
-// encodeItems encodes one item or a slice or array of items into JSON
-// objects, sharing one buffer.
+// encodeItems encodes one item or a slice or array of items (not nil) into
+// JSON objects, sharing one buffer.
 func encodeItems(items any) ([]json.RawMessage, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -193,8 +193,6 @@ func encodeItems(items any) ([]json.RawMessage, error) {
 		return nil
 	}
 	switch v := items.(type) {
-	case nil:
-		return nil, fmt.Errorf("items is nil")
 	case json.RawMessage, []byte:
 		if err := add(0, v); err != nil {
 			return nil, err

@@ -169,10 +169,10 @@ func (c *Client) PushItems(ctx context.Context, datasetID string, items any) err
 }
 
 // PushBatchBytes is the most bytes of items PushItems sends in one request,
-// unless one item alone is larger (up to MaxPayloadBytes). Bodies of the
-// full MaxPayloadBytes would store no faster and hold more memory: the
-// process's peak grows by about twice the body, the garbage collector's
-// headroom included.
+// unless one item alone is larger (up to MaxPayloadBytes). A push raises the
+// process's peak memory by about twice its body (the garbage collector's
+// headroom included): bodies of the full MaxPayloadBytes cost some 20 MB
+// for no measurable gain in speed.
 const PushBatchBytes = 2 << 20
 
 // ItemError is the error of PushItems for an item it cannot push: one that
