@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"reflect"
@@ -114,9 +115,25 @@ func (d *Dataset) Drop(ctx context.Context) error {
 // checked before anything is stored: an item that cannot be encoded, is not
 // an object or is over the platform's request limit (9 MiB) is an error
 // naming its index, and nothing is stored. On the platform the items go in
-// as few requests as the limit allows; a failure part way is a
-// *client.PushError saying which items were stored.
+// requests of up to 2 MiB (client.PushBatchBytes; a larger item alone),
+// each request's items encoded as it is built, so that they are never all
+// held encoded (the check keeps only the first request's); a failure part
+// way is a *client.PushError saying which items were stored.
 func (d *Dataset) PushData(ctx context.Context, items any) error {
+	if items == nil {
+		return fmt.Errorf("actor: push data: items is nil")
+	}
+	if p, ok := d.b.(itemsPusher); ok {
+		err := p.pushItems(ctx, items)
+		var ie *client.ItemError
+		if errors.As(err, &ie) && !errors.As(err, new(*client.PushError)) {
+			return fmt.Errorf("actor: push data: items[%d]: %w", ie.Index, ie.Err)
+		}
+		if err != nil {
+			return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
+		}
+		return nil
+	}
 	enc, err := encodeItems(items)
 	if err != nil {
 		return fmt.Errorf("actor: push data: %w", err)
@@ -130,12 +147,19 @@ func (d *Dataset) PushData(ctx context.Context, items any) error {
 	return nil
 }
 
+// itemsPusher is a datasetBackend that encodes and checks the items of a
+// push itself, as it sends them: the platform's, through
+// client.PushItems, which reports a bad item as a *client.ItemError.
+type itemsPusher interface {
+	pushItems(ctx context.Context, items any) error
+}
+
 // maxItemBytes is the largest item: alone in a request, within the brackets
 // of its array.
 const maxItemBytes = client.MaxPayloadBytes - 2
 
-// encodeItems encodes one item or a slice or array of items into JSON
-// objects, sharing one buffer.
+// encodeItems encodes one item or a slice or array of items (not nil) into
+// JSON objects, sharing one buffer.
 func encodeItems(items any) ([]json.RawMessage, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -169,8 +193,6 @@ func encodeItems(items any) ([]json.RawMessage, error) {
 		return nil
 	}
 	switch v := items.(type) {
-	case nil:
-		return nil, fmt.Errorf("items is nil")
 	case json.RawMessage, []byte:
 		if err := add(0, v); err != nil {
 			return nil, err

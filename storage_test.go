@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -300,6 +301,9 @@ func TestPushDataRefusesBadItems(t *testing.T) {
 		{"invalid raw JSON", []json.RawMessage{json.RawMessage(`{"a":`)}, "items[0]: encoding as JSON"},
 		{"over the limit", []any{map[string]any{"ok": 1}, map[string]string{"big": strings.Repeat("x", client.MaxPayloadBytes)}},
 			"items[1]: 9437194 bytes of JSON exceed the platform's limit"},
+		{"bad after the first request", []any{map[string]string{"a": strings.Repeat("x", client.PushBatchBytes/2)},
+			map[string]string{"b": strings.Repeat("x", client.PushBatchBytes/2)}, map[string]float64{"c": math.Inf(1)}},
+			"items[2]: encoding as JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

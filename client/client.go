@@ -336,6 +336,9 @@ type request struct {
 	anyType     bool          // accept a response of any media type (a record), not only JSON
 	stream      bool          // hand a 2xx body to the caller unread, in response.stream
 	header      http.Header   // more headers, in canonical form; may be nil
+	// readBody, when set, is the body instead of body: it returns a new
+	// reader of it for each attempt, whose Len is the body's length.
+	readBody retryablehttp.ReaderFunc
 }
 
 var (
@@ -374,7 +377,10 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 		})
 	}
 	var body any
-	if r.body != nil {
+	switch {
+	case r.readBody != nil:
+		body = r.readBody
+	case r.body != nil:
 		body = r.body
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
@@ -394,7 +400,7 @@ func (c *Client) do(ctx context.Context, r *request) (*response, error) {
 	if c.auth != nil {
 		req.Header["Authorization"] = c.auth
 	}
-	if r.body != nil {
+	if body != nil {
 		if r.contentType == "application/json" {
 			req.Header["Content-Type"] = acceptJSON
 		} else {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -116,12 +119,20 @@ func (e *PushError) Unwrap() error { return e.Err }
 // PushItems appends items to a dataset (POST /v2/datasets/{id}/items).
 //
 // items is one item or a slice or array of items. Each item must encode as
-// a JSON object; a []byte or json.RawMessage is taken as one item already
-// encoded. All items are encoded before anything is sent, so an item that
-// cannot be encoded, is not an object, or is alone larger than the request
-// limit (MaxPayloadBytes, with the brackets of the array) is an error naming
-// its index, and nothing is sent. The items then go in as few requests as
-// the limit allows, in order.
+// a JSON object; a json.RawMessage or []byte is taken as one item already
+// encoded (compacted, and so checked). Every item is encoded and checked
+// before anything is sent: an item that cannot be encoded, is not an
+// object, or is alone larger than the request limit (MaxPayloadBytes, with
+// the brackets of the array) is an *ItemError naming its index, and nothing
+// is sent. The items then go in order, in requests of up to
+// PushBatchBytes (an item larger than that alone in its request).
+//
+// The items are never all held encoded: the check keeps the first
+// request's body only, and each later request's body is encoded when the
+// one before it is stored, in the same buffer. Items after the first
+// request's are thus encoded twice; should a later encoding fail (an item
+// changed meanwhile, or a MarshalJSON that fails at random), the
+// *PushError says what was stored.
 //
 // An empty slice sends nothing. Storing items is not idempotent, so a batch
 // is retried only when the platform cannot have received it. A failed
@@ -131,27 +142,284 @@ func (c *Client) PushItems(ctx context.Context, datasetID string, items any) err
 	if err != nil {
 		return err
 	}
-	enc, err := encodeItems(items)
+	list, err := newItemList(items)
 	if err != nil {
 		return err
 	}
 	path += "/items"
-	stored := 0
-	for _, b := range enc.batches(MaxPayloadBytes, 0) {
+	b := &itemBatcher{items: list, limit: PushBatchBytes}
+	n, err := b.fill(true)
+	if err != nil {
+		return err
+	}
+	for n > 0 {
 		_, err := c.do(ctx, &request{
-			method: "POST", path: path, body: enc.body(b), contentType: "application/json",
+			method: "POST", path: path, readBody: b.body.reader, contentType: "application/json",
 			policy: retryUnlessReceived,
 		})
 		if err != nil {
-			return &PushError{Stored: stored, Failed: b.n, MayHaveStored: mayHaveReached(err), Err: err}
+			return &PushError{Stored: b.next, Failed: n, MayHaveStored: mayHaveReached(err), Err: err}
 		}
-		stored += b.n
+		b.next += n
+		if n, err = b.fill(false); err != nil {
+			return &PushError{Stored: b.next, Err: err}
+		}
+	}
+	return nil
+}
+
+// PushBatchBytes is the most bytes of items PushItems sends in one request,
+// unless one item alone is larger (up to MaxPayloadBytes). A push raises the
+// process's peak memory by about twice its body (the garbage collector's
+// headroom included): bodies of the full MaxPayloadBytes cost some 20 MB
+// for no measurable gain in speed.
+const PushBatchBytes = 2 << 20
+
+// ItemError is the error of PushItems for an item it cannot push: one that
+// cannot be encoded, is not a JSON object or is alone over the request
+// limit. Index is its index in the items (0 for a single item).
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+// Error names the item and says what is wrong with it.
+func (e *ItemError) Error() string { return fmt.Sprintf("client: items[%d]: %v", e.Index, e.Err) }
+
+// Unwrap returns the cause, such as the error of encoding/json.
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// maxItemBytes is the largest item PushItems takes: alone in a request,
+// within the brackets of its array.
+const maxItemBytes = MaxPayloadBytes - 2
+
+// itemList is the items of a push: one item, or the elements of a slice or
+// array.
+type itemList struct {
+	one  any           // the single item, when list is not valid
+	list reflect.Value // the slice or array
+	n    int
+	// byAddr hands over the elements by address, which puts no copy of
+	// each on the heap; json encodes them as within the slice (with the
+	// methods of *T). Not for interfaces, nor for the raw JSON of
+	// json.RawMessage and []byte elements.
+	byAddr bool
+}
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	bytesType      = reflect.TypeFor[[]byte]()
+)
+
+func newItemList(items any) (itemList, error) {
+	switch items.(type) {
+	case nil:
+		return itemList{}, errors.New("client: items is nil")
+	case json.RawMessage, []byte:
+		return itemList{one: items, n: 1}, nil
+	}
+	v := reflect.ValueOf(items)
+	if k := v.Kind(); k != reflect.Slice && k != reflect.Array {
+		return itemList{one: items, n: 1}, nil
+	}
+	elem := v.Type().Elem()
+	return itemList{list: v, n: v.Len(),
+		byAddr: v.Kind() == reflect.Slice && elem.Kind() != reflect.Interface && elem != rawMessageType && elem != bytesType}, nil
+}
+
+func (l itemList) at(i int) any {
+	switch {
+	case !l.list.IsValid():
+		return l.one
+	case l.byAddr:
+		return l.list.Index(i).Addr().Interface()
+	}
+	return l.list.Index(i).Interface()
+}
+
+// itemEncoder encodes items one at a time into a buffer it reuses.
+type itemEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder // writes to buf
+}
+
+// encode returns the JSON of v, item i of a push, checked to be an object
+// of at most maxItemBytes; it is valid until the next call.
+func (e *itemEncoder) encode(i int, v any) ([]byte, error) {
+	e.buf.Reset()
+	var err error
+	switch raw := v.(type) {
+	case json.RawMessage:
+		err = json.Compact(&e.buf, raw)
+	case []byte:
+		err = json.Compact(&e.buf, raw)
+	default:
+		if e.enc == nil {
+			e.enc = json.NewEncoder(&e.buf)
+			e.enc.SetEscapeHTML(false)
+		}
+		if err = e.enc.Encode(v); err == nil {
+			e.buf.Truncate(e.buf.Len() - 1) // the newline Encode adds
+		}
+	}
+	if err != nil {
+		return nil, &ItemError{Index: i, Err: fmt.Errorf("encoding as JSON: %w", err)}
+	}
+	item := e.buf.Bytes()
+	if len(item) == 0 || item[0] != '{' {
+		return nil, &ItemError{Index: i, Err: fmt.Errorf("a dataset item must be a JSON object, not %s", jsonKind(item))}
+	}
+	if len(item) > maxItemBytes {
+		return nil, &ItemError{Index: i, Err: fmt.Errorf("%d bytes of JSON exceed the platform's limit of %d bytes per item", len(item), maxItemBytes)}
+	}
+	return item, nil
+}
+
+// itemBatcher builds the request bodies of a push one at a time, in the
+// same chunks.
+type itemBatcher struct {
+	items itemList
+	limit int // of a body's bytes; an item alone may exceed it
+	next  int // the first item not yet stored
+	enc   itemEncoder
+	body  chunkedBody
+}
+
+// fill makes body the JSON array of the items from next on that fit in
+// limit bytes ("[" + items joined by "," + "]"), and returns how many it
+// holds: 0 when none is left. With checkAll it then encodes and checks the
+// items after those, keeping nothing of them.
+func (b *itemBatcher) fill(checkAll bool) (int, error) {
+	b.body.reset()
+	b.body.write([]byte{'['})
+	n := 0
+	i := b.next
+	for ; i < b.items.n; i++ {
+		item, err := b.enc.encode(i, b.items.at(i))
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			if b.body.size+1+len(item)+1 > b.limit {
+				i++ // checked, and first in the next body
+				break
+			}
+			b.body.write([]byte{','})
+		}
+		b.body.write(item)
+		n++
+	}
+	b.body.write([]byte{']'})
+	for ; checkAll && i < b.items.n; i++ {
+		if _, err := b.enc.encode(i, b.items.at(i)); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// chunkBytes is the size of the chunks of a chunkedBody.
+const chunkBytes = 64 << 10
+
+// chunkedBody is a request body written in chunks, so that it grows without
+// copying what it holds (a push's body is up to MaxPayloadBytes), and is
+// reset to build the next body in the same chunks.
+type chunkedBody struct {
+	chunks [][]byte // of capacity chunkBytes; chunks[cur+1:] are empty
+	cur    int      // the chunk being written
+	size   int
+	open   atomic.Int32 // readers not closed yet
+}
+
+// reset empties the body. Its chunks are reused only when no reader is
+// open: a RoundTripper may read a body after it returns the response.
+func (c *chunkedBody) reset() {
+	if c.open.Load() != 0 {
+		c.chunks = nil
+	}
+	for i := range c.chunks[:min(c.cur+1, len(c.chunks))] {
+		c.chunks[i] = c.chunks[i][:0]
+	}
+	c.cur, c.size = 0, 0
+}
+
+func (c *chunkedBody) write(p []byte) {
+	c.size += len(p)
+	for len(p) > 0 {
+		if c.cur == len(c.chunks) {
+			c.chunks = append(c.chunks, make([]byte, 0, chunkBytes))
+		}
+		ch := c.chunks[c.cur]
+		n := min(len(p), cap(ch)-len(ch))
+		c.chunks[c.cur] = append(ch, p[:n]...)
+		if p = p[n:]; len(p) > 0 {
+			c.cur++
+		}
+	}
+}
+
+// reader returns a new reader of the body, for one attempt of its request.
+func (c *chunkedBody) reader() (io.Reader, error) {
+	c.open.Add(1)
+	return &chunkReader{chunks: c.chunks[:min(c.cur+1, len(c.chunks))], left: c.size, open: &c.open}, nil
+}
+
+// chunkReader reads a chunkedBody, counted in open until closed.
+type chunkReader struct {
+	chunks [][]byte // shared with the body: read only
+	i, off int      // the next byte is chunks[i][off]
+	left   int
+	open   *atomic.Int32
+	closed atomic.Bool
+}
+
+// Len is the number of bytes left, which gives the request its
+// Content-Length.
+func (r *chunkReader) Len() int { return r.left }
+
+// next returns the unread part of the current chunk.
+func (r *chunkReader) next() []byte {
+	for r.off == len(r.chunks[r.i]) {
+		r.i, r.off = r.i+1, 0
+	}
+	return r.chunks[r.i][r.off:]
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.next())
+	r.off += n
+	r.left -= n
+	return n, nil
+}
+
+// WriteTo writes the chunks as they are, without a copy.
+func (r *chunkReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for r.left > 0 {
+		n, err := w.Write(r.next())
+		total += int64(n)
+		r.off += n
+		r.left -= n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (r *chunkReader) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.open.Add(-1)
 	}
 	return nil
 }
 
 // encodedItems are items encoded as JSON, back to back and separated by
 // commas: buf[ends[i-1]+1 : ends[i]] is item i (with ends[-1] = -1).
+// AddRequests sends them in batches.
 type encodedItems struct {
 	buf  []byte
 	ends []int
@@ -159,69 +427,6 @@ type encodedItems struct {
 
 // batch is a run of items, [from, from+n), sent in one request.
 type batch struct{ from, n int }
-
-// encodeItems encodes items, checking that each is an object that fits in a
-// request alone.
-func encodeItems(items any) (*encodedItems, error) {
-	e := &encodedItems{}
-	var w bytes.Buffer
-	je := json.NewEncoder(&w)
-	je.SetEscapeHTML(false)
-	add := func(i int, v any) error {
-		if w.Len() > 0 {
-			w.WriteByte(',')
-		}
-		start := w.Len()
-		var err error
-		if raw, ok := v.(json.RawMessage); ok {
-			// What Encode does for it, without the detour through
-			// MarshalJSON: items the SDK has encoded already arrive so.
-			err = json.Compact(&w, raw)
-		} else if err = je.Encode(v); err == nil {
-			w.Truncate(w.Len() - 1) // the newline Encode adds
-		}
-		if err != nil {
-			w.Truncate(start)
-			return fmt.Errorf("client: items[%d]: encoding as JSON: %w", i, err)
-		}
-		item := w.Bytes()[start:]
-		if len(item) == 0 || item[0] != '{' {
-			return fmt.Errorf("client: items[%d]: a dataset item must be a JSON object, not %s", i, jsonKind(item))
-		}
-		if n := len(item) + 2; n > MaxPayloadBytes {
-			return fmt.Errorf("client: items[%d]: %d bytes of JSON exceed the platform's request limit of %d bytes", i, n, MaxPayloadBytes)
-		}
-		e.ends = append(e.ends, w.Len())
-		return nil
-	}
-	switch v := items.(type) {
-	case nil:
-		return nil, fmt.Errorf("client: items is nil")
-	case json.RawMessage:
-		if err := add(0, v); err != nil {
-			return nil, err
-		}
-	case []byte:
-		if err := add(0, json.RawMessage(v)); err != nil {
-			return nil, err
-		}
-	default:
-		rv := reflect.ValueOf(items)
-		if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
-			if err := add(0, items); err != nil {
-				return nil, err
-			}
-			break
-		}
-		for i := range rv.Len() {
-			if err := add(i, rv.Index(i).Interface()); err != nil {
-				return nil, err
-			}
-		}
-	}
-	e.buf = w.Bytes()
-	return e, nil
-}
 
 // jsonKind names the kind of JSON value that starts b, for errors.
 func jsonKind(b []byte) string {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -215,7 +217,7 @@ func TestDatasetValidation(t *testing.T) {
 		{"raw item invalid", func() error { return c.PushItems(ctx, "d", []byte(`{"a":`)) }, "items[0]: encoding as JSON"},
 		{"item over the limit", func() error {
 			return c.PushItems(ctx, "d", []map[string]string{{"a": "b"}, {"big": strings.Repeat("x", MaxPayloadBytes)}})
-		}, "items[1]: 9437196 bytes of JSON exceed the platform's request limit of 9437184 bytes"},
+		}, "items[1]: 9437194 bytes of JSON exceed the platform's limit of 9437182 bytes per item"},
 		{"field with a comma", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Fields: []string{"a,b"}}); return err }, "ItemsOptions.Fields[0]"},
 		{"empty unwind", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Unwind: []string{""}}); return err }, "ItemsOptions.Unwind[0]"},
 		{"negative limit", func() error { _, err := ListItems[any](ctx, c, "d", ItemsOptions{Limit: -1}); return err }, "ItemsOptions.Limit"},
@@ -243,12 +245,18 @@ func TestBatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var items []any
+		enc := &encodedItems{}
 		for _, n := range tt.sizes {
 			items = append(items, item(n))
-		}
-		enc, err := encodeItems(items)
-		if err != nil {
-			t.Fatal(err)
+			b, err := json.Marshal(item(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(enc.buf) > 0 {
+				enc.buf = append(enc.buf, ',')
+			}
+			enc.buf = append(enc.buf, b...)
+			enc.ends = append(enc.ends, len(enc.buf))
 		}
 		got := enc.batches(tt.limit, tt.maxN)
 		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(batch{})); diff != "" {
@@ -272,14 +280,174 @@ func TestBatches(t *testing.T) {
 	}
 }
 
+// TestItemBatcher checks the bodies a push is split into, one at a time in
+// one buffer, and that the first fill checks every item.
+func TestItemBatcher(t *testing.T) {
+	t.Parallel()
+	item := func(n int) map[string]string { return map[string]string{"k": strings.Repeat("x", n)} } // n+8 bytes
+	tests := []struct {
+		name  string
+		items []any
+		limit int
+		want  []string // the bodies
+	}{
+		// Two items of 10 bytes: "[" 10 "," 10 "]" is 23 bytes.
+		{"exactly at the limit", []any{item(2), item(2)}, 23, []string{`[{"k":"xx"},{"k":"xx"}]`}},
+		{"one byte over", []any{item(2), item(2)}, 22, []string{`[{"k":"xx"}]`, `[{"k":"xx"}]`}},
+		{"a lone item over the limit", []any{item(2), item(12), item(2)}, 22,
+			[]string{`[{"k":"xx"}]`, `[{"k":"xxxxxxxxxxxx"}]`, `[{"k":"xx"}]`}},
+		{"greedy packing", []any{item(1), item(1), item(1), item(10)}, 32,
+			[]string{`[{"k":"x"},{"k":"x"},{"k":"x"}]`, `[{"k":"xxxxxxxxxx"}]`}},
+		{"raw JSON compacted", []any{json.RawMessage(` { "a" : 1 } `), []byte(`{"b":[1, 2]}`)}, 100, []string{`[{"a":1},{"b":[1,2]}]`}},
+		{"no item", []any{}, 100, nil},
+		{"items across chunks", []any{item(chunkBytes), item(2 * chunkBytes), item(1)}, 4 * chunkBytes,
+			[]string{`[{"k":"` + strings.Repeat("x", chunkBytes) + `"},{"k":"` + strings.Repeat("x", 2*chunkBytes) + `"},{"k":"x"}]`}},
+		{"chunks reused", []any{item(chunkBytes), item(2 * chunkBytes), item(1)}, 2 * chunkBytes,
+			[]string{`[{"k":"` + strings.Repeat("x", chunkBytes) + `"}]`, `[{"k":"` + strings.Repeat("x", 2*chunkBytes) + `"}]`, `[{"k":"x"}]`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			list, err := newItemList(tt.items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &itemBatcher{items: list, limit: tt.limit}
+			var got []string
+			for first := true; ; first = false {
+				n, err := b.fill(first)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				r, err := b.body.reader()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l := r.(interface{ Len() int }).Len(); l != b.body.size {
+					t.Errorf("Len() = %d, want %d", l, b.body.size)
+				}
+				body, err := io.ReadAll(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.(io.Closer).Close()
+				got = append(got, string(body))
+				b.next += n
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("bodies (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestChunkedBodyOpenReader: a body whose reader is still open is not
+// overwritten by the next one.
+func TestChunkedBodyOpenReader(t *testing.T) {
+	t.Parallel()
+	list, err := newItemList([]map[string]string{{"a": strings.Repeat("x", chunkBytes)}, {"b": "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &itemBatcher{items: list, limit: chunkBytes}
+	if _, err := b.fill(true); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.body.reader() // not closed, as by a transport still writing it
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.next++
+	if _, err := b.fill(false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"a":"` + strings.Repeat("x", chunkBytes) + `"}]`; string(got) != want {
+		t.Errorf("the open reader read %.40q..., want %.40q...", got, want)
+	}
+}
+
+// TestPushItemsChecksEveryItemFirst: an item that cannot be pushed fails
+// the push before any request, wherever it is.
+func TestPushItemsChecksEveryItemFirst(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", PushBatchBytes/2) // alone in a request
+	tests := []struct {
+		name  string
+		items []any
+		index int
+		want  string
+	}{
+		{"not an object in the third request", []any{map[string]string{"a": big}, map[string]string{"b": big}, map[string]int{}, 7}, 3,
+			"a dataset item must be a JSON object, not a number"},
+		{"cannot be encoded after the first request", []any{map[string]string{"a": big}, map[string]string{"b": big}, math.NaN()}, 2,
+			"encoding as JSON"},
+		{"over the limit after the first request", []any{map[string]string{"a": big}, map[string]string{"b": big}, map[string]string{"c": strings.Repeat("x", MaxPayloadBytes)}}, 2,
+			"exceed the platform's limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t, storageAnswer)
+			c := newTestClient(t, api.srv.URL)
+			err := c.PushItems(t.Context(), "d1", tt.items)
+			var ie *ItemError
+			if !errors.As(err, &ie) || ie.Index != tt.index || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want an *ItemError for items[%d] containing %q", err, tt.index, tt.want)
+			}
+			if n := api.count(); n != 0 {
+				t.Errorf("sent %d requests, want none", n)
+			}
+		})
+	}
+}
+
+// TestPushItemsRetrySendsTheSameBytes: a batch built in the buffer of the
+// one before it is resent as it was when retried.
+func TestPushItemsRetrySendsTheSameBytes(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", PushBatchBytes/2)
+	items := []map[string]string{{"a": big}, {"b": big}, {"c": "short"}} // one request each but the last two
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if body, _ := io.ReadAll(r.Body); r.ContentLength != int64(len(body)) {
+			t.Errorf("request %d: Content-Length %d for a body of %d bytes", n, r.ContentLength, len(body))
+		}
+		if n == 1 || n == 2 { // the first attempts of the second batch
+			writeJSON(w, 503, `{"error":{"type":"x","message":"busy"}}`)
+			return
+		}
+		writeJSON(w, 201, `{}`)
+	})
+	c := newTestClient(t, api.srv.URL)
+	if err := c.PushItems(t.Context(), "d1", items); err != nil {
+		t.Fatal(err)
+	}
+	first := `[{"a":"` + big + `"}]`
+	second := `[{"b":"` + big + `"},{"c":"short"}]`
+	var got []string
+	for _, r := range api.requests() {
+		got = append(got, r.Body)
+	}
+	if diff := cmp.Diff([]string{first, second, second, second}, got); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+}
+
 // TestPushItemsSplitsAtTheLimit pushes items filling one request to the byte
-// and then one byte more, through the real limit.
+// and then one byte more, through the real batch size, and an item that
+// takes a request of the platform's limit alone.
 func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 	t.Parallel()
-	// Items of 1,000,000 bytes: {"v":"x..."} is 8 bytes plus the run.
-	const itemLen = 1_000_000
-	n := MaxPayloadBytes / (itemLen + 1) // items that fit with their commas and brackets
-	fill := MaxPayloadBytes - (n*(itemLen+1) + 1)
+	// Items of 100,000 bytes: {"v":"x..."} is 8 bytes plus the run.
+	const itemLen = 100_000
+	n := PushBatchBytes / (itemLen + 1) // items that fit with their commas and brackets
+	fill := PushBatchBytes - (n*(itemLen+1) + 1)
 	mk := func(extra int) []map[string]string {
 		items := make([]map[string]string, n)
 		for i := range items {
@@ -288,38 +456,39 @@ func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 		items[n-1]["v"] += strings.Repeat("y", extra)
 		return items
 	}
+	largest := map[string]string{"v": strings.Repeat("z", maxItemBytes-8)}
 	tests := []struct {
 		name  string
-		extra int
-		want  []int // item counts per request
+		items []map[string]string
+		want  []int // bytes per request
 	}{
-		{"exactly the limit", fill, []int{n}},
-		{"one byte over", fill + 1, []int{n - 1, 1}},
+		{"exactly the batch size", mk(fill), []int{PushBatchBytes}},
+		{"one byte over", mk(fill + 1), []int{(n-1)*(itemLen+1) + 1, itemLen + fill + 1 + 2}},
+		{"the largest item alone", []map[string]string{{"a": "b"}, largest, {"c": "d"}}, []int{11, MaxPayloadBytes, 11}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t, storageAnswer)
 			c := newTestClient(t, api.srv.URL)
-			if err := c.PushItems(t.Context(), "d1", mk(tt.extra)); err != nil {
+			if err := c.PushItems(t.Context(), "d1", tt.items); err != nil {
 				t.Fatal(err)
 			}
 			var got []int
+			var stored []map[string]string
 			for _, r := range api.requests() {
-				if len(r.Body) > MaxPayloadBytes {
-					t.Errorf("a request body is %d bytes, over the limit", len(r.Body))
-				}
-				var items []json.RawMessage
+				got = append(got, len(r.Body))
+				var items []map[string]string
 				if err := json.Unmarshal([]byte(r.Body), &items); err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, len(items))
+				stored = append(stored, items...)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("items per request (-want +got):\n%s", diff)
+				t.Errorf("bytes per request (-want +got):\n%s", diff)
 			}
-			if tt.extra == fill && len(api.requests()[0].Body) != MaxPayloadBytes {
-				t.Errorf("the full request is %d bytes, want exactly %d", len(api.requests()[0].Body), MaxPayloadBytes)
+			if diff := cmp.Diff(tt.items, stored); diff != "" {
+				t.Errorf("items sent (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -329,7 +498,7 @@ func TestPushItemsSplitsAtTheLimit(t *testing.T) {
 // repeated, and the error says what was stored.
 func TestPushItemsRetries(t *testing.T) {
 	t.Parallel()
-	big := strings.Repeat("x", MaxPayloadBytes/2)
+	big := strings.Repeat("x", PushBatchBytes/2)
 	items := []map[string]string{{"a": big}, {"b": big}, {"c": big}} // one request each
 	tests := []struct {
 		name     string
@@ -435,8 +604,8 @@ func TestAllItemsStopsAtError(t *testing.T) {
 	}
 }
 
-// BenchmarkPushItems pushes 100,000 small items (about 6 MB of JSON, one
-// request) to a loopback server that reads and discards the body.
+// BenchmarkPushItems pushes 100,000 small items (about 6 MB of JSON, three
+// requests) to a loopback server that reads and discards the bodies.
 func BenchmarkPushItems(b *testing.B) {
 	srv := newBenchServer(b, `{}`)
 	c, err := New(WithBaseURL(srv), WithToken(testToken))

@@ -22,7 +22,7 @@
 //
 // Usage:
 //
-//	go run ./internal/bench [-quick] [-only=templates,addwebhook,delivery,faults,storage]
+//	go run ./internal/bench [-quick] [-only=templates,addwebhook,delivery,faults,storage] [-storage=platform|local]
 package main
 
 import (
@@ -93,7 +93,12 @@ func main() {
 	}
 	quick := flag.Bool("quick", false, "small inputs, for a smoke run")
 	only := flag.String("only", strings.Join(sections, ","), "comma-separated comparisons to run: "+strings.Join(sections, ", "))
+	storageHalf := flag.String("storage", "", "run only one half of the storage comparison: platform or local (local includes the floor)")
 	flag.Parse()
+	if *storageHalf != "" && *storageHalf != "platform" && *storageHalf != "local" {
+		fmt.Fprintf(os.Stderr, "bench: -storage: %q is neither platform nor local\n", *storageHalf)
+		os.Exit(2)
+	}
 	cfg := fullConfig()
 	if *quick {
 		cfg = quickConfig()
@@ -106,7 +111,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	b := &bench{cfg: cfg, log: os.Stderr}
+	b := &bench{cfg: cfg, log: os.Stderr, storageHalf: *storageHalf}
 	defer b.close()
 	rows, failed := b.run(ctx, want)
 	fmt.Println(machine())
@@ -144,6 +149,9 @@ type bench struct {
 	cfg  config
 	log  io.Writer
 	node *nodeEnv // installed on first need
+	// storageHalf is "platform" or "local" to run only that half of the
+	// storage comparison, "" for both.
+	storageHalf string
 }
 
 func (b *bench) close() {

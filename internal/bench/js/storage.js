@@ -51,9 +51,13 @@ async function flushed() {
     const data = Array.from({ length: items }, (_, i) => item(i));
 
     let start = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     await Actor.pushData(data);
     await flushed();
     const pushNs = Number(process.hrtime.bigint() - start);
+    const pushHwmBytes = selfHWM();
+    const pushCpu = process.cpuUsage(cpu);
+    const pushCpuNs = (pushCpu.user + pushCpu.system) * 1000;
 
     start = process.hrtime.bigint();
     for (let i = 0; i < records; i++) {
@@ -62,7 +66,7 @@ async function flushed() {
     await flushed();
     const setNs = Number(process.hrtime.bigint() - start);
 
-    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs, hwmBytes: selfHWM() }));
+    fs.writeFileSync(output, JSON.stringify({ pushNs, setNs, hwmBytes: selfHWM(), pushHwmBytes, pushCpuNs }));
     // No Actor.exit(): it would end the run on the platform.
     process.exit(0);
 })().catch((e) => {
