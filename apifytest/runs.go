@@ -301,6 +301,9 @@ func (s *Server) execute(r *runRec, e *execution, fn ActorFunc, ctx context.Cont
 		}()
 		return fn(ctx, env, input)
 	}()
+	// What the Actor sent before it ended, and has not waited for, counts
+	// (see connSet.settle).
+	s.conns.settle(s.ctx.Done())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.cancel(nil)
