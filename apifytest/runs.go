@@ -45,6 +45,14 @@ const (
 // ExitCode method is the Actor's final word, as actor.Main makes it: it
 // replaces a message that is not terminal. An error with one tells how a
 // process ended, and is the message only of a run without one.
+//
+// Requests the Actor sent without waiting for the answer count as well:
+// when the function returns, the run ends (or restarts) only once the
+// server has handled what the connections that the Actor closed still
+// held, as when a process sends its last status message and exits at once
+// (the JS SDK's Actor.exit does, 1 ms after sending it). That wait is
+// bounded by a few seconds, and is not made on systems whose sockets
+// cannot be peeked at (Windows).
 type ActorFunc func(ctx context.Context, env []string, input []byte) error
 
 // runRec is a run with what the server needs to drive it.
