@@ -51,8 +51,8 @@ const (
 // server has handled what the connections that the Actor closed still
 // held, as when a process sends its last status message and exits at once
 // (the JS SDK's Actor.exit does, 1 ms after sending it). That wait is
-// bounded by a few seconds, and is not made on systems whose sockets
-// cannot be peeked at (Windows).
+// bounded by a few seconds, and is not made on systems whose sockets are
+// not peeked at (Windows among them).
 type ActorFunc func(ctx context.Context, env []string, input []byte) error
 
 // runRec is a run with what the server needs to drive it.

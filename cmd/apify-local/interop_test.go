@@ -65,7 +65,8 @@ func TestRunJSSDKActor(t *testing.T) {
 // SDK itself reboots, to hasten the migration), its Actor.useState survives
 // both restarts, Actor.addWebhook with the run ID as its idempotency key
 // returns the same webhook in each process, and the webhook is delivered
-// once.
+// once, with the status message of the third process's Actor.exit (which
+// sends it and exits 1 ms later, not waiting for the answer).
 func TestRunJSSDKRestarts(t *testing.T) {
 	testenv.Long(t) // node processes: in the long suite, which .ci/run runs
 	t.Parallel()
