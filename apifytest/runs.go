@@ -45,6 +45,14 @@ const (
 // ExitCode method is the Actor's final word, as actor.Main makes it: it
 // replaces a message that is not terminal. An error with one tells how a
 // process ended, and is the message only of a run without one.
+//
+// Requests the Actor sent without waiting for the answer count as well:
+// when the function returns, the run ends (or restarts) only once the
+// server has handled what the connections that the Actor closed still
+// held, as when a process sends its last status message and exits at once
+// (the JS SDK's Actor.exit does, 1 ms after sending it). That wait is
+// bounded by a few seconds, and is not made on systems whose sockets are
+// not peeked at (Windows among them).
 type ActorFunc func(ctx context.Context, env []string, input []byte) error
 
 // runRec is a run with what the server needs to drive it.
@@ -301,6 +309,9 @@ func (s *Server) execute(r *runRec, e *execution, fn ActorFunc, ctx context.Cont
 		}()
 		return fn(ctx, env, input)
 	}()
+	// What the Actor sent before it ended, and has not waited for, counts
+	// (see connSet.settle).
+	s.conns.settle(s.ctx.Done())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.cancel(nil)

@@ -1,11 +1,14 @@
 package apifytest_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -582,6 +585,91 @@ func TestFinalStatusMessage(t *testing.T) {
 			}
 			if diff := cmp.Diff(msg{tt.wantMsg, tt.wantTerminal}, msg{end.StatusMessage, end.IsStatusMessageTerminal}); diff != "" {
 				t.Errorf("final status message (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sendAndHangUp is an Actor that ends as a process does when it sends its
+// last status message and exits without waiting for the answer (the JS
+// SDK's Actor.exit waits 1 ms): over a kept-alive connection of its own it
+// reads its run, writes the update, closes the connection and returns ret.
+func sendAndHangUp(msg string, ret error) apifytest.ActorFunc {
+	return func(_ context.Context, env []string, _ []byte) error {
+		get := func(name string) string {
+			for _, kv := range env {
+				if k, v, _ := strings.Cut(kv, "="); k == name {
+					return v
+				}
+			}
+			return ""
+		}
+		runPath := "/v2/actor-runs/" + get("ACTOR_RUN_ID")
+		conn, err := net.Dial("tcp", strings.TrimPrefix(get("APIFY_API_BASE_URL"), "http://"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		head := "Host: apifytest\r\nAuthorization: Bearer " + get("APIFY_TOKEN") + "\r\n"
+		if _, err := io.WriteString(conn, "GET "+runPath+" HTTP/1.1\r\n"+head+"\r\n"); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body) // all read: the close is a FIN, not a reset
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: %v %v", runPath, resp.Status, err)
+		}
+		body := fmt.Sprintf(`{"statusMessage":%q,"isStatusMessageTerminal":true}`, msg)
+		if _, err := fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			runPath, head, len(body), body); err != nil {
+			return err
+		}
+		if err := conn.Close(); err != nil {
+			return err
+		}
+		return ret
+	}
+}
+
+// TestRunEndsWithWhatItsActorSent: the status message an Actor sent just
+// before it ended, without waiting for the answer, is the run's final one,
+// whether it succeeded or failed: the run ends once the server has handled
+// what the Actor's closed connections still held. Each case runs many
+// times, since without that wait the update loses the race only now and
+// then.
+func TestRunEndsWithWhatItsActorSent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		ret        error
+		wantStatus client.RunStatus
+	}{
+		{"exit 0", nil, client.StatusSucceeded},
+		{"exit 3", exitError(3), client.StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := apifytest.NewTestServer(t)
+			srv.RegisterActor("me~hang-up", sendAndHangUp("done after 3 starts", tt.ret))
+			for i := range 20 {
+				run, err := srv.StartRun(t.Context(), "me~hang-up", nil, client.StartOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				end, err := srv.WaitRun(t.Context(), run.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []any{tt.wantStatus, "done after 3 starts", true}
+				got := []any{end.Status, end.StatusMessage, end.IsStatusMessageTerminal}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("run %d: status, message, terminal (-want +got):\n%s", i, diff)
+				}
 			}
 		})
 	}

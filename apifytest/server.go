@@ -32,6 +32,7 @@ type Server struct {
 	hs      *http.Server
 	ln      net.Listener
 	served  chan struct{} // closed when hs.Serve has returned
+	conns   *connSet      // hs's connections
 
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -88,6 +89,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		dispatches: map[string]*dispatchRec{},
 		storages:   map[string]*storage{},
 		idle:       make(chan struct{}),
+		conns:      newConnSet(),
 	}
 	close(s.idle)
 	ids := map[string]bool{}
@@ -120,6 +122,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		// deadline of their own (see bodyDeadline).
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return s.ctx },
+		ConnState:   s.conns.track,
 	}
 	s.deliverer = newDeliverer(s)
 	go func() {

@@ -322,16 +322,22 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request, u *
 		return
 	}
 	w.Header().Set("Location", s.URL+"/v2/webhooks/"+out.ID)
-	writeData(w, http.StatusCreated, out)
+	writeData(w, http.StatusCreated, viewOfWebhook(out))
 }
 
-// listedWebhook is a webhook as a webhook list shows it: with doNotRetry
-// and ignoreSslErrors even when false, as the description requires of
-// list items.
+// listedWebhook is a webhook as the API shows it, in a list or alone (GET,
+// POST and PUT of /v2/webhooks/{id}): with doNotRetry and ignoreSslErrors
+// even when false, as the description requires of a Webhook
+// (ignoreSslErrors) and of list items (both).
 type listedWebhook struct {
 	client.Webhook
 	DoNotRetry      bool `json:"doNotRetry"`
 	IgnoreSSLErrors bool `json:"ignoreSslErrors"`
+}
+
+// viewOfWebhook returns w as the API shows it.
+func viewOfWebhook(w client.Webhook) listedWebhook {
+	return listedWebhook{w, w.DoNotRetry, w.IgnoreSSLErrors}
 }
 
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *user) {
@@ -342,7 +348,7 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *u
 	}
 	s.mu.Lock()
 	out := page(u.webhooks, p, func(wh *webhookRec) listedWebhook {
-		return listedWebhook{copyWebhook(wh.w), wh.w.DoNotRetry, wh.w.IgnoreSSLErrors}
+		return viewOfWebhook(copyWebhook(wh.w))
 	})
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, out)
@@ -351,7 +357,7 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request, u *u
 func (s *Server) handleGetWebhook(w http.ResponseWriter, r *http.Request, u *user) {
 	var out client.Webhook
 	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out = copyWebhook(wh.w) })
-	respond(w, http.StatusOK, out, e)
+	respond(w, http.StatusOK, viewOfWebhook(out), e)
 }
 
 func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, u *user) {
@@ -363,7 +369,7 @@ func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request, u *
 	var out client.Webhook
 	var invalid *Error
 	e := s.withWebhook(u, r.PathValue("id"), func(wh *webhookRec) { out, invalid = s.updateWebhookLocked(wh, in) })
-	respond(w, http.StatusOK, out, cmp.Or(e, invalid))
+	respond(w, http.StatusOK, viewOfWebhook(out), cmp.Or(e, invalid))
 }
 
 // updateWebhookLocked changes the fields of wh that in sets.

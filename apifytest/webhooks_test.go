@@ -312,3 +312,55 @@ func TestTestWebhook(t *testing.T) {
 		t.Errorf("stats %+v, lastDispatch %+v", after.Stats, after.LastDispatch)
 	}
 }
+
+// TestWebhookAloneShowsFlags: a webhook alone (the answer to POST /v2/webhooks,
+// and to GET and PUT /v2/webhooks/{id}) has ignoreSslErrors and doNotRetry
+// even when false, as list items do: the description requires
+// ignoreSslErrors of a Webhook.
+func TestWebhookAloneShowsFlags(t *testing.T) {
+	t.Parallel()
+	srv := apifytest.NewTestServer(t)
+	type flags struct {
+		IgnoreSSLErrors *bool `json:"ignoreSslErrors"`
+		DoNotRetry      *bool `json:"doNotRetry"`
+	}
+	created := call(t, srv, srv.Token, "POST", "/v2/webhooks", map[string]any{
+		"eventTypes": []string{"ACTOR.RUN.SUCCEEDED"}, "condition": map[string]string{"actorId": "a~b"},
+		"requestUrl": "http://127.0.0.1:1/x",
+	})
+	var hook struct {
+		ID string `json:"id"`
+		flags
+	}
+	created.data(t, &hook)
+	if created.status != http.StatusCreated || hook.ID == "" {
+		t.Fatalf("POST /v2/webhooks: %d %s", created.status, created.body)
+	}
+	if diff := cmp.Diff(flags{ptr(false), ptr(false)}, hook.flags); diff != "" {
+		t.Errorf("POST /v2/webhooks: flags (-want +got):\n%s", diff)
+	}
+	// In order, on the webhook created.
+	tests := []struct {
+		method string
+		body   any
+		want   flags
+	}{
+		{"GET", nil, flags{ptr(false), ptr(false)}},
+		{"PUT", map[string]any{"doNotRetry": true}, flags{ptr(false), ptr(true)}},
+		{"GET", nil, flags{ptr(false), ptr(true)}},
+		{"PUT", map[string]any{"ignoreSslErrors": true, "doNotRetry": false}, flags{ptr(true), ptr(false)}},
+		{"PUT", map[string]any{"ignoreSslErrors": false}, flags{ptr(false), ptr(false)}},
+		{"GET", nil, flags{ptr(false), ptr(false)}},
+	}
+	for i, tt := range tests {
+		resp := call(t, srv, srv.Token, tt.method, "/v2/webhooks/"+hook.ID, tt.body)
+		if resp.status != http.StatusOK {
+			t.Fatalf("step %d, %s: %d %s", i, tt.method, resp.status, resp.body)
+		}
+		var got flags
+		resp.data(t, &got)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("step %d, %s %v: flags (-want +got):\n%s", i, tt.method, tt.body, diff)
+		}
+	}
+}

@@ -25,7 +25,7 @@ const startsEnv = "APIFY_LOCAL_TEST_STARTS"
 // appends a line to the file that startsEnv names, connects to its events
 // websocket and, on its first start, acts as mode says:
 //
-//	exit-on-migrating=N  exits with code N when it hears migrating
+//	exit-on-migrating=N  migrates its run, exits with code N when it hears migrating
 //	abort-gracefully     aborts its run gracefully, exits 0 when it hears aborting
 //	reboot               reboots its run, then waits to be killed
 //	metamorph            metamorphs its run to another Actor, prints the answer, exits 0
@@ -85,6 +85,9 @@ func helperActor(mode string) int {
 	run := "/v2/actor-runs/" + os.Getenv("ACTOR_RUN_ID")
 	switch name {
 	case "exit-on-migrating":
+		// Asks for its own migration once it listens (a migration
+		// before that would go unheard), not waiting for the answer.
+		go func() { _, _, _ = apiPost(ctx, "/_apifytest/runs/"+os.Getenv("ACTOR_RUN_ID")+"/migrate", "") }()
 		seen("migrating")
 		var code int
 		fmt.Sscan(arg, &code)

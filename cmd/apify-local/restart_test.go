@@ -61,9 +61,9 @@ func TestRunRestarts(t *testing.T) {
 	}{
 		{"migrated, killed after the grace", []string{"--migrate-after", "1s", "--migration-grace", "100ms"}, "", 2, 0,
 			[]string{"apify-local: run %s restarted after a migration (restart 1); starting " + sh + " again\n", "apify-local: run %s SUCCEEDED (exit code 0)\n"}, ""},
-		{"exits non-zero on migrating", []string{"--migrate-after", "1s", "--system-info-interval", "20ms"}, "exit-on-migrating=3", 2, 0,
+		{"exits non-zero on migrating", []string{"--system-info-interval", "20ms"}, "exit-on-migrating=3", 2, 0,
 			[]string{"restarted after a migration (restart 1)", "apify-local: run %s SUCCEEDED (exit code 0)\n"}, "helper: started again"},
-		{"exits 0 on migrating", []string{"--migrate-after", "1s", "--system-info-interval", "20ms"}, "exit-on-migrating=0", 1, 0,
+		{"exits 0 on migrating", []string{"--system-info-interval", "20ms"}, "exit-on-migrating=0", 1, 0,
 			[]string{"apify-local: run %s SUCCEEDED (exit code 0)\n"}, ""},
 		{"migrated twice", []string{"--migrate-after", "500ms", "--migrations", "2", "--migration-grace", "0"}, "", 3, 0,
 			[]string{"(restart 1)", "(restart 2)", "SUCCEEDED (exit code 0)"}, ""},
