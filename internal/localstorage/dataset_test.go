@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -208,5 +209,60 @@ func TestDatasetRestart(t *testing.T) {
 	want := []string{`{"i":1}`, `{"i":2}`, `{"i":3}`, `{"i":4}`}
 	if diff := cmp.Diff(want, readItems(t, d2, ItemsOptions{})); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
+	}
+}
+
+// TestDatasetPartialItem checks what reopening does with the last item file
+// as a process killed in a Push leaves it (items are written straight to
+// their names): one that does not parse held an item whose Push never
+// returned and is removed, so the next Push takes its name; a whole one is
+// an item; one over the size limit is none of ours and stays.
+func TestDatasetPartialItem(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, last string
+		wantCount  int // after the next Push
+		wantFiles  []string
+	}{
+		{"empty", "", 3, []string{"000000001.json", "000000002.json", "000000003.json", metadataFile}},
+		{"cut short", "{\n\t\"i\": ", 3, []string{"000000001.json", "000000002.json", "000000003.json", metadataFile}},
+		{"whole", "{\n\t\"i\": 3\n}", 4, []string{"000000001.json", "000000002.json", "000000003.json", "000000004.json", metadataFile}},
+		{"over the limit", `{"i": "` + strings.Repeat("x", 40), 4, []string{"000000001.json", "000000002.json", "000000003.json", "000000004.json", metadataFile}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := &Options{MaxValueBytes: 30, MetadataInterval: -1}
+			s := openStorage(t, t.TempDir(), opts)
+			d := openDataset(t, s, "")
+			if err := d.Push(t.Context(), json.RawMessage(`{"i":1}`), json.RawMessage(`{"i":2}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(d.dir, "000000003.json"), tc.last)
+			s2 := openStorage(t, s.Path(), opts)
+			d2 := openDataset(t, s2, "")
+			if err := d2.Push(t.Context(), json.RawMessage(`{"i":"next"}`)); err != nil {
+				t.Fatal(err)
+			}
+			info, err := d2.Info(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.ItemCount != tc.wantCount {
+				t.Errorf("ItemCount = %d, want %d", info.ItemCount, tc.wantCount)
+			}
+			if diff := cmp.Diff(tc.wantFiles, files(t, d2.dir)); diff != "" {
+				t.Errorf("files (-want +got):\n%s", diff)
+			}
+			last, err := os.ReadFile(filepath.Join(d2.dir, itemFile(tc.wantCount)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff("{\n\t\"i\": \"next\"\n}", string(last)); diff != "" {
+				t.Errorf("the next item's file (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
