@@ -1,10 +1,12 @@
 package localstorage
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -264,5 +266,101 @@ func TestDatasetPartialItem(t *testing.T) {
 				t.Errorf("the next item's file (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// killDirEnv names the storage directory of TestPushKilledHelper's process.
+const killDirEnv = "LOCALSTORAGE_TEST_KILL_DIR"
+
+// TestPushKilledHelper is not a test: run by TestDatasetKilledPush as a
+// process of its own, it pushes batches of items numbered from 1 into the
+// default dataset of the directory in killDirEnv, printing the count after
+// each Push returns, until it is killed.
+func TestPushKilledHelper(t *testing.T) {
+	dir := os.Getenv(killDirEnv)
+	if dir == "" {
+		t.Skip("run by TestDatasetKilledPush")
+	}
+	s, err := New(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]json.RawMessage, 100)
+	for n := 0; ; {
+		for i := range batch {
+			n++
+			batch[i] = json.RawMessage(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, n, strings.Repeat("x", 2000)))
+		}
+		if err := d.Push(t.Context(), batch...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("pushed %d\n", n)
+	}
+}
+
+// TestDatasetKilledPush kills a process in the middle of its pushes and
+// checks that reopening the dataset keeps every item whose Push returned,
+// in order, and leaves nothing that does not read.
+func TestDatasetKilledPush(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestPushKilledHelper$")
+	cmd.Env = append(os.Environ(), killDirEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	acked := 0
+	for acked < 500 && sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "pushed %d", &acked); err != nil {
+			t.Fatalf("helper printed %q", sc.Text())
+		}
+	}
+	// The helper is in its next Push, or about to be.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if acked < 500 {
+		t.Fatalf("helper stopped after %d items", acked)
+	}
+
+	s := openStorage(t, dir, nil)
+	d := openDataset(t, s, "")
+	info, err := d.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ItemCount < acked {
+		t.Errorf("ItemCount = %d, want at least the %d acknowledged", info.ItemCount, acked)
+	}
+	n := 0
+	for it, err := range d.Items(t.Context(), ItemsOptions{}) {
+		if err != nil {
+			t.Fatalf("item %d: %v", n+1, err)
+		}
+		n++
+		var v struct{ N int }
+		if err := json.Unmarshal(it, &v); err != nil || v.N != n {
+			t.Fatalf("item %d = %.40s…, %v; want n = %d", n, it, err, n)
+		}
+	}
+	if n != info.ItemCount {
+		t.Errorf("read %d items, want %d", n, info.ItemCount)
+	}
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != n+1 {
+		t.Errorf("%d files for %d items and the metadata", len(entries), n)
 	}
 }
