@@ -34,6 +34,35 @@ func writeFileAtomic(dir, name string, data []byte, durable bool) error {
 	return commitTemp(tmp, dir, name, durable)
 }
 
+// writeFileNew writes data to dir/name, which must not exist, directly under
+// its name: a creation, a write and a close, no temporary file or rename. It
+// is for files that are created once and never overwritten (dataset items),
+// where a kill mid-write can only leave the one file being written partial,
+// no file that was there before; Dataset.load removes such a file. A failed
+// write removes the file. With durable it syncs the file and the directory.
+func writeFileNew(dir, name string, data []byte, durable bool) error {
+	path := filepath.Join(dir, name)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	if durable {
+		return syncDir(dir)
+	}
+	return nil
+}
+
 // writeTemp copies r into a new temporary file in dir and returns its path
 // and size. More than limit bytes fail with a *FieldError on field, and the
 // temporary file is removed.

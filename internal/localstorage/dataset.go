@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -90,8 +91,38 @@ func (d *Dataset) load() error {
 			highest = n
 		}
 	}
+	if highest > 0 {
+		if highest, err = d.removePartial(highest); err != nil {
+			return err
+		}
+	}
 	d.meta.ItemCount = highest
 	return nil
+}
+
+// removePartial removes the last item file, number last, when it does not
+// parse, and returns the count of items left. Items are written one after
+// the other straight to their own names, so a process killed in a Push can
+// leave only its last file partial (even empty), and that item's Push never
+// returned: nothing acknowledged is lost. Removing it keeps the dataset
+// readable (crawlee fails on a file that does not parse) and frees the name
+// for the next Push.
+func (d *Dataset) removePartial(last int) (int, error) {
+	path := filepath.Join(d.dir, itemFile(last))
+	b, err := readFileLimit(path, "item "+itemFile(last), d.s.opts.MaxValueBytes)
+	if errors.Is(err, ErrTooLarge) || (err == nil && json.Valid(b)) {
+		// A large file is none of ours cut short (those are smaller than the
+		// limit): it stays, and Items reports it.
+		return last, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("localstorage: %w", err)
+	}
+	d.s.log.Warn("localstorage: removing a dataset item cut short by a killed write", "file", path)
+	if err := os.Remove(path); err != nil {
+		return 0, fmt.Errorf("localstorage: %w", err)
+	}
+	return last - 1, nil
 }
 
 func itemFile(n int) string { return fmt.Sprintf("%0*d.json", itemDigits, n) }
@@ -149,7 +180,9 @@ func (d *Dataset) Push(ctx context.Context, items ...json.RawMessage) error {
 		if err = json.Indent(&d.buf, bytes.TrimSpace(it), "", "\t"); err != nil {
 			break
 		}
-		if err = writeFileAtomic(d.dir, itemFile(d.meta.ItemCount+1), d.buf.Bytes(), d.s.opts.Durable); err != nil {
+		// Straight to its own name: an item file is only ever created (see
+		// writeFileNew and load for a kill mid-write).
+		if err = writeFileNew(d.dir, itemFile(d.meta.ItemCount+1), d.buf.Bytes(), d.s.opts.Durable); err != nil {
 			err = fmt.Errorf("localstorage: %w", err)
 			break
 		}

@@ -1,11 +1,14 @@
 package localstorage
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -208,5 +211,156 @@ func TestDatasetRestart(t *testing.T) {
 	want := []string{`{"i":1}`, `{"i":2}`, `{"i":3}`, `{"i":4}`}
 	if diff := cmp.Diff(want, readItems(t, d2, ItemsOptions{})); diff != "" {
 		t.Errorf("items (-want +got):\n%s", diff)
+	}
+}
+
+// TestDatasetPartialItem checks what reopening does with the last item file
+// as a process killed in a Push leaves it (items are written straight to
+// their names): one that does not parse held an item whose Push never
+// returned and is removed, so the next Push takes its name; a whole one is
+// an item; one over the size limit is none of ours and stays.
+func TestDatasetPartialItem(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, last string
+		wantCount  int // after the next Push
+		wantFiles  []string
+	}{
+		{"empty", "", 3, []string{"000000001.json", "000000002.json", "000000003.json", metadataFile}},
+		{"cut short", "{\n\t\"i\": ", 3, []string{"000000001.json", "000000002.json", "000000003.json", metadataFile}},
+		{"whole", "{\n\t\"i\": 3\n}", 4, []string{"000000001.json", "000000002.json", "000000003.json", "000000004.json", metadataFile}},
+		{"over the limit", `{"i": "` + strings.Repeat("x", 40), 4, []string{"000000001.json", "000000002.json", "000000003.json", "000000004.json", metadataFile}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := &Options{MaxValueBytes: 30, MetadataInterval: -1}
+			s := openStorage(t, t.TempDir(), opts)
+			d := openDataset(t, s, "")
+			if err := d.Push(t.Context(), json.RawMessage(`{"i":1}`), json.RawMessage(`{"i":2}`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(d.dir, "000000003.json"), tc.last)
+			s2 := openStorage(t, s.Path(), opts)
+			d2 := openDataset(t, s2, "")
+			if err := d2.Push(t.Context(), json.RawMessage(`{"i":"next"}`)); err != nil {
+				t.Fatal(err)
+			}
+			info, err := d2.Info(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.ItemCount != tc.wantCount {
+				t.Errorf("ItemCount = %d, want %d", info.ItemCount, tc.wantCount)
+			}
+			if diff := cmp.Diff(tc.wantFiles, files(t, d2.dir)); diff != "" {
+				t.Errorf("files (-want +got):\n%s", diff)
+			}
+			last, err := os.ReadFile(filepath.Join(d2.dir, itemFile(tc.wantCount)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff("{\n\t\"i\": \"next\"\n}", string(last)); diff != "" {
+				t.Errorf("the next item's file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// killDirEnv names the storage directory of TestPushKilledHelper's process.
+const killDirEnv = "LOCALSTORAGE_TEST_KILL_DIR"
+
+// TestPushKilledHelper is not a test: run by TestDatasetKilledPush as a
+// process of its own, it pushes batches of items numbered from 1 into the
+// default dataset of the directory in killDirEnv, printing the count after
+// each Push returns, until it is killed.
+func TestPushKilledHelper(t *testing.T) {
+	dir := os.Getenv(killDirEnv)
+	if dir == "" {
+		t.Skip("run by TestDatasetKilledPush")
+	}
+	s, err := New(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Dataset(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]json.RawMessage, 100)
+	for n := 0; ; {
+		for i := range batch {
+			n++
+			batch[i] = json.RawMessage(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, n, strings.Repeat("x", 2000)))
+		}
+		if err := d.Push(t.Context(), batch...); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("pushed %d\n", n)
+	}
+}
+
+// TestDatasetKilledPush kills a process in the middle of its pushes and
+// checks that reopening the dataset keeps every item whose Push returned,
+// in order, and leaves nothing that does not read.
+func TestDatasetKilledPush(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestPushKilledHelper$")
+	cmd.Env = append(os.Environ(), killDirEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	acked := 0
+	for acked < 500 && sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "pushed %d", &acked); err != nil {
+			t.Fatalf("helper printed %q", sc.Text())
+		}
+	}
+	// The helper is in its next Push, or about to be.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if acked < 500 {
+		t.Fatalf("helper stopped after %d items", acked)
+	}
+
+	s := openStorage(t, dir, nil)
+	d := openDataset(t, s, "")
+	info, err := d.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ItemCount < acked {
+		t.Errorf("ItemCount = %d, want at least the %d acknowledged", info.ItemCount, acked)
+	}
+	n := 0
+	for it, err := range d.Items(t.Context(), ItemsOptions{}) {
+		if err != nil {
+			t.Fatalf("item %d: %v", n+1, err)
+		}
+		n++
+		var v struct{ N int }
+		if err := json.Unmarshal(it, &v); err != nil || v.N != n {
+			t.Fatalf("item %d = %.40s…, %v; want n = %d", n, it, err, n)
+		}
+	}
+	if n != info.ItemCount {
+		t.Errorf("read %d items, want %d", n, info.ItemCount)
+	}
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != n+1 {
+		t.Errorf("%d files for %d items and the metadata", len(entries), n)
 	}
 }

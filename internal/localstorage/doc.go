@@ -17,11 +17,15 @@
 // The default storages are named "default". Names follow the platform's rule
 // (see ValidateName), keys too (see ValidateKey).
 //
-// Every file is written to a temporary file in the same directory and renamed
-// over its real name, so a process killed at any point never leaves a
-// half-written file under a real name; temporary files left by a kill are
-// removed when a storage is opened. Options.Durable adds fsync for power
-// loss. Counts are rebuilt from the data files when a storage is opened, so
+// A file that can be overwritten (a record, a request, a __metadata__.json)
+// is written to a temporary file in the same directory and renamed over its
+// real name, so a process killed at any point never leaves a half-written
+// file under a real name; temporary files left by a kill are removed when a
+// storage is opened. A dataset item file is only ever created, so it is
+// written straight to its name (a rename would cost about as much as the
+// creation): a kill can cut short only the file being written, whose Push had
+// not returned, and opening the dataset removes it. Options.Durable adds
+// fsync for power loss. Counts are rebuilt from the data files when a storage is opened, so
 // a __metadata__.json that lags (it is rewritten at most once per
 // Options.MetadataInterval, and by Close) loses nothing.
 //
