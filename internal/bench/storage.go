@@ -249,11 +249,10 @@ func (b *bench) storageLocal(ctx context.Context, node *nodeEnv, dir string) ([]
 		if local[i], err = b.storageSide(ctx, node, side, env, filepath.Join(dir, "local-"+side+".json"), storageDir); err != nil {
 			return nil, fmt.Errorf("local files, %s side: %w", side, err)
 		}
+		// The files stay until the end (storage removes dir): on ext4,
+		// creating files is slower for a while after many were deleted.
 		if err := checkLocal(storageDir, n, recs); err != nil {
 			return nil, fmt.Errorf("local files, %s side: %w", side, err)
-		}
-		if err := os.RemoveAll(storageDir); err != nil {
-			return nil, err
 		}
 	}
 	floorPush, floorSet, err := storageFloor(filepath.Join(dir, "floor"), n, recs)
@@ -424,7 +423,6 @@ func storageFloor(dir string, items, records int) (push, set time.Duration, err 
 	if err := errors.Join(os.MkdirAll(ds, 0o755), os.MkdirAll(kv, 0o755)); err != nil {
 		return 0, 0, err
 	}
-	defer os.RemoveAll(dir)
 	start := time.Now()
 	for i, it := range data {
 		b, err := json.Marshal(it)
