@@ -123,35 +123,15 @@ func (d *Dataset) PushData(ctx context.Context, items any) error {
 	if items == nil {
 		return fmt.Errorf("actor: push data: items is nil")
 	}
-	if p, ok := d.b.(itemsPusher); ok {
-		err := p.pushItems(ctx, items)
-		var ie *client.ItemError
-		if errors.As(err, &ie) && !errors.As(err, new(*client.PushError)) {
-			return fmt.Errorf("actor: push data: items[%d]: %w", ie.Index, ie.Err)
-		}
-		if err != nil {
-			return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
-		}
+	err := d.b.push(ctx, items)
+	var ie *client.ItemError
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &ie) && !errors.As(err, new(*client.PushError)): // nothing stored
+		return fmt.Errorf("actor: push data: items[%d]: %w", ie.Index, ie.Err)
 	}
-	enc, err := encodeItems(items)
-	if err != nil {
-		return fmt.Errorf("actor: push data: %w", err)
-	}
-	if len(enc) == 0 {
-		return nil
-	}
-	if err := d.b.push(ctx, enc); err != nil {
-		return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
-	}
-	return nil
-}
-
-// itemsPusher is a datasetBackend that encodes and checks the items of a
-// push itself, as it sends them: the platform's, through
-// client.PushItems, which reports a bad item as a *client.ItemError.
-type itemsPusher interface {
-	pushItems(ctx context.Context, items any) error
+	return fmt.Errorf("actor: push data to %s: %w", d.label(), err)
 }
 
 // maxItemBytes is the largest item: alone in a request, within the brackets
@@ -159,7 +139,7 @@ type itemsPusher interface {
 const maxItemBytes = client.MaxPayloadBytes - 2
 
 // encodeItems encodes one item or a slice or array of items (not nil) into
-// JSON objects, sharing one buffer.
+// JSON objects, sharing one buffer; a bad item is a *client.ItemError.
 func encodeItems(items any) ([]json.RawMessage, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -180,14 +160,14 @@ func encodeItems(items any) ([]json.RawMessage, error) {
 		}
 		if err != nil {
 			buf.Truncate(start)
-			return fmt.Errorf("items[%d]: encoding as JSON: %w", i, err)
+			return &client.ItemError{Index: i, Err: fmt.Errorf("encoding as JSON: %w", err)}
 		}
 		item := buf.Bytes()[start:]
 		if len(item) == 0 || item[0] != '{' {
-			return fmt.Errorf("items[%d]: a dataset item must be a JSON object, not %s", i, jsonKind(item))
+			return &client.ItemError{Index: i, Err: fmt.Errorf("a dataset item must be a JSON object, not %s", jsonKind(item))}
 		}
 		if len(item) > maxItemBytes {
-			return fmt.Errorf("items[%d]: %d bytes of JSON exceed the platform's limit of %d bytes per item", i, len(item), maxItemBytes)
+			return &client.ItemError{Index: i, Err: fmt.Errorf("%d bytes of JSON exceed the platform's limit of %d bytes per item", len(item), maxItemBytes)}
 		}
 		ends = append(ends, buf.Len())
 		return nil

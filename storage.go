@@ -94,8 +94,9 @@ type backend interface {
 type datasetBackend interface {
 	info(ctx context.Context) (DatasetInfo, error)
 	drop(ctx context.Context) error
-	// push stores items, each a checked JSON object, in order.
-	push(ctx context.Context, items []json.RawMessage) error
+	// push checks and stores one item or a slice or array of items, in
+	// order: a bad item is a *client.ItemError, and then nothing is stored.
+	push(ctx context.Context, items any) error
 	items(ctx context.Context, o ItemsOptions) iter.Seq2[json.RawMessage, error]
 }
 

@@ -67,8 +67,12 @@ func (d *localDataset) info(ctx context.Context) (DatasetInfo, error) {
 
 func (d *localDataset) drop(ctx context.Context) error { return d.d.Drop(ctx) }
 
-func (d *localDataset) push(ctx context.Context, items []json.RawMessage) error {
-	return d.d.Push(ctx, items...)
+func (d *localDataset) push(ctx context.Context, items any) error {
+	enc, err := encodeItems(items)
+	if err != nil || len(enc) == 0 {
+		return err
+	}
+	return d.d.Push(ctx, enc...)
 }
 
 func (d *localDataset) items(ctx context.Context, o ItemsOptions) iter.Seq2[json.RawMessage, error] {

@@ -143,14 +143,9 @@ func (d *platformDataset) drop(ctx context.Context) error {
 	return nil
 }
 
-// push stores items encoded already; PushData calls pushItems instead.
-func (d *platformDataset) push(ctx context.Context, items []json.RawMessage) error {
-	return d.c.PushItems(ctx, d.id, items)
-}
-
-// pushItems hands the caller's items to the client, which checks them all,
-// then encodes them request by request (see itemsPusher).
-func (d *platformDataset) pushItems(ctx context.Context, items any) error {
+// push hands the caller's items to the client, which checks them all, then
+// encodes them request by request.
+func (d *platformDataset) push(ctx context.Context, items any) error {
 	return d.c.PushItems(ctx, d.id, items)
 }
 
