@@ -138,15 +138,15 @@ func (d *Dataset) PushData(ctx context.Context, items any) error {
 // of its array.
 const maxItemBytes = client.MaxPayloadBytes - 2
 
-// encodeItems encodes one item or a slice or array of items (not nil) into
-// JSON objects, sharing one buffer; a bad item is a *client.ItemError.
-func encodeItems(items any) ([]json.RawMessage, error) {
+// eachItem encodes one item or a slice or array of items (not nil), each
+// as a JSON object into one reused buffer, and calls f with each in turn
+// (the bytes are f's until it returns); a bad item is a *client.ItemError.
+func eachItem(items any, f func(item []byte) error) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	var ends []int
-	add := func(i int, v any) error {
-		start := buf.Len()
+	one := func(i int, v any) error {
+		buf.Reset()
 		var err error
 		switch raw := v.(type) {
 		case json.RawMessage:
@@ -158,47 +158,31 @@ func encodeItems(items any) ([]json.RawMessage, error) {
 				buf.Truncate(buf.Len() - 1) // Encode's newline
 			}
 		}
-		if err != nil {
-			buf.Truncate(start)
+		item := buf.Bytes()
+		switch {
+		case err != nil:
 			return &client.ItemError{Index: i, Err: fmt.Errorf("encoding as JSON: %w", err)}
-		}
-		item := buf.Bytes()[start:]
-		if len(item) == 0 || item[0] != '{' {
+		case len(item) == 0 || item[0] != '{':
 			return &client.ItemError{Index: i, Err: fmt.Errorf("a dataset item must be a JSON object, not %s", jsonKind(item))}
-		}
-		if len(item) > maxItemBytes {
+		case len(item) > maxItemBytes:
 			return &client.ItemError{Index: i, Err: fmt.Errorf("%d bytes of JSON exceed the platform's limit of %d bytes per item", len(item), maxItemBytes)}
 		}
-		ends = append(ends, buf.Len())
-		return nil
+		return f(item)
 	}
 	switch v := items.(type) {
 	case json.RawMessage, []byte:
-		if err := add(0, v); err != nil {
-			return nil, err
-		}
-	default:
-		rv := reflect.ValueOf(items)
-		if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
-			if err := add(0, items); err != nil {
-				return nil, err
-			}
-			break
-		}
-		for i := range rv.Len() {
-			if err := add(i, rv.Index(i).Interface()); err != nil {
-				return nil, err
-			}
+		return one(0, v)
+	}
+	rv := reflect.ValueOf(items)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return one(0, items)
+	}
+	for i := range rv.Len() {
+		if err := one(i, rv.Index(i).Interface()); err != nil {
+			return err
 		}
 	}
-	b := buf.Bytes()
-	out := make([]json.RawMessage, len(ends))
-	start := 0
-	for i, end := range ends {
-		out[i] = b[start:end:end]
-		start = end
-	}
-	return out, nil
+	return nil
 }
 
 // jsonKind names the kind of JSON value that starts b, for errors.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-apify/actor/client"
 	"github.com/go-apify/actor/internal/localstorage"
 )
 
@@ -67,12 +68,47 @@ func (d *localDataset) info(ctx context.Context) (DatasetInfo, error) {
 
 func (d *localDataset) drop(ctx context.Context) error { return d.d.Drop(ctx) }
 
+// push checks every item, then encodes them again and stores them a chunk
+// at a time, so that they are never all held encoded. A failure part way
+// (the disk, or an item that changed between the passes) is a
+// *client.PushError saying how many items were stored.
 func (d *localDataset) push(ctx context.Context, items any) error {
-	enc, err := encodeItems(items)
-	if err != nil || len(enc) == 0 {
+	if err := eachItem(items, func([]byte) error { return nil }); err != nil {
 		return err
 	}
-	return d.d.Push(ctx, enc...)
+	const chunkBytes = 1 << 20
+	var chunk []json.RawMessage
+	var buf []byte
+	stored, storing := 0, false
+	flush := func() error {
+		storing = true
+		if err := d.d.Push(ctx, chunk...); err != nil {
+			return err
+		}
+		stored, storing = stored+len(chunk), false
+		chunk, buf = chunk[:0], buf[:0]
+		return nil
+	}
+	err := eachItem(items, func(item []byte) error {
+		if len(buf)+len(item) > cap(buf) && len(chunk) > 0 { // chunk's items point into buf
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if cap(buf) < len(item) {
+			buf = make([]byte, 0, max(chunkBytes, len(item)))
+		}
+		buf = append(buf, item...)
+		chunk = append(chunk, buf[len(buf)-len(item):len(buf):len(buf)])
+		return nil
+	})
+	if err == nil && len(chunk) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		return &client.PushError{Stored: stored, Failed: len(chunk), MayHaveStored: storing, Err: err}
+	}
+	return nil
 }
 
 func (d *localDataset) items(ctx context.Context, o ItemsOptions) iter.Seq2[json.RawMessage, error] {
