@@ -30,47 +30,28 @@ const (
 	noLimitHeader = "999999999999"
 )
 
-// isClean reports whether o has a field that is not hidden.
-func isClean(o items.Object) bool {
-	for _, f := range o {
-		if !strings.HasPrefix(f.Key, "#") {
-			return true
-		}
-	}
-	return false
-}
-
+// handlePushItems serves POST /v2/datasets/{id}/items: a JSON array of
+// objects, or one object. The items are checked and compacted in one pass
+// and stored as they are; reads parse them only to shape them.
 func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user) {
 	body, e := readBody(r)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	body = bytes.TrimSpace(body)
-	var raws []json.RawMessage
-	if len(body) > 0 && body[0] == '[' {
-		if err := json.Unmarshal(body, &raws); err != nil {
-			writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()})
-			return
-		}
-	} else {
-		raws = []json.RawMessage{body}
+	stored, clean, err := items.Split(body)
+	var notObject *items.NotObjectError
+	switch {
+	case errors.As(err, &notObject):
+		writeError(w, badRequest("item %d: each item must be a JSON object, not %s", notObject.Index, notObject.Kind))
+		return
+	case err != nil:
+		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()})
+		return
 	}
-	stored := make([][]byte, len(raws))
-	clean, size := 0, 0
-	for i, raw := range raws {
-		o, err := items.Parse(raw)
-		if err != nil {
-			writeError(w, badRequest("item %d: each item must be a JSON object (%v)", i, err))
-			return
-		}
-		if isClean(o) {
-			clean++
-		}
-		var buf bytes.Buffer
-		_ = json.Compact(&buf, raw) // valid: parsed above
-		stored[i] = buf.Bytes()
-		size += buf.Len()
+	size := 0
+	for _, it := range stored {
+		size += len(it)
 	}
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
 		if e := s.addBytesLocked(st, int64(size)); e != nil {
