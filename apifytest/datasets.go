@@ -30,6 +30,57 @@ const (
 	noLimitHeader = "999999999999"
 )
 
+// itemLog holds a dataset's items, never changed once pushed, with no
+// pointer per item: their compact JSON in chunks, and where each one is.
+// A large push is a chunk of its own; smaller ones are copied into shared
+// chunks, each twice the one before up to maxChunk (the first as large as
+// the first push), so that a small dataset holds little more than its
+// items.
+type itemLog struct {
+	chunks [][]byte
+	refs   []itemRef
+}
+
+// itemRef is where an item is: chunks[chunk][start:end].
+type itemRef struct{ chunk, start, end uint32 }
+
+// maxChunk is the largest chunk an itemLog copies pushes into.
+const maxChunk = 1 << 20
+
+// item returns the item at r. Its bytes never change: readers may keep
+// them past the server's lock.
+func (l *itemLog) item(r itemRef) []byte {
+	return l.chunks[r.chunk][r.start:r.end:r.end]
+}
+
+// add appends p's items.
+func (l *itemLog) add(p items.Pushed) {
+	if len(p.Ends) == 0 {
+		return
+	}
+	last := len(l.chunks) - 1
+	var base int
+	switch {
+	case len(p.Data) > maxChunk/4:
+		l.chunks = append(l.chunks, p.Data)
+	case last >= 0 && len(l.chunks[last])+len(p.Data) <= cap(l.chunks[last]):
+		base = len(l.chunks[last])
+		l.chunks[last] = append(l.chunks[last], p.Data...)
+	default:
+		size := 0
+		if last >= 0 {
+			size = min(2*cap(l.chunks[last]), maxChunk)
+		}
+		l.chunks = append(l.chunks, append(make([]byte, 0, max(size, len(p.Data))), p.Data...))
+	}
+	c := uint32(len(l.chunks) - 1)
+	start := base
+	for _, end := range p.Ends {
+		l.refs = append(l.refs, itemRef{c, uint32(start), uint32(base + end)})
+		start = base + end
+	}
+}
+
 // handlePushItems serves POST /v2/datasets/{id}/items: a JSON array of
 // objects, or one object. The items are checked and compacted in one pass
 // and stored as they are; reads parse them only to shape them.
@@ -39,7 +90,7 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, e)
 		return
 	}
-	stored, clean, err := items.Split(body)
+	pushed, err := items.Split(body)
 	var notObject *items.NotObjectError
 	switch {
 	case errors.As(err, &notObject):
@@ -49,17 +100,13 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()})
 		return
 	}
-	size := 0
-	for _, it := range stored {
-		size += len(it)
-	}
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
-		if e := s.addBytesLocked(st, int64(size)); e != nil {
+		if e := s.addBytesLocked(st, int64(len(pushed.Data))); e != nil {
 			return e
 		}
-		st.items = append(st.items, stored...)
-		s.chargeItemsLocked(st, len(stored))
-		st.cleanItems += clean
+		st.items.add(pushed)
+		s.chargeItemsLocked(st, len(pushed.Ends))
+		st.cleanItems += pushed.Clean
 		st.modified = now()
 		return nil
 	}); e != nil {
@@ -185,8 +232,7 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 	var selected [][]byte
 	var total int
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
-		// Items are never changed once pushed: the page shares them.
-		pg := page(st.items, q.listParams, func(it []byte) []byte { return it })
+		pg := page(st.items.refs, q.listParams, st.items.item)
 		selected, total = pg.Items, pg.Total
 		return nil
 	}); e != nil {

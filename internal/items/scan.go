@@ -31,14 +31,33 @@ func (e *NotObjectError) Error() string {
 	return "item " + strconv.Itoa(e.Index) + " is " + e.Kind + ", not a JSON object"
 }
 
+// Pushed is the items Split finds in a body.
+type Pushed struct {
+	// Data holds the items' compact JSON, one after the other.
+	Data []byte
+	// Ends has where each item ends in Data; each starts where the one
+	// before it ends, the first at 0.
+	Ends []int
+	// Clean is how many items have a field whose name does not start
+	// with '#'.
+	Clean int
+}
+
+// Item returns item i.
+func (p Pushed) Item(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = p.Ends[i-1]
+	}
+	return p.Data[start:p.Ends[i]:p.Ends[i]]
+}
+
 // Split checks body, a JSON array of objects or one JSON object, in one
-// pass, and returns each item's compact JSON (all in one new buffer) and
-// how many of them are clean: have a field whose name does not start with
-// '#'. Its errors are a *SyntaxError or a *NotObjectError.
-func Split(body []byte) (items [][]byte, clean int, err error) {
+// pass, and returns its items compact. Its errors are a *SyntaxError or a
+// *NotObjectError.
+func Split(body []byte) (Pushed, error) {
 	s := scanner{b: body, out: make([]byte, 0, len(body))}
-	var ends []int
-	var cleans []bool
+	var p Pushed
 	item := func() error {
 		s.space()
 		kind := s.peek()
@@ -49,10 +68,12 @@ func Split(body []byte) (items [][]byte, clean int, err error) {
 		s.out = append(s.out, s.b[s.mark:s.i]...)
 		s.compact = false
 		if kind != '{' {
-			return &NotObjectError{Index: len(ends), Kind: kindOf(kind)}
+			return &NotObjectError{Index: len(p.Ends), Kind: kindOf(kind)}
 		}
-		ends = append(ends, len(s.out))
-		cleans = append(cleans, s.clean)
+		p.Ends = append(p.Ends, len(s.out))
+		if s.clean {
+			p.Clean++
+		}
 		return nil
 	}
 	s.space()
@@ -64,42 +85,30 @@ func Split(body []byte) (items [][]byte, clean int, err error) {
 		} else {
 			for {
 				if err := item(); err != nil {
-					return nil, 0, err
+					return Pushed{}, err
 				}
 				s.space()
 				if c := s.peek(); c == ']' {
 					s.i++
 					break
 				} else if c != ',' {
-					return nil, 0, s.unexpected("after array element")
+					return Pushed{}, s.unexpected("after array element")
 				}
 				s.i++
 			}
 		}
 	} else if err := item(); err != nil {
-		return nil, 0, err
+		return Pushed{}, err
 	}
 	s.space()
 	if s.i < len(s.b) {
-		return nil, 0, s.unexpected("after top-level value")
+		return Pushed{}, s.unexpected("after top-level value")
 	}
-	if len(ends) == 0 {
-		return nil, 0, nil
+	p.Data = s.out
+	if len(p.Data) < cap(p.Data)/2 { // a body with much space: no need to keep it
+		p.Data = append([]byte(nil), p.Data...)
 	}
-	out := s.out
-	if len(out) < cap(out)/2 { // a body with much space: no need to keep it
-		out = append([]byte(nil), out...)
-	}
-	items = make([][]byte, len(ends))
-	start := 0
-	for i, end := range ends {
-		items[i] = out[start:end:end]
-		start = end
-		if cleans[i] {
-			clean++
-		}
-	}
-	return items, clean, nil
+	return p, nil
 }
 
 func kindOf(first byte) string {

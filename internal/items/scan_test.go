@@ -30,13 +30,14 @@ func TestSplit(t *testing.T) {
 			[]string{strings.Repeat(`{"a":`, MaxDepth-1) + `{}` + strings.Repeat(`}`, MaxDepth-1)}, 1},
 	}
 	for _, tt := range tests {
-		got, clean, err := Split([]byte(tt.body))
+		p, err := Split([]byte(tt.body))
 		if err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
 		var strs []string
-		for _, it := range got {
+		for i := range p.Ends {
+			it := p.Item(i)
 			strs = append(strs, string(it))
 			if _, err := Parse(it); err != nil {
 				t.Errorf("%s: Parse(%.40s): %v", tt.name, it, err)
@@ -45,8 +46,8 @@ func TestSplit(t *testing.T) {
 		if diff := cmp.Diff(tt.want, strs); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
-		if clean != tt.wantClean {
-			t.Errorf("%s: clean %d, want %d", tt.name, clean, tt.wantClean)
+		if p.Clean != tt.wantClean {
+			t.Errorf("%s: clean %d, want %d", tt.name, p.Clean, tt.wantClean)
 		}
 	}
 }
@@ -82,7 +83,7 @@ func TestSplitErrors(t *testing.T) {
 		{"mismatched", `{"a":[}`, &SyntaxError{"invalid character '}' looking for beginning of value", 6}},
 	}
 	for _, tt := range tests {
-		_, _, err := Split([]byte(tt.body))
+		_, err := Split([]byte(tt.body))
 		if diff := cmp.Diff(tt.want, err); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
@@ -100,7 +101,11 @@ func FuzzSplit(f *testing.F) {
 		if bytes.Count(body, []byte("["))+bytes.Count(body, []byte("{")) >= MaxDepth {
 			return // encoding/json counts the body's array too
 		}
-		got, clean, err := Split(body)
+		p, err := Split(body)
+		var got [][]byte
+		for i := range p.Ends {
+			got = append(got, p.Item(i))
+		}
 		want, wantClean, ok := splitWithJSON(body)
 		var se *SyntaxError
 		switch {
@@ -118,8 +123,8 @@ func FuzzSplit(f *testing.F) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("Split(%q) (-want +got):\n%s", body, diff)
 		}
-		if clean != wantClean {
-			t.Fatalf("Split(%q): clean %d, want %d", body, clean, wantClean)
+		if p.Clean != wantClean {
+			t.Fatalf("Split(%q): clean %d, want %d", body, p.Clean, wantClean)
 		}
 	})
 }
