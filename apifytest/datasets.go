@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -75,6 +76,7 @@ func (l *itemLog) add(p items.Pushed) {
 	}
 	c := uint32(len(l.chunks) - 1)
 	start := base
+	l.refs = slices.Grow(l.refs, len(p.Ends))
 	for _, end := range p.Ends {
 		l.refs = append(l.refs, itemRef{c, uint32(start), uint32(base + end)})
 		start = base + end

@@ -125,13 +125,14 @@ func kindOf(first byte) string {
 	return "a number"
 }
 
-// scanner walks JSON values in b without recursion.
+// scanner walks JSON values in b without recursion. Its methods take and
+// return the index of the next byte to read.
 type scanner struct {
 	b     []byte
-	i     int    // the next byte to read
+	i     int    // where value starts and ends, and Split reads
 	stack []bool // the objects and arrays open: whether each is an object
 
-	// compact makes space drop b[mark:i] into out before skipping space.
+	// compact makes skip drop b[mark:i] into out before skipping space.
 	compact bool
 	mark    int
 	out     []byte
@@ -141,7 +142,15 @@ type scanner struct {
 	clean bool
 }
 
-// peek returns the next byte, or 0 at the end.
+// plain has the bytes that stand for themselves in a string.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// peek returns the byte at s.i, or 0 at the end.
 func (s *scanner) peek() byte {
 	if s.i < len(s.b) {
 		return s.b[s.i]
@@ -151,20 +160,31 @@ func (s *scanner) peek() byte {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// space skips insignificant space.
-func (s *scanner) space() {
-	j := s.i
+// space skips insignificant space at s.i.
+func (s *scanner) space() { s.i = s.skip(s.i) }
+
+// skip skips insignificant space at i.
+func (s *scanner) skip(i int) int {
+	j := i
 	for j < len(s.b) && isSpace(s.b[j]) {
 		j++
 	}
-	if j > s.i && s.compact {
-		s.out = append(s.out, s.b[s.mark:s.i]...)
+	if j > i && s.compact {
+		s.out = append(s.out, s.b[s.mark:i]...)
 		s.mark = j
 	}
-	s.i = j
+	return j
 }
 
-// unexpected is the error of the next byte, looking for what context says.
+// fail is the error of the byte at i, looking for what context says; it
+// leaves s.i there.
+func (s *scanner) fail(i int, context string) error {
+	s.i = i
+	return s.unexpected(context)
+}
+
+// unexpected is the error of the byte at s.i, looking for what context
+// says.
 func (s *scanner) unexpected(context string) error {
 	if s.i >= len(s.b) {
 		return &SyntaxError{"unexpected end of JSON input", s.i}
@@ -183,103 +203,119 @@ func quoteChar(c byte) string {
 	return "'" + q[1:len(q)-1] + "'"
 }
 
-// value scans the value at s.i, with what it holds.
+// value scans the value at s.i, with what it holds, and leaves s.i after
+// it.
 func (s *scanner) value() error {
+	b, i := s.b, s.i
+	var err error
 	for {
-		// A value starts here.
-		switch c := s.peek(); {
-		case c == '{' || c == '[':
+		// A value starts at i.
+		if i >= len(b) {
+			return s.fail(i, "")
+		}
+		switch c := b[i]; c {
+		case '{', '[':
 			if len(s.stack) == MaxDepth {
-				return &SyntaxError{"more than " + strconv.Itoa(MaxDepth) + " nested objects and arrays", s.i}
+				s.i = i
+				return &SyntaxError{"more than " + strconv.Itoa(MaxDepth) + " nested objects and arrays", i}
 			}
 			s.stack = append(s.stack, c == '{')
-			s.i++
-			s.space()
-			if s.peek() == c+2 { // '}' or ']'
-				s.i++
+			i = s.skip(i + 1)
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				i++
 				s.stack = s.stack[:len(s.stack)-1]
 				break
 			}
 			if c == '{' {
-				if err := s.key(); err != nil {
+				if i, err = s.key(i); err != nil {
 					return err
 				}
 			}
 			continue
-		case c == '"':
-			if err := s.str(); err != nil {
-				return err
-			}
-		case c == 't':
-			if err := s.literal("true"); err != nil {
-				return err
-			}
-		case c == 'f':
-			if err := s.literal("false"); err != nil {
-				return err
-			}
-		case c == 'n':
-			if err := s.literal("null"); err != nil {
-				return err
-			}
-		case c == '-' || '0' <= c && c <= '9':
-			if err := s.number(); err != nil {
-				return err
-			}
+		case '"':
+			i, err = s.str(i)
+		case 't':
+			i, err = s.literal(i, "true")
+		case 'f':
+			i, err = s.literal(i, "false")
+		case 'n':
+			i, err = s.literal(i, "null")
 		default:
-			return s.unexpected("looking for beginning of value")
+			if c != '-' && (c < '0' || c > '9') {
+				return s.fail(i, "looking for beginning of value")
+			}
+			i, err = s.number(i)
+		}
+		if err != nil {
+			return err
 		}
 		// A value ended: close what it ends, up to the next value.
 		for {
-			if len(s.stack) == 0 {
+			n := len(s.stack)
+			if n == 0 {
+				s.i = i
 				return nil
 			}
-			object := s.stack[len(s.stack)-1]
-			s.space()
-			c := s.peek()
+			object := s.stack[n-1]
+			if i < len(b) && b[i] <= ' ' {
+				i = s.skip(i)
+			}
+			if i >= len(b) {
+				return s.fail(i, "")
+			}
+			c := b[i]
 			if c == ',' {
-				s.i++
+				i++
 				if object {
-					if err := s.key(); err != nil {
+					if i, err = s.key(i); err != nil {
 						return err
 					}
+				} else if i < len(b) && b[i] <= ' ' {
+					i = s.skip(i)
 				}
-				s.space()
 				break
 			}
 			if object && c == '}' || !object && c == ']' {
-				s.i++
-				s.stack = s.stack[:len(s.stack)-1]
+				i++
+				s.stack = s.stack[:n-1]
 				continue
 			}
 			if object {
-				return s.unexpected("after object key:value pair")
+				return s.fail(i, "after object key:value pair")
 			}
-			return s.unexpected("after array element")
+			return s.fail(i, "after array element")
 		}
 	}
 }
 
-// key scans an object's key and its colon, up to its value.
-func (s *scanner) key() error {
-	s.space()
-	if s.peek() != '"' {
-		return s.unexpected("looking for beginning of object key string")
+// key scans an object's key and its colon at i, up to its value.
+func (s *scanner) key(i int) (int, error) {
+	b := s.b
+	if i < len(b) && b[i] <= ' ' {
+		i = s.skip(i)
 	}
-	start := s.i
-	if err := s.str(); err != nil {
-		return err
+	if i >= len(b) || b[i] != '"' {
+		return i, s.fail(i, "looking for beginning of object key string")
+	}
+	start := i
+	i, err := s.str(i)
+	if err != nil {
+		return i, err
 	}
 	if len(s.stack) == 1 && !s.clean {
-		s.clean = !hidden(s.b[start:s.i])
+		s.clean = !hidden(b[start:i])
 	}
-	s.space()
-	if s.peek() != ':' {
-		return s.unexpected("after object key")
+	if i < len(b) && b[i] <= ' ' {
+		i = s.skip(i)
 	}
-	s.i++
-	s.space()
-	return nil
+	if i >= len(b) || b[i] != ':' {
+		return i, s.fail(i, "after object key")
+	}
+	i++
+	if i < len(b) && b[i] <= ' ' {
+		i = s.skip(i)
+	}
+	return i, nil
 }
 
 // hidden reports whether the JSON string k, valid, starts with '#'.
@@ -292,20 +328,24 @@ func hidden(k []byte) bool {
 	return len(k) > 1 && k[1] == '#'
 }
 
-// str scans a string.
-func (s *scanner) str() error {
+// str scans the string at i.
+func (s *scanner) str(i int) (int, error) {
 	b := s.b
-	i := s.i + 1
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			s.i = i + 1
-			return nil
-		case c == '\\':
+	i++
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, s.fail(i, "")
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
 			i++
 			if i >= len(b) {
-				break
+				return i, s.fail(i, "")
 			}
 			switch b[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -313,78 +353,74 @@ func (s *scanner) str() error {
 			case 'u':
 				i++
 				for range 4 {
-					if i >= len(b) {
-						break
-					}
-					if !isHex(b[i]) {
-						s.i = i
-						return s.unexpected("in \\u hexadecimal character escape")
+					if i >= len(b) || !isHex(b[i]) {
+						return i, s.fail(i, "in \\u hexadecimal character escape")
 					}
 					i++
 				}
 			default:
-				s.i = i
-				return s.unexpected("in string escape code")
+				return i, s.fail(i, "in string escape code")
 			}
-		case c < 0x20:
-			s.i = i
-			return s.unexpected("in string literal")
 		default:
-			i++
+			return i, s.fail(i, "in string literal")
 		}
 	}
-	s.i = len(b)
-	return s.unexpected("")
 }
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
-// literal scans true, false or null.
-func (s *scanner) literal(word string) error {
+// literal scans true, false or null at i.
+func (s *scanner) literal(i int, word string) (int, error) {
+	b := s.b
+	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
+		return i + len(word), nil
+	}
 	for j := range len(word) {
-		if s.i >= len(s.b) || s.b[s.i] != word[j] {
-			return s.unexpected("in literal " + word)
+		if i >= len(b) || b[i] != word[j] {
+			return i, s.fail(i, "in literal "+word)
 		}
-		s.i++
+		i++
 	}
-	return nil
+	return i, nil // not reached: the word is there
 }
 
-// number scans a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) number() error {
-	if s.peek() == '-' {
-		s.i++
+// number scans the number at i: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number(i int) (int, error) {
+	b := s.b
+	if b[i] == '-' {
+		i++
 	}
-	switch c := s.peek(); {
-	case c == '0':
-		s.i++
-	case '1' <= c && c <= '9':
-		s.digits()
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i)
 	default:
-		return s.unexpected("in numeric literal")
+		return i, s.fail(i, "in numeric literal")
 	}
-	if s.peek() == '.' {
-		s.i++
-		if c := s.peek(); c < '0' || c > '9' {
-			return s.unexpected("after decimal point in numeric literal")
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, s.fail(i, "after decimal point in numeric literal")
 		}
-		s.digits()
+		i = digits(b, i)
 	}
-	if c := s.peek(); c == 'e' || c == 'E' {
-		s.i++
-		if c := s.peek(); c == '+' || c == '-' {
-			s.i++
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		if c := s.peek(); c < '0' || c > '9' {
-			return s.unexpected("in exponent of numeric literal")
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, s.fail(i, "in exponent of numeric literal")
 		}
-		s.digits()
+		i = digits(b, i)
 	}
-	return nil
+	return i, nil
 }
 
-func (s *scanner) digits() {
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
 	}
+	return i
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -157,4 +158,25 @@ func splitWithJSON(body []byte) ([][]byte, int, bool) {
 		out = append(out, b.Bytes())
 	}
 	return out, clean, true
+}
+
+// BenchmarkSplit checks and compacts a body of 10,000 small items, as the
+// local platform does with each push.
+func BenchmarkSplit(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteByte('[')
+	for i := range 10_000 {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"url":"https://example.com/%d","title":"Page %d","n":%d}`, i, i, i)
+	}
+	body.WriteByte(']')
+	b.SetBytes(int64(body.Len()))
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := Split(body.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
