@@ -9,8 +9,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -36,31 +36,64 @@ type Field struct {
 type Object []Field
 
 // Parse decodes one JSON object, keeping the order of its members. Values
-// are kept as they stand in b: a compact b makes compact values.
+// are kept as they stand in b: a compact b makes compact values. It scans b
+// once, as Split does.
 func Parse(b []byte) (Object, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+	s := scanner{b: b}
+	s.space()
+	if s.peek() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
+	s.i = s.skip(s.i + 1)
 	var o Object
-	for d.More() {
-		t, err := d.Token()
-		if err != nil {
-			return nil, err
+	if s.peek() == '}' {
+		s.i++
+	} else {
+		for {
+			if s.peek() != '"' {
+				return nil, s.unexpected("looking for beginning of object key string")
+			}
+			start := s.i
+			end, err := s.str(start)
+			if err != nil {
+				return nil, err
+			}
+			s.i = s.skip(end)
+			if s.peek() != ':' {
+				return nil, s.unexpected("after object key")
+			}
+			s.i = s.skip(s.i + 1)
+			v := s.i
+			if err := s.value(); err != nil {
+				return nil, err
+			}
+			o = append(o, Field{keyOf(b[start:end]), b[v:s.i:s.i]})
+			s.space()
+			if c := s.peek(); c == '}' {
+				s.i++
+				break
+			} else if c != ',' {
+				return nil, s.unexpected("after object key:value pair")
+			}
+			s.i = s.skip(s.i + 1)
 		}
-		var v json.RawMessage
-		if err := d.Decode(&v); err != nil {
-			return nil, err
-		}
-		o = append(o, Field{t.(string), v})
 	}
-	if _, err := d.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
+	s.space()
+	if s.i < len(b) {
 		return nil, errors.New("more than one JSON value")
 	}
 	return o, nil
+}
+
+// keyOf decodes the JSON string k, valid, as encoding/json does.
+func keyOf(k []byte) string {
+	inner := k[1 : len(k)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var name string
+	_ = json.Unmarshal(k, &name)
+	return name
 }
 
 // index returns the position of key in o, or -1.

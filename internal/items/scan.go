@@ -1,9 +1,6 @@
 package items
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "strconv"
 
 // Checking pushed items: one pass over a body that validates its JSON,
 // finds its items and copies them without their insignificant space, as
@@ -321,9 +318,8 @@ func (s *scanner) key(i int) (int, error) {
 // hidden reports whether the JSON string k, valid, starts with '#'.
 func hidden(k []byte) bool {
 	if len(k) > 1 && k[1] == '\\' { // escaped: decode it
-		var name string
-		_ = json.Unmarshal(k, &name)
-		return len(name) > 0 && name[0] == '#'
+		name := keyOf(k)
+		return name != "" && name[0] == '#'
 	}
 	return len(k) > 1 && k[1] == '#'
 }
