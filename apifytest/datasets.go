@@ -277,6 +277,7 @@ func (q itemsQuery) render(stored [][]byte) ([]byte, string, *Error) {
 	var objs []items.Object
 	raw := q.filter.IsZero() && q.format != "csv"
 	if !raw {
+		objs = make([]items.Object, 0, len(stored))
 		b := &items.Budget{Bytes: maxItemsResponse, Items: maxItemsLimit}
 		for _, it := range stored {
 			var err error

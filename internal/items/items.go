@@ -46,39 +46,39 @@ func Parse(b []byte) (Object, error) {
 	}
 	s.i = s.skip(s.i + 1)
 	var o Object
-	if s.peek() == '}' {
-		s.i++
-	} else {
-		for {
-			if s.peek() != '"' {
-				return nil, s.unexpected("looking for beginning of object key string")
-			}
-			start := s.i
-			end, err := s.str(start)
-			if err != nil {
-				return nil, err
-			}
-			s.i = s.skip(end)
-			if s.peek() != ':' {
-				return nil, s.unexpected("after object key")
-			}
+	for more := s.peek() != '}'; more; {
+		if s.peek() != '"' {
+			return nil, s.unexpected("looking for beginning of object key string")
+		}
+		start := s.i
+		end, err := s.str(start)
+		if err != nil {
+			return nil, err
+		}
+		s.i = s.skip(end)
+		if s.peek() != ':' {
+			return nil, s.unexpected("after object key")
+		}
+		s.i = s.skip(s.i + 1)
+		v := s.i
+		if err := s.value(); err != nil {
+			return nil, err
+		}
+		if o == nil {
+			o = make(Object, 0, 8) // most items have a few fields: one allocation
+		}
+		o = append(o, Field{keyOf(b[start:end]), b[v:s.i:s.i]})
+		s.space()
+		switch s.peek() {
+		case ',':
 			s.i = s.skip(s.i + 1)
-			v := s.i
-			if err := s.value(); err != nil {
-				return nil, err
-			}
-			o = append(o, Field{keyOf(b[start:end]), b[v:s.i:s.i]})
-			s.space()
-			if c := s.peek(); c == '}' {
-				s.i++
-				break
-			} else if c != ',' {
-				return nil, s.unexpected("after object key:value pair")
-			}
-			s.i = s.skip(s.i + 1)
+		case '}':
+			more = false
+		default:
+			return nil, s.unexpected("after object key:value pair")
 		}
 	}
-	s.space()
+	s.i = s.skip(s.i + 1)
 	if s.i < len(b) {
 		return nil, errors.New("more than one JSON value")
 	}

@@ -138,3 +138,23 @@ func parseWithDecoder(b []byte) (Object, error) {
 	}
 	return o, nil
 }
+
+// BenchmarkParse parses a small item, as reads with fields, omit or unwind
+// do with each item, and as the json.Decoder it replaced did.
+func BenchmarkParse(b *testing.B) {
+	item := []byte(`{"url":"https://example.com/1234","title":"Page 1234","n":1234}`)
+	for _, bc := range []struct {
+		name  string
+		parse func([]byte) (Object, error)
+	}{{"Parse", Parse}, {"Decoder", parseWithDecoder}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(item)))
+			for range b.N {
+				if o, err := bc.parse(item); err != nil || len(o) != 3 {
+					b.Fatal(o, err)
+				}
+			}
+		})
+	}
+}
