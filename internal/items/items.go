@@ -2,7 +2,9 @@
 // endpoint does with its skipFailedPages, fields, outputFields, omit,
 // unwind, flatten, skipHidden and skipEmpty parameters. The local platform
 // (apifytest) and the local file storage (internal/localstorage) both shape
-// items with it, so that the two agree.
+// items with it, so that the two agree. Split checks and compacts the
+// items of a push in one pass, for the local platform to store them as
+// they are and parse them only when a read shapes them.
 package items
 
 import (

@@ -133,11 +133,12 @@ func kindOf(first byte) string {
 	return "a number"
 }
 
-// scanner walks JSON values in b without recursion. Its methods take and
-// return the index of the next byte to read.
+// scanner walks JSON values in b without recursion. peek, space and value
+// work at s.i; the others take and return the index of the next byte to
+// read.
 type scanner struct {
 	b     []byte
-	i     int    // where value starts and ends, and Split reads
+	i     int    // the next byte to read, between calls
 	stack []bool // the objects and arrays open: whether each is an object
 
 	// compact makes skip move b[mark:i] to b[w:] before skipping space:
