@@ -33,10 +33,10 @@ const (
 
 // itemLog holds a dataset's items, never changed once pushed, with no
 // pointer per item: their compact JSON in chunks, and where each one is.
-// A large push is a chunk of its own, the request body the items were
-// compacted in; smaller ones are copied into shared chunks, each twice the
-// one before up to maxChunk (the first as large as the first push), so that
-// a small dataset holds little more than its items.
+// A large push is a chunk of its own; smaller ones are copied into shared
+// chunks, each twice the one before up to maxChunk (the first as large as
+// the first push), so that a small dataset holds little more than its
+// items.
 type itemLog struct {
 	chunks [][]byte
 	refs   []itemRef
@@ -56,30 +56,30 @@ func (l *itemLog) item(r itemRef) []byte {
 
 // add appends p's items.
 func (l *itemLog) add(p items.Pushed) {
-	if len(p.Spans) == 0 {
+	if len(p.Ends) == 0 {
 		return
 	}
-	data := p.Data[p.Spans[0].Start:p.Spans[len(p.Spans)-1].End]
-	base := -p.Spans[0].Start // where data starts in its chunk, less its offset in p.Data
 	last := len(l.chunks) - 1
+	var base int
 	switch {
-	case len(data) > maxChunk/4:
+	case len(p.Data) > maxChunk/4:
 		l.chunks = append(l.chunks, p.Data)
-		base = 0
-	case last >= 0 && len(l.chunks[last])+len(data) <= cap(l.chunks[last]):
-		base += len(l.chunks[last])
-		l.chunks[last] = append(l.chunks[last], data...)
+	case last >= 0 && len(l.chunks[last])+len(p.Data) <= cap(l.chunks[last]):
+		base = len(l.chunks[last])
+		l.chunks[last] = append(l.chunks[last], p.Data...)
 	default:
 		size := 0
 		if last >= 0 {
 			size = min(2*cap(l.chunks[last]), maxChunk)
 		}
-		l.chunks = append(l.chunks, append(make([]byte, 0, max(size, len(data))), data...))
+		l.chunks = append(l.chunks, append(make([]byte, 0, max(size, len(p.Data))), p.Data...))
 	}
 	c := uint32(len(l.chunks) - 1)
-	l.refs = slices.Grow(l.refs, len(p.Spans))
-	for _, sp := range p.Spans {
-		l.refs = append(l.refs, itemRef{c, uint32(base + sp.Start), uint32(base + sp.End)})
+	start := base
+	l.refs = slices.Grow(l.refs, len(p.Ends))
+	for _, end := range p.Ends {
+		l.refs = append(l.refs, itemRef{c, uint32(start), uint32(base + end)})
+		start = base + end
 	}
 }
 
@@ -103,11 +103,11 @@ func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user
 		return
 	}
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
-		if e := s.addBytesLocked(st, int64(pushed.Size)); e != nil {
+		if e := s.addBytesLocked(st, int64(len(pushed.Data))); e != nil {
 			return e
 		}
 		st.items.add(pushed)
-		s.chargeItemsLocked(st, len(pushed.Spans))
+		s.chargeItemsLocked(st, len(pushed.Ends))
 		st.cleanItems += pushed.Clean
 		st.modified = now()
 		return nil

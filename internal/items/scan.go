@@ -3,9 +3,8 @@ package items
 import "strconv"
 
 // Checking pushed items: one pass over a body that validates its JSON,
-// finds its items and drops their insignificant space, as json.Valid and
-// json.Compact would, without a pass of each, and in place: a compact item
-// is not copied at all.
+// finds its items and copies them without their insignificant space, as
+// json.Valid and json.Compact would, without a pass of each.
 
 // MaxDepth is the deepest nesting of objects and arrays an item may have:
 // encoding/json's, so that every item Split accepts also decodes.
@@ -31,49 +30,44 @@ func (e *NotObjectError) Error() string {
 
 // Pushed is the items Split finds in a body.
 type Pushed struct {
-	// Data holds the items' compact JSON, in order, with at most as many
-	// bytes between them as they hold.
+	// Data holds the items' compact JSON, one after the other.
 	Data []byte
-	// Spans has where each item is in Data.
-	Spans []Span
-	// Size is the bytes of the items.
-	Size int
+	// Ends has where each item ends in Data; each starts where the one
+	// before it ends, the first at 0.
+	Ends []int
 	// Clean is how many items have a field whose name does not start
 	// with '#'.
 	Clean int
 }
 
-// Span is where an item is: Data[Start:End].
-type Span struct{ Start, End int }
-
 // Item returns item i.
 func (p Pushed) Item(i int) []byte {
-	sp := p.Spans[i]
-	return p.Data[sp.Start:sp.End:sp.End]
+	start := 0
+	if i > 0 {
+		start = p.Ends[i-1]
+	}
+	return p.Data[start:p.Ends[i]:p.Ends[i]]
 }
 
 // Split checks body, a JSON array of objects or one JSON object, in one
-// pass, and returns its items compact. It compacts them in place: body is
-// overwritten, and Data shares its memory unless space took more than the
-// items. Its errors are a *SyntaxError or a *NotObjectError.
+// pass, and returns its items compact. Its errors are a *SyntaxError or a
+// *NotObjectError.
 func Split(body []byte) (Pushed, error) {
-	s := scanner{b: body}
+	s := scanner{b: body, out: make([]byte, 0, len(body))}
 	var p Pushed
 	item := func() error {
 		s.space()
 		kind := s.peek()
-		start := s.i
-		s.compact, s.mark, s.w, s.clean = true, start, start, false
+		s.compact, s.mark, s.clean = true, s.i, false
 		if err := s.value(); err != nil {
 			return err
 		}
-		s.keep(s.i)
+		s.out = append(s.out, s.b[s.mark:s.i]...)
 		s.compact = false
 		if kind != '{' {
-			return &NotObjectError{Index: len(p.Spans), Kind: kindOf(kind)}
+			return &NotObjectError{Index: len(p.Ends), Kind: kindOf(kind)}
 		}
-		p.Spans = append(p.Spans, Span{start, s.w})
-		p.Size += s.w - start
+		p.Ends = append(p.Ends, len(s.out))
 		if s.clean {
 			p.Clean++
 		}
@@ -107,14 +101,9 @@ func Split(body []byte) (Pushed, error) {
 	if s.i < len(s.b) {
 		return Pushed{}, s.unexpected("after top-level value")
 	}
-	p.Data = body
-	if p.Size < len(body)/2 { // much space between the items: leave it
-		p.Data = make([]byte, 0, p.Size)
-		for i, sp := range p.Spans {
-			start := len(p.Data)
-			p.Data = append(p.Data, body[sp.Start:sp.End]...)
-			p.Spans[i] = Span{start, len(p.Data)}
-		}
+	p.Data = s.out
+	if len(p.Data) < cap(p.Data)/2 { // a body with much space: no need to keep it
+		p.Data = append([]byte(nil), p.Data...)
 	}
 	return p, nil
 }
@@ -141,10 +130,10 @@ type scanner struct {
 	i     int    // the next byte to read, between calls
 	stack []bool // the objects and arrays open: whether each is an object
 
-	// compact makes skip move b[mark:i] to b[w:] before skipping space:
-	// it compacts in place what it scans from mark.
+	// compact makes skip drop b[mark:i] into out before skipping space.
 	compact bool
-	mark, w int
+	mark    int
+	out     []byte
 
 	// clean is set on a key of the outermost object that does not start
 	// with '#'.
@@ -179,18 +168,10 @@ func (s *scanner) skip(i int) int {
 		j++
 	}
 	if j > i && s.compact {
-		s.keep(i)
+		s.out = append(s.out, s.b[s.mark:i]...)
 		s.mark = j
 	}
 	return j
-}
-
-// keep moves b[mark:i], compact, to b[w:], where the compact bytes end.
-func (s *scanner) keep(i int) {
-	if s.w != s.mark {
-		copy(s.b[s.w:], s.b[s.mark:i])
-	}
-	s.w += i - s.mark
 }
 
 // fail is the error of the byte at i, looking for what context says; it
