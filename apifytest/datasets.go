@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -30,55 +31,84 @@ const (
 	noLimitHeader = "999999999999"
 )
 
-// isClean reports whether o has a field that is not hidden.
-func isClean(o items.Object) bool {
-	for _, f := range o {
-		if !strings.HasPrefix(f.Key, "#") {
-			return true
-		}
-	}
-	return false
+// itemLog holds a dataset's items, never changed once pushed, with no
+// pointer per item: their compact JSON in chunks, and where each one is.
+// A large push is a chunk of its own; smaller ones are copied into shared
+// chunks, each twice the one before up to maxChunk (the first as large as
+// the first push), so that a small dataset holds little more than its
+// items.
+type itemLog struct {
+	chunks [][]byte
+	refs   []itemRef
 }
 
+// itemRef is where an item is: chunks[chunk][start:end].
+type itemRef struct{ chunk, start, end uint32 }
+
+// maxChunk is the largest chunk an itemLog copies pushes into.
+const maxChunk = 1 << 20
+
+// item returns the item at r. Its bytes never change: readers may keep
+// them past the server's lock.
+func (l *itemLog) item(r itemRef) []byte {
+	return l.chunks[r.chunk][r.start:r.end:r.end]
+}
+
+// add appends p's items.
+func (l *itemLog) add(p items.Pushed) {
+	if len(p.Ends) == 0 {
+		return
+	}
+	last := len(l.chunks) - 1
+	var base int
+	switch {
+	case len(p.Data) > maxChunk/4:
+		l.chunks = append(l.chunks, p.Data)
+	case last >= 0 && len(l.chunks[last])+len(p.Data) <= cap(l.chunks[last]):
+		base = len(l.chunks[last])
+		l.chunks[last] = append(l.chunks[last], p.Data...)
+	default:
+		size := 0
+		if last >= 0 {
+			size = min(2*cap(l.chunks[last]), maxChunk)
+		}
+		l.chunks = append(l.chunks, append(make([]byte, 0, max(size, len(p.Data))), p.Data...))
+	}
+	c := uint32(len(l.chunks) - 1)
+	start := base
+	l.refs = slices.Grow(l.refs, len(p.Ends))
+	for _, end := range p.Ends {
+		l.refs = append(l.refs, itemRef{c, uint32(start), uint32(base + end)})
+		start = base + end
+	}
+}
+
+// handlePushItems serves POST /v2/datasets/{id}/items: a JSON array of
+// objects, or one object. The items are checked and compacted in one pass
+// and stored as they are; reads parse them only to shape them.
 func (s *Server) handlePushItems(w http.ResponseWriter, r *http.Request, u *user) {
 	body, e := readBody(r)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	body = bytes.TrimSpace(body)
-	var raws []json.RawMessage
-	if len(body) > 0 && body[0] == '[' {
-		if err := json.Unmarshal(body, &raws); err != nil {
-			writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()})
-			return
-		}
-	} else {
-		raws = []json.RawMessage{body}
-	}
-	stored := make([][]byte, len(raws))
-	clean, size := 0, 0
-	for i, raw := range raws {
-		o, err := items.Parse(raw)
-		if err != nil {
-			writeError(w, badRequest("item %d: each item must be a JSON object (%v)", i, err))
-			return
-		}
-		if isClean(o) {
-			clean++
-		}
-		var buf bytes.Buffer
-		_ = json.Compact(&buf, raw) // valid: parsed above
-		stored[i] = buf.Bytes()
-		size += buf.Len()
+	pushed, err := items.Split(body)
+	var notObject *items.NotObjectError
+	switch {
+	case errors.As(err, &notObject):
+		writeError(w, badRequest("item %d: each item must be a JSON object, not %s", notObject.Index, notObject.Kind))
+		return
+	case err != nil:
+		writeError(w, &Error{StatusCode: http.StatusBadRequest, Type: typeInvalidRequest, Message: "Request body is not valid JSON: " + err.Error()})
+		return
 	}
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
-		if e := s.addBytesLocked(st, int64(size)); e != nil {
+		if e := s.addBytesLocked(st, int64(len(pushed.Data))); e != nil {
 			return e
 		}
-		st.items = append(st.items, stored...)
-		s.chargeItemsLocked(st, len(stored))
-		st.cleanItems += clean
+		st.items.add(pushed)
+		s.chargeItemsLocked(st, len(pushed.Ends))
+		st.cleanItems += pushed.Clean
 		st.modified = now()
 		return nil
 	}); e != nil {
@@ -204,8 +234,7 @@ func (s *Server) handleGetItems(w http.ResponseWriter, r *http.Request, u *user)
 	var selected [][]byte
 	var total int
 	if e := s.withStorageOf(u, kindDataset, r, func(st *storage) *Error {
-		// Items are never changed once pushed: the page shares them.
-		pg := page(st.items, q.listParams, func(it []byte) []byte { return it })
+		pg := page(st.items.refs, q.listParams, st.items.item)
 		selected, total = pg.Items, pg.Total
 		return nil
 	}); e != nil {
@@ -248,6 +277,7 @@ func (q itemsQuery) render(stored [][]byte) ([]byte, string, *Error) {
 	var objs []items.Object
 	raw := q.filter.IsZero() && q.format != "csv"
 	if !raw {
+		objs = make([]items.Object, 0, len(stored))
 		b := &items.Budget{Bytes: maxItemsResponse, Items: maxItemsLimit}
 		for _, it := range stored {
 			var err error

@@ -3,11 +3,14 @@ package apifytest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/go-apify/actor/internal/items"
+	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzShapeItems feeds the shaping of dataset reads arbitrary items and
@@ -46,4 +49,44 @@ func FuzzShapeItems(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestItemLog pushes items of many sizes, in pushes of many sizes, and
+// reads them back.
+func TestItemLog(t *testing.T) {
+	t.Parallel()
+	var l itemLog
+	var want []string
+	for i, n := range []int{1, 1, 3, 1000, 1, 5000, 2, 1, 2000, 1} {
+		var body bytes.Buffer
+		body.WriteByte('[')
+		for j := range n {
+			if j > 0 {
+				body.WriteByte(',')
+			}
+			it := fmt.Sprintf(`{"push":%d,"item":%d,"pad":%q}`, i, j, strings.Repeat("x", (i*j)%300))
+			body.WriteString(it)
+			want = append(want, it)
+		}
+		body.WriteByte(']')
+		p, err := items.Split(body.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.add(p)
+	}
+	got := make([]string, len(l.refs))
+	for i, r := range l.refs {
+		got[i] = string(l.item(r))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("items (-want +got):\n%s", diff)
+	}
+	used, held := 0, 0
+	for _, c := range l.chunks {
+		used, held = used+len(c), held+cap(c)
+	}
+	if held > 2*used+maxChunk {
+		t.Errorf("%d chunks hold %d bytes for %d bytes of items", len(l.chunks), held, used)
+	}
 }

@@ -136,6 +136,9 @@ func TestDatasetItemsErrors(t *testing.T) {
 		{"not an object", `[{"a":1}, 2]`, "item 1"},
 		{"string", `"x"`, "item 0"},
 		{"bad JSON", `[{"a":1}`, "JSON"},
+		{"two objects", `{"a":1} {"b":2}`, "JSON"},
+		{"bad JSON after good items", `[{"a":1},{"b":tru}]`, "JSON"},
+		{"too deep", strings.Repeat(`{"a":`, 10_001) + `1` + strings.Repeat(`}`, 10_001), "nested"},
 	} {
 		wantBadRequest(t, call(t, srv, srv.Token, "POST", path, tc.body), tc.name, tc.want)
 	}

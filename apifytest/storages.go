@@ -223,7 +223,7 @@ func (s *Server) viewLocked(st *storage) storageView {
 	v.Stats.StorageBytes = st.bytes
 	switch st.kind {
 	case kindDataset:
-		n, clean := len(st.items), st.cleanItems
+		n, clean := len(st.items.refs), st.cleanItems
 		v.ItemCount, v.CleanItemCount = &n, &clean
 	case kindKeyValueStore:
 		v.KeysPublicURL = s.URL + "/v2/key-value-stores/" + st.id + "/keys"

@@ -112,9 +112,9 @@ type storage struct {
 	records    map[string]kvRecord // key-value store
 	keys       []string            // key-value store: the keys, sorted when keysSorted
 	keysSorted bool
-	items      [][]byte // dataset: one JSON object per item, never changed
-	cleanItems int      // dataset: items with a field that is not hidden
-	queue      *queue   // request queue
+	items      itemLog // dataset
+	cleanItems int     // dataset: items with a field that is not hidden
+	queue      *queue  // request queue
 }
 
 // idAlphabet holds the characters of the platform's 17-character IDs.

@@ -2,15 +2,17 @@
 // endpoint does with its skipFailedPages, fields, outputFields, omit,
 // unwind, flatten, skipHidden and skipEmpty parameters. The local platform
 // (apifytest) and the local file storage (internal/localstorage) both shape
-// items with it, so that the two agree.
+// items with it, so that the two agree. Split checks and compacts the
+// items of a push in one pass, for the local platform to store them as
+// they are and parse them only when a read shapes them.
 package items
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -36,31 +38,64 @@ type Field struct {
 type Object []Field
 
 // Parse decodes one JSON object, keeping the order of its members. Values
-// are kept as they stand in b: a compact b makes compact values.
+// are kept as they stand in b: a compact b makes compact values. It scans b
+// once, as Split does.
 func Parse(b []byte) (Object, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+	s := scanner{b: b}
+	s.space()
+	if s.peek() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
+	s.i = s.skip(s.i + 1)
 	var o Object
-	for d.More() {
-		t, err := d.Token()
+	for more := s.peek() != '}'; more; {
+		if s.peek() != '"' {
+			return nil, s.unexpected("looking for beginning of object key string")
+		}
+		start := s.i
+		end, err := s.str(start)
 		if err != nil {
 			return nil, err
 		}
-		var v json.RawMessage
-		if err := d.Decode(&v); err != nil {
+		s.i = s.skip(end)
+		if s.peek() != ':' {
+			return nil, s.unexpected("after object key")
+		}
+		s.i = s.skip(s.i + 1)
+		v := s.i
+		if err := s.value(); err != nil {
 			return nil, err
 		}
-		o = append(o, Field{t.(string), v})
+		if o == nil {
+			o = make(Object, 0, 8) // most items have a few fields: one allocation
+		}
+		o = append(o, Field{keyOf(b[start:end]), b[v:s.i:s.i]})
+		s.space()
+		switch s.peek() {
+		case ',':
+			s.i = s.skip(s.i + 1)
+		case '}':
+			more = false
+		default:
+			return nil, s.unexpected("after object key:value pair")
+		}
 	}
-	if _, err := d.Token(); err != nil {
-		return nil, err
-	}
-	if _, err := d.Token(); err != io.EOF {
+	s.i = s.skip(s.i + 1)
+	if s.i < len(b) {
 		return nil, errors.New("more than one JSON value")
 	}
 	return o, nil
+}
+
+// keyOf decodes the JSON string k, valid, as encoding/json does.
+func keyOf(k []byte) string {
+	inner := k[1 : len(k)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var name string
+	_ = json.Unmarshal(k, &name)
+	return name
 }
 
 // index returns the position of key in o, or -1.

@@ -1,7 +1,10 @@
 package items
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -85,5 +88,73 @@ func TestShapeBudget(t *testing.T) {
 		if _, err := (Filter{}).Shape([]byte(bad), nil, &Budget{Bytes: 1 << 10, Items: 1}); err == nil || errors.Is(err, ErrBudget) {
 			t.Errorf("Shape(%q) = %v, want a parse error", bad, err)
 		}
+	}
+}
+
+// FuzzParse checks Parse against encoding/json's Decoder walking the
+// object's tokens: the same objects accepted, with the same members.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[1, {"c":null}]}`, ` { "\u00e9" : "x" , "a":{} } `, `{"a":1,}`, `{"\xff":1}`, `[1]`, `{} {}`, `{"a":tru}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if bytes.Count(b, []byte("["))+bytes.Count(b, []byte("{")) >= MaxDepth {
+			return
+		}
+		got, err := Parse(b)
+		want, wantErr := parseWithDecoder(b)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("Parse(%q): %v, the Decoder: %v", b, err, wantErr)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("Parse(%q) (-want +got):\n%s", b, diff)
+		}
+	})
+}
+
+// parseWithDecoder is what Parse does, by a json.Decoder.
+func parseWithDecoder(b []byte) (Object, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	var o Object
+	for d.More() {
+		t, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		o = append(o, Field{t.(string), v})
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value")
+	}
+	return o, nil
+}
+
+// BenchmarkParse parses a small item, as reads with fields, omit or unwind
+// do with each item, and as the json.Decoder it replaced did.
+func BenchmarkParse(b *testing.B) {
+	item := []byte(`{"url":"https://example.com/1234","title":"Page 1234","n":1234}`)
+	for _, bc := range []struct {
+		name  string
+		parse func([]byte) (Object, error)
+	}{{"Parse", Parse}, {"Decoder", parseWithDecoder}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(item)))
+			for range b.N {
+				if o, err := bc.parse(item); err != nil || len(o) != 3 {
+					b.Fatal(o, err)
+				}
+			}
+		})
 	}
 }
