@@ -134,13 +134,7 @@ func (j *JSON) name(it *jsonItem) string {
 
 // indexMembers fills j.members.
 func (j *JSON) indexMembers() {
-	n := 0
-	for _, node := range j.nodes {
-		if !node.array {
-			n += int(node.to - node.from)
-		}
-	}
-	j.members = make(map[member]int32, n)
+	j.members = make(map[member]int32, len(j.items))
 	for i, n := range j.nodes {
 		for k := n.from; k < n.to && !n.array; k++ {
 			j.members[member{int32(i), j.name(&j.items[k])}] = k
