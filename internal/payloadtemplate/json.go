@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"strings"
@@ -20,13 +21,14 @@ type JSON struct {
 	nodes   []jsonNode
 	items   []jsonItem
 	escaped map[int32]string // decoded names that have escapes, by jsonItem.name
-	members map[member]int32 // each object's members by name: the index of the item (the last of a name, as JSON.parse keeps)
+	slots   []int32          // the objects' hash tables of member names (see hashNames)
 }
 
 // jsonNode is an object or array of a JSON value: its members or elements,
 // items[from:to].
 type jsonNode struct {
 	from, to int32
+	slots    int32 // of an object: where its hash table starts in JSON.slots
 	array    bool
 }
 
@@ -68,7 +70,7 @@ func IndexJSON(raw []byte) (*JSON, error) {
 		}
 		j, _, _ = scanJSON(buf.String())
 	}
-	j.indexMembers()
+	j.hashNames()
 	return j, nil
 }
 
@@ -95,16 +97,10 @@ func (j *JSON) root() rawRef {
 	return rawRef{j: j, from: 0, to: int32(len(j.text)), node: node}
 }
 
-// member is the key of JSON.members: an object's node and a member name.
-type member struct {
-	node int32
-	name string
-}
-
-// step returns the member of r named key, the element at index, or an
-// array's length (as a float64 in v); ok is false for undefined. A step
-// into anything else gives null.
-func (r rawRef) step(key string, index int32) (v any, next rawRef, ok bool) {
+// step returns the member of r named key (whose hash is hash), the
+// element at index, or an array's length (as a float64 in v); ok is false
+// for undefined. A step into anything else gives null.
+func (r rawRef) step(key string, index int32, hash uint32) (v any, next rawRef, ok bool) {
 	if r.node < 0 {
 		return nil, rawRef{}, true
 	}
@@ -118,10 +114,17 @@ func (r rawRef) step(key string, index int32) (v any, next rawRef, ok bool) {
 	case n.array || n.to == n.from:
 		return nil, rawRef{}, false
 	}
-	if k, ok := r.j.members[member{r.node, key}]; ok {
-		return nil, r.j.ref(&r.j.items[k]), true
+	// The member's slot in the object's hash table, by linear probing.
+	slots := r.j.slots[n.slots : n.slots+2*nextPow2(n.to-n.from)]
+	for p := hash; ; p++ {
+		e := slots[p&uint32(len(slots)-1)]
+		if e == 0 {
+			return nil, rawRef{}, false
+		}
+		if it := &r.j.items[e-1]; r.j.name(it) == key {
+			return nil, r.j.ref(it), true
+		}
 	}
-	return nil, rawRef{}, false
 }
 
 // name returns the decoded name of member it.
@@ -132,12 +135,46 @@ func (j *JSON) name(it *jsonItem) string {
 	return j.text[it.name:it.nameEnd]
 }
 
-// indexMembers fills j.members.
-func (j *JSON) indexMembers() {
-	j.members = make(map[member]int32, len(j.items))
-	for i, n := range j.nodes {
-		for k := n.from; k < n.to && !n.array; k++ {
-			j.members[member{int32(i), j.name(&j.items[k])}] = k
+// hashSeed seeds the hashes of member names, in templates' paths and in
+// the tables of JSON objects.
+var hashSeed = maphash.MakeSeed()
+
+func nextPow2(n int32) int32 {
+	p := int32(1)
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// hashNames gives each object its hash table of member names, twice as
+// many slots as members (a power of two), each holding an item's index
+// plus one; of members with one name, the last, as JSON.parse keeps.
+func (j *JSON) hashNames() {
+	size := int32(0)
+	for _, n := range j.nodes {
+		if !n.array && n.to > n.from {
+			size += 2 * nextPow2(n.to-n.from)
+		}
+	}
+	j.slots = make([]int32, size)
+	size = 0
+	for i := range j.nodes {
+		n := &j.nodes[i]
+		if n.array || n.to == n.from {
+			continue
+		}
+		n.slots, size = size, size+2*nextPow2(n.to-n.from)
+		slots := j.slots[n.slots:size]
+		for k := n.from; k < n.to; k++ {
+			name := j.name(&j.items[k])
+			for p := uint32(maphash.String(hashSeed, name)); ; p++ {
+				e := &slots[p&uint32(len(slots)-1)]
+				if *e == 0 || j.name(&j.items[*e-1]) == name {
+					*e = k + 1
+					break
+				}
+			}
 		}
 	}
 }

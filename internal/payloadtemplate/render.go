@@ -239,7 +239,7 @@ func (t *Template) step(v any, raw rawRef, name string, i int32) (any, rawRef, b
 			return nil, rawRef{}, true, err
 		}
 	}
-	v, raw, ok := raw.step(key, sg.index)
+	v, raw, ok := raw.step(key, sg.index, t.hash(i))
 	return v, raw, ok, nil
 }
 

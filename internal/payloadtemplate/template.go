@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -116,6 +118,8 @@ type Template struct {
 	roots     []string // the variables, in order of first use
 	paths     []path   // in order of first use
 	segs      []seg    // of all paths
+	hashOnce  sync.Once
+	hashes    []uint32 // of each segment's key, made on the first step into a JSON
 	nFlags    int
 	maxBody   int
 	topObject bool  // the top level is an object
@@ -163,6 +167,20 @@ type path struct {
 type seg struct { // a member name, name[from:to] of its path
 	from, to int32
 	index    int32 // the key as an array index, or -1
+}
+
+// hash returns the hash of segment i's key, for the hash tables of JSON
+// objects. The hashes are made once, when a render first needs one.
+func (t *Template) hash(i int32) uint32 {
+	t.hashOnce.Do(func() {
+		t.hashes = make([]uint32, len(t.segs))
+		for _, p := range t.paths {
+			for k := p.from; k < p.to; k++ {
+				t.hashes[k] = uint32(maphash.String(hashSeed, p.name[t.segs[k].from:t.segs[k].to]))
+			}
+		}
+	})
+	return t.hashes[i]
 }
 
 // Parse parses and validates a payload template: its JSON with every
