@@ -385,6 +385,7 @@ func (r *chunkReader) next() []byte {
 	return r.chunks[r.i][r.off:]
 }
 
+// Read reads the next bytes of the body.
 func (r *chunkReader) Read(p []byte) (int, error) {
 	if r.left == 0 {
 		return 0, io.EOF
@@ -410,6 +411,7 @@ func (r *chunkReader) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
+// Close counts the reader out of its body's open readers, once.
 func (r *chunkReader) Close() error {
 	if r.closed.CompareAndSwap(false, true) {
 		r.open.Add(-1)

@@ -16,6 +16,7 @@ type SyntaxError struct {
 	Offset int    // the byte of the body where it went wrong
 }
 
+// Error says what is wrong and at which byte.
 func (e *SyntaxError) Error() string { return e.Msg + " (at byte " + strconv.Itoa(e.Offset) + ")" }
 
 // NotObjectError is an item that is valid JSON but not an object.
@@ -24,6 +25,7 @@ type NotObjectError struct {
 	Kind  string // what it is: "an array", "a string", "a number", "a boolean" or "null"
 }
 
+// Error names the item and what it is.
 func (e *NotObjectError) Error() string {
 	return "item " + strconv.Itoa(e.Index) + " is " + e.Kind + ", not a JSON object"
 }
