@@ -106,8 +106,8 @@ func RenderText(text string, vars map[string]any, o Options) ([]byte, error) {
 		if cap(sc.s.ops) > maxPooled/32 || cap(sc.s.paths) > maxPooled/32 {
 			return // a large template's scratch space is left to the collector
 		}
-		clear(sc.s.paths[:cap(sc.s.paths)]) // the pool keeps no strings
-		clear(sc.s.roots[:cap(sc.s.roots)])
+		clear(sc.s.paths) // the pool keeps no strings (past len, earlier calls cleared them)
+		clear(sc.s.roots)
 		sc.s, sc.t = scanner{ops: sc.s.ops, paths: sc.s.paths, segs: sc.s.segs, roots: sc.s.roots, stack: sc.s.stack}, Template{}
 		oneShotPool.Put(sc)
 	}()
