@@ -54,10 +54,13 @@ func (s *scanner) parse(t *Template, text string, o Options, what string) error 
 	if len(text) > MaxTemplateBytes {
 		return newError("", what, ErrInvalidJSON, 0, fmt.Sprintf("the template is %d bytes long, over the limit of %d bytes (MaxTemplateBytes)", len(text), MaxTemplateBytes), "")
 	}
-	n := strings.Count(text, "{{") + 1
-	nOps := n
-	if o.InterpolateStrings { // and a separator before each member
-		nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
+	n, nOps := 0, 0
+	if cap(s.ops) == 0 { // a new scanner: its slices made at their size
+		n = strings.Count(text, "{{") + 1
+		nOps = n
+		if o.InterpolateStrings { // and a separator before each member
+			nOps += strings.Count(text, ",") + strings.Count(text, "{") - 2*n + 2
+		}
 	}
 	*s = scanner{src: text, what: what, interp: o.InterpolateStrings, allowed: o.AllowedVariables,
 		ops: reuse(s.ops, nOps), paths: reuse(s.paths, n), segs: reuse(s.segs, 2*n+4), roots: reuse(s.roots, 4), stack: reuse(s.stack, 8)}
