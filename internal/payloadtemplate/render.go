@@ -540,6 +540,10 @@ func appendString(b []byte, s string) []byte {
 func appendStringContent(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !hasSpecial(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if stringSafe[c] {
 			i++
