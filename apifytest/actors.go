@@ -356,7 +356,7 @@ func (s *Server) handleListJobWebhooks(w http.ResponseWriter, r *http.Request, u
 		}
 	}
 	out := page(hooks, p, func(wh *webhookRec) listedWebhook {
-		return listedWebhook{copyWebhook(wh.w), wh.w.DoNotRetry, wh.w.IgnoreSSLErrors}
+		return viewOfWebhook(copyWebhook(wh.w))
 	})
 	s.mu.Unlock()
 	writeData(w, http.StatusOK, out)
