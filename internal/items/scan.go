@@ -370,17 +370,12 @@ func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' ||
 
 // literal scans true, false or null at i.
 func (s *scanner) literal(i int, word string) (int, error) {
-	b := s.b
-	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
-		return i + len(word), nil
-	}
 	for j := range len(word) {
-		if i >= len(b) || b[i] != word[j] {
-			return i, s.fail(i, "in literal "+word)
+		if i+j >= len(s.b) || s.b[i+j] != word[j] {
+			return i + j, s.fail(i+j, "in literal "+word)
 		}
-		i++
 	}
-	return i, nil // not reached: the word is there
+	return i + len(word), nil
 }
 
 // number scans the number at i: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
