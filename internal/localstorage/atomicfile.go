@@ -41,20 +41,7 @@ func writeFileAtomic(dir, name string, data []byte, durable bool) error {
 // no file that was there before; Dataset.load removes such a file. A failed
 // write removes the file. With durable it syncs the file and the directory.
 func writeFileNew(dir, name string, data []byte, durable bool) error {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
+	if _, err := createFile(filepath.Join(dir, name), bytes.NewReader(data), int64(len(data)), "", durable); err != nil {
 		return err
 	}
 	if durable {
@@ -68,9 +55,20 @@ func writeFileNew(dir, name string, data []byte, durable bool) error {
 // temporary file is removed.
 func writeTemp(dir string, r io.Reader, limit int64, field string, durable bool) (string, int64, error) {
 	tmp := filepath.Join(dir, fmt.Sprintf("%s%d-%d", tempPrefix, os.Getpid(), tempCounter.Add(1)))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	n, err := createFile(tmp, r, limit, field, durable)
 	if err != nil {
 		return "", 0, err
+	}
+	return tmp, n, nil
+}
+
+// createFile copies r into a new file at path, which must not exist, and
+// returns its size; with durable it syncs the file. More than limit bytes
+// fail with a *FieldError on field. On a failure the file is removed.
+func createFile(path string, r io.Reader, limit int64, field string, durable bool) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, err
 	}
 	var n int64
 	if br, ok := r.(*bytes.Reader); ok && br.Size() <= limit {
@@ -89,10 +87,10 @@ func writeTemp(dir string, r io.Reader, limit int64, field string, durable bool)
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(tmp)
-		return "", 0, err
+		os.Remove(path)
+		return 0, err
 	}
-	return tmp, n, nil
+	return n, nil
 }
 
 // commitTemp renames the temporary file tmp to dir/name.
