@@ -178,6 +178,11 @@ type storageSide struct {
 	pushCPU   time.Duration // the process's CPU time in the push
 }
 
+// summary is the side's figures for the log.
+func (s storageSide) summary() string {
+	return fmt.Sprintf("push %v (CPU %v) set %v RSS %d MB (%d MB after the push)", s.push, s.pushCPU, s.set, s.maxRSS>>20, s.pushRSS>>20)
+}
+
 // storage compares pushing items and setting records: the bench binary as
 // a Go Actor and node running the JS SDK, each a process of its own, first
 // both against one local platform (a run each, for their own default
@@ -232,9 +237,7 @@ func (b *bench) storagePlatform(ctx context.Context, node *nodeEnv, dir string) 
 			return nil, fmt.Errorf("platform, %s side: %w", side, err)
 		}
 	}
-	b.logf("storage: platform Go push %v (CPU %v) set %v RSS %d MB (%d MB after the push); JS push %v (CPU %v) set %v RSS %d MB (%d MB after the push)",
-		platform[1].push, platform[1].pushCPU, platform[1].set, platform[1].maxRSS>>20, platform[1].pushRSS>>20,
-		platform[0].push, platform[0].pushCPU, platform[0].set, platform[0].maxRSS>>20, platform[0].pushRSS>>20)
+	b.logf("storage: platform Go %s; JS %s", platform[1].summary(), platform[0].summary())
 	return b.storageRows("local platform (vs JS SDK 3.7.2)", platform[0], platform[1]), nil
 }
 
@@ -259,9 +262,7 @@ func (b *bench) storageLocal(ctx context.Context, node *nodeEnv, dir string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
-	b.logf("storage: local Go push %v (CPU %v) set %v RSS %d MB (%d MB after the push); JS push %v (CPU %v) set %v RSS %d MB (%d MB after the push); floor push %v set %v",
-		local[1].push, local[1].pushCPU, local[1].set, local[1].maxRSS>>20, local[1].pushRSS>>20,
-		local[0].push, local[0].pushCPU, local[0].set, local[0].maxRSS>>20, local[0].pushRSS>>20, floorPush, floorSet)
+	b.logf("storage: local Go %s; JS %s; floor push %v set %v", local[1].summary(), local[0].summary(), floorPush, floorSet)
 
 	rows := b.storageRows("local files (vs JS SDK 3.7.2)", local[0], local[1])
 	pushFloor := float64(local[1].push) / float64(floorPush)
